@@ -1,0 +1,37 @@
+# The two commands: `make run` and `make test`. Everything else is set up on the way.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export SCR_DATABASE_URL ?= sqlite:///scr.db
+export SCR_MAIL_DIR ?= mail
+
+.PHONY: setup run test lint bench demo clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/scr init
+	mkdir -p $(SCR_MAIL_DIR)
+	@echo
+	@echo "The database is ready ($(SCR_DATABASE_URL)); mail goes to ./$(SCR_MAIL_DIR)."
+	@echo "Add a business manager and refer a first case:"
+	@echo "  $(BIN)/scr users add 'Sam Patel' --email sam@board.example --role business_manager"
+	@echo "  $(BIN)/scr --as 'Sam Patel' refer --file docs/example-referral.json"
+	@echo "Then follow the tour in README.md."
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check states storage lifecycle handlers tests
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,265 @@
+"""The commands of SPEC §6, shared by the one-shot command line and the shell.
+
+Each takes the App and the parsed arguments and returns an Output; each write runs in one
+transaction, so an error leaves nothing written.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import re
+from argparse import Namespace
+from pathlib import Path
+from typing import Any
+
+from lifecycle import present
+from lifecycle.app import App, Output
+from lifecycle.timing import PENDING
+from states.case import Actor
+from states.definition import REFERRAL_PARAMS
+from states.enums import STATE_LABELS, USER_ROLES, Role, State
+from states.errors import InvalidInput, Refused
+from states.params import clean_text
+from storage import migrate, queries
+from storage.db import redact, transaction
+from storage.models import User, UserAudit, UserRole
+
+_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
+OVERDUE_LEVELS = ("escalation", "overdue", "due", "chair", "transition")
+REFERRAL_FILE_MAX = 1_000_000
+
+
+def init(app: App, args: Namespace) -> Output:
+    db = app.db(creating=True)
+    migrate.upgrade(db)
+    revision = migrate.current(db)
+    url = redact(app.settings.database_url)
+    return Output({"database": url, "revision": revision},
+                  f"database {url} is at schema revision {revision} (the latest)")
+
+
+# ---------------------------------------------------------------------------- users
+def users_add(app: App, args: Namespace) -> Output:
+    name = clean_text(args.name, "name", 100)
+    if not name or "," in name:
+        raise InvalidInput("name: must be non-empty text without commas")
+    email = args.email.strip()
+    if not _EMAIL.match(email) or len(email) > 254:
+        raise InvalidInput(f"email: not an e-mail address: {email[:60]!r}")
+    roles = list(dict.fromkeys(args.role or []))
+    if not roles:
+        raise InvalidInput("give at least one --role")
+    for role in roles:
+        if role not in USER_ROLES:
+            raise InvalidInput(f"unknown role {role!r} (one of {', '.join(USER_ROLES)})")
+    agency = args.agency
+    if agency is not None and agency not in app.settings.process.agencies:
+        raise InvalidInput(f"unknown agency {agency!r}")
+    if Role.AGENCY_LEAD in roles and agency is None:
+        raise InvalidInput("an agency_lead needs --agency")
+    with transaction(app.db()) as session:
+        by = _user_admin(app, session)
+        if any(u.name == name for u in queries.users(session)):
+            raise InvalidInput(f"user {name!r} already exists")
+        now = app.now()
+        user = User(name=name, email=email, agency=agency, created_at=now)
+        session.add(user)
+        session.flush()
+        for role in roles:
+            session.add(UserRole(user_id=user.id, role=role))
+        session.add(UserAudit(at=now, actor=by, action="add", user_name=name,
+                              details={"email": email, "roles": roles, "agency": agency}))
+        entry = present.user_entry(user, roles)
+    return Output(entry, f"added {name} <{email}> as {', '.join(roles)}"
+                  + (f" ({agency})" if agency else ""))
+
+
+def _user_admin(app: App, session: Any) -> str:
+    """Who is changing users: a business manager named by --as, or the operating-system
+    account when no --as is given (installing the first users happens before any exist)."""
+    actor = app.actor(session, required=False)
+    if actor is None:
+        return f"os:{getpass.getuser()}"
+    if Role.BUSINESS_MANAGER not in actor.roles:
+        raise Refused(f"{actor.name} may not change users: it needs business_manager")
+    return actor.name
+
+
+def users_list(app: App, args: Namespace) -> Output:
+    with transaction(app.db()) as session:
+        entries = [present.user_entry(u, queries.roles_of(session, u.id or 0))
+                   for u in queries.users(session)]
+    text = present.table(["name", "email", "roles", "agency", "active"],
+                         [[e["name"], e["email"], ", ".join(e["roles"]), e["agency"],
+                           "yes" if e["active"] else "no"] for e in entries])
+    return Output(entries, text)
+
+
+# ---------------------------------------------------------------------------- cases
+def refer(app: App, args: Namespace) -> Output:
+    fields = _referral_file(args.file) if args.file else {}
+    for p in REFERRAL_PARAMS:
+        value = getattr(args, p.name, None)
+        if value is not None:
+            fields[p.name] = value
+    with transaction(app.db()) as session:
+        actor = _actor(app, session)
+        case = app.engine.refer(session, actor=actor, params=fields, now=app.now())
+        doc = present.case_document(session, case, show_summary=False)
+    text = f"referred {case.ref} ({case.pseudonym}): state referral\n" + \
+        present.case_text(doc, app.settings.process.calendar)
+    return Output(doc, text)
+
+
+def _referral_file(path: str) -> dict[str, Any]:
+    try:
+        raw = Path(path).read_bytes() if path != "-" else _stdin_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc.__class__.__name__}") \
+            from None
+    if len(raw) > REFERRAL_FILE_MAX:
+        raise InvalidInput(f"{path}: too large (at most {REFERRAL_FILE_MAX} bytes)")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{path}: must hold one JSON object of referral fields")
+    return data
+
+
+def _stdin_bytes() -> bytes:
+    import sys
+
+    return sys.stdin.buffer.read(REFERRAL_FILE_MAX + 1)
+
+
+def parse_assignments(items: list[str]) -> dict[str, str]:
+    """KEY=VALUE words into a dict; a word without '=' or a repeated key is bad input."""
+    values: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not re.fullmatch(r"[a-z_]{1,40}", key):
+            raise InvalidInput(f"expected KEY=VALUE, got {item[:40]!r}")
+        if key in values:
+            raise InvalidInput(f"parameter {key!r} given twice")
+        values[key] = value
+    return values
+
+
+def advance(app: App, args: Namespace) -> Output:
+    params = parse_assignments(args.params)
+    with transaction(app.db()) as session:
+        actor = _actor(app, session)
+        before = queries.case_by_ref(session, args.ref).state
+        case = app.engine.fire(session, args.ref, args.trigger, actor=actor, params=params,
+                               reason=args.reason, now=app.now(),
+                               expect_version=args.if_version)
+        doc = present.case_document(session, case, show_summary=False)
+    moved = f"{before} → {case.state}" if before != case.state else f"still {case.state}"
+    text = f"{case.ref}: {args.trigger} done; {moved} (version {case.version})"
+    pending = [t for t in doc["timers"] if t["status"] == PENDING]
+    if pending:
+        first = min(pending, key=lambda t: t["due_at"])
+        text += f"\nnext: {first['name']} due " + present.when(
+            first["due_at"], app.settings.process.calendar)
+    return Output(doc, text)
+
+
+def show(app: App, args: Namespace) -> Output:
+    with transaction(app.db()) as session:
+        actor = app.actor(session, required=False)
+        case = queries.case_by_ref(session, args.ref)
+        doc = present.case_document(session, case, show_summary=_may_read_summary(actor))
+    return Output(doc, present.case_text(doc, app.settings.process.calendar))
+
+
+def _may_read_summary(actor: Actor | None) -> bool:
+    return actor is not None and bool(actor.roles & present.READ_SUMMARY)
+
+
+def history(app: App, args: Namespace) -> Output:
+    with transaction(app.db()) as session:
+        app.actor(session, required=False)
+        case = queries.case_by_ref(session, args.ref)
+        entries = [present.history_entry(h) for h in queries.history(session, case.id or 0)]
+    cal = app.settings.process.calendar
+    text = present.table(
+        ["seq", "at", "trigger", "from", "to", "actor", "reason"],
+        [[e["seq"], present.when(e["at"], cal), e["trigger"], e["source"], e["dest"],
+          e["actor"], (e["reason"] or "").replace("\n", " ")[:60]] for e in entries])
+    return Output(entries, text)
+
+
+def triggers(app: App, args: Namespace) -> Output:
+    with transaction(app.db()) as session:
+        actor = app.actor(session, required=False)
+        case = queries.case_by_ref(session, args.ref)
+        verdicts = app.engine.verdicts(session, args.ref, actor=actor, now=app.now())
+        state = case.state
+    lines = [f"{args.ref} is in {state} ({STATE_LABELS[State(state)]})"
+             + (f"; as {actor.name}" if actor else "")]
+    for v in verdicts:
+        mark = "allowed" if v.allowed else "refused"
+        dest = f" → {v.dest}" if v.dest else " (records, stays)"
+        lines.append(f"  {v.trigger:<28}{mark}{dest}")
+        lines.extend(f"      because {r}" for r in v.reasons)
+        if v.needs:
+            lines.append("      needs " + "; ".join(v.needs))
+    if not verdicts:
+        lines.append("  no trigger applies: the case is closed")
+    return Output([v.as_dict() for v in verdicts], "\n".join(lines))
+
+
+def list_cases(app: App, args: Namespace) -> Output:
+    state = args.state
+    if state is not None and state not in set(State):
+        raise InvalidInput(f"unknown state {state!r} (one of {', '.join(State)})")
+    now = app.now()
+    with transaction(app.db()) as session:
+        app.actor(session, required=False)
+        overdue = queries.overdue_case_ids(session, now, OVERDUE_LEVELS)
+        rows = []
+        for case in queries.cases(session, state=state):
+            if args.overdue and case.id not in overdue:
+                continue
+            pending = [t for t in present.current_timers(session, case) if t.status == PENDING]
+            first = min(pending, key=lambda t: t.due_at) if pending else None
+            rows.append({
+                "ref": case.ref, "pseudonym": case.pseudonym, "state": case.state,
+                "kind": case.kind, "version": case.version, "flags": list(case.flags),
+                "overdue": case.id in overdue,
+                "next_timer": first.name if first else None,
+                "next_due_at": present.iso(first.due_at) if first else None,
+            })
+    cal = app.settings.process.calendar
+    text = present.table(
+        ["ref", "pseudonym", "state", "kind", "overdue", "next timer", "due"],
+        [[r["ref"], r["pseudonym"], r["state"], r["kind"], "OVERDUE" if r["overdue"] else "",
+          r["next_timer"], present.when(r["next_due_at"], cal) if r["next_due_at"] else None]
+         for r in rows])
+    return Output(rows, text if rows else "no cases")
+
+
+def outbox(app: App, args: Namespace) -> Output:
+    status = args.status
+    if status is not None and status not in ("pending", "sent", "failed"):
+        raise InvalidInput(f"unknown status {status!r} (pending, sent or failed)")
+    with transaction(app.db()) as session:
+        app.actor(session, required=False)
+        entries = [present.outbox_entry(o) for o in queries.outbox(session, status=status)]
+    text = present.table(
+        ["id", "case", "to", "status", "tries", "subject"],
+        [[e["id"], e["case_ref"], e["to"], e["status"], e["attempts"], e["subject"]]
+         for e in entries])
+    return Output(entries, text if entries else "the outbox is empty")
+
+
+def _actor(app: App, session: Any) -> Actor:
+    actor = app.actor(session)
+    assert actor is not None
+    return actor

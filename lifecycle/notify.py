@@ -1,0 +1,176 @@
+"""Who is told of a transition or a timer, and queueing their e-mail in the outbox (SPEC §5).
+
+Runs inside the trigger's transaction: the outbox rows commit with the transition or not at
+all; the daemon delivers them after commit. E-mail carries only the case reference, the
+pseudonym and safe facts: never the child's name, date of birth or any free text about them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from handlers.notices import Deadline, Notice
+from handlers.render import render
+from states.case import CaseView
+from states.enums import STATE_LABELS, Role, State
+from storage import queries
+from storage.models import Case, Outbox, Timer, User
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str = "Local Safeguarding Children Board"
+    mail_from: str = "scr@localhost"
+    ref_prefix: str = "CR"
+
+    @property
+    def domain(self) -> str:
+        return self.mail_from.rpartition("@")[2].strip("> ") or "scr.local"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    name: str
+    email: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Event:
+    """What happened, in the safe terms an e-mail may carry."""
+
+    template: str
+    label: str
+    source: str | None
+    actor: str
+    reason: str | None
+    details: tuple[tuple[str, str], ...] = ()
+    level: str | None = None
+    late_by: timedelta | None = None
+    reasons: tuple[str, ...] = ()
+
+
+def resolve(
+    session: Session,
+    selectors: Iterable[str],
+    view: CaseView,
+    params: dict[str, object],
+    *,
+    action_number: int | None = None,
+) -> list[Recipient]:
+    """The people `selectors` name for this case, the business manager always first.
+
+    One entry per address: someone named twice is told once, under the first role found.
+    """
+    found: dict[str, Recipient] = {}
+
+    def add(users: Iterable[User], role: str) -> None:
+        for user in users:
+            if user.active and user.email not in found:
+                found[user.email] = Recipient(user.name, user.email, role)
+
+    add(queries.users_with_role(session, Role.BUSINESS_MANAGER), Role.BUSINESS_MANAGER)
+    for selector in selectors:
+        role, _, scope = selector.partition(":")
+        if role == "agency_leads":
+            agencies = _agencies(scope, view, params, action_number)
+            leads = queries.users_with_role(session, Role.AGENCY_LEAD)
+            add([u for u in leads if u.agency in agencies], Role.AGENCY_LEAD)
+        elif role == "subgroup_members":
+            add(queries.users_with_role(session, Role.SUBGROUP_MEMBER), Role.SUBGROUP_MEMBER)
+        elif role == "lead_reviewer":
+            reviewers = queries.users_with_role(session, Role.LEAD_REVIEWER)
+            add([u for u in reviewers if u.name == view.lead_reviewer], Role.LEAD_REVIEWER)
+        elif role == "action_owner":
+            add(_owners(session, view, params, action_number), "action_owner")
+        else:
+            add(queries.users_with_role(session, role), role)
+    return list(found.values())
+
+
+def _agencies(
+    scope: str, view: CaseView, params: dict[str, object], action_number: int | None
+) -> set[str]:
+    if scope == "params":
+        named = params.get("agencies") or [params.get("agency")]
+        return {str(a) for a in named if a}  # type: ignore[union-attr]
+    if scope == "asked":
+        return {a.agency for a in view.agencies}
+    if scope == "outstanding":
+        return {a.agency for a in view.outstanding()}
+    action = view.action(_number(params, action_number))
+    return {action.agency} if action else set()
+
+
+def _owners(
+    session: Session, view: CaseView, params: dict[str, object], action_number: int | None
+) -> list[User]:
+    """The action's owner if they are a user; otherwise the lead of the action's agency."""
+    action = view.action(_number(params, action_number))
+    if action is None:
+        return []
+    for user in queries.users(session):
+        if user.name == action.owner:
+            return [user]
+    leads = queries.users_with_role(session, Role.AGENCY_LEAD)
+    return [u for u in leads if u.agency == action.agency]
+
+
+def _number(params: dict[str, object], action_number: int | None) -> int:
+    value = action_number if action_number is not None else params.get("action", 0)
+    return int(value)  # type: ignore[call-overload]
+
+
+def next_deadline(session: Session, case: Case, armed: Sequence[Timer] = ()) -> Deadline | None:
+    """The case's earliest pending timer, as a deadline an e-mail can name."""
+    from lifecycle.timing import PENDING, label
+
+    assert case.id is not None
+    pending = [t for t in queries.timers(session, case.id, status=PENDING)]
+    pending += [t for t in armed if t not in pending and t.status == PENDING]
+    if not pending:
+        return None
+    first = min(pending, key=lambda t: t.due_at)
+    return Deadline(label(first), first.due_at)
+
+
+def queue(
+    session: Session,
+    case: Case,
+    event: Event,
+    recipients: Sequence[Recipient],
+    *,
+    board: Board,
+    timezone: str,
+    now: datetime,
+    deadline: Deadline | None,
+    history_seq: int | None,
+) -> list[Outbox]:
+    """One outbox row per recipient, rendered now so the message never changes later."""
+    rows = []
+    for person in recipients:
+        notice = Notice(
+            template=event.template, board_name=board.name, case_ref=case.ref,
+            pseudonym=case.pseudonym, state=case.state,
+            state_label=STATE_LABELS[State(case.state)], source=event.source,
+            event_label=event.label, actor=event.actor, reason=event.reason,
+            details=event.details, next_deadline=deadline, recipient_name=person.name,
+            recipient_role=person.role, level=event.level, late_by=event.late_by,
+            reasons=event.reasons, timezone=timezone,
+        )
+        rendered = render(notice)
+        row = Outbox(
+            case_id=case.id, case_ref=case.ref, recipient=person.email,
+            recipient_name=person.name, recipient_role=person.role, template=event.template,
+            subject=rendered.subject, body_text=rendered.text, body_html=rendered.html,
+            message_id=f"<{uuid.uuid4().hex}@{board.domain}>", status="pending",
+            created_at=now, next_attempt_at=now, history_seq=history_seq,
+        )
+        session.add(row)
+        rows.append(row)
+    return rows

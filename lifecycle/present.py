@@ -1,0 +1,211 @@
+"""Documents (for --json) and text (for people) of cases, history, users and the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from lifecycle.snapshot import snapshot
+from lifecycle.timing import DISARMED, label
+from states.calendar import WorkingCalendar
+from states.criteria import assess
+from states.enums import STATE_LABELS, Role, State
+from storage import queries
+from storage.models import Case, History, Outbox, Timer, User
+
+# Who may read the referral's free text (SPEC §6: "shown by show to permitted users").
+READ_SUMMARY = frozenset({Role.BUSINESS_MANAGER, Role.CHAIR, Role.SUBGROUP_CHAIR,
+                          Role.SUBGROUP_MEMBER, Role.LEAD_REVIEWER, Role.AUDITOR})
+
+
+def iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def current_timers(session: Session, case: Case) -> list[Timer]:
+    """Timers armed since the case entered its current state, but not disarmed ones."""
+    assert case.id is not None
+    return [t for t in queries.timers(session, case.id)
+            if t.armed_at >= case.state_entered_at and t.status != DISARMED]
+
+
+def case_document(session: Session, case: Case, *, show_summary: bool) -> dict[str, Any]:
+    assert case.id is not None
+    view = snapshot(session, case)
+    referral = queries.referral(session, case.id)
+    proceedings = queries.proceedings(session, case.id)
+    doc: dict[str, Any] = {
+        "ref": case.ref,
+        "pseudonym": case.pseudonym,
+        "state": case.state,
+        "kind": case.kind,
+        "version": case.version,
+        "definition_version": case.definition_version,
+        "flags": list(case.flags),
+        "referred_at": iso(case.referred_at),
+        "state_entered_at": iso(case.state_entered_at),
+        "criteria": assess(view.referral).as_dict(),
+        "referral": {
+            "incident_date": iso(referral.incident_date),
+            "harm": referral.harm,
+            "abuse": referral.abuse,
+            "agency_concern": referral.agency_concern,
+            "grounds": list(referral.grounds),
+            "route": referral.route,
+            "referrer_agency": referral.referrer_agency,
+            "criminal_proceedings": referral.criminal_proceedings,
+        },
+        "timers": [
+            {"name": t.name, "due_at": iso(t.due_at), "status": t.status, "rule": t.rule,
+             "fires": t.fires}
+            for t in current_timers(session, case)
+        ],
+        "agencies": [
+            {"agency": a.agency, "round": a.round, "requested_at": iso(a.requested_at),
+             "due_at": iso(a.due_at), "returned_at": iso(a.returned_at), "view": a.view}
+            for a in queries.agency_requests(session, case.id)
+        ],
+        "returns_due_at": iso(case.returns_due_at),
+        "meetings": [
+            {"date": iso(m.held_on), "attendees": present}
+            for m, present in queries.meetings(session, case.id)
+        ],
+        "recommendation": case.recommendation,
+        "methodology": case.methodology,
+        "lead_reviewer": case.lead_reviewer,
+        "commissioned_at": iso(case.commissioned_at),
+        "decided_at": iso(case.decided_at),
+        "report": case.report_title,
+        "proceedings": {
+            "criminal": proceedings.criminal,
+            "care": proceedings.care,
+            "expected_conclusion": iso(proceedings.expected_conclusion),
+        },
+        "outputs": [
+            {"output": o.output, "location": o.location, "recorded_at": iso(o.recorded_at)}
+            for o in queries.outputs(session, case.id)
+        ],
+        "notice_sent_at": iso(case.notice_sent_at),
+        "scheduled_publication": iso(case.scheduled_publication),
+        "published_at": iso(case.published_at),
+        "panel_notified_on": iso(case.panel_notified_on),
+        "actions": [
+            {"action": a.number, "agency": a.agency, "description": a.description,
+             "owner": a.owner, "due": iso(a.due), "status": a.status,
+             "completed_at": iso(a.completed_at), "signed_off_at": iso(a.signed_off_at)}
+            for a in queries.actions(session, case.id)
+        ],
+    }
+    if show_summary:
+        doc["referral"]["summary"] = referral.summary
+    return doc
+
+
+def history_entry(row: History) -> dict[str, Any]:
+    return {
+        "seq": row.seq, "trigger": row.trigger, "source": row.source, "dest": row.dest,
+        "actor": row.actor, "reason": row.reason, "at": iso(row.at), "params": row.params,
+        "due_at": iso(row.due_at),
+    }
+
+
+def outbox_entry(row: Outbox) -> dict[str, Any]:
+    return {
+        "id": row.id, "case_ref": row.case_ref, "to": row.recipient, "subject": row.subject,
+        "status": row.status, "attempts": row.attempts, "message_id": row.message_id,
+        "template": row.template, "created_at": iso(row.created_at),
+        "sent_at": iso(row.sent_at), "last_error": row.last_error,
+    }
+
+
+def user_entry(user: User, roles: Sequence[str]) -> dict[str, Any]:
+    return {"name": user.name, "email": user.email, "roles": list(roles),
+            "agency": user.agency, "active": user.active}
+
+
+# ---------------------------------------------------------------------------- text
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A plain aligned table; empty cells show as '-'."""
+    cells = [[("-" if v is None or v == "" else str(v)) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+              for r in cells]
+    return "\n".join(lines)
+
+
+def when(moment: str | datetime | None, cal: WorkingCalendar) -> str:
+    if moment is None:
+        return "-"
+    value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return cal.local(value).strftime("%a %d %b %Y %H:%M")
+
+
+def case_text(doc: dict[str, Any], cal: WorkingCalendar) -> str:
+    state = State(doc["state"])
+    lines = [
+        f"{doc['ref']}  {doc['pseudonym']}",
+        f"  state      {state.value} — {STATE_LABELS[state]} (since "
+        f"{when(doc['state_entered_at'], cal)})",
+        f"  kind       {doc['kind'] or '-'}    version {doc['version']}    "
+        f"flags {', '.join(doc['flags']) or '-'}",
+        f"  referred   {when(doc['referred_at'], cal)}",
+    ]
+    ref = doc["referral"]
+    lines.append(f"  referral   harm {ref['harm']}, abuse {ref['abuse']}, agency concern "
+                 f"{'yes' if ref['agency_concern'] else 'no'}, route {ref['route']}"
+                 + (f", grounds {', '.join(ref['grounds'])}" if ref["grounds"] else ""))
+    crit = doc["criteria"]
+    lines.append("  criteria   " + "; ".join(crit["reasons"]))
+    if "summary" in ref and ref["summary"]:
+        lines.append("  summary    " + ref["summary"].replace("\n", "\n             "))
+    if doc["agencies"]:
+        lines.append("\nAgencies asked")
+        lines.append(_indent(table(
+            ["agency", "round", "due", "returned", "view"],
+            [[a["agency"], a["round"], when(a["due_at"], cal), when(a["returned_at"], cal),
+              a["view"]] for a in doc["agencies"]])))
+    if doc["meetings"]:
+        lines.append("\nMeetings")
+        lines.extend(f"  {m['date']}: {', '.join(m['attendees'])}" for m in doc["meetings"])
+    facts = [("recommendation", doc["recommendation"]), ("methodology", doc["methodology"]),
+             ("lead reviewer", doc["lead_reviewer"]), ("report", doc["report"]),
+             ("notice sent", when(doc["notice_sent_at"], cal) if doc["notice_sent_at"] else None),
+             ("publication", doc["scheduled_publication"]),
+             ("published", when(doc["published_at"], cal) if doc["published_at"] else None),
+             ("panel told", doc["panel_notified_on"])]
+    shown = [(k, v) for k, v in facts if v]
+    if shown:
+        lines.append("")
+        lines.extend(f"  {k:<15}{v}" for k, v in shown)
+    p = doc["proceedings"]
+    if state in (State.PUBLICATION_HOLD, State.PUBLISHED) or p["criminal"] != "none":
+        lines.append(f"  {'proceedings':<15}criminal {p['criminal']}, care {p['care']}"
+                     + (f", expected to conclude {p['expected_conclusion']}"
+                        if p["expected_conclusion"] else ""))
+    if doc["outputs"]:
+        lines.append(f"  {'outputs':<15}" + ", ".join(o["output"] for o in doc["outputs"]))
+    if doc["actions"]:
+        lines.append("\nActions")
+        lines.append(_indent(table(
+            ["#", "agency", "owner", "due", "status", "description"],
+            [[a["action"], a["agency"], a["owner"], a["due"], a["status"], a["description"]]
+             for a in doc["actions"]])))
+    if doc["timers"]:
+        lines.append("\nTimers")
+        lines.append(_indent(table(
+            ["timer", "due", "status", "rule"],
+            [[t["name"], when(t["due_at"], cal), t["status"], t["rule"]]
+             for t in doc["timers"]])))
+    return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def timer_label(timer: Timer) -> str:
+    return label(timer)

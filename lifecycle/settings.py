@@ -1,0 +1,186 @@
+"""Configuration, read once at the edge and passed in (SPEC §6).
+
+Precedence: command-line option, then environment variable, then the TOML file given by
+`--config` / `SCR_CONFIG`, then the defaults below. An unknown section or key in the file
+is an error, so a misspelt setting never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from lifecycle.notify import Board
+from states.calendar import WorkingCalendar
+from states.config import ProcessConfig
+from states.enums import CORE_AGENCIES
+from states.errors import InvalidInput
+
+_SLUG = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
+_SCHEMA: dict[str, set[str]] = {
+    "board": {"name", "mail_from", "ref_prefix", "agencies"},
+    "calendar": {"timezone", "country", "subdivision", "day_start"},
+    "timers": set(),  # any offset key of states.timers.DEFAULT_OFFSETS
+    "mail": {"max_attempts", "backoff_seconds", "backoff_cap_seconds", "batch_size"},
+    "database": {"url"},
+    "daemon": {"interval_seconds"},
+}
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    mail_dir: Path = Path("mail")
+    smtp_url: str | None = None
+    max_attempts: int = 8
+    backoff_seconds: float = 60.0
+    backoff_cap_seconds: float = 6 * 3600.0
+    batch_size: int = 200
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///scr.db"
+    actor: str | None = None
+    now: datetime | None = None  # the clock override of --now / SCR_NOW
+    process: ProcessConfig = field(default_factory=ProcessConfig)
+    board: Board = field(default_factory=Board)
+    mail: MailSettings = field(default_factory=MailSettings)
+    daemon_interval: float = 15.0
+
+    def clock(self) -> datetime:
+        """The moment commands run as: the override, or the real time."""
+        return self.now or datetime.now(UTC)
+
+
+def load(
+    *,
+    config_file: str | None = None,
+    actor: str | None = None,
+    now: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    env = os.environ if environ is None else environ
+    path = config_file or env.get("SCR_CONFIG")
+    data = _read_toml(Path(path)) if path else {}
+    board = data.get("board", {})
+    cal = data.get("calendar", {})
+    mail = data.get("mail", {})
+
+    calendar = WorkingCalendar(
+        timezone=_zone(cal.get("timezone", "Europe/London")),
+        country=_text(cal, "country", "GB"),
+        subdiv=_text(cal, "subdivision", "ENG") or None,
+        day_start=_clock_time(cal.get("day_start", "09:00")),
+    )
+    extra = board.get("agencies", [])
+    if not isinstance(extra, list) or not all(isinstance(a, str) and _SLUG.match(a)
+                                              for a in extra):
+        raise InvalidInput("config: board.agencies must be a list of lower-case slugs")
+    process = ProcessConfig(agencies=tuple(dict.fromkeys((*CORE_AGENCIES, *extra))),
+                            calendar=calendar)
+    try:
+        process = process.with_offsets({str(k): str(v) for k, v in data.get("timers", {}).items()})
+    except ValueError as exc:
+        raise InvalidInput(f"config: timers: {exc}") from None
+
+    return Settings(
+        database_url=env.get("SCR_DATABASE_URL") or data.get("database", {}).get("url")
+        or "sqlite:///scr.db",
+        actor=actor or env.get("SCR_ACTOR") or None,
+        now=_clock_override(now or env.get("SCR_NOW"), env, calendar),
+        process=process,
+        board=Board(
+            name=_text(board, "name", "Local Safeguarding Children Board"),
+            mail_from=_text(board, "mail_from", "scr@localhost"),
+            ref_prefix=_text(board, "ref_prefix", "CR"),
+        ),
+        mail=MailSettings(
+            mail_dir=Path(env.get("SCR_MAIL_DIR") or "mail"),
+            smtp_url=env.get("SCR_SMTP_URL") or None,
+            max_attempts=int(_number(mail, "max_attempts", 8)),
+            backoff_seconds=_number(mail, "backoff_seconds", 60),
+            backoff_cap_seconds=_number(mail, "backoff_cap_seconds", 6 * 3600),
+            batch_size=int(_number(mail, "batch_size", 200)),
+        ),
+        daemon_interval=_number(data.get("daemon", {}), "interval_seconds", 15),
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInput(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cannot read config file {path}: {exc.__class__.__name__}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"config file {path} is not valid TOML: {exc}") from None
+    for section, keys in data.items():
+        if section not in _SCHEMA or not isinstance(keys, dict):
+            raise InvalidInput(f"config: unknown section [{section}]")
+        allowed = _SCHEMA[section]
+        unknown = [k for k in keys if allowed and k not in allowed]
+        if unknown:
+            raise InvalidInput(f"config: unknown setting {section}.{unknown[0]}")
+    return data
+
+
+def _text(section: Mapping[str, Any], key: str, default: str) -> str:
+    value = section.get(key, default)
+    if not isinstance(value, str):
+        raise InvalidInput(f"config: {key} must be text")
+    return value
+
+
+def _number(section: Mapping[str, Any], key: str, default: float) -> float:
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise InvalidInput(f"config: {key} must be a positive number")
+    return float(value)
+
+
+def _zone(name: Any) -> str:
+    try:
+        ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"config: unknown time zone {name!r}") from None
+    return str(name)
+
+
+def _clock_time(text: Any) -> time:
+    try:
+        return time.fromisoformat(str(text))
+    except ValueError:
+        raise InvalidInput(f"config: day_start {text!r} is not a time like 09:00") from None
+
+
+def _clock_override(
+    text: str | None, env: Mapping[str, str], calendar: WorkingCalendar
+) -> datetime | None:
+    if not text:
+        return None
+    if env.get("SCR_ALLOW_CLOCK_OVERRIDE") != "1":
+        raise InvalidInput("--now is refused: set SCR_ALLOW_CLOCK_OVERRIDE=1 to run as of "
+                           "another moment (training and tests only)")
+    return parse_moment(text, calendar)
+
+
+def parse_moment(text: str, calendar: WorkingCalendar) -> datetime:
+    """An ISO date or date-time; without an offset it is the board's local time."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"not an ISO date-time: {text[:40]!r} (e.g. 2027-01-05T10:00)") \
+            from None
+    if not 1900 <= moment.year <= 2200:
+        raise InvalidInput(f"date-time out of range: {text[:40]!r}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=calendar.zone)
+    return moment.astimezone(UTC)

@@ -1,0 +1,117 @@
+"""An immutable snapshot of one case, as guards, timers and criteria see it.
+
+The engine builds it from the stored rows; everything in `states/` reads only this, so the
+process stays pure and testable without a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from states.enums import ActionStatus, Proceedings, State
+
+
+@dataclass(frozen=True)
+class ReferralFacts:
+    incident_date: date
+    harm: str
+    abuse: str
+    agency_concern: bool = False
+    grounds: tuple[str, ...] = ()
+    route: str = "professional"
+    referrer_agency: str | None = None
+    criminal_proceedings: bool = False
+
+
+@dataclass(frozen=True)
+class AgencyAsk:
+    agency: str
+    round: int
+    requested_at: datetime
+    due_at: datetime
+    returned_at: datetime | None = None
+    view: str | None = None
+
+
+@dataclass(frozen=True)
+class MeetingFacts:
+    date: date
+    attendees: frozenset[str]
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class ActionFacts:
+    number: int
+    agency: str
+    owner: str
+    due: date
+    status: str = ActionStatus.OPEN
+
+
+@dataclass(frozen=True)
+class CaseView:
+    ref: str
+    state: State
+    referral: ReferralFacts
+    referred_at: datetime
+    state_entered_at: datetime
+    kind: str | None = None
+    flags: frozenset[str] = frozenset()
+    round: int = 1
+    agencies: tuple[AgencyAsk, ...] = ()
+    returns_due_at: datetime | None = None
+    meeting_date: date | None = None
+    meetings: tuple[MeetingFacts, ...] = ()
+    recommendation: str | None = None
+    lead_reviewer: str | None = None
+    commissioned_at: datetime | None = None
+    decided_at: datetime | None = None
+    criminal: str = Proceedings.NONE
+    care: str = Proceedings.NONE
+    expected_conclusion: date | None = None
+    outputs: frozenset[str] = frozenset()
+    notice_sent_at: datetime | None = None
+    scheduled_publication: date | None = None
+    actions: tuple[ActionFacts, ...] = ()
+    panel_notified: bool = False
+
+    def current_asks(self) -> tuple[AgencyAsk, ...]:
+        """The agencies asked in the current information-request round."""
+        return tuple(a for a in self.agencies if a.round == self.round)
+
+    def outstanding(self) -> tuple[AgencyAsk, ...]:
+        return tuple(a for a in self.current_asks() if a.returned_at is None)
+
+    def action(self, number: int) -> ActionFacts | None:
+        return next((a for a in self.actions if a.number == number), None)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who fires a trigger: a user with roles (and an agency for agency leads), or the daemon."""
+
+    name: str
+    roles: frozenset[str]
+    agency: str | None = None
+
+    @property
+    def is_system(self) -> bool:
+        return "system" in self.roles
+
+
+SYSTEM_ACTOR = Actor("system", frozenset({"system"}))
+
+
+@dataclass(frozen=True)
+class GuardContext:
+    """Everything a guard may look at beyond the case: the input and the moment."""
+
+    params: Mapping[str, Any]
+    reason: str | None
+    now: datetime
+    config: Any  # states.config.ProcessConfig; typed loosely to keep this module a leaf
+    actor: Actor = field(default=SYSTEM_ACTOR)

@@ -1,0 +1,133 @@
+"""The vocabulary of the process: states, roles and every closed list of values (SPEC §2, §3)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class State(StrEnum):
+    REFERRAL = "referral"
+    INFORMATION_REQUEST = "information_request"
+    SUB_GROUP = "sub_group"
+    CHAIR_DECISION = "chair_decision"
+    REVIEW = "review"
+    PUBLICATION_HOLD = "publication_hold"
+    PUBLISHED = "published"
+    ACTIONS_SIGNED_OFF = "actions_signed_off"
+    CLOSED = "closed"
+
+
+class Role(StrEnum):
+    BUSINESS_MANAGER = "business_manager"
+    CHAIR = "chair"
+    SUBGROUP_CHAIR = "subgroup_chair"
+    SUBGROUP_MEMBER = "subgroup_member"
+    AGENCY_LEAD = "agency_lead"
+    LEAD_REVIEWER = "lead_reviewer"
+    AUDITOR = "auditor"
+    # The daemon's own role: fires timed transitions and timer notices; no user may hold it.
+    SYSTEM = "system"
+
+
+USER_ROLES = tuple(r for r in Role if r is not Role.SYSTEM)
+
+
+class Kind(StrEnum):
+    SCR = "scr"
+    CASE_REVIEW = "case_review"
+
+
+class Harm(StrEnum):
+    DEATH = "death"
+    SERIOUS_HARM = "serious_harm"
+    OTHER = "other"
+
+
+class Abuse(StrEnum):
+    KNOWN = "known"
+    SUSPECTED = "suspected"
+    NOT_SUSPECTED = "not_suspected"
+
+
+class Ground(StrEnum):
+    LIFE_THREATENING_INJURY = "life_threatening_injury"
+    SERIOUS_SEXUAL_ABUSE = "serious_sexual_abuse"
+    PARENT_HOMICIDE = "parent_homicide"
+    KILLED_BY_PARENT_MENTAL_ILLNESS = "killed_by_parent_mental_illness"
+    DEATH_IN_CUSTODY = "death_in_custody"
+
+
+class Route(StrEnum):
+    CHILD_DEATH_REVIEW = "child_death_review"
+    PROFESSIONAL = "professional"
+
+
+class View(StrEnum):
+    """An agency's view on the kind of review, and the sub-group's recommendation."""
+
+    SCR = "scr"
+    CASE_REVIEW = "case_review"
+    NO_REVIEW = "no_review"
+
+
+class Methodology(StrEnum):
+    SCIE_SYSTEMS = "scie_systems"
+    HOT_DEBRIEF = "hot_debrief"
+    POLICE_DEBRIEF = "police_debrief"
+    LEARNING_REVIEW = "learning_review"
+    TRADITIONAL = "traditional"
+    AUDIT = "audit"
+
+
+class OutputKind(StrEnum):
+    OVERVIEW_REPORT = "overview_report"
+    EXECUTIVE_SUMMARY = "executive_summary"
+    BOARD_RESPONSE = "board_response"
+    BRIEFING = "briefing"
+
+
+class Proceedings(StrEnum):
+    PENDING = "pending"
+    CONCLUDED = "concluded"
+    NONE = "none"
+
+
+class ActionStatus(StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    SIGNED_OFF = "signed_off"
+
+
+class Flag(StrEnum):
+    INCOMPLETE_RETURNS = "incomplete_returns"
+    URGENT = "urgent"
+    SCR_BELOW_CRITERIA = "scr_below_criteria"
+
+
+CORE_AGENCIES = (
+    "childrens_social_care",
+    "health",
+    "police",
+    "education",
+    "voluntary_sector",
+    "probation",
+    "housing",
+)
+MULTI_AGENCY = "multi_agency"
+# A meeting may recommend only when these three are present (SPEC §3, `recommend`).
+QUORUM_AGENCIES = ("childrens_social_care", "health", "police")
+
+FINAL_STATES = frozenset({State.ACTIONS_SIGNED_OFF, State.CLOSED})
+INITIAL_STATE = State.REFERRAL
+
+STATE_LABELS = {
+    State.REFERRAL: "Referral",
+    State.INFORMATION_REQUEST: "Information request",
+    State.SUB_GROUP: "Case review sub-group",
+    State.CHAIR_DECISION: "Independent chair's decision",
+    State.REVIEW: "Review under way",
+    State.PUBLICATION_HOLD: "Publication hold",
+    State.PUBLISHED: "Published; action plans monitored",
+    State.ACTIONS_SIGNED_OFF: "Actions signed off",
+    State.CLOSED: "Closed",
+}

@@ -1,0 +1,39 @@
+"""The one small tree of exceptions that every layer raises and the command line maps
+to exit codes (SPEC §6): bad input 2, refused 3, conflict 4."""
+
+from __future__ import annotations
+
+
+class LifecycleError(Exception):
+    """Base of every error a user can cause; its message is one line meant for them."""
+
+    exit_code = 1
+
+
+class InvalidInput(LifecycleError):
+    """A missing, unknown or malformed value: nothing was written."""
+
+    exit_code = 2
+
+
+class NotFound(InvalidInput):
+    """An unknown case, user or trigger."""
+
+
+class Refused(LifecycleError):
+    """A guard is false, the trigger does not apply in this state, or the actor lacks the role.
+
+    `reasons` holds every failing reason, so a user can mend them all at once.
+    """
+
+    exit_code = 3
+
+    def __init__(self, message: str, reasons: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.reasons = reasons or (message,)
+
+
+class Conflict(LifecycleError):
+    """The case changed since it was read."""
+
+    exit_code = 4

@@ -1,0 +1,223 @@
+"""Guards: pure functions `(case, ctx) -> reason | None`.
+
+A guard returns None when it holds and, when it does not, the reason a user reads (SPEC §3,
+the guard column). The engine evaluates every guard of a trigger so that a refusal lists
+all the reasons at once. Guards have no side effects: `scr triggers` and `scr why` call them
+freely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from states.case import CaseView, GuardContext
+from states.criteria import assess
+from states.enums import QUORUM_AGENCIES, ActionStatus, Kind, OutputKind, Proceedings
+
+Guard = Callable[[CaseView, GuardContext], str | None]
+GUARDS: dict[str, Guard] = {}
+# Guards that read the trigger's input (parameters or --reason). `scr triggers`, which has
+# no input, shows these as what the trigger needs rather than as refusals.
+INPUT_GUARDS: set[str] = set()
+
+
+def guard(*, reads_input: bool = False) -> Callable[[Guard], Guard]:
+    def register(fn: Guard) -> Guard:
+        GUARDS[fn.__name__] = fn
+        if reads_input:
+            INPUT_GUARDS.add(fn.__name__)
+        return fn
+
+    return register
+
+
+def _when(ctx: GuardContext, moment: datetime) -> str:
+    return ctx.config.calendar.local(moment).strftime("%a %d %b %Y %H:%M")
+
+
+@guard(reads_input=True)
+def reason_given(case: CaseView, ctx: GuardContext) -> str | None:
+    if not (ctx.reason or "").strip():
+        return "a reason must be given (--reason)"
+    return None
+
+
+@guard(reads_input=True)
+def agencies_named(case: CaseView, ctx: GuardContext) -> str | None:
+    if not ctx.params.get("agencies"):
+        return "at least one agency must be named"
+    return None
+
+
+@guard(reads_input=True)
+def agency_not_already_asked(case: CaseView, ctx: GuardContext) -> str | None:
+    agency = ctx.params.get("agency")
+    if any(a.agency == agency for a in case.current_asks()):
+        return f"{agency} has already been asked"
+    return None
+
+
+@guard(reads_input=True)
+def agency_asked_and_not_returned(case: CaseView, ctx: GuardContext) -> str | None:
+    agency = ctx.params.get("agency")
+    ask = next((a for a in case.current_asks() if a.agency == agency), None)
+    if ask is None:
+        return f"{agency} was not asked for information"
+    if ask.returned_at is not None:
+        return f"{agency} has already made its return"
+    return None
+
+
+@guard()
+def returns_in_or_deadline_passed(case: CaseView, ctx: GuardContext) -> str | None:
+    outstanding = [a.agency for a in case.outstanding()]
+    if not outstanding:
+        return None
+    if case.returns_due_at is not None and ctx.now >= case.returns_due_at:
+        return None
+    due = f" (deadline {_when(ctx, case.returns_due_at)})" if case.returns_due_at else ""
+    return (
+        f"returns are outstanding from {', '.join(outstanding)} and the return deadline "
+        f"has not passed{due}"
+    )
+
+
+@guard()
+def quorate_meeting_recorded(case: CaseView, ctx: GuardContext) -> str | None:
+    meetings = [m for m in case.meetings if m.recorded_at >= case.state_entered_at]
+    if any(set(QUORUM_AGENCIES) <= m.attendees for m in meetings):
+        return None
+    needed = ", ".join(QUORUM_AGENCIES)
+    if not meetings:
+        return f"no sub-group meeting has been recorded (one with {needed} present)"
+    missing = sorted(set(QUORUM_AGENCIES) - meetings[-1].attendees)
+    return f"the meeting recorded lacked {', '.join(missing)} (needs {needed} present)"
+
+
+@guard(reads_input=True)
+def methodology_and_reviewer_given(case: CaseView, ctx: GuardContext) -> str | None:
+    missing = [k for k in ("methodology", "lead_reviewer") if not ctx.params.get(k)]
+    if missing:
+        return f"{' and '.join(missing)} must be given"
+    return None
+
+
+@guard(reads_input=True)
+def rationale_if_criteria_not_met(case: CaseView, ctx: GuardContext) -> str | None:
+    if assess(case.referral).met or (ctx.reason or "").strip():
+        return None
+    return "the SCR criteria are not met: give the rationale for commissioning an SCR (--reason)"
+
+
+@guard()
+def criteria_not_met(case: CaseView, ctx: GuardContext) -> str | None:
+    if assess(case.referral).met:
+        return "the SCR criteria are met: an SCR must be commissioned"
+    return None
+
+
+@guard(reads_input=True)
+def report_given(case: CaseView, ctx: GuardContext) -> str | None:
+    if not ctx.params.get("report"):
+        return "the title of the final report must be given"
+    return None
+
+
+@guard(reads_input=True)
+def publication_date_after_notice(case: CaseView, ctx: GuardContext) -> str | None:
+    start = case.notice_sent_at or ctx.now
+    end = ctx.config.calendar.shift(start, ctx.config.notice_period)
+    end_day = ctx.config.calendar.local_date(end)
+    day = ctx.params.get("date")
+    if day is not None and day < end_day:
+        sent = "sent" if case.notice_sent_at else "if sent now"
+        return (
+            f"the publication date must not be before the end of the notice period "
+            f"({end_day.isoformat()}, notice {sent})"
+        )
+    return None
+
+
+@guard()
+def no_criminal_proceedings_pending(case: CaseView, ctx: GuardContext) -> str | None:
+    if case.criminal == Proceedings.PENDING:
+        until = (
+            f" (expected to conclude {case.expected_conclusion.isoformat()})"
+            if case.expected_conclusion
+            else ""
+        )
+        return f"criminal proceedings are pending{until}"
+    return None
+
+
+@guard()
+def notice_period_elapsed(case: CaseView, ctx: GuardContext) -> str | None:
+    if case.notice_sent_at is None:
+        return "the pre-publication notice to Ofsted and the Department has not been sent"
+    end = ctx.config.calendar.shift(case.notice_sent_at, ctx.config.notice_period)
+    if ctx.now < end:
+        return f"the pre-publication notice period runs until {_when(ctx, end)}"
+    return None
+
+
+def required_outputs(kind: str | None) -> tuple[str, ...]:
+    if kind == Kind.SCR:
+        return (OutputKind.OVERVIEW_REPORT, OutputKind.BOARD_RESPONSE)
+    return (OutputKind.BRIEFING,)
+
+
+@guard()
+def outputs_recorded(case: CaseView, ctx: GuardContext) -> str | None:
+    missing = [o for o in required_outputs(case.kind) if o not in case.outputs]
+    if missing:
+        return f"outputs not yet recorded: {', '.join(missing)}"
+    return None
+
+
+@guard(reads_input=True)
+def action_fields_given(case: CaseView, ctx: GuardContext) -> str | None:
+    missing = [k for k in ("agency", "description", "owner", "due") if not ctx.params.get(k)]
+    if missing:
+        return f"{', '.join(missing)} must be given"
+    return None
+
+
+@guard(reads_input=True)
+def action_open(case: CaseView, ctx: GuardContext) -> str | None:
+    action = case.action(ctx.params.get("action", 0))
+    if action is not None and action.status != ActionStatus.OPEN:
+        return f"action {action.number} is not open (it is {action.status.replace('_', ' ')})"
+    return None
+
+
+@guard(reads_input=True)
+def evidence_given(case: CaseView, ctx: GuardContext) -> str | None:
+    if not ctx.params.get("evidence"):
+        return "evidence of completion must be given"
+    return None
+
+
+@guard(reads_input=True)
+def action_completed(case: CaseView, ctx: GuardContext) -> str | None:
+    action = case.action(ctx.params.get("action", 0))
+    if action is not None and action.status != ActionStatus.COMPLETED:
+        return f"action {action.number} is {action.status.replace('_', ' ')}, not completed"
+    return None
+
+
+@guard()
+def all_actions_signed_off(case: CaseView, ctx: GuardContext) -> str | None:
+    if not case.actions:
+        return "no actions have been recorded"
+    waiting = [str(a.number) for a in case.actions if a.status != ActionStatus.SIGNED_OFF]
+    if waiting:
+        return f"actions not yet signed off: {', '.join(waiting)}"
+    return None
+
+
+@guard(reads_input=True)
+def amendment_given(case: CaseView, ctx: GuardContext) -> str | None:
+    if not any(v is not None for v in ctx.params.values()):
+        return "at least one referral field must be given"
+    return None

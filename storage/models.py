@@ -1,0 +1,252 @@
+"""The tables (SQLModel on SQLAlchemy 2). Moments are UTCDateTime; plain days are Date.
+
+Free text about a child (the referral's summary, an agency's summary of involvement, an
+action's evidence) lives only in its own column here: it is never copied into history,
+logs or e-mail.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def moment(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def json_list() -> Any:
+    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+def case_fk() -> Any:
+    return Field(
+        sa_column=Column(Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False,
+                         index=True)
+    )
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, sa_column_kwargs={"unique": True})
+    email: str = Field(max_length=254)
+    agency: str | None = Field(default=None, max_length=60)
+    active: bool = True
+    created_at: datetime = moment()
+
+
+class UserRole(SQLModel, table=True):
+    __tablename__ = "user_roles"
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    )
+    role: str = Field(max_length=40, primary_key=True)
+
+
+class UserAudit(SQLModel, table=True):
+    """Changes to users and their roles: an audit trail of its own."""
+
+    __tablename__ = "user_audit"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = moment()
+    actor: str = Field(max_length=100)
+    action: str = Field(max_length=40)
+    user_name: str = Field(max_length=100)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+_version = Column("version", Integer, nullable=False)
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "cases"
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": _version}
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(max_length=40, sa_column_kwargs={"unique": True})
+    pseudonym: str = Field(max_length=80)
+    state: str = Field(max_length=40, index=True)
+    kind: str | None = Field(default=None, max_length=20)
+    version: int = Field(default=None, sa_column=_version)
+    definition_version: str = Field(max_length=20)
+    flags: list[str] = json_list()
+    round: int = 1
+    referred_at: datetime = moment()
+    state_entered_at: datetime = moment()
+    updated_at: datetime = moment()
+    returns_due_at: datetime | None = moment(nullable=True)
+    meeting_date: date | None = None
+    recommendation: str | None = Field(default=None, max_length=20)
+    methodology: str | None = Field(default=None, max_length=40)
+    lead_reviewer: str | None = Field(default=None, max_length=100)
+    commissioned_at: datetime | None = moment(nullable=True)
+    decided_at: datetime | None = moment(nullable=True)
+    report_title: str | None = Field(default=None, max_length=300)
+    completed_at: datetime | None = moment(nullable=True)
+    notice_sent_at: datetime | None = moment(nullable=True)
+    scheduled_publication: date | None = None
+    published_at: datetime | None = moment(nullable=True)
+    panel_notified_on: date | None = None
+    closed_at: datetime | None = moment(nullable=True)
+
+
+class Referral(SQLModel, table=True):
+    __tablename__ = "referrals"
+    case_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    )
+    incident_date: date
+    harm: str = Field(max_length=20)
+    abuse: str = Field(max_length=20)
+    agency_concern: bool = False
+    grounds: list[str] = json_list()
+    route: str = Field(max_length=30)
+    referrer_agency: str | None = Field(default=None, max_length=60)
+    criminal_proceedings: bool = False
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class AgencyRequest(SQLModel, table=True):
+    __tablename__ = "agency_requests"
+    __table_args__ = (UniqueConstraint("case_id", "round", "agency"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = case_fk()
+    round: int
+    agency: str = Field(max_length=60)
+    requested_at: datetime = moment()
+    due_at: datetime = moment()
+    returned_at: datetime | None = moment(nullable=True)
+    view: str | None = Field(default=None, max_length=20)
+    summary: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    returned_by: str | None = Field(default=None, max_length=100)
+
+
+class Meeting(SQLModel, table=True):
+    __tablename__ = "meetings"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = case_fk()
+    held_on: date
+    recorded_at: datetime = moment()
+    recorded_by: str = Field(max_length=100)
+
+
+class MeetingAttendance(SQLModel, table=True):
+    __tablename__ = "meeting_attendance"
+    meeting_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("meetings.id", ondelete="CASCADE"),
+                         primary_key=True)
+    )
+    agency: str = Field(max_length=60, primary_key=True)
+
+
+class Output(SQLModel, table=True):
+    __tablename__ = "outputs"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = case_fk()
+    output: str = Field(max_length=30)
+    location: str = Field(default="", max_length=500)
+    recorded_at: datetime = moment()
+
+
+class ProceedingsStatus(SQLModel, table=True):
+    __tablename__ = "proceedings"
+    case_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    )
+    criminal: str = Field(default="none", max_length=20)
+    care: str = Field(default="none", max_length=20)
+    expected_conclusion: date | None = None
+    recorded_at: datetime = moment()
+
+
+class Action(SQLModel, table=True):
+    __tablename__ = "actions"
+    __table_args__ = (UniqueConstraint("case_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = case_fk()
+    number: int
+    agency: str = Field(max_length=60)
+    description: str = Field(max_length=1000)
+    owner: str = Field(max_length=100)
+    due: date
+    status: str = Field(default="open", max_length=20)
+    evidence: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = moment()
+    completed_at: datetime | None = moment(nullable=True)
+    signed_off_at: datetime | None = moment(nullable=True)
+    signed_off_by: str | None = Field(default=None, max_length=100)
+
+
+class History(SQLModel, table=True):
+    """Append-only: one row per trigger fired, in order (`seq` counts per case from 1)."""
+
+    __tablename__ = "history"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = case_fk()
+    seq: int
+    trigger: str = Field(max_length=40)
+    source: str | None = Field(default=None, max_length=40)
+    dest: str = Field(max_length=40)
+    actor: str = Field(max_length=100)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    at: datetime = moment()
+    # For timer firings: the moment it was due, so lateness after an outage is on record.
+    due_at: datetime | None = moment(nullable=True)
+
+
+class Timer(SQLModel, table=True):
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_status_due", "status", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = case_fk()
+    ladder: str = Field(max_length=40)
+    level: str = Field(max_length=20)
+    rank: int = 1
+    key: str = Field(default="", max_length=20)
+    name: str = Field(max_length=80)
+    state: str = Field(max_length=40)
+    fires: str | None = Field(default=None, max_length=40)
+    due_at: datetime = moment()
+    rule: str = Field(max_length=300)
+    # pending → fired | skipped (a higher level fired) | disarmed | stale
+    status: str = Field(default="pending", max_length=20)
+    armed_at: datetime = moment()
+    fired_at: datetime | None = moment(nullable=True)
+    sequence: int = 0  # bumped when re-armed, for calendar updates
+
+
+class Outbox(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=True,
+                         index=True),
+    )
+    case_ref: str | None = Field(default=None, max_length=40)
+    recipient: str = Field(max_length=254)
+    recipient_name: str = Field(default="", max_length=100)
+    recipient_role: str = Field(default="", max_length=40)
+    template: str = Field(max_length=60)
+    subject: str = Field(max_length=300)
+    body_text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    body_html: str = Field(default="", sa_column=Column(Text, nullable=False))
+    ics: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    message_id: str = Field(max_length=200, sa_column_kwargs={"unique": True})
+    status: str = Field(default="pending", max_length=20)  # pending | sent | failed
+    attempts: int = 0
+    created_at: datetime = moment()
+    next_attempt_at: datetime = moment()
+    claimed_until: datetime | None = moment(nullable=True)
+    sent_at: datetime | None = moment(nullable=True)
+    last_error: str | None = Field(default=None, max_length=500)
+    history_seq: int | None = None

@@ -1,0 +1,202 @@
+"""Queries the engine and the command line use. Each says its order and what it raises."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, text
+from sqlmodel import Session, col, select
+
+from states.errors import NotFound
+from storage.models import (
+    Action,
+    AgencyRequest,
+    Case,
+    History,
+    Meeting,
+    MeetingAttendance,
+    Output,
+    Outbox,
+    ProceedingsStatus,
+    Referral,
+    Timer,
+    User,
+    UserRole,
+)
+
+# The schema revision this code needs; tests assert it is Alembic's head.
+SCHEMA_HEAD = "0001"
+
+
+def schema_revision(session: Session) -> str | None:
+    """The Alembic revision of the database, or None when it holds no schema yet."""
+    try:
+        with session.begin_nested():
+            row = session.execute(text("SELECT version_num FROM alembic_version")).first()
+    except Exception:  # no alembic_version table: an empty database
+        return None
+    return row[0] if row else None
+
+
+def case_by_ref(session: Session, ref: str, *, for_update: bool = False) -> Case:
+    """The case with reference `ref` (exact match); NotFound if there is none.
+
+    With `for_update`, PostgreSQL locks the row until the transaction ends, so concurrent
+    triggers on one case queue up instead of racing (SQLite's BEGIN IMMEDIATE already
+    serialises writers).
+    """
+    stmt = select(Case).where(Case.ref == ref)
+    if for_update:
+        stmt = stmt.with_for_update()
+    case = session.exec(stmt).first()
+    if case is None:
+        raise NotFound(f"unknown case {ref!r}")
+    return case
+
+
+def cases(session: Session, *, state: str | None = None) -> Sequence[Case]:
+    """All cases, or those in `state`, ordered by reference."""
+    stmt = select(Case).order_by(Case.ref)
+    if state is not None:
+        stmt = stmt.where(Case.state == state)
+    return session.exec(stmt).all()
+
+
+def next_ref(session: Session, prefix: str, year: int) -> str:
+    """The next free reference `PREFIX-YEAR-NNNN`, numbering afresh each year.
+
+    On PostgreSQL a transaction-scoped advisory lock serialises allocation so two
+    concurrent referrals never pick the same number.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(5243001)"))
+    stem = f"{prefix}-{year}-"
+    refs = session.exec(select(Case.ref).where(col(Case.ref).startswith(stem))).all()
+    numbers = [int(r[len(stem):]) for r in refs if r[len(stem):].isdigit()]
+    return f"{stem}{max(numbers, default=0) + 1:04d}"
+
+
+def referral(session: Session, case_id: int) -> Referral:
+    found = session.get(Referral, case_id)
+    if found is None:
+        raise NotFound(f"case {case_id} has no referral")
+    return found
+
+
+def proceedings(session: Session, case_id: int) -> ProceedingsStatus:
+    found = session.get(ProceedingsStatus, case_id)
+    if found is None:
+        raise NotFound(f"case {case_id} has no proceedings record")
+    return found
+
+
+def agency_requests(session: Session, case_id: int) -> Sequence[AgencyRequest]:
+    """Every agency asked, by round then the order they were asked."""
+    stmt = select(AgencyRequest).where(AgencyRequest.case_id == case_id)
+    return session.exec(stmt.order_by(AgencyRequest.round, AgencyRequest.id)).all()
+
+
+def meetings(session: Session, case_id: int) -> list[tuple[Meeting, list[str]]]:
+    """Meetings with their attending agencies, in the order recorded."""
+    rows = session.exec(
+        select(Meeting).where(Meeting.case_id == case_id).order_by(Meeting.id)
+    ).all()
+    result = []
+    for meeting in rows:
+        present = session.exec(
+            select(MeetingAttendance.agency).where(MeetingAttendance.meeting_id == meeting.id)
+        ).all()
+        result.append((meeting, sorted(present)))
+    return result
+
+
+def outputs(session: Session, case_id: int) -> Sequence[Output]:
+    """Outputs recorded, in the order recorded."""
+    return session.exec(select(Output).where(Output.case_id == case_id).order_by(Output.id)).all()
+
+
+def actions(session: Session, case_id: int) -> Sequence[Action]:
+    """The action plan, by action number."""
+    return session.exec(select(Action).where(Action.case_id == case_id).order_by(Action.number)).all()
+
+
+def history(session: Session, case_id: int) -> Sequence[History]:
+    """The case's history, oldest first (by seq)."""
+    return session.exec(select(History).where(History.case_id == case_id).order_by(History.seq)).all()
+
+
+def last_seq(session: Session, case_id: int) -> int:
+    """The highest history seq of the case, 0 when it has none."""
+    value = session.exec(select(func.max(History.seq)).where(History.case_id == case_id)).one()
+    return int(value or 0)
+
+
+def timers(session: Session, case_id: int, *, status: str | None = None) -> Sequence[Timer]:
+    """The case's timers by due moment, then ladder rank."""
+    stmt = select(Timer).where(Timer.case_id == case_id)
+    if status is not None:
+        stmt = stmt.where(Timer.status == status)
+    return session.exec(stmt.order_by(Timer.due_at, Timer.rank)).all()
+
+
+def latest_sequence(session: Session, case_id: int, name: str) -> int | None:
+    """The calendar sequence of the most recent timer `name` of the case, or None."""
+    value = session.exec(
+        select(func.max(Timer.sequence)).where(Timer.case_id == case_id, Timer.name == name)
+    ).one()
+    return None if value is None else int(value)
+
+
+def overdue_case_ids(session: Session, now: datetime, levels: Sequence[str]) -> set[int]:
+    """Ids of cases with a deadline-level timer of their current state due by `now`."""
+    stmt = (
+        select(Timer.case_id)
+        .join(Case, col(Case.id) == Timer.case_id)
+        .where(
+            col(Timer.status).in_(("pending", "fired")),
+            Timer.state == Case.state,
+            col(Timer.armed_at) >= Case.state_entered_at,
+            col(Timer.level).in_(levels),
+            Timer.due_at <= now,
+        )
+    )
+    return set(session.exec(stmt).all())
+
+
+def outbox(session: Session, *, status: str | None = None) -> Sequence[Outbox]:
+    """Outbox messages, oldest first."""
+    stmt = select(Outbox).order_by(Outbox.id)
+    if status is not None:
+        stmt = stmt.where(Outbox.status == status)
+    return session.exec(stmt).all()
+
+
+def user_by_name(session: Session, name: str) -> User:
+    """The user called `name` (exact match); NotFound if there is none."""
+    user = session.exec(select(User).where(User.name == name)).first()
+    if user is None:
+        raise NotFound(f"unknown user {name!r}")
+    return user
+
+
+def users(session: Session) -> Sequence[User]:
+    """Every user, by name."""
+    return session.exec(select(User).order_by(User.name)).all()
+
+
+def roles_of(session: Session, user_id: int) -> list[str]:
+    """The user's roles, sorted."""
+    stmt = select(UserRole.role).where(UserRole.user_id == user_id).order_by(UserRole.role)
+    return list(session.exec(stmt).all())
+
+
+def users_with_role(session: Session, role: str) -> Sequence[User]:
+    """Active users holding `role`, by name."""
+    stmt = (
+        select(User)
+        .join(UserRole, col(UserRole.user_id) == User.id)
+        .where(UserRole.role == role, col(User.active).is_(True))
+        .order_by(User.name)
+    )
+    return session.exec(stmt).all()
