@@ -83,6 +83,6 @@ def _require_sqlite_file(url: str) -> None:
         parsed = make_url(url)
     except Exception:
         return  # make_engine reports the bad URL
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        if not Path(parsed.database).exists():
-            raise InvalidInput(f"no database at {parsed.database}: run scr init")
+    file = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if file not in (None, "", ":memory:") and not Path(str(file)).exists():
+        raise InvalidInput(f"no database at {parsed.database}: run scr init")

@@ -10,12 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from collections.abc import Sequence
+from importlib import import_module
+from typing import NoReturn
 
 from states.errors import InvalidInput, LifecycleError
 
 EXIT_INTERNAL = 1
+# Modules that add commands: each has `add_commands(command)`, where `command(name, help)`
+# returns a sub-parser whose defaults name the function to run (`func`).
+COMMAND_GROUPS = ("lifecycle.commands",)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,6 +27,11 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise InvalidInput(message)
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print one JSON document")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,83 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, helptext: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=helptext, description=helptext)
-        p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                       help="print one JSON document")
+        add_json_option(p)
         return p
 
-    command("init", "create or upgrade the database to the latest schema")
-
-    users = command("users", "add and list users")
-    users_sub = users.add_subparsers(dest="users_command", metavar="ACTION",
-                                     parser_class=_Parser)
-    add = users_sub.add_parser("add", help="add a user")
-    add.add_argument("name")
-    add.add_argument("--email", required=True)
-    add.add_argument("--role", action="append", metavar="ROLE",
-                     help="business_manager, chair, subgroup_chair, subgroup_member, "
-                     "agency_lead, lead_reviewer or auditor; repeat for several")
-    add.add_argument("--agency", help="the user's agency (required for agency_lead)")
-    add.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-    lst = users_sub.add_parser("list", help="list users")
-    lst.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-
-    ref = command("refer", "record a referral (creates the case)")
-    ref.add_argument("--file", metavar="FILE", help="a JSON object of referral fields "
-                     "('-' for standard input); options below override it")
-    ref.add_argument("--pseudonym")
-    ref.add_argument("--incident-date", dest="incident_date", metavar="YYYY-MM-DD")
-    ref.add_argument("--harm", metavar="death|serious_harm|other")
-    ref.add_argument("--abuse", metavar="known|suspected|not_suspected")
-    ref.add_argument("--agency-concern", dest="agency_concern",
-                     action=argparse.BooleanOptionalAction, default=None)
-    ref.add_argument("--grounds", metavar="G,G")
-    ref.add_argument("--route", metavar="child_death_review|professional")
-    ref.add_argument("--referrer-agency", dest="referrer_agency", metavar="AGENCY")
-    ref.add_argument("--criminal-proceedings", dest="criminal_proceedings",
-                     action=argparse.BooleanOptionalAction, default=None)
-    ref.add_argument("--summary", help="free text; prefer --file, which keeps it out of the "
-                     "shell's history")
-
-    adv = command("advance", "fire a trigger on a case")
-    adv.add_argument("ref")
-    adv.add_argument("trigger")
-    adv.add_argument("params", nargs="*", metavar="KEY=VALUE",
-                     help="parameters; lists are comma-separated (agencies=health,police)")
-    adv.add_argument("--reason", help="why (required by some triggers)")
-    adv.add_argument("--if-version", dest="if_version", type=int, metavar="N",
-                     help="refuse with a conflict unless the case is still at version N")
-
-    for name, helptext in (("show", "show a case"), ("history", "a case's history"),
-                           ("triggers", "what can be fired on a case now, and why not")):
-        command(name, helptext).add_argument("ref")
-
-    lc = command("list", "list cases")
-    lc.add_argument("--state", help="only cases in this state")
-    lc.add_argument("--overdue", action="store_true", help="only cases with a deadline passed")
-
-    ob = command("outbox", "the e-mail outbox")
-    ob.add_argument("--status", help="pending, sent or failed")
+    for group in COMMAND_GROUPS:
+        import_module(group).add_commands(command)
     return parser
-
-
-def _dispatch(args: argparse.Namespace) -> Callable[..., Any]:
-    from lifecycle import commands
-
-    if args.command == "users":
-        if args.users_command is None:
-            raise InvalidInput("users needs an action: add or list")
-        return commands.users_add if args.users_command == "add" else commands.users_list
-    table: dict[str, Callable[..., Any]] = {
-        "init": commands.init,
-        "refer": commands.refer,
-        "advance": commands.advance,
-        "show": commands.show,
-        "history": commands.history,
-        "triggers": commands.triggers,
-        "list": commands.list_cases,
-        "outbox": commands.outbox,
-    }
-    return table[args.command]
 
 
 def run(argv: Sequence[str]) -> int:
@@ -129,7 +67,9 @@ def run(argv: Sequence[str]) -> int:
             raise InvalidInput("a command is needed (scr --help lists them)")
         settings = load(config_file=args.config, actor=args.actor, now=args.now)
         app = App(settings)
-        output = _dispatch(args)(app, args)
+        if getattr(args, "func", None) is None:
+            raise InvalidInput(f"{args.command} needs an action (scr {args.command} --help)")
+        output = args.func(app, args)
         if args.json:
             print(json.dumps(output.data, indent=2, ensure_ascii=False))
         elif output.text:

@@ -6,10 +6,12 @@ transaction, so an error leaves nothing written.
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import json
 import re
 from argparse import Namespace
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -263,3 +265,73 @@ def _actor(app: App, session: Any) -> Actor:
     actor = app.actor(session)
     assert actor is not None
     return actor
+
+
+def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """The core commands of SPEC §6."""
+    from lifecycle.cli import add_json_option
+
+    command("init", "create or upgrade the database to the latest schema").set_defaults(
+        func=init)
+
+    users = command("users", "add and list users")
+    users_sub = users.add_subparsers(dest="users_command", metavar="ACTION",
+                                     parser_class=type(users))
+    add = users_sub.add_parser("add", help="add a user")
+    add.add_argument("name")
+    add.add_argument("--email", required=True)
+    add.add_argument("--role", action="append", metavar="ROLE",
+                     help="business_manager, chair, subgroup_chair, subgroup_member, "
+                     "agency_lead, lead_reviewer or auditor; repeat for several")
+    add.add_argument("--agency", help="the user's agency (required for agency_lead)")
+    add_json_option(add)
+    add.set_defaults(func=users_add)
+    lst = users_sub.add_parser("list", help="list users")
+    add_json_option(lst)
+    lst.set_defaults(func=users_list)
+
+    ref = command("refer", "record a referral (creates the case)")
+    ref.add_argument("--file", metavar="FILE", help="a JSON object of referral fields "
+                     "('-' for standard input); options below override it")
+    ref.add_argument("--pseudonym")
+    ref.add_argument("--incident-date", dest="incident_date", metavar="YYYY-MM-DD")
+    ref.add_argument("--harm", metavar="death|serious_harm|other")
+    ref.add_argument("--abuse", metavar="known|suspected|not_suspected")
+    ref.add_argument("--agency-concern", dest="agency_concern",
+                     action=argparse.BooleanOptionalAction, default=None)
+    ref.add_argument("--grounds", metavar="G,G")
+    ref.add_argument("--route", metavar="child_death_review|professional")
+    ref.add_argument("--referrer-agency", dest="referrer_agency", metavar="AGENCY")
+    ref.add_argument("--criminal-proceedings", dest="criminal_proceedings",
+                     action=argparse.BooleanOptionalAction, default=None)
+    ref.add_argument("--summary", help="free text; prefer --file, which keeps it out of the "
+                     "shell's history")
+    ref.set_defaults(func=refer)
+
+    adv = command("advance", "fire a trigger on a case")
+    adv.add_argument("ref")
+    adv.add_argument("trigger")
+    adv.add_argument("params", nargs="*", metavar="KEY=VALUE",
+                     help="parameters; lists are comma-separated (agencies=health,police)")
+    adv.add_argument("--reason", help="why (required by some triggers)")
+    adv.add_argument("--if-version", dest="if_version", type=int, metavar="N",
+                     help="refuse with a conflict unless the case is still at version N")
+    adv.set_defaults(func=advance)
+
+    for name, helptext, func in (
+        ("show", "show a case", show),
+        ("history", "a case's history", history),
+        ("triggers", "what can be fired on a case now, and why not", triggers),
+    ):
+        p = command(name, helptext)
+        p.add_argument("ref")
+        p.set_defaults(func=func)
+
+    lc = command("list", "list cases")
+    lc.add_argument("--state", help="only cases in this state")
+    lc.add_argument("--overdue", action="store_true", help="only cases with a deadline passed")
+    lc.set_defaults(func=list_cases)
+
+    ob = command("outbox", "the e-mail outbox")
+    ob.add_argument("--status", help="pending, sent or failed")
+    ob.set_defaults(func=outbox)

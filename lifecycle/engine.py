@@ -128,10 +128,10 @@ class Engine:
         spec = self._spec(trigger)
         case = queries.case_by_ref(session, ref, for_update=True)
         view = snapshot(session, case)
-        values = self._parse(spec, params or {}, now, view)
-        reason = self._reason(reason)
         if view.state not in spec.sources:
             raise Refused(f"{trigger} does not apply to {ref} in state {view.state}")
+        values = self._parse(spec, params or {}, now, view)
+        reason = self._reason(reason)
         refusal = self._role_refusal(spec, actor, view, values)
         if refusal:
             raise Refused(refusal)

@@ -160,7 +160,7 @@ def case_text(doc: dict[str, Any], cal: WorkingCalendar) -> str:
                  + (f", grounds {', '.join(ref['grounds'])}" if ref["grounds"] else ""))
     crit = doc["criteria"]
     lines.append("  criteria   " + "; ".join(crit["reasons"]))
-    if "summary" in ref and ref["summary"]:
+    if ref.get("summary"):
         lines.append("  summary    " + ref["summary"].replace("\n", "\n             "))
     if doc["agencies"]:
         lines.append("\nAgencies asked")

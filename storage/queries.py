@@ -16,8 +16,8 @@ from storage.models import (
     History,
     Meeting,
     MeetingAttendance,
-    Output,
     Outbox,
+    Output,
     ProceedingsStatus,
     Referral,
     Timer,
@@ -118,12 +118,14 @@ def outputs(session: Session, case_id: int) -> Sequence[Output]:
 
 def actions(session: Session, case_id: int) -> Sequence[Action]:
     """The action plan, by action number."""
-    return session.exec(select(Action).where(Action.case_id == case_id).order_by(Action.number)).all()
+    stmt = select(Action).where(Action.case_id == case_id).order_by(Action.number)
+    return session.exec(stmt).all()
 
 
 def history(session: Session, case_id: int) -> Sequence[History]:
     """The case's history, oldest first (by seq)."""
-    return session.exec(select(History).where(History.case_id == case_id).order_by(History.seq)).all()
+    stmt = select(History).where(History.case_id == case_id).order_by(History.seq)
+    return session.exec(stmt).all()
 
 
 def last_seq(session: Session, case_id: int) -> int:

@@ -1,0 +1,152 @@
+"""A test harness: a board of users on a real database, firing triggers through the engine
+as people would, at moments the test chooses."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine as DbEngine
+
+from lifecycle.engine import Engine
+from states.case import Actor
+from states.enums import State
+from storage import queries
+from storage.db import transaction
+from storage.models import Case, User, UserRole
+
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+# name, e-mail, roles, agency
+USERS = (
+    ("Bea Manager", "bm@board.test", ("business_manager",), None),
+    ("Ivy Chair", "chair@board.test", ("chair",), None),
+    ("Sol Subchair", "subchair@board.test", ("subgroup_chair",), None),
+    ("Mo Member", "member@board.test", ("subgroup_member",), "education"),
+    ("Cass Social", "csc@board.test", ("agency_lead",), "childrens_social_care"),
+    ("Hal Health", "health@board.test", ("agency_lead",), "health"),
+    ("Pip Police", "police@board.test", ("agency_lead",), "police"),
+    ("Lee Reviewer", "reviewer@board.test", ("lead_reviewer",), None),
+    ("Aud Auditor", "auditor@board.test", ("auditor",), None),
+)
+BM, CHAIR, SUBCHAIR, MEMBER, CSC, HEALTH, POLICE, REVIEWER, AUDITOR = (u[0] for u in USERS)
+QUORUM = "childrens_social_care,health,police"
+
+SCR_REFERRAL = {
+    "pseudonym": "Child K", "incident_date": "2026-11-02", "harm": "death",
+    "abuse": "suspected", "route": "child_death_review", "summary": "free text",
+}
+BELOW_THRESHOLD = {
+    "pseudonym": "Child M", "incident_date": "2026-10-30", "harm": "serious_harm",
+    "abuse": "suspected", "agency_concern": False, "route": "professional",
+    "referrer_agency": "health",
+}
+
+
+def pg_available() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Board:
+    db: DbEngine
+    engine: Engine = field(default_factory=Engine)
+
+    def seed_users(self, now: datetime | None = None) -> None:
+        from tests.conftest import T0
+
+        with transaction(self.db) as s:
+            for name, email, roles, agency in USERS:
+                user = User(name=name, email=email, agency=agency, created_at=now or T0)
+                s.add(user)
+                s.flush()
+                for role in roles:
+                    s.add(UserRole(user_id=user.id, role=role))
+
+    def actor(self, name: str) -> Actor:
+        if name == "system":
+            from states.case import SYSTEM_ACTOR
+
+            return SYSTEM_ACTOR
+        with transaction(self.db) as s:
+            user = queries.user_by_name(s, name)
+            return Actor(user.name, frozenset(queries.roles_of(s, user.id or 0)), user.agency)
+
+    def refer(self, params: dict[str, Any] | None = None, *, at: datetime,
+              by: str = BM) -> str:
+        with transaction(self.db) as s:
+            case = self.engine.refer(s, actor=self.actor(by), params=params or SCR_REFERRAL,
+                                     now=at)
+            return case.ref
+
+    def fire(self, ref: str, trigger: str, *, at: datetime, by: str = BM,
+             reason: str | None = None, expect_version: int | None = None,
+             **params: Any) -> Case:
+        with transaction(self.db) as s:
+            return self.engine.fire(s, ref, trigger, actor=self.actor(by), params=params,
+                                    reason=reason, now=at, expect_version=expect_version)
+
+    def case(self, ref: str) -> Case:
+        with transaction(self.db) as s:
+            return queries.case_by_ref(s, ref)
+
+    def state(self, ref: str) -> str:
+        return self.case(ref).state
+
+    # ------------------------------------------------------------------ walking paths
+    def walk(self, ref: str, target: State, *, at: datetime, scr: bool = True) -> datetime:
+        """Take case `ref` from referral along the usual path until it reaches `target`.
+
+        Returns the moment after the last step. SCR path unless `scr` is False (a case
+        review published as a briefing).
+        """
+        t = at
+        step = timedelta(hours=1)
+
+        def go(trigger: str, by: str = BM, reason: str | None = None, **p: Any) -> None:
+            nonlocal t
+            t += step
+            self.fire(ref, trigger, at=t, by=by, reason=reason, **p)
+
+        order = list(State)
+        stop = order.index(target)
+        if stop >= order.index(State.INFORMATION_REQUEST):
+            go("request_information", agencies="childrens_social_care,health,police")
+        if stop >= order.index(State.SUB_GROUP):
+            for agency, lead in (("childrens_social_care", CSC), ("health", HEALTH),
+                                 ("police", POLICE)):
+                go("record_return", by=lead, agency=agency, view="scr", summary="seen")
+            go("submit_to_sub_group")
+        if stop >= order.index(State.CHAIR_DECISION):
+            go("record_meeting", date=_day(t), attendees=QUORUM)
+            go("recommend", by=SUBCHAIR, reason="criteria met",
+               recommendation="scr" if scr else "case_review")
+        if stop >= order.index(State.REVIEW):
+            trigger = "commission_scr" if scr else "commission_case_review"
+            go(trigger, by=CHAIR, methodology="scie_systems", lead_reviewer=REVIEWER)
+        if stop >= order.index(State.PUBLICATION_HOLD):
+            go("complete_review", by=REVIEWER, report="Overview report")
+        if stop >= order.index(State.PUBLISHED):
+            outputs = ("overview_report", "board_response") if scr else ("briefing",)
+            for output in outputs:
+                go("record_output", output=output, location="https://board.example/pub")
+            go("send_prepublication_notice")
+            t += timedelta(days=21)
+            go("publish")
+        if stop >= order.index(State.ACTIONS_SIGNED_OFF):
+            go("add_action", by=SUBCHAIR, agency="health", description="Update training",
+               owner=HEALTH, due=_day(t + timedelta(days=60)))
+            go("complete_action", by=HEALTH, action="1", evidence="done")
+            go("sign_off_action", by=SUBCHAIR, action="1")
+            go("sign_off_actions", by=SUBCHAIR)
+        return t
+
+
+def _day(moment: datetime) -> str:
+    return moment.date().isoformat()

@@ -1,0 +1,132 @@
+"""The process definition matches SPEC §3 and is validated at import."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from states import validate
+from states.definition import ALL_TRIGGERS, TRIGGER_BY_NAME, TRIGGERS
+from states.enums import FINAL_STATES, State
+from states.guards import GUARDS
+from states.timers import TIMERS
+
+# SPEC §3's table, written out independently of states/definition.py.
+SPEC_TABLE = {
+    "request_information": ({"referral"}, "information_request", {"business_manager"}),
+    "withdraw": ({"referral", "information_request"}, "closed", {"business_manager"}),
+    "add_agency": ({"information_request"}, None, {"business_manager"}),
+    "record_return": ({"information_request"}, None, {"agency_lead", "business_manager"}),
+    "submit_to_sub_group": ({"information_request"}, "sub_group", {"business_manager"}),
+    "record_meeting": ({"sub_group"}, None, {"business_manager", "subgroup_chair"}),
+    "request_more_information": ({"sub_group"}, "information_request", {"subgroup_chair"}),
+    "recommend": ({"sub_group"}, "chair_decision", {"subgroup_chair"}),
+    "commission_scr": ({"chair_decision"}, "review", {"chair"}),
+    "commission_case_review": ({"chair_decision"}, "review", {"chair"}),
+    "decide_no_review": ({"chair_decision"}, "closed", {"chair"}),
+    "refer_back": ({"chair_decision"}, "sub_group", {"chair"}),
+    "record_milestone": ({"review"}, None, {"lead_reviewer", "business_manager"}),
+    "complete_review": ({"review"}, "publication_hold", {"business_manager", "lead_reviewer"}),
+    "record_proceedings": ({"publication_hold"}, None, {"business_manager"}),
+    "record_output": ({"publication_hold"}, None, {"business_manager"}),
+    "send_prepublication_notice": ({"publication_hold"}, None, {"business_manager"}),
+    "schedule_publication": ({"publication_hold"}, None, {"business_manager"}),
+    "publish": ({"publication_hold"}, "published", {"business_manager"}),
+    "add_action": ({"published"}, None, {"business_manager", "subgroup_chair"}),
+    "complete_action": ({"published"}, None, {"agency_lead", "business_manager"}),
+    "sign_off_action": ({"published"}, None, {"subgroup_chair"}),
+    "sign_off_actions": ({"published"}, "actions_signed_off", {"subgroup_chair", "chair"}),
+    "record_panel_notice": ({"review", "closed"}, None, {"business_manager"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPEC_TABLE))
+def test_trigger_matches_spec_table(name):
+    """Each trigger of SPEC §3 has the table's sources, destination and roles."""
+    sources, dest, roles = SPEC_TABLE[name]
+    spec = TRIGGER_BY_NAME[name]
+    assert {s.value for s in spec.sources} == sources
+    assert (spec.dest.value if spec.dest else None) == dest
+    assert {r.role.value for r in spec.roles if r.role != "system"} == roles
+
+
+def test_timed_triggers_are_the_two_of_the_spec():
+    """Only submit_to_sub_group and publish may be fired by the daemon as transitions."""
+    assert {t.name for t in TRIGGERS if t.timed} == {"submit_to_sub_group", "publish"}
+
+
+def test_loaded_definition_is_sound():
+    """The shipped definition has no problem at all."""
+    assert validate.problems() == []
+
+
+def test_trap_state_is_caught():
+    """A state from which no final state can be reached is reported."""
+    broken = tuple(dataclasses.replace(t, sources=()) if t.name == "withdraw" else t
+                   for t in ALL_TRIGGERS)
+    broken = tuple(t for t in broken if t.name not in ("request_information",))
+    found = validate.problems(broken, TIMERS)
+    assert any("referral is a trap" in p for p in found), found
+
+
+def test_unreachable_state_and_unknown_guard_are_caught():
+    """An unreachable state and a guard that does not exist are both reported."""
+    broken = tuple(
+        dataclasses.replace(t, guards=(*t.guards, "no_such_guard")) if t.name == "recommend"
+        else t
+        for t in ALL_TRIGGERS if t.name != "complete_review"
+    )
+    found = validate.problems(broken, TIMERS)
+    assert "recommend: unknown guard no_such_guard" in found
+    assert "state publication_hold is not reachable" in found
+
+
+def test_final_state_with_a_way_out_is_caught():
+    """A final state must absorb: a transition out of it is reported."""
+    broken = tuple(dataclasses.replace(t, sources=(*t.sources, State.CLOSED))
+                   if t.name == "refer_back" else t for t in ALL_TRIGGERS)
+    assert "final state closed has a transition out" in validate.problems(broken, TIMERS)
+
+
+def test_timer_naming_an_unknown_trigger_is_caught():
+    """A timer armed by a trigger that does not exist is reported."""
+    timers = tuple(dataclasses.replace(t, arm_on=("nonsense",)) if t.ladder == "triage" else t
+                   for t in TIMERS)
+    assert "timer triage: unknown trigger nonsense" in validate.problems(ALL_TRIGGERS, timers)
+
+
+def test_every_guard_is_used_and_every_final_state_is_entered():
+    """No guard is dead code, and both final states are destinations."""
+    used = {g for t in ALL_TRIGGERS for g in t.guards}
+    assert used == set(GUARDS)
+    assert {t.dest for t in ALL_TRIGGERS if t.dest} >= FINAL_STATES
+
+
+def test_states_package_imports_nothing_of_the_project():
+    """states/ is pure: it imports no other package of the project (SPEC §7)."""
+    root = Path(__file__).resolve().parents[2]
+    for path in (root / "states").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert node.module.split(".")[0] not in ("storage", "lifecycle", "handlers"), \
+                    f"{path.name} imports {node.module}"
+
+
+def test_imports_run_one_way():
+    """states ← storage ← lifecycle → handlers; handlers and storage never import lifecycle."""
+    root = Path(__file__).resolve().parents[2]
+    forbidden = {"storage": {"lifecycle", "handlers"}, "handlers": {"lifecycle", "storage",
+                                                                    "states"}}
+    for package, banned in forbidden.items():
+        for path in (root / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = []
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                elif isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                for name in names:
+                    assert name.split(".")[0] not in banned, f"{path} imports {name}"
