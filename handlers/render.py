@@ -138,6 +138,8 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    # No helpers such as range() or lipsum(): a template sees the Notice and nothing else.
+    env.globals.clear()
     env.filters["local_time"] = local_time
     env.filters["duration"] = duration
     env.filters["role_label"] = role_label

@@ -48,3 +48,10 @@ def test_templates_use_only_formatting_filters_and_the_layouts(name: str) -> Non
     for call in tree.find_all(nodes.Call):
         assert isinstance(call.node, nodes.Name) and call.node.name == "super", name
     assert set(find_referenced_templates(tree)) <= {"layout.txt", "layout.html"}
+
+
+def test_environment_offers_no_globals() -> None:
+    """Templates cannot reach helpers like range() or lipsum(): the Notice is all there is."""
+    env = environment()
+    assert env.globals == {}
+    assert find_undeclared_variables(env.parse("{{ range(3) }}")) == {"range"}
