@@ -75,7 +75,7 @@ def test_request_parses_with_every_required_property() -> None:
     assert str(calendar["VERSION"]) == "2.0" and str(calendar["METHOD"]) == "REQUEST"
     assert "scr" in str(calendar["PRODID"])
     assert str(event["UID"]) == "timer-CR-2026-0001-returns.due@scr"
-    assert int(event["SEQUENCE"]) == 0
+    assert event.decoded("SEQUENCE") == 0
     assert event.decoded("DTSTAMP") == STAMP
     assert event.decoded("DTSTART") == START
     assert event.decoded("DTEND") == START + timedelta(minutes=30)
@@ -83,7 +83,9 @@ def test_request_parses_with_every_required_property() -> None:
     assert str(event["STATUS"]) == "CONFIRMED"
     assert str(event["ORGANIZER"]) == "mailto:scr@localhost"
     assert event["ORGANIZER"].params["CN"] == "Anyshire SCB"
-    assert [str(a) for a in event["ATTENDEE"]] == [
+    attendees = event["ATTENDEE"]
+    assert isinstance(attendees, list)
+    assert [str(a) for a in attendees] == [
         "mailto:pat.lee@health.example",
         "mailto:police.lead@police.example",
     ]
@@ -130,7 +132,7 @@ def test_long_multibyte_lines_fold_at_75_octets_without_splitting_characters() -
     assert str(event["DESCRIPTION"]) == "é" * 200
 
 
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=400))
+@given(st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=400))
 def test_fold_is_lossless_and_within_limits(text: str) -> None:
     """For any text: every folded piece fits in 75 octets and unfolding restores it."""
     folded = fold("DESCRIPTION:" + text)
@@ -158,7 +160,7 @@ def test_cancel_replaces_the_request() -> None:
     assert str(calendar["METHOD"]) == "CANCEL"
     assert str(event["STATUS"]) == "CANCELLED"
     assert str(event["UID"]) == request.uid
-    assert int(event["SEQUENCE"]) == 3
+    assert event.decoded("SEQUENCE") == 3
     assert event.decoded("DTSTAMP") == STAMP + timedelta(days=3)
 
 
