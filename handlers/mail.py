@@ -117,9 +117,12 @@ def deliver(messages: Sequence[Message], transport: Transport) -> list[DeliveryR
                 results.append(DeliveryResult(msg.outbox_id, msg.message_id, True, None, False))
                 continue
             try:
-                transport.send(build_mime(msg))
-            except ValueError as exc:  # the message cannot be built: retrying will not help
+                mime = build_mime(msg)
+            except ValueError as exc:  # retrying the same row will not help
                 results.append(_failed(msg, f"cannot build message: {exc}", permanent=True))
+                continue
+            try:
+                transport.send(mime)
             except DeliveryError as exc:
                 results.append(_failed(msg, str(exc), permanent=exc.permanent))
                 if exc.connection:

@@ -155,21 +155,36 @@ def client_tls(certificate: tuple[Path, Path]) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(certificate[0]))
 
 
+# Tests reach these through fixtures, not imports: importing `conftest` is ambiguous once
+# other test folders have their own.
 StartServer = Callable[..., Server]
 
 
 @pytest.fixture
 def start_server() -> Iterator[StartServer]:
-    """Start aiosmtpd servers on free loopback ports; all are stopped after the test."""
+    """Start aiosmtpd servers on free loopback ports; all are stopped after the test.
+
+    Keywords: `port`, the RecordingHandler options (`refuse`, `close_after_each`,
+    `busy_after`), `login=True` to check USER/PASSWORD, and aiosmtpd SMTP options.
+    """
     running: list[Controller] = []
 
     def start(
-        handler: RecordingHandler | None = None, *, port: int | None = None, **smtp: Any
+        *,
+        port: int | None = None,
+        refuse: set[str] | None = None,
+        close_after_each: bool = False,
+        busy_after: int | None = None,
+        login: bool = False,
+        **smtp: Any,
     ) -> Server:
-        handler = handler or RecordingHandler()
+        handler = RecordingHandler(
+            refuse=refuse or set(), close_after_each=close_after_each, busy_after=busy_after
+        )
         port = port or free_port()
-        if "authenticator" in smtp and smtp["authenticator"] is None:
+        if login:
             smtp["authenticator"] = handler.authenticate
+            smtp.setdefault("auth_required", True)
         controller = Controller(handler, hostname="127.0.0.1", port=port, **smtp)
         controller.start()
         running.append(controller)
@@ -181,6 +196,12 @@ def start_server() -> Iterator[StartServer]:
 
 
 @pytest.fixture
-def smtp_server(start_server: StartServer) -> Server:
-    """A plain SMTP server that accepts everything."""
-    return start_server()
+def unused_port() -> int:
+    """A free loopback port with no server on it."""
+    return free_port()
+
+
+@pytest.fixture
+def credentials() -> tuple[str, str]:
+    """The user and password the `login=True` server accepts."""
+    return USER, PASSWORD

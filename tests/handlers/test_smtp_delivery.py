@@ -1,20 +1,21 @@
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
-from conftest import PASSWORD, USER, RecordingHandler, StartServer, free_port
 
 from handlers.calendar import CalendarEntry, to_ics
 from handlers.mail import DeliveryResult, Message, deliver, make_message_id
 from handlers.transport import SmtpTransport, redact_url
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-URL_PASSWORD = quote(PASSWORD, safe="")
+StartServer = Callable[..., Any]  # the start_server fixture (conftest.py)
 
 
 def message(n: int, to: str = "pat.lee@health.example", ics: str | None = None) -> Message:
@@ -100,7 +101,7 @@ def test_a_refused_recipient_is_permanent_and_does_not_stop_the_batch(
     start_server: StartServer,
 ) -> None:
     """A 550 for one recipient is permanent=True; the others in the batch still go."""
-    server = start_server(RecordingHandler(refuse={"gone@health.example"}))
+    server = start_server(refuse={"gone@health.example"})
     results = deliver(
         [message(1), message(2, to="Gone <gone@health.example>"), message(3)],
         SmtpTransport.from_url(f"smtp://127.0.0.1:{server.port}", timeout=5),
@@ -116,9 +117,11 @@ def test_a_refused_recipient_is_permanent_and_does_not_stop_the_batch(
     assert server.handler.connections == 1
 
 
-def test_server_down_is_temporary_and_a_later_run_delivers(start_server: StartServer) -> None:
+def test_server_down_is_temporary_and_a_later_run_delivers(
+    start_server: StartServer, unused_port: int
+) -> None:
     """Nobody listening: every message fails temporarily; once the server is up, all arrive."""
-    port = free_port()
+    port = unused_port
     transport = SmtpTransport.from_url(f"smtp://127.0.0.1:{port}", timeout=5)
     down = deliver([message(1), message(2)], transport)
     assert ok(down) == [False, False]
@@ -132,7 +135,7 @@ def test_server_down_is_temporary_and_a_later_run_delivers(start_server: StartSe
 
 def test_a_dropped_connection_is_reopened(start_server: StartServer) -> None:
     """When the server hangs up after each message, the transport reconnects and carries on."""
-    server = start_server(RecordingHandler(close_after_each=True))
+    server = start_server(close_after_each=True)
     results = deliver(
         [message(n) for n in range(3)],
         SmtpTransport.from_url(f"smtp://127.0.0.1:{server.port}", timeout=5),
@@ -143,7 +146,7 @@ def test_a_dropped_connection_is_reopened(start_server: StartServer) -> None:
 
 def test_a_421_closing_reply_is_retried_on_a_new_connection(start_server: StartServer) -> None:
     """A '421 too many messages' is not a failure of the message: it goes on a new connection."""
-    server = start_server(RecordingHandler(busy_after=2))
+    server = start_server(busy_after=2)
     results = deliver(
         [message(n) for n in range(5)],
         SmtpTransport.from_url(f"smtp://127.0.0.1:{server.port}", timeout=5),
@@ -155,30 +158,32 @@ def test_a_421_closing_reply_is_retried_on_a_new_connection(start_server: StartS
 @pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
 def test_starttls_and_login(
     start_server: StartServer, server_tls: ssl.SSLContext, certificate: tuple[Path, Path],
-    mechanism: str,
+    credentials: tuple[str, str], mechanism: str,
 ) -> None:  # fmt: skip
-    """smtp+starttls:// upgrades to TLS (verifying the certificate) then logs in."""
+    """smtp+starttls:// upgrades to TLS (verifying the certificate via ?cafile=) then logs in."""
+    user, password = credentials
     other = "LOGIN" if mechanism == "PLAIN" else "PLAIN"
     server = start_server(
-        tls_context=server_tls, require_starttls=True, auth_required=True,
-        authenticator=None, auth_exclude_mechanism=[other],
-    )  # fmt: skip
-    url = f"smtp+starttls://{USER}:{URL_PASSWORD}@127.0.0.1:{server.port}?cafile={certificate[0]}"
+        tls_context=server_tls, require_starttls=True, login=True, auth_exclude_mechanism=[other]
+    )
+    secret = quote(password, safe="")  # the password has ':', '@' and '/' in it
+    url = f"smtp+starttls://{user}:{secret}@127.0.0.1:{server.port}?cafile={certificate[0]}"
     results = deliver([message(1), message(2)], SmtpTransport.from_url(url, timeout=5))
     assert ok(results) == [True, True]
     assert server.handler.logins == [(mechanism, True)]
     assert server.handler.connections == 1
+    assert len(server.handler.received) == 2
 
 
 def test_wrong_password_fails_without_revealing_it(
-    start_server: StartServer, server_tls: ssl.SSLContext, client_tls: ssl.SSLContext
-) -> None:
+    start_server: StartServer, server_tls: ssl.SSLContext, client_tls: ssl.SSLContext,
+    credentials: tuple[str, str],
+) -> None:  # fmt: skip
     """A refused login is a temporary, non-ok result whose error never contains the password."""
-    server = start_server(
-        tls_context=server_tls, require_starttls=True, auth_required=True, authenticator=None
-    )
+    user, _ = credentials
+    server = start_server(tls_context=server_tls, require_starttls=True, login=True)
     wrong = "Wr0ng:p@ss"
-    url = f"smtp+starttls://{USER}:{quote(wrong, safe='')}@127.0.0.1:{server.port}"
+    url = f"smtp+starttls://{user}:{quote(wrong, safe='')}@127.0.0.1:{server.port}"
     results = deliver(
         [message(1), message(2)], SmtpTransport.from_url(url, timeout=5, ssl_context=client_tls)
     )
@@ -206,23 +211,33 @@ def test_an_untrusted_certificate_is_refused(
     assert server.handler.received == []
 
 
-def test_smtps_implicit_tls(
-    start_server: StartServer, server_tls: ssl.SSLContext, client_tls: ssl.SSLContext
-) -> None:
-    """smtps:// speaks TLS from the first byte and delivers."""
-    server = start_server(ssl_context=server_tls)
-    transport = SmtpTransport.from_url(f"smtps://127.0.0.1:{server.port}", ssl_context=client_tls)
+def test_smtps_implicit_tls_with_login(
+    start_server: StartServer, server_tls: ssl.SSLContext, client_tls: ssl.SSLContext,
+    credentials: tuple[str, str],
+) -> None:  # fmt: skip
+    """smtps:// speaks TLS from the first byte, logs in and delivers."""
+    user, password = credentials
+    # aiosmtpd offers AUTH on implicit TLS only with auth_require_tls off (it looks for
+    # STARTTLS), and warns if AUTH is then also required: the login is checked below instead.
+    server = start_server(
+        ssl_context=server_tls, login=True, auth_require_tls=False, auth_required=False
+    )
+    url = f"smtps://{user}:{quote(password, safe='')}@127.0.0.1:{server.port}"
+    transport = SmtpTransport.from_url(url, ssl_context=client_tls, timeout=5)
     assert ok(deliver([message(1)], transport)) == [True]
+    assert server.handler.logins == [("PLAIN", True)]
     assert len(server.handler.received) == 1
 
 
 def test_from_url_parses_and_percent_decodes() -> None:
     """Scheme picks the security, ports default per scheme, user and password are decoded."""
-    transport = SmtpTransport.from_url(f"smtp+starttls://{USER}:{URL_PASSWORD}@mail.example")
+    transport = SmtpTransport.from_url(
+        "smtp+starttls://manager:s3cret%3Ap%40ss%2Fword@mail.example"
+    )
     assert (transport.host, transport.port, transport.security) == ("mail.example", 587, "starttls")
-    assert transport.username == USER
-    assert transport._password == PASSWORD
-    assert PASSWORD not in repr(transport) and URL_PASSWORD not in repr(transport)
+    assert transport.username == "manager"
+    assert transport._password == "s3cret:p@ss/word"
+    assert "s3cret" not in repr(transport)
     plain = SmtpTransport.from_url("smtp://localhost")
     assert (plain.port, plain.security, plain.username) == (25, "none", None)
     assert SmtpTransport.from_url("smtps://u:p@mail.example").port == 465
