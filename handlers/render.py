@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import fields
 from datetime import datetime, timedelta
 from functools import cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -93,7 +93,7 @@ class UnknownTemplate(LookupError):
 
 
 def render(notice: Notice) -> Rendered:
-    """Render `notice`; raises `UnknownTemplate` or `ValueError` for a bad notice."""
+    """Render `notice`; raises `UnknownTemplate` (a LookupError) or `ValueError` for a bad one."""
     _check(notice)
     env = environment()
     # Only the fields declared on Notice reach the templates (not those of a subclass).
@@ -124,7 +124,10 @@ def _check(notice: Notice) -> None:
             )
     if notice.recipient_role not in ROLE_LABELS:
         raise ValueError(f"unknown recipient role {notice.recipient_role!r}")
-    ZoneInfo(notice.timezone)  # an unknown zone fails here, before any rendering
+    try:
+        ZoneInfo(notice.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {notice.timezone!r}") from None
 
 
 @cache

@@ -203,7 +203,11 @@ class SmtpTransport:
     def from_url(
         cls, url: str, *, timeout: float = 30.0, ssl_context: ssl.SSLContext | None = None
     ) -> SmtpTransport:
-        """Parse `smtp://`, `smtp+starttls://` or `smtps://` URLs; raises ValueError."""
+        """Parse `smtp://`, `smtp+starttls://` or `smtps://` URLs.
+
+        Raises ValueError for a malformed URL (its message shows the URL redacted), or
+        OSError when `cafile` cannot be read.
+        """
         shown = redact_url(url)
         parts = urlsplit(url)
         security = _SECURITY.get(parts.scheme.lower())

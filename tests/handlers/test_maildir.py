@@ -3,6 +3,7 @@ from __future__ import annotations
 import mailbox
 import os
 import stat
+from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -97,3 +98,14 @@ def test_an_unwritable_maildir_is_a_temporary_failure(tmp_path: Path) -> None:
     results = deliver([message(1), message(2)], MaildirTransport(blocker))
     assert [r.ok for r in results] == [False, False]
     assert all(not r.permanent and r.error and "maildir" in r.error for r in results)
+
+
+def test_a_message_that_cannot_be_built_fails_permanently_alone(tmp_path: Path) -> None:
+    """A malformed row is a permanent failure; the rest of the batch is still delivered."""
+    mail = tmp_path / "mail"
+    broken = replace(message(2), message_id="not-a-message-id")
+    results = deliver([message(1), broken, message(3)], MaildirTransport(mail))
+    assert [r.ok for r in results] == [True, False, True]
+    assert results[1].permanent is True
+    assert results[1].error is not None and "malformed Message-ID" in results[1].error
+    assert len(files(mail / "new")) == 2

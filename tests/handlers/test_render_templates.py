@@ -241,7 +241,7 @@ def test_unknown_role_and_timezone_are_refused() -> None:
     """A recipient role or timezone outside the contract fails before rendering."""
     with pytest.raises(ValueError, match="unknown recipient role"):
         render(make_notice(recipient_role="parent"))
-    with pytest.raises(LookupError):
+    with pytest.raises(ValueError, match="unknown timezone"):
         render(make_notice(timezone="Mars/Olympus"))
 
 

@@ -97,6 +97,20 @@ def test_a_caller_can_share_one_connection_across_deliver_calls(
     assert server.handler.connections == 2
 
 
+def test_a_message_id_repeated_in_a_batch_is_sent_once(start_server: StartServer) -> None:
+    """Two rows with one Message-ID in a batch: both reported sent, one message on the wire."""
+    server = start_server()
+    results = deliver(
+        [message(1), message(1), message(2)],
+        SmtpTransport.from_url(f"smtp://127.0.0.1:{server.port}", timeout=5),
+    )
+    assert ok(results) == [True, True, True]
+    assert [r.message["Message-ID"] for r in server.handler.received] == [
+        message(1).message_id,
+        message(2).message_id,
+    ]
+
+
 def test_a_refused_recipient_is_permanent_and_does_not_stop_the_batch(
     start_server: StartServer,
 ) -> None:
