@@ -1,4 +1,9 @@
-"""TEMPORARY interface stub; replaced by the handlers branch."""
+"""What a notification says: the input the engine fills and the rendered output.
+
+The engine decides which safe facts go into a `Notice`; the templates may print
+only these fields (a test checks every template against this list). A child's
+name, date of birth and the referral's free text never belong here.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,11 @@ from datetime import datetime, timedelta
 class Deadline:
     label: str
     due_at: datetime
+
+    def __post_init__(self) -> None:
+        # A naive time would be shown in the wrong zone for half the year.
+        if self.due_at.tzinfo is None or self.due_at.utcoffset() is None:
+            raise ValueError(f"deadline {self.label!r} needs a timezone-aware due_at")
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,192 @@
-"""TEMPORARY stub; replaced by the handlers branch."""
+"""Render a `Notice` into an e-mail subject, plain-text body and HTML body.
+
+Each template name has exactly two files in `templates/`: `<name>.txt` and
+`<name>.html` (for example `request_information.txt`, `timer.returns.html`),
+both extending the shared layouts `layout.txt` and `layout.html`. There is no
+fallback: a name without its templates, or a timer level its ladder does not
+have, raises `UnknownTemplate`, because a wrong or generic message about a
+child's case is worse than a loud failure the engine will retry and report.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from dataclasses import fields
+from datetime import datetime, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
 from handlers.notices import Notice, Rendered
+
+TRIGGER_TEMPLATES: tuple[str, ...] = (
+    "refer",
+    "request_information",
+    "withdraw",
+    "add_agency",
+    "record_return",
+    "submit_to_sub_group",
+    "record_meeting",
+    "request_more_information",
+    "recommend",
+    "commission_scr",
+    "commission_case_review",
+    "decide_no_review",
+    "refer_back",
+    "record_milestone",
+    "complete_review",
+    "record_proceedings",
+    "record_output",
+    "send_prepublication_notice",
+    "schedule_publication",
+    "publish",
+    "add_action",
+    "complete_action",
+    "sign_off_action",
+    "sign_off_actions",
+    "record_panel_notice",
+    "amend_referral",
+)
+
+# Each timer ladder and the levels it may fire at (template "timer.<ladder>").
+TIMER_LEVELS: Mapping[str, tuple[str, ...]] = {
+    "triage": ("reminder", "escalation"),
+    "returns": ("reminder", "overdue"),
+    "recommendation": ("escalation", "chair"),
+    "decision": ("reminder", "due"),
+    "panel": ("reminder", "due"),
+    "completion": ("reminder", "due", "overdue"),
+    "proceedings_check": ("check",),
+    "long_hold": ("escalation",),
+    "publication": ("blocked",),
+    "action": ("reminder", "overdue"),
+}
+
+SYSTEM_TEMPLATES: tuple[str, ...] = ("delivery_failed",)
+
+TEMPLATE_NAMES: tuple[str, ...] = (
+    TRIGGER_TEMPLATES + tuple(f"timer.{ladder}" for ladder in TIMER_LEVELS) + SYSTEM_TEMPLATES
+)
+
+ROLE_LABELS: Mapping[str, str] = {
+    "business_manager": "business manager",
+    "chair": "independent chair",
+    "subgroup_chair": "case review sub-group chair",
+    "subgroup_member": "case review sub-group member",
+    "agency_lead": "agency safeguarding lead",
+    "lead_reviewer": "lead reviewer",
+    "auditor": "auditor",
+    "action_owner": "action owner",
+}
+
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+class UnknownTemplate(LookupError):
+    """The notice names a template, or a timer level, that does not exist."""
 
 
 def render(notice: Notice) -> Rendered:
-    subject = f"[{notice.case_ref} {notice.pseudonym}] {notice.event_label}"
-    text = f"{notice.event_label}\nBy: {notice.actor}\nReason: {notice.reason or '-'}\n"
-    return Rendered(subject, text, f"<p>{subject}</p>")
+    """Render `notice`; raises `UnknownTemplate` (a LookupError) or `ValueError` for a bad one."""
+    _check(notice)
+    env = environment()
+    # Only the fields declared on Notice reach the templates (not those of a subclass).
+    context = {f.name: getattr(notice, f.name) for f in fields(Notice)}
+    text = env.get_template(f"{notice.template}.txt").render(context)
+    html = env.get_template(f"{notice.template}.html").render(context)
+    return Rendered(subject=subject(notice), text=text, html=html)
+
+
+def subject(notice: Notice) -> str:
+    """The subject line: "[CR-2026-0001 Child K] Information requested from agencies"."""
+    # Header values must not contain line breaks; collapse all whitespace.
+    return " ".join(f"[{notice.case_ref} {notice.pseudonym}] {notice.event_label}".split())
+
+
+def _check(notice: Notice) -> None:
+    if notice.template not in TEMPLATE_NAMES:
+        raise UnknownTemplate(
+            f"no notification template named {notice.template!r}; "
+            f"known: {', '.join(TEMPLATE_NAMES)}"
+        )
+    if notice.template.startswith("timer."):
+        levels = TIMER_LEVELS[notice.template.removeprefix("timer.")]
+        if notice.level not in levels:
+            raise UnknownTemplate(
+                f"template {notice.template!r} has no level {notice.level!r}; "
+                f"known: {', '.join(levels)}"
+            )
+    if notice.recipient_role not in ROLE_LABELS:
+        raise ValueError(f"unknown recipient role {notice.recipient_role!r}")
+    try:
+        ZoneInfo(notice.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {notice.timezone!r}") from None
+
+
+@cache
+def environment() -> Environment:
+    """The one Jinja2 environment: HTML autoescaped, undefined names are errors."""
+    env = Environment(
+        loader=PackageLoader("handlers", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    # No helpers such as range() or lipsum(): a template sees the Notice and nothing else.
+    env.globals.clear()
+    env.filters["local_time"] = local_time
+    env.filters["duration"] = duration
+    env.filters["role_label"] = role_label
+    env.filters["state_name"] = state_name
+    return env
+
+
+def local_time(moment: datetime, timezone: str) -> str:
+    """`moment` in `timezone`, e.g. "Friday 4 December 2026, 10:15" (locale-independent)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("a time shown to people must be timezone-aware")
+    local = moment.astimezone(ZoneInfo(timezone))
+    return (
+        f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} {local.year}, "
+        f"{local:%H:%M}"
+    )
+
+
+def duration(delta: timedelta) -> str:
+    """A lateness in words, to the minute: "2 days, 3 hours and 5 minutes"."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [
+        f"{n} {unit}{'' if n == 1 else 's'}"
+        for n, unit in ((days, "day"), (hours, "hour"), (minutes, "minute"))
+        if n
+    ]
+    if not parts:
+        return "less than a minute"
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def role_label(role: str) -> str:
+    return ROLE_LABELS.get(role, role)
+
+
+def state_name(state: str) -> str:
+    """A state value as words, for the state before a transition ("sub_group" -> "Sub group")."""
+    words = re.sub(r"[_\s]+", " ", state).strip()
+    return words[:1].upper() + words[1:]
+
+
+def template_files() -> tuple[str, ...]:
+    """Every template file a notice can use, layouts included (for checks and tests)."""
+    names = [f"{name}.{ext}" for name in TEMPLATE_NAMES for ext in ("txt", "html")]
+    return ("layout.txt", "layout.html", *names)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import handlers
+
+PACKAGE = Path(handlers.__file__).parent
+FORBIDDEN = {"lifecycle", "storage", "states"}
+ALLOWED_THIRD_PARTY = {"jinja2"}
+
+
+def imported_roots(path: Path) -> set[str]:
+    roots: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            roots |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_handlers_import_only_the_standard_library_jinja2_and_themselves() -> None:
+    """No handlers module imports lifecycle, storage, states or any other package."""
+    modules = sorted(PACKAGE.glob("*.py"))
+    assert {p.name for p in modules} >= {"notices.py", "render.py", "calendar.py", "mail.py"}
+    for path in modules:
+        roots = imported_roots(path) - {"__future__"}
+        assert not roots & FORBIDDEN, path.name
+        outside = roots - set(sys.stdlib_module_names) - ALLOWED_THIRD_PARTY - {"handlers"}
+        assert not outside, f"{path.name} imports {sorted(outside)}"
+
+
+def test_importing_handlers_loads_no_other_project_package() -> None:
+    """In a fresh interpreter, importing every handlers module pulls in none of the others."""
+    code = (
+        "import sys, handlers.notices, handlers.render, handlers.calendar, handlers.mail, "
+        "handlers.transport; "
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(FORBIDDEN)!r})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PACKAGE.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]"

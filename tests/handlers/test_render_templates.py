@@ -1,0 +1,338 @@
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+
+import pytest
+from jinja2 import UndefinedError
+
+from handlers.notices import Deadline, Notice
+from handlers.render import (
+    ROLE_LABELS,
+    TEMPLATE_NAMES,
+    TIMER_LEVELS,
+    TRIGGER_TEMPLATES,
+    UnknownTemplate,
+    duration,
+    environment,
+    local_time,
+    render,
+    subject,
+    template_files,
+)
+
+# 09:15 UTC in June is 10:15 in London (BST): proves the deadline is shown in local time.
+DUE_UTC = datetime(2026, 6, 5, 9, 15, tzinfo=UTC)
+DUE_LOCAL = "Friday 5 June 2026, 10:15"
+GENERIC = "No action is needed from you now. This message is for your information."
+ROLES = tuple(ROLE_LABELS)
+
+
+def make_notice(template: str = "request_information", **changes: object) -> Notice:
+    notice = Notice(
+        template=template,
+        board_name="Anyshire Safeguarding Children Board",
+        case_ref="CR-2026-0001",
+        pseudonym="Child K",
+        state="information_request",
+        state_label="Information request",
+        source="referral",
+        event_label="Information requested from agencies",
+        actor="Jane Smith",
+        reason="Agreed at the triage call",
+        details=(("Agencies", "health, police"),),
+        next_deadline=Deadline("Agency returns due", DUE_UTC),
+        recipient_name="Pat Lee",
+        recipient_role="agency_lead",
+    )
+    return replace(notice, **changes)  # type: ignore[arg-type]
+
+
+def combinations() -> list[tuple[str, str | None]]:
+    """Every template name with every level it can fire at (None for non-timers)."""
+    combos: list[tuple[str, str | None]] = []
+    for name in TEMPLATE_NAMES:
+        if name.startswith("timer."):
+            combos += [(name, level) for level in TIMER_LEVELS[name.removeprefix("timer.")]]
+        else:
+            combos.append((name, None))
+    return combos
+
+
+def words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def must_do_text(text: str) -> str:
+    """The plain-text 'What you need to do now' section, whitespace-normalised."""
+    section = text.split("What you need to do now\n", 1)[1].split("\n-- \n", 1)[0]
+    return words(section)
+
+
+def html_words(body: str) -> str:
+    """HTML as plain words: inline <code> dropped, other tags become spaces."""
+    inline_dropped = re.sub(r"</?code>", "", body)
+    return words(html.unescape(re.sub(r"<[^>]+>", " ", inline_dropped)))
+
+
+def must_do_html(body: str) -> str:
+    """The HTML must-do section as plain words."""
+    return html_words(body.split('<div class="must-do">', 1)[1].split("</div>", 1)[0])
+
+
+def test_every_template_name_has_exactly_its_two_files() -> None:
+    """templates/ holds layout.txt/.html and one .txt and one .html per name, nothing else."""
+    shipped = {p.name for p in files("handlers").joinpath("templates").iterdir()}
+    assert shipped == set(template_files())
+    assert len(TEMPLATE_NAMES) == 26 + 10 + 1
+
+
+@pytest.mark.parametrize(("template", "level"), combinations())
+@pytest.mark.parametrize("role", ROLES)
+def test_every_template_says_what_happened_and_what_to_do(
+    template: str, level: str | None, role: str
+) -> None:
+    """Both bodies carry ref, pseudonym, event, actor, reason, local deadline and a must-do."""
+    rendered = render(make_notice(template, level=level, recipient_role=role))
+    plain, rich = words(rendered.text), html_words(rendered.html)
+    for body in (plain, rich):
+        for expected in (
+            "CR-2026-0001",
+            "Child K",
+            "Information requested from agencies",
+            "By: Jane Smith" if body is plain else "By Jane Smith",
+            "Agreed at the triage call",
+            "Agencies",
+            "health, police",
+            f"Agency returns due: {DUE_LOCAL}",
+            "What you need to do now",
+        ):
+            assert expected in body, (template, level, role, expected)
+        assert "09:15" not in body
+    assert must_do_text(rendered.text)
+    # The guidance is written twice (text and HTML): both must say the same thing.
+    assert must_do_text(rendered.text) == must_do_html(rendered.html)
+    assert rendered.subject == "[CR-2026-0001 Child K] Information requested from agencies"
+
+
+# (template, level, roles) the process names as recipients: each gets guidance of its own.
+ADDRESSED = [
+    *((name, None, "business_manager") for name in TRIGGER_TEMPLATES),
+    ("request_information", None, "agency_lead"),
+    ("add_agency", None, "agency_lead"),
+    ("request_more_information", None, "agency_lead"),
+    ("submit_to_sub_group", None, "subgroup_chair"),
+    ("submit_to_sub_group", None, "subgroup_member"),
+    ("record_meeting", None, "subgroup_chair"),
+    ("recommend", None, "chair"),
+    ("refer_back", None, "subgroup_chair"),
+    ("commission_scr", None, "lead_reviewer"),
+    ("commission_case_review", None, "lead_reviewer"),
+    ("record_milestone", None, "lead_reviewer"),
+    ("add_action", None, "action_owner"),
+    ("complete_action", None, "subgroup_chair"),
+    ("sign_off_action", None, "subgroup_chair"),
+    ("timer.triage", "reminder", "business_manager"),
+    ("timer.triage", "escalation", "chair"),
+    ("timer.returns", "reminder", "agency_lead"),
+    ("timer.returns", "overdue", "agency_lead"),
+    ("timer.returns", "overdue", "business_manager"),
+    ("timer.recommendation", "escalation", "subgroup_chair"),
+    ("timer.recommendation", "chair", "chair"),
+    ("timer.decision", "reminder", "chair"),
+    ("timer.decision", "due", "chair"),
+    ("timer.decision", "due", "business_manager"),
+    ("timer.panel", "reminder", "business_manager"),
+    ("timer.panel", "due", "business_manager"),
+    ("timer.completion", "reminder", "lead_reviewer"),
+    ("timer.completion", "reminder", "business_manager"),
+    ("timer.completion", "due", "chair"),
+    ("timer.completion", "overdue", "chair"),
+    ("timer.proceedings_check", "check", "business_manager"),
+    ("timer.long_hold", "escalation", "chair"),
+    ("timer.publication", "blocked", "business_manager"),
+    ("timer.publication", "blocked", "chair"),
+    ("timer.action", "reminder", "action_owner"),
+    ("timer.action", "overdue", "subgroup_chair"),
+    ("delivery_failed", None, "business_manager"),
+]
+
+
+@pytest.mark.parametrize(("template", "level", "role"), ADDRESSED)
+def test_each_named_recipient_gets_specific_guidance(
+    template: str, level: str | None, role: str
+) -> None:
+    """A recipient the process names is told what to do, not just 'for information'."""
+    rendered = render(make_notice(template, level=level, recipient_role=role))
+    assert must_do_text(rendered.text) != GENERIC
+
+
+@pytest.mark.parametrize(
+    ("template", "level", "role", "phrases"),
+    [
+        (
+            "request_information",
+            None,
+            "agency_lead",
+            ["written summary of its involvement", "view on the kind of review", "deadline"],
+        ),
+        ("recommend", None, "chair", ["Decide by the deadline", "must commission a serious"]),
+        (
+            "decide_no_review",
+            None,
+            "business_manager",
+            ["with its reasons", "national panel and to Ofsted within 14 days"],
+        ),
+        ("timer.panel", "due", "business_manager", ["national panel and Ofsted", "14 days"]),
+        ("timer.returns", "overdue", "agency_lead", ["return is overdue"]),
+        ("timer.decision", "reminder", "chair", ["within one month of notification"]),
+        ("timer.proceedings_check", "check", "business_manager", ["criminal and care"]),
+        ("timer.action", "overdue", "subgroup_chair", ["overdue", "agree a new date"]),
+        ("timer.action", "reminder", "subgroup_chair", ["due soon"]),
+        ("commission_scr", None, "lead_reviewer", ["within six months"]),
+        ("submit_to_sub_group", None, "subgroup_chair", ["social care, health and police"]),
+        ("complete_action", None, "subgroup_chair", ["sign it off"]),
+    ],
+)
+def test_guidance_is_concrete_for_the_domain(
+    template: str, level: str | None, role: str, phrases: list[str]
+) -> None:
+    """Key duties are spelled out (returns, chair's decision, 14-day notice to the panel)."""
+    rendered = render(make_notice(template, level=level, recipient_role=role))
+    for phrase in phrases:
+        assert phrase in must_do_text(rendered.text)
+        assert phrase in must_do_html(rendered.html)
+
+
+def test_html_escapes_every_field_and_text_keeps_it_verbatim() -> None:
+    """A reason like <script> is escaped in HTML (never live markup) and verbatim in text."""
+    script = '<script>alert("x")</script>'
+    rendered = render(
+        make_notice(
+            reason=script,
+            pseudonym="Child <b>K</b> & co",
+            details=(("<i>Label</i>", "<img src=x>"),),
+        )
+    )
+    assert "<script>" not in rendered.html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in rendered.html
+    assert "Child &lt;b&gt;K&lt;/b&gt; &amp; co" in rendered.html
+    assert "<img" not in rendered.html and "<i>" not in rendered.html
+    assert script in rendered.text
+
+
+def test_unknown_template_raises_clearly() -> None:
+    """There is no fallback: an unknown template name is refused, naming it."""
+    with pytest.raises(UnknownTemplate, match="no notification template named 'escalate_all'"):
+        render(make_notice("escalate_all"))
+
+
+@pytest.mark.parametrize("level", [None, "chair", "Reminder"])
+def test_timer_without_a_level_of_its_ladder_raises(level: str | None) -> None:
+    """A timer notice must name one of its ladder's levels."""
+    with pytest.raises(UnknownTemplate, match="has no level"):
+        render(make_notice("timer.triage", level=level))
+
+
+def test_unknown_role_and_timezone_are_refused() -> None:
+    """A recipient role or timezone outside the contract fails before rendering."""
+    with pytest.raises(ValueError, match="unknown recipient role"):
+        render(make_notice(recipient_role="parent"))
+    with pytest.raises(ValueError, match="unknown timezone"):
+        render(make_notice(timezone="Mars/Olympus"))
+
+
+def test_subject_is_one_line() -> None:
+    """Line breaks in a label cannot reach the Subject header."""
+    notice = make_notice(event_label="Returns\r\n due", pseudonym="Child\nK")
+    assert subject(notice) == "[CR-2026-0001 Child K] Returns due"
+
+
+def test_stage_line_for_new_internal_and_changing_events() -> None:
+    """The state change reads as new case, unchanged, or from -> to."""
+    created = render(make_notice("refer", source=None, state="referral", state_label="Referral"))
+    internal = render(make_notice("record_return", source="information_request"))
+    moved = render(make_notice("submit_to_sub_group", source="information_request",
+                               state="sub_group", state_label="Sub-group"))  # fmt: skip
+    assert "Stage:    new case, now at Referral" in created.text
+    assert "Stage:    Information request (unchanged)" in internal.text
+    assert "Stage:    Information request -> Sub-group" in moved.text
+    assert "Information request &rarr; Sub-group" in moved.html
+
+
+def test_late_timer_and_blocked_reasons_are_shown() -> None:
+    """A timer fired after an outage says how late; a blocked publication lists why."""
+    rendered = render(
+        make_notice(
+            "timer.publication",
+            level="blocked",
+            recipient_role="chair",
+            late_by=timedelta(days=2, hours=3, minutes=5),
+            reasons=("criminal proceedings pending", "no board_response recorded"),
+        )
+    )
+    for body in (words(rendered.text), html_words(rendered.html)):
+        assert "2 days, 3 hours and 5 minutes after it was due" in body
+        assert "criminal proceedings pending" in body
+        assert "no board_response recorded" in body
+
+
+def test_no_deadline_is_said_plainly() -> None:
+    """Without a next deadline both bodies say so instead of failing."""
+    rendered = render(make_notice("withdraw", next_deadline=None, recipient_role="auditor"))
+    assert "No deadline is set at this stage." in rendered.text
+    assert "No deadline is set at this stage." in rendered.html
+    assert must_do_text(rendered.text) == GENERIC
+
+
+def test_local_time_follows_daylight_saving() -> None:
+    """Winter times are GMT, summer times BST; the format is English whatever the locale."""
+    assert local_time(datetime(2026, 12, 4, 10, 15, tzinfo=UTC), "Europe/London") == (
+        "Friday 4 December 2026, 10:15"
+    )
+    assert local_time(DUE_UTC, "Europe/London") == DUE_LOCAL
+    with pytest.raises(ValueError, match="timezone-aware"):
+        local_time(datetime(2026, 6, 5, 9, 15), "Europe/London")
+
+
+def test_deadline_refuses_a_naive_time() -> None:
+    """A deadline without a timezone cannot be built."""
+    with pytest.raises(ValueError, match="timezone-aware"):
+        Deadline("Agency returns due", datetime(2026, 6, 5, 9, 15))
+
+
+@pytest.mark.parametrize(
+    ("delta", "expected"),
+    [
+        (timedelta(seconds=20), "less than a minute"),
+        (timedelta(minutes=1), "1 minute"),
+        (timedelta(hours=5), "5 hours"),
+        (timedelta(days=1, minutes=3), "1 day and 3 minutes"),
+    ],
+)
+def test_duration_in_words(delta: timedelta, expected: str) -> None:
+    """Lateness reads naturally."""
+    assert duration(delta) == expected
+
+
+def test_fields_of_a_subclass_never_reach_a_template() -> None:
+    """Only Notice's declared fields are rendered, even if a richer object is passed."""
+
+    @dataclass(frozen=True)
+    class Leaky(Notice):
+        child_name: str = "Jane Doe"
+
+    base = make_notice()
+    leaky = Leaky(**{f.name: getattr(base, f.name) for f in fields(Notice)})
+    rendered = render(leaky)
+    assert "Jane Doe" not in rendered.text and "Jane Doe" not in rendered.html
+
+
+def test_a_template_using_a_missing_field_fails() -> None:
+    """StrictUndefined: a name outside the context is an error, not an empty string."""
+    template = environment().from_string("{{ child_name }}")
+    with pytest.raises(UndefinedError):
+        template.render({f.name: None for f in fields(Notice)})
