@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
@@ -25,11 +26,18 @@ from lifecycle.snapshot import snapshot
 from states.case import SYSTEM_ACTOR, Actor, CaseView, GuardContext
 from states.config import ProcessConfig
 from states.criteria import assess
-from states.definition import CREATE_TRIGGER, TRIGGER_BY_NAME, VERSION, TriggerSpec
+from states.definition import (
+    CREATE_TRIGGER,
+    TIMER_TRIGGER,
+    TRIGGER_BY_NAME,
+    VERSION,
+    TriggerSpec,
+)
 from states.definition import transitions_from as _transitions_from
 from states.enums import INITIAL_STATE, Proceedings, Role
 from states.errors import Conflict, InvalidInput, NotFound, Refused
 from states.guards import GUARDS, INPUT_GUARDS
+from states.timers import TIMER_BY_LADDER
 from states.params import PType, clean_text, parse_params
 from storage import queries
 from storage.models import Case, History, ProceedingsStatus, Referral
@@ -67,6 +75,17 @@ class Announcement:
     level: str | None = None
     key: str = ""
     reasons: tuple[str, ...] = ()
+
+
+def timer_announcement(ladder: str, level: str, key: str | None = None,
+                       reasons: tuple[str, ...] = ()) -> Announcement:
+    """The e-mail of a timer level: its template, label and recipients (SPEC §4)."""
+    spec = TIMER_BY_LADDER.get(ladder)
+    found = next((lv for lv in spec.levels if lv.name == level), None) if spec else None
+    if spec is None or found is None:
+        raise InvalidInput(f"unknown timer {ladder}.{level}")
+    label = f"{spec.label}: {level}" + (f" (action {key})" if key else "")
+    return Announcement(f"timer.{ladder}", label, found.notify, level, key or "", reasons)
 
 
 @dataclass
@@ -142,6 +161,8 @@ class Engine:
         if expect_version is not None and case.version != expect_version:
             raise Conflict(f"{ref} changed since it was read (version {case.version}, "
                            f"expected {expect_version}); look again and retry")
+        if spec.name == TIMER_TRIGGER.name and announce is None:
+            announce = timer_announcement(values["timer"], values["level"], values.get("key"))
         new_state = machine.run(case.definition_version, view.state, trigger, view=view, ctx=ctx)
         if new_state is None:  # unreachable: the guards above held
             raise Refused(f"{trigger} refused for {ref}")
@@ -152,6 +173,8 @@ class Engine:
             case.state = new_state
             case.state_entered_at = now
         case.updated_at = now
+        # Every trigger bumps the version, even one that changes no column of the case row.
+        flag_modified(case, "updated_at")
         after = snapshot(session, case)
         self._record(session, case, after, spec, source=view.state, actor=actor, values=values,
                      reason=reason, now=now, outcome=outcome, due_at=due_at, announce=announce)

@@ -319,8 +319,9 @@ TIMER_TRIGGER = TriggerSpec(
      S.PUBLICATION_HOLD, S.PUBLISHED, S.CLOSED),
     None, (SYSTEM,),
     params=(
-        Param("timer", PType.TEXT, max_length=100),
-        Param("level", PType.TEXT, max_length=40),
+        Param("timer", PType.TEXT, max_length=100, help="the ladder, e.g. triage"),
+        Param("level", PType.TEXT, max_length=40, help="the level, e.g. reminder"),
+        Param("key", PType.TEXT, required=False, max_length=20, help="the action number"),
     ),
     help="A reminder or escalation sent by the daemon.",
 )
