@@ -64,7 +64,9 @@ TIMER_LEVELS: Mapping[str, tuple[str, ...]] = {
     "action": ("reminder", "overdue"),
 }
 
-SYSTEM_TEMPLATES: tuple[str, ...] = ("delivery_failed",)
+# delivery_failed alerts the business manager; calendar_update carries one .ics (a deadline
+# or meeting added, moved or withdrawn), separately from the transition that caused it.
+SYSTEM_TEMPLATES: tuple[str, ...] = ("delivery_failed", "calendar_update")
 
 TEMPLATE_NAMES: tuple[str, ...] = (
     TRIGGER_TEMPLATES + tuple(f"timer.{ladder}" for ladder in TIMER_LEVELS) + SYSTEM_TEMPLATES

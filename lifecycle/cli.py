@@ -65,6 +65,7 @@ def run(argv: Sequence[str]) -> int:
         args = build_parser().parse_args(list(argv))
         if args.command is None:
             raise InvalidInput("a command is needed (scr --help lists them)")
+        _configure_logging()
         settings = load(config_file=args.config, actor=args.actor, now=args.now)
         app = App(settings)
         if getattr(args, "func", None) is None:
@@ -87,6 +88,21 @@ def run(argv: Sequence[str]) -> int:
     finally:
         if app is not None:
             app.close()
+
+
+def _configure_logging() -> None:
+    """One-shot commands log JSON events to SCR_LOG_FILE when it is set; otherwise only
+    warnings reach stderr, so a command's output stays its own."""
+    import logging
+    import os
+
+    from lifecycle import log
+
+    path = os.environ.get("SCR_LOG_FILE")
+    if path:
+        log.configure(json=True, level=logging.INFO, stream=open(path, "a", encoding="utf-8"))  # noqa: SIM115
+    else:
+        log.configure(level=logging.WARNING, stream=sys.stderr)
 
 
 def _describe(exc: Exception) -> str:

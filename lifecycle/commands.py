@@ -248,6 +248,8 @@ def list_cases(app: App, args: Namespace) -> Output:
 
 
 def outbox(app: App, args: Namespace) -> Output:
+    if args.action is not None:
+        return outbox_retry(app, args)
     status = args.status
     if status is not None and status not in ("pending", "sent", "failed"):
         raise InvalidInput(f"unknown status {status!r} (pending, sent or failed)")
@@ -259,6 +261,21 @@ def outbox(app: App, args: Namespace) -> Output:
         [[e["id"], e["case_ref"], e["to"], e["status"], e["attempts"], e["subject"]]
          for e in entries])
     return Output(entries, text if entries else "the outbox is empty")
+
+
+def outbox_retry(app: App, args: Namespace) -> Output:
+    """Re-queue a failed message (after mending an address or the mail settings)."""
+    from lifecycle.delivery import retry
+
+    if args.action != "retry" or args.id is None:
+        raise InvalidInput("usage: scr outbox retry ID")
+    with transaction(app.db()) as session:
+        by = app.actor(session, required=False)
+        if by is not None and Role.BUSINESS_MANAGER not in by.roles:
+            raise Refused(f"{by.name} may not retry mail: it needs business_manager")
+    row = retry(app.db(), args.id, app.now())
+    entry = present.outbox_entry(row)
+    return Output(entry, f"outbox message {row.id} to {row.recipient} is queued again")
 
 
 def _actor(app: App, session: Any) -> Actor:
@@ -332,6 +349,8 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
     lc.add_argument("--overdue", action="store_true", help="only cases with a deadline passed")
     lc.set_defaults(func=list_cases)
 
-    ob = command("outbox", "the e-mail outbox")
+    ob = command("outbox", "the e-mail outbox; 'outbox retry ID' re-queues a failed message")
+    ob.add_argument("action", nargs="?", metavar="retry", help="re-queue a failed message")
+    ob.add_argument("id", nargs="?", type=int, metavar="ID")
     ob.add_argument("--status", help="pending, sent or failed")
     ob.set_defaults(func=outbox)

@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
-from lifecycle import effects, machine, notify, timing
+from lifecycle import calendar_mail, effects, log, machine, notify, timing
 from lifecycle.snapshot import snapshot
 from states.case import SYSTEM_ACTOR, Actor, CaseView, GuardContext
 from states.config import ProcessConfig
@@ -37,8 +37,8 @@ from states.definition import transitions_from as _transitions_from
 from states.enums import INITIAL_STATE, Proceedings, Role
 from states.errors import Conflict, InvalidInput, NotFound, Refused
 from states.guards import GUARDS, INPUT_GUARDS
-from states.timers import TIMER_BY_LADDER
 from states.params import PType, clean_text, parse_params
+from states.timers import TIMER_BY_LADDER
 from storage import queries
 from storage.models import Case, History, ProceedingsStatus, Referral
 
@@ -319,10 +319,22 @@ class Engine:
             late_by=(now - due_at) if due_at and now > due_at else None,
             reasons=announce.reasons if announce else (),
         )
-        notify.queue(session, case, event, recipients, board=self.board,
-                     timezone=self.config.calendar.timezone, now=now,
-                     deadline=notify.next_deadline(session, case, changes.armed),
+        timezone = self.config.calendar.timezone
+        notify.queue(session, case, event, recipients, board=self.board, timezone=timezone,
+                     now=now, deadline=notify.next_deadline(session, case, changes.armed),
                      history_seq=seq)
+        meeting = values.get("meeting_date") if spec.name == "submit_to_sub_group" else None
+        if meeting is not None and meeting < self.config.calendar.local_date(now):
+            meeting = None
+        calendar_mail.queue(
+            session, case, view,
+            calendar_mail.changes_for(case, view, changes, domain=self.board.domain,
+                                      meeting=meeting, cal_start=self.config.calendar.start_of),
+            board=self.board, timezone=timezone, now=now, history_seq=seq, actor=event.actor)
+        log.get(case_ref=case.ref, pseudonym=case.pseudonym, trigger=spec.name,
+                actor=actor.name).info("transition", source=source, dest=case.state, seq=seq,
+                                       late_s=event.late_by.total_seconds()
+                                       if event.late_by else None)
 
 
 def _plain(value: Any) -> Any:

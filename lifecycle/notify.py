@@ -8,12 +8,13 @@ pseudonym and safe facts: never the child's name, date of birth or any free text
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from handlers.mail import make_message_id
 from handlers.notices import Deadline, Notice
 from handlers.render import render
 from states.case import CaseView
@@ -31,6 +32,13 @@ class Board:
     @property
     def domain(self) -> str:
         return self.mail_from.rpartition("@")[2].strip("> ") or "scr.local"
+
+    @property
+    def address(self) -> str:
+        """The bare address of mail_from, for calendar ORGANIZER lines."""
+        from email.utils import parseaddr
+
+        return parseaddr(self.mail_from)[1] or "scr@localhost"
 
 
 @dataclass(frozen=True)
@@ -150,6 +158,7 @@ def queue(
     now: datetime,
     deadline: Deadline | None,
     history_seq: int | None,
+    ics: Callable[[Recipient], str] | None = None,
 ) -> list[Outbox]:
     """One outbox row per recipient, rendered now so the message never changes later."""
     rows = []
@@ -164,11 +173,13 @@ def queue(
             reasons=event.reasons, timezone=timezone,
         )
         rendered = render(notice)
+        invitation = ics(person) if ics else None
         row = Outbox(
             case_id=case.id, case_ref=case.ref, recipient=person.email,
             recipient_name=person.name, recipient_role=person.role, template=event.template,
             subject=rendered.subject, body_text=rendered.text, body_html=rendered.html,
-            message_id=f"<{uuid.uuid4().hex}@{board.domain}>", status="pending",
+            message_id=make_message_id(f"outbox-{uuid.uuid4().hex}", board.domain),
+            status="pending", ics=invitation,
             created_at=now, next_attempt_at=now, history_seq=history_seq,
         )
         session.add(row)

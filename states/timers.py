@@ -42,7 +42,8 @@ class TimerSpec:
     enter_via: tuple[str, ...] = ()  # armed on entry only when entered by these triggers
     when: str | None = None  # a condition in CONDITIONS; unarmed while it is false
     per_action: bool = False
-    calendar: bool = True  # its deadline goes out as a calendar invitation
+    # The level whose due moment is the deadline sent as a calendar invitation, if any.
+    calendar: str | None = None
 
 
 TIMERS: tuple[TimerSpec, ...] = (
@@ -56,40 +57,43 @@ TIMERS: tuple[TimerSpec, ...] = (
         (ENTER, "add_agency", "record_return"),
         (Level("reminder", "returns_due", ("agency_leads:outstanding",)),
          Level("overdue", "returns_due", ("agency_leads:outstanding", "business_manager"))),
-        when="returns_outstanding",
+        when="returns_outstanding", calendar="overdue",
     ),
     TimerSpec(
         "returns_auto_submit", "Automatic submission to the sub-group", S.INFORMATION_REQUEST,
         (ENTER, "add_agency"), (Level("transition", "returns_due"),),
-        fires="submit_to_sub_group", calendar=False,
+        fires="submit_to_sub_group",
     ),
     TimerSpec(
         "recommendation", "Sub-group recommendation due", S.SUB_GROUP, (ENTER, "record_meeting"),
         (Level("escalation", "meeting", ("subgroup_chair",)),
          Level("chair", "previous", ("chair",))),
+        calendar="escalation",
     ),
     TimerSpec(
         "decision", "Chair's decision due", S.CHAIR_DECISION, (ENTER,),
         (Level("reminder", "entered", ("chair",)),
          Level("due", "referred", ("chair", "business_manager"))),
+        calendar="due",
     ),
     TimerSpec(
         "panel", "National panel to be told of the decision", S.CLOSED, (ENTER,),
         (Level("reminder", "decided", ("business_manager",)),
          Level("due", "decided", ("business_manager",))),
-        disarm_on=("record_panel_notice",), enter_via=("decide_no_review",),
+        disarm_on=("record_panel_notice",), enter_via=("decide_no_review",), calendar="due",
     ),
     TimerSpec(
         "completion", "Review completion due", S.REVIEW, (ENTER,),
         (Level("reminder", "commissioned", ("lead_reviewer", "business_manager")),
          Level("due", "commissioned", ("chair", "lead_reviewer", "business_manager")),
          Level("overdue", "commissioned", ("chair", "business_manager"), recurring=True)),
+        calendar="due",
     ),
     TimerSpec(
         "proceedings_check", "Proceedings status check", S.PUBLICATION_HOLD,
         (ENTER, "record_proceedings"),
         (Level("check", "armed", ("business_manager",), recurring=True),),
-        when="proceedings_pending", calendar=False,
+        when="proceedings_pending",
     ),
     TimerSpec(
         "long_hold", "Twelve months on publication hold", S.PUBLICATION_HOLD, (ENTER,),
@@ -97,13 +101,13 @@ TIMERS: tuple[TimerSpec, ...] = (
     ),
     TimerSpec(
         "publication", "Scheduled publication", S.PUBLICATION_HOLD, ("schedule_publication",),
-        (Level("transition", "publication_date"),), fires="publish",
+        (Level("transition", "publication_date"),), fires="publish", calendar="transition",
     ),
     TimerSpec(
         "action", "Action due", S.PUBLISHED, ("add_action",),
         (Level("reminder", "action_due", ("action_owner",)),
          Level("overdue", "action_due", ("subgroup_chair", "action_owner"))),
-        disarm_on=("complete_action",), per_action=True,
+        disarm_on=("complete_action",), per_action=True, calendar="overdue",
     ),
 )
 

@@ -95,6 +95,8 @@ def _timer_problems(timer: TimerSpec, by_name: dict[str, TriggerSpec]) -> list[s
         found.append(f"{where}: unknown condition {timer.when}")
     if not timer.levels:
         found.append(f"{where}: has no level")
+    if timer.calendar is not None and timer.calendar not in {lv.name for lv in timer.levels}:
+        found.append(f"{where}: calendar names no level of it: {timer.calendar}")
     for level in timer.levels:
         key = f"{timer.ladder}.{level.name}"
         if level.anchor not in ANCHORS:

@@ -87,7 +87,7 @@ def test_every_template_name_has_exactly_its_two_files() -> None:
     """templates/ holds layout.txt/.html and one .txt and one .html per name, nothing else."""
     shipped = {p.name for p in files("handlers").joinpath("templates").iterdir()}
     assert shipped == set(template_files())
-    assert len(TEMPLATE_NAMES) == 26 + 10 + 1
+    assert len(TEMPLATE_NAMES) == 26 + 10 + 2
 
 
 @pytest.mark.parametrize(("template", "level"), combinations())

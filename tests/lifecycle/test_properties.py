@@ -13,7 +13,7 @@ from states.enums import FINAL_STATES, State
 from states.errors import LifecycleError
 from storage import queries
 from storage.db import transaction
-from tests.board import QUORUM, REVIEWER, SCR_REFERRAL, USERS, BELOW_THRESHOLD
+from tests.board import BELOW_THRESHOLD, QUORUM, REVIEWER, SCR_REFERRAL, USERS
 from tests.conftest import T0
 
 NAMES = [u[0] for u in USERS] + ["system"]

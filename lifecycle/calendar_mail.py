@@ -1,0 +1,116 @@
+"""Calendar invitations for deadlines and planned meetings (SPEC §5).
+
+Each calendar change goes out as its own `calendar_update` message carrying one .ics: a
+REQUEST when a deadline is armed or moved (same UID, higher SEQUENCE, so it replaces the
+earlier entry), a CANCEL when it is disarmed without a replacement. The UID is stable per
+case and timer ladder (and action), or per case and meeting round.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session
+
+from handlers.calendar import CalendarEntry, to_ics
+from lifecycle import notify
+from lifecycle.timing import TimerChanges, label
+from states.case import CaseView
+from states.timers import TIMER_BY_LADDER
+from storage.models import Case, Timer
+
+MEETING_SELECTORS = ("subgroup_chair", "subgroup_members")
+
+
+@dataclass(frozen=True)
+class Change:
+    uid: str
+    sequence: int
+    method: str
+    what: str
+    start: datetime
+    all_day: bool
+    selectors: tuple[str, ...]
+    action_number: int | None = None
+
+
+def changes_for(case: Case, view: CaseView, timers: TimerChanges, *, domain: str,
+                meeting: date | None, cal_start: object) -> list[Change]:
+    """The calendar changes a transition makes: deadlines armed, moved, withdrawn; a
+    meeting planned."""
+    found: list[Change] = []
+    rearmed = {(t.ladder, t.key) for t in timers.armed if _is_deadline(t)}
+    for timer in timers.armed:
+        if _is_deadline(timer):
+            found.append(_change(case, view, timer, "REQUEST", timer.sequence, domain,
+                                 cal_start))
+    for timer in timers.disarmed:
+        if _is_deadline(timer) and (timer.ladder, timer.key) not in rearmed:
+            found.append(_change(case, view, timer, "CANCEL", timer.sequence + 1, domain,
+                                 cal_start))
+    if meeting is not None:
+        start = cal_start(meeting)  # type: ignore[operator]
+        found.append(Change(f"{case.ref}-meeting-{case.round}@{domain}", 0, "REQUEST",
+                            "Case review sub-group meeting", start, True, MEETING_SELECTORS))
+    return found
+
+
+def _is_deadline(timer: Timer) -> bool:
+    spec = TIMER_BY_LADDER.get(timer.ladder)
+    return spec is not None and spec.calendar == timer.level
+
+
+def _change(case: Case, view: CaseView, timer: Timer, method: str, sequence: int, domain: str,
+            cal_start: object) -> Change:
+    spec = TIMER_BY_LADDER[timer.ladder]
+    level = next(lv for lv in spec.levels if lv.name == timer.level)
+    key = f"-{timer.key}" if timer.key else ""
+    start, all_day = timer.due_at, False
+    day = _day_of(timer, view)
+    if day is not None:
+        start, all_day = cal_start(day), True  # type: ignore[operator]
+    return Change(f"{case.ref}-{timer.ladder}{key}@{domain}", sequence, method, label(timer),
+                  start, all_day, level.notify or ("business_manager",),
+                  int(timer.key) if timer.key else None)
+
+
+def _day_of(timer: Timer, view: CaseView) -> date | None:
+    """Publication and action deadlines are days, not moments."""
+    if timer.ladder == "publication":
+        return view.scheduled_publication
+    if timer.ladder == "action" and timer.key:
+        action = view.action(int(timer.key))
+        return action.due if action else None
+    return None
+
+
+def queue(session: Session, case: Case, view: CaseView, changes: list[Change], *,
+          board: notify.Board, timezone: str, now: datetime, history_seq: int,
+          actor: str) -> None:
+    """One calendar_update message per change and recipient, each with its .ics."""
+    for change in changes:
+        recipients = notify.resolve(session, change.selectors, view, {},
+                                    action_number=change.action_number)
+        withdrawn = change.method == "CANCEL"
+        event = notify.Event(
+            template="calendar_update",
+            label=("Date withdrawn: " if withdrawn else "Date for your calendar: ") + change.what,
+            source=case.state, actor=actor, reason=None,
+            details=(("Calendar entry", change.what),
+                     ("Change", "withdrawn" if withdrawn else "added or moved")),
+        )
+
+        def invitation(person: notify.Recipient, change: Change = change) -> str:
+            return to_ics(CalendarEntry(
+                uid=change.uid, sequence=change.sequence, method=change.method,
+                summary=f"{case.ref} {case.pseudonym}: {change.what}",
+                description=f"Case {case.ref} ({case.pseudonym}). See the case record.",
+                start=change.start, stamp=now, all_day=change.all_day, timezone=timezone,
+                organizer=board.address, attendees=(person.email,),
+            ))
+
+        deadline = notify.Deadline(change.what, change.start) if not withdrawn else None
+        notify.queue(session, case, event, recipients, board=board, timezone=timezone,
+                     now=now, deadline=deadline, history_seq=history_seq, ics=invitation)
+
