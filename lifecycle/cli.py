@@ -120,3 +120,7 @@ def _one_line(text: str) -> str:
 
 def main() -> NoReturn:
     sys.exit(run(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()

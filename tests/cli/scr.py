@@ -1,0 +1,58 @@
+"""Running the real `scr` command in a subprocess, on the code of this tree."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@dataclass
+class Scr:
+    """`scr` in a working directory of its own, with its own database and maildir."""
+
+    cwd: Path
+    env: dict[str, str]
+
+    @classmethod
+    def in_dir(cls, cwd: Path, *, database_url: str | None = None, **extra: str) -> Scr:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SCR_")}
+        env.update({
+            "PYTHONPATH": str(ROOT),
+            "SCR_DATABASE_URL": database_url or f"sqlite:///{cwd / 'scr.db'}",
+            "SCR_MAIL_DIR": str(cwd / "mail"),
+            "SCR_ALLOW_CLOCK_OVERRIDE": "1",
+        })
+        env.update(extra)
+        return cls(cwd, env)
+
+    def __call__(self, *args: str, stdin: str | None = None, timeout: float = 60,
+                 **env: str) -> Result:
+        proc = subprocess.run(
+            [sys.executable, "-m", "lifecycle.cli", *args], cwd=self.cwd,
+            env={**self.env, **env}, input=stdin, capture_output=True, text=True,
+            timeout=timeout,
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    def ok(self, *args: str, **kw: Any) -> Result:
+        """Run and insist on exit 0, showing stderr if not."""
+        result = self(*args, **kw)
+        assert result.code == 0, f"scr {' '.join(args)} exited {result.code}: {result.err}"
+        return result
