@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from lifecycle import style
 from lifecycle.snapshot import snapshot
 from lifecycle.timing import DISARMED, label
 from states.calendar import WorkingCalendar
@@ -131,7 +132,8 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """A plain aligned table; empty cells show as '-'."""
     cells = [[("-" if v is None or v == "" else str(v)) for v in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines = [style.header(
+        "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
               for r in cells]
     return "\n".join(lines)

@@ -1,0 +1,232 @@
+"""Tab completion for the shell, read off each command's argparse parser and the process
+definition, so a command another module adds later completes without code here.
+
+Positionals complete by their `dest`: `ref` to case references, `trigger` to the triggers
+that apply in that case's state, `params` (KEY=VALUE) to the trigger's parameter names and
+then to their values where the list is closed (choices, agencies, booleans, the case's
+actions, users). Options complete to their choices, a `a|b|c` metavar, or well-known lists
+by `dest` (state, role, agency, status). Nothing here writes; a database that cannot be read
+completes to nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from lifecycle.app import App
+from states.definition import REFERRAL_PARAMS, TRIGGER_BY_NAME, TriggerSpec, transitions_from
+from states.enums import MULTI_AGENCY, USER_ROLES, Role, State
+from states.params import Param, PType
+from storage import queries
+from storage.db import transaction
+
+LIST_TYPES = (PType.CHOICES, PType.AGENCIES)
+OUTBOX_STATUSES = ("pending", "sent", "failed")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    text: str
+    meta: str = ""
+    final: bool = True  # the word is complete: a space may follow
+
+
+class Lookup:
+    """What completion needs from the database, read on demand; errors read as nothing."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def _read(self, fn: Callable[[Session], Any], default: Any) -> Any:
+        try:
+            with transaction(self.app.db()) as session:
+                return fn(session)
+        except Exception:  # completion must never disturb the prompt
+            return default
+
+    def refs(self) -> list[Candidate]:
+        return self._read(lambda s: [Candidate(c.ref, f"{c.state} · {c.pseudonym}")
+                                     for c in queries.cases(s)], [])
+
+    def state_of(self, ref: str | None) -> State | None:
+        if not ref:
+            return None
+        return self._read(lambda s: State(queries.case_by_ref(s, ref).state), None)
+
+    def actions(self, ref: str | None) -> list[tuple[int, str, str]]:
+        if not ref:
+            return []
+
+        def read(s: Session) -> list[tuple[int, str, str]]:
+            case = queries.case_by_ref(s, ref)
+            return [(a.number, a.agency, a.status) for a in queries.actions(s, case.id or 0)]
+
+        return self._read(read, [])
+
+    def users(self, role: str | None = None) -> list[Candidate]:
+        def read(s: Session) -> list[Candidate]:
+            people = queries.users_with_role(s, role) if role else [
+                u for u in queries.users(s) if u.active]
+            return [Candidate(u.name, u.agency or "") for u in people]
+
+        return self._read(read, [])
+
+    @property
+    def agencies(self) -> tuple[str, ...]:
+        return self.app.settings.process.agencies
+
+    def today(self) -> str:
+        return self.app.settings.process.calendar.local_date(self.app.now()).isoformat()
+
+
+def complete(look: Lookup, parser: argparse.ArgumentParser, words: Sequence[str],
+             text: str) -> list[Candidate]:
+    """Candidates for `text`, the word being typed after `words` (the command's own words)."""
+    return [c for c in _complete(look, parser, list(words), text) if c.text.startswith(text)]
+
+
+def _complete(look: Lookup, parser: argparse.ArgumentParser, words: list[str],
+              text: str) -> list[Candidate]:
+    positionals = [a for a in parser._actions if not a.option_strings]
+    options = {s: a for a in parser._actions for s in a.option_strings}
+    seen: dict[str, list[str]] = {}
+    used: set[argparse.Action] = set()
+    index, pending = 0, None
+    for i, word in enumerate(words):
+        if pending is not None:
+            pending = None
+            continue
+        if word.startswith("-") and len(word) > 1:
+            name, eq, _ = word.partition("=")
+            action = options.get(name)
+            if action is not None:
+                used.add(action)
+                if action.nargs != 0 and not eq:
+                    pending = action
+            continue
+        if index >= len(positionals):
+            continue
+        action = positionals[index]
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(word)
+            return _complete(look, chosen, words[i + 1:], text) if chosen else []
+        seen.setdefault(action.dest, []).append(word)
+        if action.nargs not in ("*", "+", argparse.REMAINDER):
+            index += 1
+    if pending is not None:
+        return _option_values(look, pending, text)
+    if text.startswith("-"):
+        return [Candidate(s, a.help or "") for s, a in options.items()
+                if s.startswith("--") and (a not in used or isinstance(a, argparse._AppendAction))]
+    if index >= len(positionals):
+        return []
+    return _positional_values(look, positionals[index], seen, text)
+
+
+def _positional_values(look: Lookup, action: argparse.Action, seen: dict[str, list[str]],
+                       text: str) -> list[Candidate]:
+    if isinstance(action, argparse._SubParsersAction):
+        return [Candidate(name, p.description or "") for name, p in action.choices.items()]
+    ref = (seen.get("ref") or [None])[0]
+    if action.dest == "ref":
+        return look.refs()
+    if action.dest == "trigger":
+        return _triggers(look.state_of(ref))
+    if action.dest == "params":
+        spec = TRIGGER_BY_NAME.get((seen.get("trigger") or [""])[0])
+        return _params(look, spec, ref, seen.get("params", []), text) if spec else []
+    if action.choices:
+        return [Candidate(str(c)) for c in action.choices]
+    metavar = action.metavar if isinstance(action.metavar, str) else ""
+    if metavar and metavar.islower() and metavar.isidentifier():
+        return [Candidate(metavar, action.help or "")]  # a literal word, e.g. 'retry'
+    return []
+
+
+def _triggers(state: State | None) -> list[Candidate]:
+    specs = transitions_from(state) if state else TRIGGER_BY_NAME.values()
+    return [Candidate(t.name, t.label) for t in specs
+            if any(r.role != Role.SYSTEM for r in t.roles) and t.sources]
+
+
+def _params(look: Lookup, spec: TriggerSpec, ref: str | None, given: list[str],
+            text: str) -> list[Candidate]:
+    if "=" not in text:
+        named = {g.partition("=")[0] for g in given}
+        return [Candidate(f"{p.name}=", p.describe(), final=False) for p in spec.params
+                if p.name not in named]
+    key, _, value = text.partition("=")
+    param = spec.param(key)
+    if param is None:
+        return []
+    values = _param_values(look, param, spec, ref)
+    if param.type not in LIST_TYPES:
+        return [Candidate(f"{key}={v.text}", v.meta) for v in values]
+    head, comma, _ = value.rpartition(",")
+    chosen = set(head.split(",")) if comma else set()
+    prefix = f"{key}={head}{comma}"
+    return [Candidate(prefix + v.text, v.meta, final=False) for v in values
+            if v.text not in chosen]
+
+
+def _param_values(look: Lookup, param: Param, spec: TriggerSpec | None,
+                  ref: str | None) -> list[Candidate]:
+    t = param.type
+    if t in (PType.CHOICE, PType.CHOICES):
+        return [Candidate(c) for c in param.choices]
+    if t in (PType.AGENCY, PType.AGENCIES):
+        extra = (MULTI_AGENCY,) if param.multi_agency else ()
+        return [Candidate(a) for a in (*look.agencies, *extra)]
+    if t is PType.BOOL:
+        return [Candidate("true"), Candidate("false")]
+    if t is PType.DATE:
+        return [Candidate(look.today(), "today")]
+    if t is PType.INT and param.name == "action":
+        wanted = {"complete_action": "open", "sign_off_action": "completed"}.get(
+            spec.name if spec else "")
+        return [Candidate(str(n), f"{agency}, {status}") for n, agency, status
+                in look.actions(ref) if wanted is None or status == wanted]
+    if param.name == "lead_reviewer":
+        return look.users(Role.LEAD_REVIEWER)
+    if param.name == "owner":
+        return look.users()
+    return []
+
+
+_REFERRAL = {p.name: p for p in REFERRAL_PARAMS}
+
+
+def _option_values(look: Lookup, action: argparse.Action, text: str) -> list[Candidate]:
+    if action.choices:
+        return [Candidate(str(c)) for c in action.choices]
+    dest = action.dest
+    known: dict[str, Sequence[str]] = {
+        "state": [s.value for s in State], "role": USER_ROLES, "agency": look.agencies,
+        "status": OUTBOX_STATUSES,
+    }
+    if dest in known:
+        return [Candidate(v) for v in known[dest]]
+    if dest in _REFERRAL:
+        return _param_values(look, _REFERRAL[dest], None, None)
+    metavar = action.metavar if isinstance(action.metavar, str) else ""
+    if "|" in metavar:
+        return [Candidate(v) for v in metavar.split("|")]
+    if "FILE" in metavar.upper() or dest in ("file", "out", "config"):
+        return _paths(text)
+    return []
+
+
+def _paths(text: str) -> list[Candidate]:
+    """Files and directories that start with what has been typed."""
+    found = []
+    for path in sorted(glob.glob(glob.escape(text) + "*")):
+        is_dir = os.path.isdir(path)
+        found.append(Candidate(path + ("/" if is_dir else ""), final=not is_dir))
+    return found

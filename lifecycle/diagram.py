@@ -1,0 +1,267 @@
+"""`scr diagram`: the lifecycle drawn from the process definition itself.
+
+Mermaid `stateDiagram-v2` text (docs/lifecycle.md is generated from it) and an SVG picture
+laid out and drawn by hand with the standard library. Transitions carry their trigger and
+guards; internal transitions and the timers each state arms are listed with their state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+from states.definition import (
+    ALL_TRIGGERS,
+    CREATE_TRIGGER,
+    TIMER_TRIGGER,
+    VERSION,
+    TriggerSpec,
+)
+from states.enums import FINAL_STATES, INITIAL_STATE, STATE_LABELS, Role, State
+from states.timers import TIMERS
+
+DOC_PATH = "docs/lifecycle.md"
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: State
+    dest: State
+    spec: TriggerSpec
+
+
+def edges() -> list[Edge]:
+    """Every transition that moves a case, in the definition's order."""
+    return [Edge(s, t.dest, t) for t in ALL_TRIGGERS if t.dest is not None and t.sources
+            for s in t.sources]
+
+
+def internal(state: State) -> list[TriggerSpec]:
+    """The triggers that record data in `state` without moving it (the daemon's aside)."""
+    return [t for t in ALL_TRIGGERS if t.dest is None and state in t.sources
+            and t is not TIMER_TRIGGER]
+
+
+def timers_of(state: State) -> list[str]:
+    return [t.ladder for t in TIMERS if t.state == state]
+
+
+def _who(spec: TriggerSpec) -> str:
+    people = [str(r.role) for r in spec.roles if r.role != Role.SYSTEM]
+    return ", ".join(people) + (" (also timed)" if spec.timed else "")
+
+
+def _label(spec: TriggerSpec) -> str:
+    timed = " (timed)" if spec.timed else ""
+    guards = f" [{', '.join(spec.guards)}]" if spec.guards else ""
+    return f"{spec.name}{timed}{guards}"
+
+
+# ---------------------------------------------------------------------------- Mermaid
+def mermaid() -> str:
+    lines = ["stateDiagram-v2"]
+    lines += [f"    {s.value} : {STATE_LABELS[s]}" for s in State]
+    create = next(t for t in ALL_TRIGGERS if t.name == CREATE_TRIGGER)
+    lines.append(f"    [*] --> {INITIAL_STATE.value} : {_label(create)}")
+    lines += [f"    {e.source.value} --> {e.dest.value} : {_label(e.spec)}" for e in edges()]
+    lines += [f"    {s.value} --> [*]" for s in State if s in FINAL_STATES]
+    for state in State:
+        notes = [_label(t) for t in internal(state)]
+        if timers_of(state):
+            notes.append(f"{TIMER_TRIGGER.name}: {', '.join(timers_of(state))}")
+        if notes:
+            lines.append(f"    note right of {state.value}")
+            lines += [f"        {n}" for n in notes]
+            lines.append("    end note")
+    return "\n".join(lines) + "\n"
+
+
+def markdown() -> str:
+    """docs/lifecycle.md: the Mermaid diagram and a table of every trigger."""
+    out = [
+        "# The case review lifecycle",
+        "",
+        f"Generated from the process definition (version {VERSION}) by "
+        f"`scr diagram --out {DOC_PATH}`; do not edit by hand. A test fails when this file",
+        "falls behind the definition.",
+        "",
+        "Transitions are labelled with their trigger and, in brackets, the guards that must "
+        "hold.",
+        "The notes list each state's internal transitions (which record data without moving "
+        "the",
+        f"case) and the timers it arms; `{TIMER_TRIGGER.name}` is how scr records a timer "
+        "firing.",
+        "",
+        "```mermaid",
+        mermaid().rstrip("\n"),
+        "```",
+        "",
+        "| trigger | from | to | who | guards |",
+        "|---|---|---|---|---|",
+    ]
+    for t in ALL_TRIGGERS:
+        sources = ", ".join(t.sources) or "(creates the case)"
+        dest = t.dest.value if t.dest else "(stays)"
+        who = _who(t) or "scr (daemon)"
+        out.append(f"| `{t.name}` | {sources} | {dest} | {who} | "
+                   f"{', '.join(t.guards) or '-'} |")
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------------------- SVG
+BOX_W, LINE, HEAD, MARGIN, COL_GAP = 300, 14, 44, 300, 280
+INK, MUTED, ACCENT = "#222222", "#666666", "#1f4e79"
+
+
+def _layout() -> tuple[dict[State, int], dict[State, int], set[tuple[State, State]]]:
+    """Rows by longest forward path from the initial state, columns within a row, and the
+    back edges (those that return to a state already on the path)."""
+    graph: dict[State, list[State]] = {s: [] for s in State}
+    for e in edges():
+        if e.dest not in graph[e.source]:
+            graph[e.source].append(e.dest)
+    back: set[tuple[State, State]] = set()
+    on_path: list[State] = []
+    seen: set[State] = set()
+
+    def visit(state: State) -> None:
+        seen.add(state)
+        on_path.append(state)
+        for nxt in graph[state]:
+            if nxt in on_path:
+                back.add((state, nxt))
+            elif nxt not in seen:
+                visit(nxt)
+        on_path.pop()
+
+    visit(INITIAL_STATE)
+    row = {s: 0 for s in State}
+    for _ in State:  # relax: longest path in the acyclic rest
+        for s, nexts in graph.items():
+            for n in nexts:
+                if (s, n) not in back:
+                    row[n] = max(row[n], row[s] + 1)
+    col: dict[State, int] = {}
+    for r in sorted(set(row.values())):
+        members = sorted((s for s in State if row[s] == r),
+                         key=lambda s: (s in FINAL_STATES, list(State).index(s)))
+        col.update({s: i for i, s in enumerate(members)})
+    return row, col, back
+
+
+def _box_lines(state: State) -> list[str]:
+    lines = [t.name for t in internal(state)]
+    if timers_of(state):
+        lines.append(f"{TIMER_TRIGGER.name}: {', '.join(timers_of(state))}")
+    return lines
+
+
+def _wrap(text: str, width: int = 44) -> list[str]:
+    words, lines, current = text.split(" "), [], ""
+    for word in words:
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    return [*lines, current] if current else lines
+
+
+def _edge_lines(spec: TriggerSpec) -> list[str]:
+    head = spec.name + (" (timed)" if spec.timed else "")
+    return [head, *(_wrap(f"[{', '.join(spec.guards)}]") if spec.guards else [])]
+
+
+def svg() -> str:
+    row, col, back = _layout()
+    heights = {s: HEAD + LINE * len(_box_lines(s)) + 6 for s in State}
+    rows = max(row.values()) + 1
+    row_h = [max(heights[s] for s in State if row[s] == r) for r in range(rows)]
+    gaps = []
+    for r in range(rows):
+        below = [e for e in edges() if row[e.source] == r and row[e.dest] == r + 1
+                 and col[e.source] == col[e.dest]]
+        gaps.append(max([56] + [20 + LINE * len(_edge_lines(e.spec)) for e in below]))
+    top = [70.0]
+    for r in range(1, rows):
+        top.append(top[-1] + row_h[r - 1] + gaps[r - 1])
+    x = {s: MARGIN + col[s] * (BOX_W + COL_GAP) for s in State}
+    y = {s: top[row[s]] for s in State}
+    width = MARGIN + (max(col.values()) + 1) * (BOX_W + COL_GAP)
+    height = int(top[-1] + row_h[-1] + 40)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" '
+           'font-size="12">',
+           "<title>Case review lifecycle</title>",
+           "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" "
+           "markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\">"
+           f"<path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"{INK}\"/></marker></defs>",
+           f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
+           _text(16, 26, f"Case review lifecycle (process definition {VERSION})", 16,
+                 weight="bold")]
+    start = INITIAL_STATE
+    sx = x[start] + BOX_W / 2
+    out.append(f'<circle cx="{sx}" cy="{y[start] - 34}" r="6" fill="{INK}"/>')
+    out.append(_line(sx, y[start] - 28, sx, y[start]))
+    out.append(_text(sx + 8, y[start] - 12, CREATE_TRIGGER, 11, weight="bold"))
+    back_count = 0
+    for e in edges():
+        s, d = e.source, e.dest
+        lines = _edge_lines(e.spec)
+        if (s, d) in back:
+            back_count += 1
+            bulge = 60 + 40 * back_count
+            x1, y1 = x[s], y[s] + heights[s] / 2
+            x2, y2 = x[d], y[d] + heights[d] / 2
+            out.append(_path(f"M {x1} {y1} C {x1 - bulge} {y1} {x2 - bulge} {y2} {x2} {y2}"))
+            out += _label(x1 - bulge * 0.75 - 6, (y1 + y2) / 2, lines, "end")
+        elif col[s] == col[d] and row[d] == row[s] + 1:
+            cx = x[s] + BOX_W / 2
+            out.append(_line(cx, y[s] + heights[s], cx, y[d]))
+            out += _label(cx + 8, y[s] + heights[s] + 16, lines, "start")
+        else:
+            x1, y1 = x[s] + BOX_W, y[s] + heights[s] / 2
+            x2, y2 = x[d], y[d] + heights[d] / 2
+            out.append(_path(f"M {x1} {y1} C {x1 + 120} {y1} {x2 - 120} {y2} {x2} {y2}"))
+            out += _label((x1 + x2) / 2, (y1 + y2) / 2 - 4, lines, "middle")
+    for state in State:
+        out += _box(state, x[state], y[state], heights[state])
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _box(state: State, bx: float, by: float, h: float) -> list[str]:
+    final = state in FINAL_STATES
+    out = [f'<rect x="{bx}" y="{by}" width="{BOX_W}" height="{h}" rx="10" fill="#f4f8fc" '
+           f'stroke="{ACCENT}" stroke-width="{2.5 if final else 1.5}"/>']
+    if final:
+        out.append(f'<rect x="{bx + 4}" y="{by + 4}" width="{BOX_W - 8}" height="{h - 8}" '
+                   f'rx="8" fill="none" stroke="{ACCENT}" stroke-width="1"/>')
+    out.append(_text(bx + 12, by + 20, state.value, 13, weight="bold", fill=ACCENT))
+    out.append(_text(bx + 12, by + 36, STATE_LABELS[state], 11, fill=MUTED))
+    for i, line in enumerate(_box_lines(state)):
+        out.append(_text(bx + 20, by + HEAD + 8 + LINE * i, line, 11, fill=INK))
+    return out
+
+
+def _label(lx: float, ly: float, lines: list[str], anchor: str) -> list[str]:
+    return [_text(lx, ly + LINE * i, line, 11 if i == 0 else 10, anchor=anchor,
+                  weight="bold" if i == 0 else "normal", fill=INK if i == 0 else MUTED)
+            for i, line in enumerate(lines)]
+
+
+def _line(x1: float, y1: float, x2: float, y2: float) -> str:
+    return (f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{INK}" '
+            'stroke-width="1.3" marker-end="url(#arrow)"/>')
+
+
+def _path(d: str) -> str:
+    return (f'<path d="{d}" fill="none" stroke="{INK}" stroke-width="1.3" '
+            'marker-end="url(#arrow)"/>')
+
+
+def _text(tx: float, ty: float, text: str, size: int, *, anchor: str = "start",
+          weight: str = "normal", fill: str = INK) -> str:
+    return (f'<text x="{tx:.1f}" y="{ty:.1f}" font-size="{size}" text-anchor="{anchor}" '
+            f'font-weight="{weight}" fill="{fill}">{escape(text)}</text>')

@@ -1,0 +1,275 @@
+"""`scr report`: the figures a board puts in its annual report, for a period of local dates.
+
+Every figure is computed from the record itself (cases, history, actions), so the report can
+be run again for any past period and give the same answer. The period runs from the start
+of `from` to the end of `to` in the board's time zone. Durations are in days, one decimal.
+
+- referrals: cases referred in the period, by route;
+- decisions: commission_scr, commission_case_review, decide_no_review and withdraw fired in
+  the period, as scr, case_review, no_review and withdrawn;
+- reviews: reviews commissioned in the period, by kind and methodology;
+- stages: each stay in a state that ended in the period (the history's state changes),
+  median and longest;
+- completion: reviews completed in the period, and how many within the completion deadline
+  (completion.due after commissioning, 6 months by default);
+- published: reports published in the period, by kind;
+- holds: cases on publication hold at any time in the period, time on hold (to the end of
+  the period, or to now if sooner, for those still held);
+- actions: by agency, at the end of the period (or now if sooner): open, of which overdue,
+  completed awaiting sign-off; and signed off within the period.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from statistics import median
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from states.config import ProcessConfig
+from states.enums import FINAL_STATES, State
+from states.errors import InvalidInput
+from storage import queries
+from storage.models import Action, Case, History
+
+DECISIONS = {"commission_scr": "scr", "commission_case_review": "case_review",
+             "decide_no_review": "no_review", "withdraw": "withdrawn"}
+KINDS = {"commission_scr": "scr", "commission_case_review": "case_review"}
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class Period:
+    first: date
+    last: date
+    start: datetime  # the start of `first`, local midnight
+    end: datetime  # the end of `last` (the next local midnight), exclusive
+
+    @classmethod
+    def of(cls, first: date, last: date, config: ProcessConfig) -> Period:
+        if last < first:
+            raise InvalidInput(f"--to {last} is before --from {first}")
+        zone = config.calendar.zone
+        start = datetime.combine(first, datetime.min.time(), tzinfo=zone)
+        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+        return cls(first, last, start, end)
+
+    def holds(self, moment: datetime | None) -> bool:
+        return moment is not None and self.start <= moment < self.end
+
+
+@dataclass(frozen=True)
+class Stay:
+    case_id: int
+    state: str
+    entered: datetime
+    left: datetime | None
+
+
+def stays(rows: list[History]) -> list[Stay]:
+    """Each case's stays in each state, from its history's state changes (rows by case, seq)."""
+    found: list[Stay] = []
+    current: tuple[int, str, datetime] | None = None
+    for h in rows:
+        if current is not None and current[0] != h.case_id:
+            found.append(Stay(current[0], current[1], current[2], None))
+            current = None
+        if current is None:
+            current = (h.case_id, h.dest, h.at)
+        elif h.dest != current[1]:
+            found.append(Stay(current[0], current[1], current[2], h.at))
+            current = (h.case_id, h.dest, h.at)
+    if current is not None:
+        found.append(Stay(current[0], current[1], current[2], None))
+    return found
+
+
+def _days(seconds: float) -> float:
+    return round(seconds / DAY, 1)
+
+
+def _spread(durations: list[float]) -> dict[str, Any]:
+    return {"count": len(durations),
+            "median_days": _days(median(durations)) if durations else None,
+            "longest_days": _days(max(durations)) if durations else None}
+
+
+def figures(session: Session, period: Period, *, now: datetime,
+            config: ProcessConfig) -> dict[str, Any]:
+    """The report's figures as one document."""
+    cases = {c.id: c for c in session.exec(select(Case)).all()}
+    rows = list(session.exec(select(History).where(History.at < period.end)
+                             .order_by(col(History.case_id), col(History.seq))).all())
+    in_period = [h for h in rows if period.holds(h.at)]
+    as_of = min(period.end, now)
+
+    referred = [c for c in cases.values() if period.holds(c.referred_at)]
+    decisions = Counter({v: 0 for v in DECISIONS.values()})
+    decisions.update(DECISIONS[h.trigger] for h in in_period if h.trigger in DECISIONS)
+    reviews = Counter((KINDS[h.trigger], str((h.params or {}).get("methodology")))
+                      for h in in_period if h.trigger in KINDS)
+
+    all_stays = stays(rows)
+    stages = []
+    for state in State:
+        if state in FINAL_STATES:
+            continue
+        ended = [(s.left - s.entered).total_seconds() for s in all_stays
+                 if s.state == state and s.left is not None and period.holds(s.left)]
+        stages.append({"state": state.value, **_spread(ended)})
+
+    due = config.offset("completion.due")
+    completed = [h for h in in_period if h.trigger == "complete_review"]
+    within = sum(1 for h in completed if (c := cases.get(h.case_id)) is not None
+                 and c.commissioned_at is not None
+                 and h.at <= config.calendar.shift(c.commissioned_at, due))
+    published = Counter(str(cases[h.case_id].kind) for h in in_period if h.trigger == "publish")
+
+    holds = [s for s in all_stays if s.state == State.PUBLICATION_HOLD
+             and s.entered < as_of and (s.left is None or s.left >= period.start)]
+    held_for = [((s.left if s.left is not None and s.left < as_of else as_of)
+                 - s.entered).total_seconds() for s in holds]
+    still = sum(1 for s in holds if s.left is None or s.left >= as_of)
+
+    return {
+        "period": {"from": period.first.isoformat(), "to": period.last.isoformat()},
+        "referrals": {"received": len(referred),
+                      "by_route": dict(sorted(Counter(_route(session, c) for c in referred)
+                                              .items()))},
+        "decisions": dict(decisions),
+        "reviews": [{"kind": k, "methodology": m, "count": n}
+                    for (k, m), n in sorted(reviews.items())],
+        "stages": stages,
+        "completion": {"completed": len(completed), "within_due": within,
+                       "due": f"{due.describe()} commissioning"},
+        "published": {"reports": sum(published.values()), "by_kind": dict(sorted(
+            published.items()))},
+        "holds": {"held": len(holds), "still_held": still, **_spread(held_for)},
+        "actions": _actions(session, period, as_of, config),
+    }
+
+
+def _route(session: Session, case: Case) -> str:
+    assert case.id is not None
+    return queries.referral(session, case.id).route
+
+
+def _actions(session: Session, period: Period, as_of: datetime,
+             config: ProcessConfig) -> list[dict[str, Any]]:
+    today = config.calendar.local_date(as_of)  # an action due before today is overdue
+    by_agency: dict[str, Counter[str]] = defaultdict(Counter)
+    for a in session.exec(select(Action).where(Action.created_at < as_of)).all():
+        counts = by_agency[a.agency]
+        counts["total"] += 1
+        if a.signed_off_at is not None and a.signed_off_at < as_of:
+            if a.signed_off_at >= period.start:
+                counts["signed_off"] += 1
+        elif a.completed_at is not None and a.completed_at < as_of:
+            counts["awaiting_sign_off"] += 1
+        else:
+            counts["open"] += 1
+            counts["overdue"] += a.due < today
+    keys = ("open", "overdue", "awaiting_sign_off", "signed_off", "total")
+    return [{"agency": agency, **{k: counts[k] for k in keys}}
+            for agency, counts in sorted(by_agency.items())]
+
+
+# ---------------------------------------------------------------------------- formats
+def _n(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def markdown(doc: dict[str, Any], board: str) -> str:
+    p = doc["period"]
+    out = [f"# {board}: case reviews, {p['from']} to {p['to']}", ""]
+
+    def table(headers: list[str], rows: list[list[Any]]) -> None:
+        out.append("| " + " | ".join(headers) + " |")
+        out.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers)))
+                   + "|")
+        out.extend("| " + " | ".join(_n(v) for v in row) + " |" for row in rows)
+        out.append("")
+
+    ref = doc["referrals"]
+    out += ["## Referrals", "", f"Referrals received: **{ref['received']}**", ""]
+    if ref["by_route"]:
+        table(["route", "referrals"], [[k, v] for k, v in ref["by_route"].items()])
+    out += ["## Decisions", ""]
+    table(["outcome", "decisions"], [[k, v] for k, v in doc["decisions"].items()])
+    out += ["## Reviews commissioned", ""]
+    if doc["reviews"]:
+        table(["kind", "methodology", "reviews"],
+              [[r["kind"], r["methodology"], r["count"]] for r in doc["reviews"]])
+    else:
+        out += ["None in the period.", ""]
+    out += ["## Time in each stage", "",
+            "Stays that ended in the period, in days.", ""]
+    table(["stage", "stays", "median", "longest"],
+          [[s["state"], s["count"], s["median_days"], s["longest_days"]]
+           for s in doc["stages"]])
+    c = doc["completion"]
+    out += ["## Reviews completed", "",
+            f"Completed: **{c['completed']}**, of which within {c['due']}: "
+            f"**{c['within_due']}**", ""]
+    pub, holds = doc["published"], doc["holds"]
+    out += ["## Publication", "", f"Reports published: **{pub['reports']}**"
+            + (" (" + ", ".join(f"{k} {v}" for k, v in pub["by_kind"].items()) + ")"
+               if pub["by_kind"] else ""), "",
+            f"On publication hold during the period: **{holds['held']}** "
+            f"({holds['still_held']} still held); time on hold: median "
+            f"{_n(holds['median_days'])} days, longest {_n(holds['longest_days'])} days", ""]
+    out += ["## Action plans", ""]
+    if doc["actions"]:
+        table(["agency", "open", "overdue", "awaiting sign-off", "signed off", "total"],
+              [[a["agency"], a["open"], a["overdue"], a["awaiting_sign_off"],
+                a["signed_off"], a["total"]] for a in doc["actions"]])
+    else:
+        out += ["No actions.", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def csv_text(doc: dict[str, Any]) -> str:
+    """One row per figure: section, item, measure, value."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["section", "item", "measure", "value"])
+    w.writerow(["period", "", "from", doc["period"]["from"]])
+    w.writerow(["period", "", "to", doc["period"]["to"]])
+    w.writerow(["referrals", "", "received", doc["referrals"]["received"]])
+    for route, n in doc["referrals"]["by_route"].items():
+        w.writerow(["referrals", route, "received", n])
+    for outcome, n in doc["decisions"].items():
+        w.writerow(["decisions", outcome, "count", n])
+    for r in doc["reviews"]:
+        w.writerow(["reviews", f"{r['kind']}/{r['methodology']}", "commissioned", r["count"]])
+    for s in doc["stages"]:
+        for measure in ("count", "median_days", "longest_days"):
+            w.writerow(["stages", s["state"], measure, _blank(s[measure])])
+    for measure, value in doc["completion"].items():
+        w.writerow(["completion", "", measure, value])
+    w.writerow(["published", "", "reports", doc["published"]["reports"]])
+    for kind, n in doc["published"]["by_kind"].items():
+        w.writerow(["published", kind, "reports", n])
+    for measure, value in doc["holds"].items():
+        w.writerow(["holds", "", measure, _blank(value)])
+    for a in doc["actions"]:
+        for measure in ("open", "overdue", "awaiting_sign_off", "signed_off", "total"):
+            w.writerow(["actions", a["agency"], measure, a[measure]])
+    return buf.getvalue()
+
+
+def _blank(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def parse_day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"{option}: not a date YYYY-MM-DD: {text[:40]!r}") from None
+

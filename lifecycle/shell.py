@@ -1,0 +1,285 @@
+"""`scr shell`: the interactive admin shell (cmd2), with every `scr` command in it.
+
+The shell builds its commands from `lifecycle.cli.build_parser()`, that is from every group
+in `COMMAND_GROUPS`, so a command another module registers appears here with its help and
+completion and nothing to add. A command opts out with `set_defaults(in_shell=False)`
+(`shell` itself does). Each line is parsed by the same argparse parser as the one-shot
+command and runs the same function on one App, so the database engine is opened once for
+the whole session.
+
+Errors print one `error:` line on stderr and the shell carries on; `quit` (or end of input)
+leaves with status 0. Colour only at a terminal; piped, the output is the plain text of
+the one-shot commands. History is kept between sessions in SCR_SHELL_HISTORY (empty: none)
+or $XDG_DATA_HOME/scr/shell_history; lines carrying private free text (a summary or
+evidence) are never written to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TextIO
+
+import cmd2
+from cmd2 import CompletionItem, Completions, Statement
+
+from lifecycle import cli, style
+from lifecycle.app import App
+from lifecycle.completion import Candidate, Lookup, complete
+from lifecycle.settings import parse_moment
+from states.definition import ALL_TRIGGERS, TRIGGER_BY_NAME
+from states.errors import InvalidInput, LifecycleError, Refused
+from storage import queries
+from storage.db import redact, transaction
+
+PRIVATE = frozenset(p.name for t in ALL_TRIGGERS for p in t.params if p.private)
+SHELL_ONLY = {
+    "as": "as NAME: act as this user from now on ('as -' for nobody; 'as' shows who)",
+    "now": "now ISO|real: run as of this moment (needs SCR_ALLOW_CLOCK_OVERRIDE=1); "
+           "'now' shows it",
+    "help": "help [COMMAND|TRIGGER]: the commands, or one command's or trigger's help",
+    "quit": "leave the shell (also exit, or end of input)",
+}
+
+
+def history_file(environ: dict[str, str] | None = None) -> Path | None:
+    """Where the shell keeps its history: SCR_SHELL_HISTORY (empty: nowhere), else the XDG
+    data directory."""
+    env = os.environ if environ is None else environ
+    if "SCR_SHELL_HISTORY" in env:
+        value = env["SCR_SHELL_HISTORY"]
+        return Path(value).expanduser() if value else None
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "scr" / "shell_history"
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Each command's parser by name, as the command groups registered them."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return {name: p for name, p in action.choices.items()
+                    if p.get_default("in_shell") is not False}
+    return {}
+
+
+class Shell(cmd2.Cmd):
+    # Leave out cmd2's commands that reach outside the board's record.
+    do_shell = do_edit = do_py = do_ipy = do_run_pyscript = do_set = do_shortcuts = None
+
+    def __init__(self, app: App, *, stdin: TextIO | None = None, stdout: TextIO | None = None,
+                 history: Path | None = None) -> None:
+        super().__init__(stdin=stdin, stdout=stdout, allow_cli_args=False,
+                         persistent_history_file=str(history) if history else "",
+                         shortcuts={"?": "help"}, terminators=[], allow_clipboard=False,
+                         include_py=False)
+        self.app = app
+        self.look = Lookup(app)
+        self.parser = cli.build_parser()
+        self.commands = subcommands(self.parser)
+        self.exclude_from_history = ["_eof"]
+        self.last_status = 0
+        for name, parser in self.commands.items():
+            self._install(name, parser)
+        self.interactive = self.stdin.isatty() and self.stdout.isatty()
+        self._refresh_prompt()
+
+    # ------------------------------------------------------------------ commands
+    def _install(self, name: str, parser: argparse.ArgumentParser) -> None:
+        def run(statement: Statement) -> bool:
+            self.last_status = self.execute([name, *self._words(statement)])
+            return False
+
+        def complete_command(text: str, line: str, begidx: int, endidx: int) -> Completions:
+            tokens, _ = self.tokens_for_completion(line, begidx, endidx)
+            return _completions(complete(self.look, parser, tokens[1:-1], text))
+
+        run.__name__ = f"do_{name}"
+        run.__doc__ = parser.description or ""
+        setattr(self, f"do_{name}", run)
+        setattr(self, f"complete_{name}", complete_command)
+
+    def _words(self, statement: Statement) -> list[str]:
+        return shlex.split(statement.args)
+
+    def execute(self, argv: list[str]) -> int:
+        """Run one command line (the words after `scr`) on the shell's App; the exit status."""
+        colour = style.wanted(self.stdout)
+        token = style.ENABLED.set(colour)
+        try:
+            args = self.parser.parse_args(argv)
+            if getattr(args, "func", None) is None:
+                raise InvalidInput(f"{args.command} needs an action (help {args.command})")
+            output = args.func(self.app, args)
+            if args.json:
+                self._out(json.dumps(output.data, indent=2, ensure_ascii=False))
+            elif output.text:
+                self._out(style.highlight(output.text) if colour else output.text)
+            return 0
+        except SystemExit as exc:  # argparse's --help
+            return exc.code if isinstance(exc.code, int) else 0
+        except LifecycleError as exc:
+            return self._error(cli._one_line(str(exc)), exc.exit_code)
+        except KeyboardInterrupt:
+            return self._error("interrupted; nothing was written", 130)
+        except Exception as exc:  # never a traceback, and the shell carries on
+            return self._error(cli._describe(exc), cli.EXIT_INTERNAL)
+        finally:
+            style.ENABLED.reset(token)
+
+    def _out(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    def _error(self, message: str, status: int) -> int:
+        self.stdout.flush()
+        label = style.error("error:") if style.wanted(sys.stderr) else "error:"
+        sys.stderr.write(f"{label} {message}\n")
+        sys.stderr.flush()
+        return status
+
+    # ------------------------------------------------------------- shell's own
+    def do_as(self, statement: Statement) -> bool:
+        """as NAME: act as this user from now on ('as -' for nobody; 'as' shows who)."""
+        name = " ".join(self._words(statement))
+        if not name:
+            self._out(f"acting as {self.app.settings.actor or 'nobody (give as NAME)'}")
+            return False
+        try:
+            if name != "-":
+                with transaction(self.app.db()) as session:
+                    user = queries.user_by_name(session, name)
+                if not user.active:
+                    raise Refused(f"user {name} is deactivated")
+            self.app.settings = replace(self.app.settings, actor=None if name == "-" else name)
+            self.last_status = 0
+            self._out(f"acting as {self.app.settings.actor or 'nobody'}")
+        except LifecycleError as exc:
+            self.last_status = self._error(cli._one_line(str(exc)), exc.exit_code)
+        except Exception as exc:
+            self.last_status = self._error(cli._describe(exc), cli.EXIT_INTERNAL)
+        self._refresh_prompt()
+        return False
+
+    def complete_as(self, text: str, line: str, begidx: int, endidx: int) -> Completions:
+        return _completions([c for c in self.look.users() if c.text.startswith(text)])
+
+    def do_now(self, statement: Statement) -> bool:
+        """now ISO|real: run as of this moment (needs SCR_ALLOW_CLOCK_OVERRIDE=1)."""
+        text = statement.args.strip()
+        cal = self.app.settings.process.calendar
+        try:
+            if text == "real":
+                self.app.settings = replace(self.app.settings, now=None)
+            elif text:
+                if os.environ.get("SCR_ALLOW_CLOCK_OVERRIDE") != "1":
+                    raise InvalidInput("now is refused: set SCR_ALLOW_CLOCK_OVERRIDE=1 to run "
+                                       "as of another moment (training and tests only)")
+                self.app.settings = replace(self.app.settings, now=parse_moment(text, cal))
+            self.last_status = 0
+            moment = cal.local(self.app.now()).strftime("%a %d %b %Y %H:%M")
+            kind = "set" if self.app.settings.now else "real time"
+            self._out(f"now: {moment} ({kind})")
+        except LifecycleError as exc:
+            self.last_status = self._error(cli._one_line(str(exc)), exc.exit_code)
+        self._refresh_prompt()
+        return False
+
+    def do_exit(self, statement: Statement) -> bool:
+        """Leave the shell."""
+        return True
+
+    def do__eof(self, statement: Any) -> bool:  # end of input leaves quietly
+        if self.interactive:
+            self.stdout.write("\n")
+        return True
+
+    def default(self, statement: Statement) -> bool:
+        self.last_status = self._error(
+            f"unknown command {statement.command!r} (help lists the commands)", 2)
+        return False
+
+    def onecmd(self, statement: Statement | str, *, add_to_history: bool = True) -> bool:
+        if isinstance(statement, Statement) and _carries_private(statement):
+            add_to_history = False  # free text about a child never reaches the history file
+        return super().onecmd(statement, add_to_history=add_to_history)
+
+    # ---------------------------------------------------------------- help
+    def do_help(self, statement: Statement) -> bool:
+        """help [COMMAND|TRIGGER]: the commands, or one command's or trigger's help."""
+        topic = statement.args.strip()
+        if not topic:
+            self._out(self._overview())
+        elif topic in self.commands:
+            self._out(self.commands[topic].format_help().rstrip())
+        elif topic in TRIGGER_BY_NAME:
+            from lifecycle.why import trigger_help
+
+            self._out(trigger_help(TRIGGER_BY_NAME[topic], self.app.settings.process))
+        elif topic in SHELL_ONLY:
+            self._out(SHELL_ONLY[topic])
+        else:
+            self.last_status = self._error(f"no help on {topic!r}: help lists the commands "
+                                           "and triggers", 2)
+        return False
+
+    def complete_help(self, text: str, line: str, begidx: int, endidx: int) -> Completions:
+        names = [Candidate(n, p.description or "") for n, p in self.commands.items()]
+        names += [Candidate(t.name, t.label) for t in ALL_TRIGGERS]
+        names += [Candidate(n, h) for n, h in SHELL_ONLY.items()]
+        return _completions([c for c in names if c.text.startswith(text)])
+
+    def _overview(self) -> str:
+        width = max(len(n) for n in [*self.commands, *SHELL_ONLY]) + 2
+        lines = ["Commands (help COMMAND for its options):"]
+        lines += [f"  {n:<{width}}{p.description or ''}" for n, p in self.commands.items()]
+        lines += ["", "In the shell:"]
+        lines += [f"  {n:<{width}}{h}" for n, h in SHELL_ONLY.items()]
+        lines += ["", "Triggers (help TRIGGER: what it does, who, parameters, guards):"]
+        tw = max(len(t.name) for t in ALL_TRIGGERS) + 2
+        lines += [f"  {t.name:<{tw}}{t.label}" for t in ALL_TRIGGERS]
+        lines += ["", "TAB completes commands, case references, triggers, KEY= names and "
+                  "their values."]
+        return "\n".join(lines)
+
+    # -------------------------------------------------------------- session
+    def _refresh_prompt(self) -> None:
+        actor = self.app.settings.actor or "nobody"
+        when = ""
+        if self.app.settings.now is not None:
+            moment = self.app.settings.process.calendar.local(self.app.settings.now)
+            when = f" @ {moment.strftime('%Y-%m-%d %H:%M')}"
+        self.prompt = f"scr [{actor}{when}]> "
+
+    def intro_text(self) -> str:
+        return (f"scr shell — {self.app.settings.board.name}\n"
+                f"database {redact(self.app.settings.database_url)}; acting as "
+                f"{self.app.settings.actor or 'nobody (as NAME to choose)'}\n"
+                "help lists the commands and triggers; TAB completes; quit leaves.")
+
+
+def _carries_private(statement: Statement) -> bool:
+    try:
+        words = shlex.split(statement.args)
+    except ValueError:
+        return True
+    options = {f"--{name.replace('_', '-')}" for name in PRIVATE}
+    return any(w.partition("=")[0] in PRIVATE or w.partition("=")[0] in options
+               for w in words)
+
+
+def _completions(candidates: list[Candidate]) -> Completions:
+    items = [CompletionItem(c.text, display_meta=c.meta) for c in candidates]
+    final = len(candidates) != 1 or candidates[0].final
+    return Completions(items=items, allow_finalization=final)
+
+
+def run(app: App, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    """The shell's loop, until quit or the end of input; returns its exit status."""
+    shell = Shell(app, stdin=stdin, stdout=stdout, history=history_file())
+    intro = shell.intro_text() if shell.interactive else ""
+    return shell.cmdloop(intro=intro)

@@ -1,0 +1,176 @@
+"""The board's views of its cases: `why`, `timeline`, `overdue`, `report`, `diagram`, and
+the `shell` that offers every command interactively.
+
+Each command reads; none writes a case. The work is in why, timeline, overdue, report and
+diagram; this module parses, opens one read transaction and shapes the Output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from argparse import Namespace
+from collections.abc import Callable
+from pathlib import Path
+
+from lifecycle import present
+from lifecycle.app import App, Output
+from lifecycle.commands import parse_assignments
+from states.errors import InvalidInput, Refused
+from storage import queries
+from storage.db import transaction
+
+
+def why(app: App, args: Namespace) -> Output:
+    from lifecycle.why import explain, explain_text
+
+    params = parse_assignments(args.params)
+    now = app.now()
+    with transaction(app.db()) as session:
+        actor = app.actor(session, required=False)
+        doc = explain(session, app.engine, args.ref, args.trigger, actor=actor, params=params,
+                      reason=args.reason, now=now)
+    if args.check and not doc["allowed"]:
+        raise Refused(f"{args.trigger} is not allowed on {args.ref} now: "
+                      + "; ".join(doc["reasons"]), tuple(doc["reasons"]))
+    return Output(doc, explain_text(doc, present.when(now, app.settings.process.calendar)))
+
+
+def timeline(app: App, args: Namespace) -> Output:
+    from lifecycle.timeline import events, timeline_svg, timeline_text
+
+    now = app.now()
+    cal = app.settings.process.calendar
+    with transaction(app.db()) as session:
+        app.actor(session, required=False)
+        case = queries.case_by_ref(session, args.ref)
+        doc = {"ref": case.ref, "pseudonym": case.pseudonym, "state": case.state,
+               "now": now.isoformat(),
+               "events": [e.as_dict() for e in events(session, case, now=now, cal=cal)]}
+    if args.out is None:
+        return Output(doc, timeline_text(doc, cal))
+    picture = timeline_svg(doc, cal)
+    if args.out == "-":
+        return Output(doc, picture.rstrip("\n"))
+    written = _write(args.out, picture)
+    return Output({**doc, "svg": written},
+                  timeline_text(doc, cal) + f"\n\nwrote the picture to {written}")
+
+
+def overdue(app: App, args: Namespace) -> Output:
+    from lifecycle.overdue import overdue as find
+    from lifecycle.overdue import overdue_text
+
+    if args.within < 0:
+        raise InvalidInput("--within: a number of working days from 0")
+    cal = app.settings.process.calendar
+    with transaction(app.db()) as session:
+        app.actor(session, required=False)
+        entries = find(session, now=app.now(), within=args.within, cal=cal)
+    return Output(entries, overdue_text(entries, cal, args.within))
+
+
+def report(app: App, args: Namespace) -> Output:
+    from lifecycle.report import Period, csv_text, figures, markdown, parse_day
+
+    config = app.settings.process
+    period = Period.of(parse_day(args.first, "--from"), parse_day(args.last, "--to"), config)
+    with transaction(app.db()) as session:
+        app.actor(session, required=False)
+        doc = figures(session, period, now=app.now(), config=config)
+    if args.format == "csv":
+        text = csv_text(doc).rstrip("\n")
+    elif args.format == "json":
+        text = json.dumps(doc, indent=2, ensure_ascii=False)
+    else:
+        text = markdown(doc, app.settings.board.name).rstrip("\n")
+    return Output(doc, text)
+
+
+def diagram(app: App, args: Namespace) -> Output:
+    from lifecycle import diagram as draw
+
+    data = {
+        "states": [s.value for s in draw.State],
+        "transitions": [{"trigger": e.spec.name, "source": e.source.value,
+                         "dest": e.dest.value, "guards": list(e.spec.guards)}
+                        for e in draw.edges()],
+        "internal": {s.value: [t.name for t in draw.internal(s)] for s in draw.State},
+    }
+    if args.format == "svg":
+        text = draw.svg()
+    elif args.out and args.out.endswith(".md"):
+        text = draw.markdown()
+    else:
+        text = draw.mermaid()
+    if args.out is None or args.out == "-":
+        return Output(data, text.rstrip("\n"))
+    written = _write(args.out, text)
+    return Output({**data, "written": written}, f"wrote the {args.format} diagram to {written}")
+
+
+def shell(app: App, args: Namespace) -> Output:
+    if getattr(args, "json", False):
+        raise InvalidInput("--json applies to each command inside the shell "
+                           "(for example: show REF --json)")
+    from lifecycle.shell import run
+
+    run(app)
+    return Output(None, "")
+
+
+def _write(path: str, text: str) -> str:
+    target = Path(path)
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {path}: {exc.strerror or exc.__class__.__name__}") \
+            from None
+    return str(target)
+
+
+def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """The board's views and the shell."""
+    p = command("why", "whether a trigger may be fired on a case now: the role, every "
+                "guard and the SCR criteria, judged on the input given")
+    p.add_argument("ref")
+    p.add_argument("trigger")
+    p.add_argument("params", nargs="*", metavar="KEY=VALUE",
+                   help="the parameters you would give; lists are comma-separated")
+    p.add_argument("--reason", help="the reason you would give")
+    p.add_argument("--check", action="store_true",
+                   help="exit with status 3 (refused) unless the trigger is allowed")
+    p.set_defaults(func=why)
+
+    p = command("timeline", "a case's history, pending timers and deadlines on one time axis")
+    p.add_argument("ref")
+    p.add_argument("--out", metavar="FILE.svg",
+                   help="also draw it as an SVG picture in FILE ('-': the SVG on stdout)")
+    p.set_defaults(func=timeline)
+
+    p = command("overdue", "every deadline passed (or due within N working days), most "
+                "urgent first, with who must act")
+    p.add_argument("--within", type=int, default=0, metavar="N",
+                   help="also deadlines due within N working days (default 0: passed only)")
+    p.set_defaults(func=overdue)
+
+    p = command("report", "the figures for the board's annual report, for a period")
+    p.add_argument("--from", dest="first", required=True, metavar="YYYY-MM-DD",
+                   help="the first day of the period (the board's local date)")
+    p.add_argument("--to", dest="last", required=True, metavar="YYYY-MM-DD",
+                   help="the last day of the period, included")
+    p.add_argument("--format", choices=("md", "csv", "json"), default="md",
+                   help="Markdown (default), CSV (one figure a row) or JSON")
+    p.set_defaults(func=report)
+
+    p = command("diagram", "the lifecycle drawn from the process definition")
+    p.add_argument("--format", choices=("mermaid", "svg"), default="mermaid",
+                   help="Mermaid stateDiagram-v2 text (default) or an SVG picture")
+    p.add_argument("--out", metavar="FILE",
+                   help="write it to FILE; a Mermaid .md file gets the page docs/lifecycle.md "
+                   "is made of")
+    p.set_defaults(func=diagram)
+
+    p = command("shell", "the interactive admin shell: every command, with completion, "
+                "help on each trigger, and history kept between sessions")
+    p.set_defaults(func=shell, in_shell=False)
