@@ -5,18 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine as DbEngine
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from lifecycle.engine import Engine
 from lifecycle.settings import Settings
 from states.case import Actor
 from states.errors import InvalidInput, Refused
 from storage import queries
 from storage.db import make_engine, redact
+
+if TYPE_CHECKING:
+    from lifecycle.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -30,11 +32,16 @@ class Output:
 @dataclass
 class App:
     settings: Settings
-    engine: Engine = field(init=False)
     _db: DbEngine | None = field(default=None, init=False)
+    _engine: Engine | None = field(default=None, init=False)
 
-    def __post_init__(self) -> None:
-        self.engine = Engine(self.settings.process, self.settings.board)
+    @property
+    def engine(self) -> Engine:
+        """The lifecycle engine, built on first use (reading commands never need it)."""
+        if self._engine is None:
+            
+            self._engine = Engine(self.settings.process, self.settings.board)
+        return self._engine
 
     def now(self) -> datetime:
         return self.settings.clock()

@@ -13,7 +13,6 @@ from datetime import date, datetime
 
 from sqlmodel import Session
 
-from handlers.calendar import CalendarEntry, to_ics
 from lifecycle import notify
 from lifecycle.timing import TimerChanges, label
 from states.case import CaseView
@@ -89,6 +88,8 @@ def queue(session: Session, case: Case, view: CaseView, changes: list[Change], *
           board: notify.Board, timezone: str, now: datetime, history_seq: int,
           actor: str) -> None:
     """One calendar_update message per change and recipient, each with its .ics."""
+    from handlers.calendar import CalendarEntry, to_ics
+
     for change in changes:
         recipients = notify.resolve(session, change.selectors, view, {},
                                     action_number=change.action_number)

@@ -102,7 +102,7 @@ def _configure_logging() -> None:
     if path:
         log.configure(json=True, level=logging.INFO, stream=open(path, "a", encoding="utf-8"))  # noqa: SIM115
     else:
-        log.configure(level=logging.WARNING, stream=sys.stderr)
+        log.configure_quiet()
 
 
 def _describe(exc: Exception) -> str:

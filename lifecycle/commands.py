@@ -23,7 +23,7 @@ from states.definition import REFERRAL_PARAMS
 from states.enums import STATE_LABELS, USER_ROLES, Role, State
 from states.errors import InvalidInput, Refused
 from states.params import clean_text
-from storage import migrate, queries
+from storage import queries
 from storage.db import redact, transaction
 from storage.models import User, UserAudit, UserRole
 
@@ -33,6 +33,8 @@ REFERRAL_FILE_MAX = 1_000_000
 
 
 def init(app: App, args: Namespace) -> Output:
+    from storage import migrate  # Alembic is slow to import; only init needs it
+
     db = app.db(creating=True)
     migrate.upgrade(db)
     revision = migrate.current(db)

@@ -14,8 +14,6 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any, TextIO
 
-import structlog
-
 SECRET_WORDS = ("password", "passwd", "secret", "token", "authorization", "credential")
 # Free text about a child or family never enters a log, whatever key it arrives under.
 WITHHELD_KEYS = frozenset({"summary", "evidence", "description", "body", "body_text",
@@ -40,10 +38,54 @@ def _protect(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mutab
     return event
 
 
+_configured = False
+
+
+class _Plain:
+    """Until structlog is configured (one-shot commands without a log file), events go to
+    the standard library's logging as `event key=value` lines: structlog is slow to import
+    and a quick `scr show` should not pay for it."""
+
+    def __init__(self, bound: dict[str, Any]) -> None:
+        self._bound = bound
+
+    def bind(self, **more: Any) -> _Plain:
+        return _Plain({**self._bound, **more})
+
+    def _log(self, level: int, event: str, **kw: Any) -> None:
+        logger = logging.getLogger("scr")
+        if logger.isEnabledFor(level):
+            fields = _protect(None, "", {**self._bound, **kw})
+            logger.log(level, " ".join([event, *(f"{k}={v}" for k, v in fields.items())]))
+
+    def debug(self, event: str, **kw: Any) -> None:
+        self._log(logging.DEBUG, event, **kw)
+
+    def info(self, event: str, **kw: Any) -> None:
+        self._log(logging.INFO, event, **kw)
+
+    def warning(self, event: str, **kw: Any) -> None:
+        self._log(logging.WARNING, event, **kw)
+
+    def error(self, event: str, **kw: Any) -> None:
+        self._log(logging.ERROR, event, **kw)
+
+    def exception(self, event: str, **kw: Any) -> None:
+        self._log(logging.ERROR, event, **kw)
+
+
+def configure_quiet() -> None:
+    """Warnings and errors only, as plain lines on stderr, without loading structlog."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
+
+
 def configure(*, json: bool | None = None, level: int = logging.INFO,
               stream: TextIO | None = None) -> None:
     """Route structlog and the standard library's logging (SQLAlchemy, APScheduler) through
     one formatter: JSON lines unless `stream` is a terminal (or `json` says otherwise)."""
+    global _configured
+    import structlog
+
     out = stream or sys.stderr
     as_json = (not out.isatty()) if json is None else json
     shared: list[Any] = [
@@ -76,8 +118,13 @@ def configure(*, json: bool | None = None, level: int = logging.INFO,
     root.setLevel(level)
     for noisy in ("sqlalchemy", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    _configured = True
 
 
 def get(**bound: Any) -> Any:
     """A logger with `bound` context (case_ref, trigger, actor, ...)."""
+    if not _configured:
+        return _Plain(bound)
+    import structlog
+
     return structlog.get_logger("scr").bind(**bound)

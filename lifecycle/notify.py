@@ -14,9 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from handlers.mail import make_message_id
 from handlers.notices import Deadline, Notice
-from handlers.render import render
 from states.case import CaseView
 from states.enums import STATE_LABELS, Role, State
 from storage import queries
@@ -161,6 +159,9 @@ def queue(
     ics: Callable[[Recipient], str] | None = None,
 ) -> list[Outbox]:
     """One outbox row per recipient, rendered now so the message never changes later."""
+    from handlers.mail import make_message_id
+    from handlers.render import render  # Jinja2 loads only when mail is queued
+
     rows = []
     for person in recipients:
         notice = Notice(

@@ -17,9 +17,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
+from typing import Any
 from zoneinfo import ZoneInfo
-
-import holidays
 
 _OFFSET = re.compile(r"^\s*([+-]?\d{1,4})\s*(wd|d|m)\s*$")
 _UNIT_WORDS = {"wd": "working day", "d": "day", "m": "month"}
@@ -77,7 +76,9 @@ class WorkingCalendar:
         self.day_start = day_start
 
     @cached_property
-    def _holidays(self) -> holidays.HolidayBase:
+    def _holidays(self) -> Any:
+        import holidays  # imported on first use: it is slow to load and most commands
+
         return holidays.country_holidays(self.country, subdiv=self.subdiv)
 
     @property

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -12,9 +13,22 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine as DbEngine
 
+from lifecycle.log import configure as _configure_logging
 from tests.board import PG_ADMIN_URL, Board, pg_available
+from tests.smtp import (  # noqa: F401  (fixtures for every test)
+    certificate,
+    client_tls,
+    credentials,
+    server_tls,
+    start_server,
+    unused_port,
+)
 
 IN_CI = os.environ.get("CI") == "true"
+
+# Library code logs through structlog; in tests only warnings are shown (to stderr), as in
+# one-shot commands. Tests about logging configure it themselves.
+_configure_logging(level=logging.WARNING)
 # Monday 23 November 2026, 10:00 in London (GMT): the tests' usual starting moment.
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 

@@ -1,4 +1,5 @@
-"""A real SMTP server (aiosmtpd) on a free loopback port, and a self-signed certificate."""
+"""A real SMTP server (aiosmtpd) on a free loopback port, and a self-signed certificate;
+the fixtures are made available to every test by tests/conftest.py."""
 
 from __future__ import annotations
 
