@@ -15,10 +15,11 @@ from xml.sax.saxutils import escape, quoteattr
 from sqlmodel import Session
 
 from lifecycle import present
+from lifecycle.overdue import DEADLINE_LEVELS
 from lifecycle.timing import PENDING, label
 from states.calendar import WorkingCalendar
 from storage import queries
-from storage.models import Case
+from storage.models import Case, Timer
 
 HISTORY, TIMER, DEADLINE = "history", "timer", "deadline"
 MARKS = {HISTORY: "●", TIMER: "○", DEADLINE: "◆"}
@@ -43,11 +44,17 @@ def events(session: Session, case: Case, *, now: datetime, cal: WorkingCalendar)
     found = [_history_event(h) for h in queries.history(session, case.id)]
     for t in present.current_timers(session, case):
         if t.status == PENDING:
-            found.append(Event(t.due_at, TIMER, label(t), t.rule,
-                               "overdue" if t.due_at <= now else "pending"))
+            found.append(Event(t.due_at, TIMER, label(t), t.rule, _timer_status(t, now)))
     found += _deadlines(session, case, now, cal)
     order = {HISTORY: 0, DEADLINE: 1, TIMER: 2}
     return sorted(found, key=lambda e: (e.at, order[e.kind]))
+
+
+def _timer_status(timer: Timer, now: datetime) -> str:
+    """Pending, or past its moment and not yet fired: overdue for a deadline, else passed."""
+    if timer.due_at > now:
+        return "pending"
+    return "overdue" if timer.level in DEADLINE_LEVELS else "passed"
 
 
 def _history_event(h: Any) -> Event:

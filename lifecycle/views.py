@@ -28,8 +28,8 @@ def why(app: App, args: Namespace) -> Output:
     now = app.now()
     with transaction(app.db()) as session:
         actor = app.actor(session, required=False)
-        doc = explain(session, app.engine, args.ref, args.trigger, actor=actor, params=params,
-                      reason=args.reason, now=now)
+        doc = explain(session, app.settings.process, args.ref, args.trigger, actor=actor,
+                      params=params, reason=args.reason, now=now)
     if args.check and not doc["allowed"]:
         raise Refused(f"{args.trigger} is not allowed on {args.ref} now: "
                       + "; ".join(doc["reasons"]), tuple(doc["reasons"]))

@@ -38,18 +38,20 @@ def trigger_spec(name: str) -> TriggerSpec:
 
 def criteria_matter(spec: TriggerSpec) -> bool:
     """Decisions are made here: the recommendation and every trigger of the chair's decision."""
+    if all(r.role == Role.SYSTEM for r in spec.roles):
+        return False
     return spec.name == "recommend" or State.CHAIR_DECISION in spec.sources
 
 
-def explain(session: Session, engine: Engine, ref: str, trigger: str, *, actor: Actor | None,
-            params: Mapping[str, str], reason: str | None, now: datetime) -> dict[str, Any]:
+def explain(session: Session, config: ProcessConfig, ref: str, trigger: str, *,
+            actor: Actor | None, params: Mapping[str, str], reason: str | None,
+            now: datetime) -> dict[str, Any]:
     """Every check `trigger` must pass on case `ref` at `now`, and the overall verdict."""
     spec = trigger_spec(trigger)
     if spec.name == CREATE_TRIGGER:
         raise InvalidInput("refer creates a case; there is no case to judge it on")
     case = queries.case_by_ref(session, ref)
     view = snapshot(session, case)
-    config = engine.config
     applies = view.state in spec.sources
     values, param_checks = judge_params(spec, params, config, now, view)
     clean_reason = clean_text(reason, "reason", REASON_MAX, multiline=True) if reason else None
@@ -115,7 +117,7 @@ def judge_params(spec: TriggerSpec, raw: Mapping[str, str], config: ProcessConfi
                                  f"{view.ref} has no action {value}"))
             continue
         values[p.name] = value
-        shown = "(given)" if p.private else display(value)
+        shown = "given; private" if p.private else display(value)
         checks.append(_check(p.name, True, True, shown, None))
     return values, checks
 
