@@ -51,22 +51,28 @@ def _who(spec: TriggerSpec) -> str:
     return ", ".join(people) + (" (also timed)" if spec.timed else "")
 
 
-def _label(spec: TriggerSpec) -> str:
+def _transition_text(spec: TriggerSpec) -> str:
     timed = " (timed)" if spec.timed else ""
     guards = f" [{', '.join(spec.guards)}]" if spec.guards else ""
-    return f"{spec.name}{timed}{guards}"
+    return _safe(f"{spec.name}{timed}{guards}")
 
 
 # ---------------------------------------------------------------------------- Mermaid
+def _safe(text: str) -> str:
+    """Mermaid ends a description at ';' or '#': keep both out of it."""
+    return text.replace(";", ",").replace("#", "no.")
+
+
 def mermaid() -> str:
     lines = ["stateDiagram-v2"]
-    lines += [f"    {s.value} : {STATE_LABELS[s]}" for s in State]
+    lines += [f"    {s.value} : {_safe(STATE_LABELS[s])}" for s in State]
     create = next(t for t in ALL_TRIGGERS if t.name == CREATE_TRIGGER)
-    lines.append(f"    [*] --> {INITIAL_STATE.value} : {_label(create)}")
-    lines += [f"    {e.source.value} --> {e.dest.value} : {_label(e.spec)}" for e in edges()]
+    lines.append(f"    [*] --> {INITIAL_STATE.value} : {_transition_text(create)}")
+    lines += [f"    {e.source.value} --> {e.dest.value} : {_transition_text(e.spec)}"
+              for e in edges()]
     lines += [f"    {s.value} --> [*]" for s in State if s in FINAL_STATES]
     for state in State:
-        notes = [_label(t) for t in internal(state)]
+        notes = [_transition_text(t) for t in internal(state)]
         if timers_of(state):
             notes.append(f"{TIMER_TRIGGER.name}: {', '.join(timers_of(state))}")
         if notes:
@@ -82,8 +88,8 @@ def markdown() -> str:
         "# The case review lifecycle",
         "",
         f"Generated from the process definition (version {VERSION}) by "
-        f"`scr diagram --out {DOC_PATH}`; do not edit by hand. A test fails when this file",
-        "falls behind the definition.",
+        f"`scr diagram --out {DOC_PATH}`;",
+        "do not edit by hand. A test fails when this file falls behind the definition.",
         "",
         "Transitions are labelled with their trigger and, in brackets, the guards that must "
         "hold.",
@@ -169,7 +175,16 @@ def _wrap(text: str, width: int = 44) -> list[str]:
 
 def _edge_lines(spec: TriggerSpec) -> list[str]:
     head = spec.name + (" (timed)" if spec.timed else "")
-    return [head, *(_wrap(f"[{', '.join(spec.guards)}]") if spec.guards else [])]
+    guards = _wrap(f"[{', '.join(spec.guards)}]") if spec.guards else []
+    return [head, *guards[:1], *(" " + g for g in guards[1:])]  # a leading space: a guard
+
+
+def _bundles() -> list[tuple[State, State, list[str]]]:
+    """Edges between the same two states drawn once, their labels stacked."""
+    bundles: dict[tuple[State, State], list[str]] = {}
+    for e in edges():
+        bundles.setdefault((e.source, e.dest), []).extend(_edge_lines(e.spec))
+    return [(s, d, lines) for (s, d), lines in bundles.items()]
 
 
 def svg() -> str:
@@ -177,17 +192,19 @@ def svg() -> str:
     heights = {s: HEAD + LINE * len(_box_lines(s)) + 6 for s in State}
     rows = max(row.values()) + 1
     row_h = [max(heights[s] for s in State if row[s] == r) for r in range(rows)]
+    bundles = _bundles()
     gaps = []
     for r in range(rows):
-        below = [e for e in edges() if row[e.source] == r and row[e.dest] == r + 1
-                 and col[e.source] == col[e.dest]]
-        gaps.append(max([56] + [20 + LINE * len(_edge_lines(e.spec)) for e in below]))
+        below = [lines for s, d, lines in bundles
+                 if row[s] == r and row[d] == r + 1 and col[s] == col[d]]
+        gaps.append(max([56] + [20 + LINE * len(lines) for lines in below]))
     top = [70.0]
     for r in range(1, rows):
         top.append(top[-1] + row_h[r - 1] + gaps[r - 1])
     x = {s: MARGIN + col[s] * (BOX_W + COL_GAP) for s in State}
     y = {s: top[row[s]] for s in State}
-    width = MARGIN + (max(col.values()) + 1) * (BOX_W + COL_GAP)
+    columns = max(col.values()) + 1
+    width = MARGIN + columns * BOX_W + (columns - 1) * COL_GAP + 40
     height = int(top[-1] + row_h[-1] + 40)
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -206,9 +223,7 @@ def svg() -> str:
     out.append(_line(sx, y[start] - 28, sx, y[start]))
     out.append(_text(sx + 8, y[start] - 12, CREATE_TRIGGER, 11, weight="bold"))
     back_count = 0
-    for e in edges():
-        s, d = e.source, e.dest
-        lines = _edge_lines(e.spec)
+    for s, d, lines in bundles:
         if (s, d) in back:
             back_count += 1
             bulge = 60 + 40 * back_count
@@ -224,7 +239,7 @@ def svg() -> str:
             x1, y1 = x[s] + BOX_W, y[s] + heights[s] / 2
             x2, y2 = x[d], y[d] + heights[d] / 2
             out.append(_path(f"M {x1} {y1} C {x1 + 120} {y1} {x2 - 120} {y2} {x2} {y2}"))
-            out += _label((x1 + x2) / 2, (y1 + y2) / 2 - 4, lines, "middle")
+            out += _label((x1 + x2) / 2 + 12, (y1 + y2) / 2 - 4, lines, "start")
     for state in State:
         out += _box(state, x[state], y[state], heights[state])
     out.append("</svg>")
@@ -246,9 +261,14 @@ def _box(state: State, bx: float, by: float, h: float) -> list[str]:
 
 
 def _label(lx: float, ly: float, lines: list[str], anchor: str) -> list[str]:
-    return [_text(lx, ly + LINE * i, line, 11 if i == 0 else 10, anchor=anchor,
-                  weight="bold" if i == 0 else "normal", fill=INK if i == 0 else MUTED)
-            for i, line in enumerate(lines)]
+    """Trigger names bold, their guards (in brackets) muted beneath."""
+    out = []
+    for i, line in enumerate(lines):
+        guard = line.startswith("[") or not line[:1].isalpha()
+        out.append(_text(lx, ly + LINE * i, line, 10 if guard else 11, anchor=anchor,
+                         weight="normal" if guard else "bold", fill=MUTED if guard else INK,
+                         halo=True))
+    return out
 
 
 def _line(x1: float, y1: float, x2: float, y2: float) -> str:
@@ -262,6 +282,8 @@ def _path(d: str) -> str:
 
 
 def _text(tx: float, ty: float, text: str, size: int, *, anchor: str = "start",
-          weight: str = "normal", fill: str = INK) -> str:
+          weight: str = "normal", fill: str = INK, halo: bool = False) -> str:
+    # A white halo keeps a label legible where it crosses a line.
+    extra = ' stroke="#ffffff" stroke-width="3" paint-order="stroke"' if halo else ""
     return (f'<text x="{tx:.1f}" y="{ty:.1f}" font-size="{size}" text-anchor="{anchor}" '
-            f'font-weight="{weight}" fill="{fill}">{escape(text)}</text>')
+            f'font-weight="{weight}" fill="{fill}"{extra}>{escape(text)}</text>')

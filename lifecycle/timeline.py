@@ -177,7 +177,8 @@ def timeline_svg(doc: dict[str, Any], cal: WorkingCalendar) -> str:
         colour = LATE if e["status"] in ("overdue", "late") else COLOURS[e["kind"]]
         out.append(_mark(e["kind"], cx, y, colour))
         out.append(_text(12, y + 4, present.when(moment, cal), size=10, fill="#555555"))
-        caption = f"{e['title']} — {e['status']}"
+        caption = (f"{e['title']} ({e['detail'].split(';')[0]})" if e["kind"] == HISTORY
+                   else f"{e['title']} — {e['status']}")
         out.append(_text(LEFT + PLOT + 12, y + 4, caption, fill=colour))
         out.append(f'<line x1="{cx:.1f}" y1="{y}" x2="{LEFT + PLOT + 8}" y2="{y}" '
                    'stroke="#dddddd" stroke-dasharray="2,3"/>')

@@ -1,0 +1,93 @@
+"""`scr diagram`: the lifecycle drawn from the definition, as Mermaid and as SVG, and
+docs/lifecycle.md kept up to date with the definition."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from lifecycle import diagram
+from states.definition import ALL_TRIGGERS
+from states.enums import FINAL_STATES, State
+from tests.lifecycle.views_cli import InProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture
+def scr(monkeypatch, capsys, tmp_path) -> InProcess:
+    return InProcess(monkeypatch, capsys, f"sqlite:///{tmp_path / 'none.db'}")
+
+
+def test_mermaid_names_every_state_and_trigger():
+    """Every state is declared and every trigger appears as a word in the Mermaid text."""
+    text = diagram.mermaid()
+    assert text.startswith("stateDiagram-v2\n")
+    for state in State:
+        assert re.search(rf"^    {state.value} : ", text, re.M), state
+    for spec in ALL_TRIGGERS:
+        assert re.search(rf"\b{spec.name}\b", text), spec.name
+
+
+def test_mermaid_transitions_match_the_definition():
+    """One arrow per (source, trigger) that moves a case, the start arrow, and final exits."""
+    text = diagram.mermaid()
+    arrows = re.findall(r"^    (\S+) --> (\S+) : (\w+)", text, re.M)
+    expected = {(s.value, t.dest.value, t.name) for t in ALL_TRIGGERS
+                if t.dest is not None and t.sources for s in t.sources}
+    assert {a for a in arrows if a[0] != "[*]"} == expected
+    assert ("[*]", "referral", "refer") in arrows
+    finals = re.findall(r"^    (\S+) --> \[\*\]$", text, re.M)
+    assert set(finals) == {s.value for s in FINAL_STATES}
+    assert ";" not in text.replace("\n", "")  # Mermaid would end a description there
+
+
+def test_internal_transitions_are_listed_in_their_states_notes():
+    """Each internal trigger is in the note of every state it records in, with its guards."""
+    text = diagram.mermaid()
+    notes = dict(re.findall(r"note right of (\w+)\n(.*?)\n    end note", text, re.S))
+    for spec in ALL_TRIGGERS:
+        if spec.dest is None and spec.name != "timer":
+            for state in spec.sources:
+                assert spec.name in notes[state.value], (spec.name, state)
+    assert "schedule_publication [publication_date_after_notice]" in notes["publication_hold"]
+
+
+def test_docs_lifecycle_md_is_up_to_date():
+    """docs/lifecycle.md is exactly what `scr diagram --out docs/lifecycle.md` writes now."""
+    on_disk = (ROOT / diagram.DOC_PATH).read_text(encoding="utf-8")
+    assert on_disk == diagram.markdown(), (
+        "docs/lifecycle.md is stale: run scr diagram --out docs/lifecycle.md")
+    assert "```mermaid\n" + diagram.mermaid() + "```" in on_disk
+
+
+def test_svg_is_well_formed_and_names_every_state_and_trigger(scr, tmp_path):
+    """The SVG parses as XML and its text names every state and every trigger."""
+    target = tmp_path / "lifecycle.svg"
+    result = scr.ok("diagram", "--format", "svg", "--out", str(target))
+    assert result.out.strip() == f"wrote the svg diagram to {target}"
+    root = ET.parse(target).getroot()
+    assert root.tag == f"{SVG}svg"
+    words = " ".join(t.text or "" for t in root.iter(f"{SVG}text"))
+    for state in State:
+        assert re.search(rf"\b{state.value}\b", words), state
+    for spec in ALL_TRIGGERS:
+        assert re.search(rf"\b{spec.name}\b", words), spec.name
+
+
+def test_diagram_command_prints_mermaid_and_json(scr):
+    """Without --out the Mermaid text is printed; --json gives one document of the graph."""
+    assert scr.ok("diagram").out == diagram.mermaid()
+    doc = scr.ok("diagram", "--json").json()
+    assert doc["states"] == [s.value for s in State]
+    assert {"trigger": "publish", "source": "publication_hold", "dest": "published",
+            "guards": ["no_criminal_proceedings_pending", "notice_period_elapsed",
+                       "outputs_recorded"]} in doc["transitions"]
+    assert doc["internal"]["published"] == ["add_action", "complete_action",
+                                            "sign_off_action"]
+    bad = scr("diagram", "--format", "png")
+    assert bad.code == 2 and bad.err.startswith("error: argument --format")
