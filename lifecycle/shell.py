@@ -17,6 +17,7 @@ evidence) are never written to it.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import shlex
@@ -77,6 +78,9 @@ class Shell(cmd2.Cmd):
                          persistent_history_file=str(history) if history else "",
                          shortcuts={"?": "help"}, terminators=[], allow_clipboard=False,
                          include_py=False)
+        # Saved when the loop ends (see run), not at interpreter exit: a test's shell must
+        # not write into a temporary directory that is gone by then.
+        atexit.unregister(self._persist_history)
         self.app = app
         self.look = Lookup(app)
         self.parser = cli.build_parser()
@@ -141,6 +145,13 @@ class Shell(cmd2.Cmd):
         sys.stderr.write(f"{label} {message}\n")
         sys.stderr.flush()
         return status
+
+    def perror(self, *objects: Any, **kwargs: Any) -> None:
+        """cmd2's own complaints (a quote left open, ...) as one `error:` line, like ours."""
+        text = cli._one_line(" ".join(str(o) for o in objects))
+        if text:
+            text = text[0].lower() + text[1:]
+            self.last_status = self._error(text.removeprefix("error: "), 2)
 
     # ------------------------------------------------------------- shell's own
     def do_as(self, statement: Statement) -> bool:
@@ -282,4 +293,7 @@ def run(app: App, *, stdin: TextIO | None = None, stdout: TextIO | None = None) 
     """The shell's loop, until quit or the end of input; returns its exit status."""
     shell = Shell(app, stdin=stdin, stdout=stdout, history=history_file())
     intro = shell.intro_text() if shell.interactive else ""
-    return shell.cmdloop(intro=intro)
+    try:
+        return shell.cmdloop(intro=intro)
+    finally:
+        shell._persist_history()

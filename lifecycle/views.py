@@ -115,7 +115,9 @@ def shell(app: App, args: Namespace) -> Output:
                            "(for example: show REF --json)")
     from lifecycle.shell import run
 
-    run(app)
+    status = run(app)
+    if status:  # ended by a signal (SIGTERM, SIGHUP): leave with its status
+        raise SystemExit(status)
     return Output(None, "")
 
 
