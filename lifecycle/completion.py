@@ -134,7 +134,7 @@ def _positional_values(look: Lookup, action: argparse.Action, seen: dict[str, li
                        text: str) -> list[Candidate]:
     if isinstance(action, argparse._SubParsersAction):
         return [Candidate(name, p.description or "") for name, p in action.choices.items()]
-    ref = (seen.get("ref") or [None])[0]
+    ref = seen["ref"][0] if seen.get("ref") else None
     if action.dest == "ref":
         return look.refs()
     if action.dest == "trigger":

@@ -69,15 +69,17 @@ def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 
 
 class Shell(cmd2.Cmd):
-    # Leave out cmd2's commands that reach outside the board's record.
-    do_shell = do_edit = do_py = do_ipy = do_run_pyscript = do_set = do_shortcuts = None
+    # Leave out cmd2's commands that reach outside the board's record (the OS shell, an
+    # editor, Python) or would rewrite what was typed (aliases, macros, settings).
+    do_shell = do_edit = do_py = do_ipy = do_run_pyscript = None  # type: ignore[assignment]
+    do_set = do_shortcuts = None  # type: ignore[assignment]
 
     def __init__(self, app: App, *, stdin: TextIO | None = None, stdout: TextIO | None = None,
                  history: Path | None = None) -> None:
         super().__init__(stdin=stdin, stdout=stdout, allow_cli_args=False,
                          persistent_history_file=str(history) if history else "",
                          shortcuts={"?": "help"}, terminators=[], allow_clipboard=False,
-                         include_py=False)
+                         allow_redirection=False, include_py=False)
         # Saved when the loop ends (see run), not at interpreter exit: a test's shell must
         # not write into a temporary directory that is gone by then.
         atexit.unregister(self._persist_history)
@@ -86,6 +88,8 @@ class Shell(cmd2.Cmd):
         self.parser = cli.build_parser()
         self.commands = subcommands(self.parser)
         self.exclude_from_history = ["_eof"]
+        for builtin in ("alias", "macro"):  # their subcommands need them registered
+            self.disable_command(builtin, f"{builtin} is not offered in the scr shell")
         self.last_status = 0
         for name, parser in self.commands.items():
             self._install(name, parser)
@@ -108,7 +112,9 @@ class Shell(cmd2.Cmd):
         setattr(self, f"complete_{name}", complete_command)
 
     def _words(self, statement: Statement) -> list[str]:
-        return shlex.split(statement.args)
+        """The words after the command, as typed: with redirection off, '>' and '|' are
+        ordinary characters (argparse refuses them unquoted) rather than silently dropped."""
+        return shlex.split(statement.raw)[1:]
 
     def execute(self, argv: list[str]) -> int:
         """Run one command line (the words after `scr`) on the shell's App; the exit status."""
@@ -220,7 +226,7 @@ class Shell(cmd2.Cmd):
         return super().onecmd(statement, add_to_history=add_to_history)
 
     # ---------------------------------------------------------------- help
-    def do_help(self, statement: Statement) -> bool:
+    def do_help(self, statement: Statement) -> bool:  # type: ignore[override]
         """help [COMMAND|TRIGGER]: the commands, or one command's or trigger's help."""
         topic = statement.args.strip()
         if not topic:

@@ -55,12 +55,18 @@ def header(line: str) -> str:
 
 
 def highlight(text: str) -> str:
-    """States, verdicts and statuses in colour (only called when colour is on); a bold
-    header line is left as it is."""
-    return "\n".join(
-        line if BOLD in line else
-        _PATTERN.sub(lambda m: f"{_WORDS[m.group(1)]}{m.group(1)}{RESET}", line)
-        for line in text.split("\n"))
+    """States, verdicts and statuses in colour (only called when colour is on). A bold
+    header line is left as it is, and so is a label opening a line ('  referral   harm')."""
+
+    def paint(m: re.Match[str]) -> str:
+        word, line_start = m.group(1), m.string.rfind("\n", 0, m.start()) + 1
+        if not m.string[line_start:m.start()].strip() and \
+                m.string.startswith("  ", m.end()):
+            return word
+        return f"{_WORDS[word]}{word}{RESET}"
+
+    return "\n".join(line if BOLD in line else _PATTERN.sub(paint, line)
+                     for line in text.split("\n"))
 
 
 def error(text: str) -> str:

@@ -57,12 +57,12 @@ def explain(session: Session, config: ProcessConfig, ref: str, trigger: str, *,
     clean_reason = clean_text(reason, "reason", REASON_MAX, multiline=True) if reason else None
     role = _judge_role(spec, actor, view, values)
     ctx = GuardContext(values, clean_reason, now, config, actor or SYSTEM_ACTOR)
-    guards = []
+    guards: list[dict[str, Any]] = []
     for name in spec.guards:
         refusal = GUARDS[name](view, ctx)
         guards.append({"guard": name, "reads_input": name in INPUT_GUARDS,
                        "holds": refusal is None, "reason": refusal})
-    reasons = [] if applies else [
+    reasons: list[str] = [] if applies else [
         f"{spec.name} does not apply in state {view.state} (it applies in "
         f"{', '.join(spec.sources)})"]
     reasons += [c["reason"] for c in param_checks if not c["ok"]]
