@@ -39,7 +39,8 @@ class App:
     def engine(self) -> Engine:
         """The lifecycle engine, built on first use (reading commands never need it)."""
         if self._engine is None:
-            
+            from lifecycle.engine import Engine
+
             self._engine = Engine(self.settings.process, self.settings.board)
         return self._engine
 
