@@ -70,6 +70,7 @@ def users_add(app: App, args: Namespace) -> Output:
         user = User(name=name, email=email, agency=agency, created_at=now)
         session.add(user)
         session.flush()
+        assert user.id is not None
         for role in roles:
             session.add(UserRole(user_id=user.id, role=role))
         session.add(UserAudit(at=now, actor=by, action="add", user_name=name,
@@ -227,7 +228,7 @@ def list_cases(app: App, args: Namespace) -> Output:
     with transaction(app.db()) as session:
         app.actor(session, required=False)
         overdue = queries.overdue_case_ids(session, now, OVERDUE_LEVELS)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for case in queries.cases(session, state=state):
             if args.overdue and case.id not in overdue:
                 continue

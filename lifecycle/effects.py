@@ -65,7 +65,7 @@ def _ask(ctx: EffectContext, agencies: list[str]) -> None:
     due = ctx.config.calendar.shift(ctx.now, ctx.config.offset("returns.due"))
     for agency in agencies:
         ctx.session.add(AgencyRequest(
-            case_id=ctx.case.id, round=ctx.case.round, agency=agency, requested_at=ctx.now,
+            case_id=_id(ctx), round=ctx.case.round, agency=agency, requested_at=ctx.now,
             due_at=due,
         ))
     current = ctx.case.returns_due_at
@@ -115,6 +115,7 @@ def _record_meeting(ctx: EffectContext) -> None:
                       recorded_by=ctx.actor.name)
     ctx.session.add(meeting)
     ctx.session.flush()
+    assert meeting.id is not None
     for agency in ctx.params["attendees"]:
         ctx.session.add(MeetingAttendance(meeting_id=meeting.id, agency=agency))
     ctx.case.meeting_date = ctx.params["date"]

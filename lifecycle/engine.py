@@ -113,6 +113,7 @@ class Engine:
         )
         session.add(case)
         session.flush()
+        assert case.id is not None
         referral_fields = {k: v for k, v in values.items() if k != "pseudonym"}
         session.add(Referral(case_id=case.id, **referral_fields))
         criminal = Proceedings.PENDING if values["criminal_proceedings"] else Proceedings.NONE
@@ -157,7 +158,7 @@ class Engine:
         ctx = GuardContext(values, reason, now, self.config, actor)
         reasons = self.guard_reasons(spec, view, ctx)
         if reasons:
-            raise Refused(f"{trigger} refused for {ref}: " + "; ".join(reasons), reasons)
+            raise Refused(f"{trigger} refused for {ref}: " + "; ".join(reasons), tuple(reasons))
         if expect_version is not None and case.version != expect_version:
             raise Conflict(f"{ref} changed since it was read (version {case.version}, "
                            f"expected {expect_version}); look again and retry")

@@ -104,7 +104,8 @@ def _agencies(
 ) -> set[str]:
     if scope == "params":
         named = params.get("agencies") or [params.get("agency")]
-        return {str(a) for a in named if a}  # type: ignore[union-attr]
+        assert isinstance(named, list)
+        return {str(a) for a in named if a}
     if scope == "asked":
         return {a.agency for a in view.agencies}
     if scope == "outstanding":

@@ -57,7 +57,7 @@ def case_by_ref(session: Session, ref: str, *, for_update: bool = False) -> Case
 
 def cases(session: Session, *, state: str | None = None) -> Sequence[Case]:
     """All cases, or those in `state`, ordered by reference."""
-    stmt = select(Case).order_by(Case.ref)
+    stmt = select(Case).order_by(col(Case.ref))
     if state is not None:
         stmt = stmt.where(Case.state == state)
     return session.exec(stmt).all()
@@ -94,13 +94,13 @@ def proceedings(session: Session, case_id: int) -> ProceedingsStatus:
 def agency_requests(session: Session, case_id: int) -> Sequence[AgencyRequest]:
     """Every agency asked, by round then the order they were asked."""
     stmt = select(AgencyRequest).where(AgencyRequest.case_id == case_id)
-    return session.exec(stmt.order_by(AgencyRequest.round, AgencyRequest.id)).all()
+    return session.exec(stmt.order_by(col(AgencyRequest.round), col(AgencyRequest.id))).all()
 
 
 def meetings(session: Session, case_id: int) -> list[tuple[Meeting, list[str]]]:
     """Meetings with their attending agencies, in the order recorded."""
     rows = session.exec(
-        select(Meeting).where(Meeting.case_id == case_id).order_by(Meeting.id)
+        select(Meeting).where(Meeting.case_id == case_id).order_by(col(Meeting.id))
     ).all()
     result = []
     for meeting in rows:
@@ -113,18 +113,18 @@ def meetings(session: Session, case_id: int) -> list[tuple[Meeting, list[str]]]:
 
 def outputs(session: Session, case_id: int) -> Sequence[Output]:
     """Outputs recorded, in the order recorded."""
-    return session.exec(select(Output).where(Output.case_id == case_id).order_by(Output.id)).all()
+    return session.exec(select(Output).where(Output.case_id == case_id).order_by(col(Output.id))).all()
 
 
 def actions(session: Session, case_id: int) -> Sequence[Action]:
     """The action plan, by action number."""
-    stmt = select(Action).where(Action.case_id == case_id).order_by(Action.number)
+    stmt = select(Action).where(Action.case_id == case_id).order_by(col(Action.number))
     return session.exec(stmt).all()
 
 
 def history(session: Session, case_id: int) -> Sequence[History]:
     """The case's history, oldest first (by seq)."""
-    stmt = select(History).where(History.case_id == case_id).order_by(History.seq)
+    stmt = select(History).where(History.case_id == case_id).order_by(col(History.seq))
     return session.exec(stmt).all()
 
 
@@ -139,7 +139,7 @@ def timers(session: Session, case_id: int, *, status: str | None = None) -> Sequ
     stmt = select(Timer).where(Timer.case_id == case_id)
     if status is not None:
         stmt = stmt.where(Timer.status == status)
-    return session.exec(stmt.order_by(Timer.due_at, Timer.rank)).all()
+    return session.exec(stmt.order_by(col(Timer.due_at), col(Timer.rank))).all()
 
 
 def latest_sequence(session: Session, case_id: int, name: str) -> int | None:
@@ -168,7 +168,7 @@ def overdue_case_ids(session: Session, now: datetime, levels: Sequence[str]) -> 
 
 def outbox(session: Session, *, status: str | None = None) -> Sequence[Outbox]:
     """Outbox messages, oldest first."""
-    stmt = select(Outbox).order_by(Outbox.id)
+    stmt = select(Outbox).order_by(col(Outbox.id))
     if status is not None:
         stmt = stmt.where(Outbox.status == status)
     return session.exec(stmt).all()
@@ -184,12 +184,12 @@ def user_by_name(session: Session, name: str) -> User:
 
 def users(session: Session) -> Sequence[User]:
     """Every user, by name."""
-    return session.exec(select(User).order_by(User.name)).all()
+    return session.exec(select(User).order_by(col(User.name))).all()
 
 
 def roles_of(session: Session, user_id: int) -> list[str]:
     """The user's roles, sorted."""
-    stmt = select(UserRole.role).where(UserRole.user_id == user_id).order_by(UserRole.role)
+    stmt = select(UserRole.role).where(UserRole.user_id == user_id).order_by(col(UserRole.role))
     return list(session.exec(stmt).all())
 
 
@@ -199,6 +199,6 @@ def users_with_role(session: Session, role: str) -> Sequence[User]:
         select(User)
         .join(UserRole, col(UserRole.user_id) == User.id)
         .where(UserRole.role == role, col(User.active).is_(True))
-        .order_by(User.name)
+        .order_by(col(User.name))
     )
     return session.exec(stmt).all()

@@ -4,6 +4,7 @@ e-mail queued to the right people, nothing written on refusal, free text kept pr
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import func, select
@@ -229,6 +230,6 @@ def test_history_records_every_step(board):
         rows = queries.history(s, queries.case_by_ref(s, ref).id)
     assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
     assert rows[0].trigger == "refer" and rows[-1].dest == "actions_signed_off"
-    for before, after in zip(rows, rows[1:], strict=False):
+    for before, after in pairwise(rows):
         assert after.source == before.dest
     assert {r.actor for r in rows} >= {BM, CHAIR, SUBCHAIR, REVIEWER, HEALTH}

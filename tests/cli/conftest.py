@@ -1,0 +1,64 @@
+"""A board set up through the real `scr` command: database, users, and a referral file.
+
+Setting a board up takes ten `scr` processes, so it is done once per session into a
+template folder, and each test gets a copy of that database file.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.board import USERS
+from tests.cli.scr import Scr
+
+
+def _copy_db(source: Path, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        file = source / f"scr.db{suffix}"
+        if file.exists():
+            shutil.copy2(file, target / file.name)
+
+
+@pytest.fixture(scope="session")
+def board_template(tmp_path_factory) -> Path:
+    """An initialised database with one user of every role, made by the real command."""
+    folder = tmp_path_factory.mktemp("board-template")
+    run = Scr.in_dir(folder)
+    run.ok("init")
+    for name, email, roles, agency in USERS:
+        args = ["users", "add", name, "--email", email]
+        for role in roles:
+            args += ["--role", role]
+        if agency:
+            args += ["--agency", agency]
+        run.ok(*args)
+    return folder
+
+
+@pytest.fixture
+def scr(tmp_path, board_template) -> Scr:
+    """`scr` on this test's own copy of the board's database."""
+    _copy_db(board_template, tmp_path)
+    return Scr.in_dir(tmp_path)
+
+
+@pytest.fixture
+def referral_file(tmp_path):
+    def write(**fields) -> str:
+        data = {
+            "pseudonym": "Child K", "incident_date": "2026-11-02", "harm": "death",
+            "abuse": "suspected", "agency_concern": False, "grounds": [],
+            "route": "child_death_review", "criminal_proceedings": False,
+            "summary": "What the referrer wrote.",
+        }
+        data.update(fields)
+        path = tmp_path / f"referral-{len(list(tmp_path.glob('referral-*')))}.json"
+        path.write_text(json.dumps(data))
+        return str(path)
+
+    return write

@@ -1,0 +1,57 @@
+"""Reading commands through the real `scr`: JSON documents of SPEC §6, and the referral's
+free text shown only to permitted users."""
+
+from __future__ import annotations
+
+from tests.board import BM, HEALTH
+
+CASE_KEYS = {"ref", "pseudonym", "state", "kind", "version", "flags", "timers", "criteria",
+             "agencies", "proceedings", "outputs", "actions"}
+
+
+def test_documents_have_the_contracted_fields(scr, referral_file):
+    """show, triggers, list and outbox print one JSON document with the contract's keys."""
+    ref = scr.ok("--as", BM, "--now", "2026-11-23T10:00", "refer", "--file",
+                 referral_file(), "--json").json()["ref"]
+    scr.ok("--as", BM, "--now", "2026-11-23T11:00", "advance", ref, "request_information",
+           "agencies=health,police")
+    case = scr.ok("show", ref, "--json").json()
+    assert set(case) >= CASE_KEYS
+    assert set(case["criteria"]) == {"met", "reasons"}
+    assert all({"name", "due_at", "status"} <= set(t) for t in case["timers"])
+    assert all({"agency", "due_at", "returned_at", "view"} <= set(a)
+               for a in case["agencies"])
+    # Returns are due 10 working days after Mon 23 Nov 11:00: Mon 7 Dec 11:00 GMT.
+    assert case["agencies"][0]["due_at"] == "2026-12-07T11:00:00+00:00"
+    verdicts = scr.ok("--json", "triggers", ref).json()
+    assert all(set(v) >= {"trigger", "allowed", "reasons"} for v in verdicts)
+    listed = scr.ok("list", "--state", "information_request", "--json").json()
+    assert [c["ref"] for c in listed] == [ref]
+    assert scr.ok("list", "--state", "referral", "--json").json() == []
+    mail = scr.ok("outbox", "--json").json()
+    assert mail and all(set(m) >= {"id", "case_ref", "to", "subject", "status", "attempts",
+                                   "message_id"} for m in mail)
+    assert {m["status"] for m in mail} == {"pending"}
+
+
+def test_overdue_lists_cases_past_a_deadline(scr, referral_file):
+    """A case whose returns deadline has passed is listed by --overdue, not before."""
+    ref = scr.ok("--as", BM, "--now", "2026-11-23T10:00", "refer", "--file",
+                 referral_file(), "--json").json()["ref"]
+    scr.ok("--as", BM, "--now", "2026-11-23T11:00", "advance", ref, "request_information",
+           "agencies=health")
+    assert scr.ok("--now", "2026-12-07T10:59", "list", "--overdue", "--json").json() == []
+    late = scr.ok("--now", "2026-12-07T11:00", "list", "--overdue", "--json").json()
+    assert [c["ref"] for c in late] == [ref] and late[0]["overdue"] is True
+
+
+def test_summary_shown_only_to_permitted_users(scr, referral_file):
+    """The referral's free text is shown to the business manager, not to an agency lead or
+    without a named user."""
+    text = "Seen at A&E twice in October."
+    ref = scr.ok("--as", BM, "--now", "2026-11-23T10:00", "refer", "--file",
+                 referral_file(summary=text), "--json").json()["ref"]
+    assert scr.ok("--as", BM, "show", ref, "--json").json()["referral"]["summary"] == text
+    assert text in scr.ok("--as", BM, "show", ref).out
+    assert "summary" not in scr.ok("--as", HEALTH, "show", ref, "--json").json()["referral"]
+    assert text not in scr.ok("show", ref).out
