@@ -39,7 +39,7 @@ from states.errors import Conflict, InvalidInput, NotFound, Refused
 from states.guards import GUARDS, INPUT_GUARDS
 from states.params import PType, clean_text, parse_params
 from states.timers import TIMER_BY_LADDER
-from storage import queries
+from storage import chain, queries
 from storage.models import Case, History, ProceedingsStatus, Referral
 
 REASON_MAX = 2000
@@ -111,6 +111,9 @@ class Engine:
             definition_version=VERSION, flags=[], round=1, referred_at=now,
             state_entered_at=now, updated_at=now,
         )
+        # The history row's hash is set on the case before its first write, so a new case
+        # is at version 1: one version per history row.
+        entry = _history_entry(case, 1, spec, None, actor, values, None, now, {}, None)
         session.add(case)
         session.flush()
         assert case.id is not None
@@ -120,8 +123,8 @@ class Engine:
         session.add(ProceedingsStatus(case_id=case.id, criminal=criminal, recorded_at=now))
         session.flush()
         view = snapshot(session, case)
-        self._record(session, case, view, spec, source=None, actor=actor, values=values,
-                     reason=None, now=now, outcome={}, due_at=None, announce=None)
+        self._record(session, case, view, spec, entry, actor=actor, values=values,
+                     outcome={}, announce=None)
         return case
 
     # ------------------------------------------------------------------ firing a trigger
@@ -168,18 +171,25 @@ class Engine:
         if new_state is None:  # unreachable: the guards above held
             raise Refused(f"{trigger} refused for {ref}")
         outcome: dict[str, Any] = {}
-        effects.apply(trigger, effects.EffectContext(
-            trigger, session, case, view, values, reason, actor, now, self.config, outcome))
-        if new_state != view.state:
-            case.state = new_state
-            case.state_entered_at = now
-        case.updated_at = now
-        # Every trigger bumps the version, even one that changes no column of the case row.
-        flag_modified(case, "updated_at")
-        after = snapshot(session, case)
-        self._record(session, case, after, spec, source=view.state, actor=actor, values=values,
-                     reason=reason, now=now, outcome=outcome, due_at=due_at, announce=announce)
         try:
+            # Every change to the case row is made before one flush, so the row is updated
+            # once and its version rises by exactly one per trigger.
+            with session.no_autoflush:
+                seq = queries.last_seq(session, _case_id(case)) + 1
+                effects.apply(trigger, effects.EffectContext(
+                    trigger, session, case, view, values, reason, actor, now, self.config,
+                    outcome))
+                if new_state != view.state:
+                    case.state = new_state
+                    case.state_entered_at = now
+                case.updated_at = now
+                flag_modified(case, "updated_at")  # bump even when no column changed
+                entry = _history_entry(case, seq, spec, view.state, actor, values, reason,
+                                       now, outcome, due_at)
+            session.flush()
+            after = snapshot(session, case)
+            self._record(session, case, after, spec, entry, actor=actor, values=values,
+                         outcome=outcome, announce=announce)
             session.flush()
         except (StaleDataError, IntegrityError):
             raise Conflict(f"{ref} was changed by someone else at the same time; "
@@ -285,24 +295,18 @@ class Engine:
         case: Case,
         view: CaseView,
         spec: TriggerSpec,
+        entry: History,
         *,
-        source: str | None,
         actor: Actor,
         values: dict[str, Any],
-        reason: str | None,
-        now: datetime,
         outcome: dict[str, Any],
-        due_at: datetime | None,
         announce: Announcement | None,
     ) -> None:
         """Write the history row, re-arm timers and queue the e-mail of one firing."""
-        assert case.id is not None
-        seq = queries.last_seq(session, case.id) + 1
-        session.add(History(
-            case_id=case.id, seq=seq, trigger=spec.name, source=source, dest=case.state,
-            actor=actor.name, reason=reason, params=history_params(spec, values, outcome),
-            at=now, due_at=due_at,
-        ))
+        entry.case_id = _case_id(case)
+        session.add(entry)
+        seq, source, reason = entry.seq, entry.source, entry.reason
+        now, due_at = entry.at, entry.due_at
         changes = timing.update(session, case, view, trigger=spec.name, source=source,
                                 params=values, outcome=outcome, now=now, config=self.config)
         number = outcome.get("action", values.get("action"))
@@ -336,6 +340,27 @@ class Engine:
                 actor=actor.name).info("transition", source=source, dest=case.state, seq=seq,
                                        late_s=event.late_by.total_seconds()
                                        if event.late_by else None)
+
+
+def _case_id(case: Case) -> int:
+    assert case.id is not None
+    return case.id
+
+
+def _history_entry(case: Case, seq: int, spec: TriggerSpec, source: str | None, actor: Actor,
+                   values: Mapping[str, Any], reason: str | None, now: datetime,
+                   outcome: Mapping[str, Any], due_at: datetime | None) -> History:
+    """The history row of a firing, chained to the case's previous row; the case's head
+    moves to it (storage.chain)."""
+    kept = history_params(spec, values, outcome)
+    prev = chain.GENESIS if seq == 1 else (case.history_head or chain.GENESIS)
+    digest = chain.row_hash(case_ref=case.ref, seq=seq, trigger=spec.name, source=source,
+                            dest=case.state, actor=actor.name, reason=reason, params=kept,
+                            at=now, due_at=due_at, prev_hash=prev)
+    case.history_head = digest
+    return History(case_id=case.id or 0, seq=seq, trigger=spec.name, source=source,
+                   dest=case.state, actor=actor.name, reason=reason, params=kept, at=now,
+                   due_at=due_at, prev_hash=prev, hash=digest)
 
 
 def _plain(value: Any) -> Any:

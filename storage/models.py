@@ -94,6 +94,8 @@ class Case(SQLModel, table=True):
     published_at: datetime | None = moment(nullable=True)
     panel_notified_on: date | None = None
     closed_at: datetime | None = moment(nullable=True)
+    # The hash of the newest history row: a removed tail of the chain shows (storage.chain).
+    history_head: str | None = Field(default=None, max_length=64)
 
 
 class Referral(SQLModel, table=True):
@@ -184,7 +186,9 @@ class Action(SQLModel, table=True):
 
 
 class History(SQLModel, table=True):
-    """Append-only: one row per trigger fired, in order (`seq` counts per case from 1)."""
+    """Append-only: one row per trigger fired, in order (`seq` counts per case from 1).
+
+    The database refuses UPDATE and DELETE on it (triggers made by migration 0002)."""
 
     __tablename__ = "history"
     __table_args__ = (UniqueConstraint("case_id", "seq"),)
@@ -200,6 +204,9 @@ class History(SQLModel, table=True):
     at: datetime = moment()
     # For timer firings: the moment it was due, so lateness after an outage is on record.
     due_at: datetime | None = moment(nullable=True)
+    # Tamper evidence (storage.chain): this row's hash and its predecessor's.
+    prev_hash: str = Field(default="", max_length=64)
+    hash: str = Field(default="", max_length=64)
 
 
 class Timer(SQLModel, table=True):

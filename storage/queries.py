@@ -26,7 +26,7 @@ from storage.models import (
 )
 
 # The schema revision this code needs; tests assert it is Alembic's head.
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 
 
 def schema_revision(session: Session) -> str | None:
@@ -113,7 +113,8 @@ def meetings(session: Session, case_id: int) -> list[tuple[Meeting, list[str]]]:
 
 def outputs(session: Session, case_id: int) -> Sequence[Output]:
     """Outputs recorded, in the order recorded."""
-    return session.exec(select(Output).where(Output.case_id == case_id).order_by(col(Output.id))).all()
+    stmt = select(Output).where(Output.case_id == case_id).order_by(col(Output.id))
+    return session.exec(stmt).all()
 
 
 def actions(session: Session, case_id: int) -> Sequence[Action]:

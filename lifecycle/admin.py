@@ -1,0 +1,135 @@
+"""Keeping the record safe: `scr audit verify`, `scr backup FILE`, `scr restore FILE`.
+
+`audit verify` walks every case's hash chain (storage.chain) and reports the first broken
+link, exiting 5 when it finds one. Backups use SQLite's online backup (a consistent copy
+while others read and write); PostgreSQL boards use pg_dump and pg_restore (SECURITY.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+from argparse import Namespace
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, col, select
+
+from lifecycle.app import App, Output
+from states.enums import Role
+from states.errors import InvalidInput, LifecycleError, Refused
+from storage import queries
+from storage.chain import Break, verify_case
+from storage.models import Case, History
+
+EXIT_BROKEN = 5
+
+
+class ChainBroken(LifecycleError):
+    """The history chain does not verify: a row was altered, removed or reordered."""
+
+    exit_code = EXIT_BROKEN
+
+
+def verify(session: Session) -> tuple[int, int, Break | None]:
+    """(cases, rows, first break or None), cases in reference order."""
+    rows_seen = 0
+    cases = session.exec(select(Case).order_by(col(Case.ref))).all()
+    for case in cases:
+        rows = session.exec(select(History).where(History.case_id == case.id)
+                            .order_by(col(History.seq))).all()
+        rows_seen += len(rows)
+        found = verify_case(case.ref, case.history_head, rows)
+        if found is not None:
+            return len(cases), rows_seen, found
+    return len(cases), rows_seen, None
+
+
+def audit_verify(app: App, args: Namespace) -> Output:
+    with Session(app.db()) as session:
+        cases, rows, broken = verify(session)
+    if broken is not None:
+        raise ChainBroken(f"history chain broken at {broken}")
+    return Output({"intact": True, "cases": cases, "rows": rows},
+                  f"history intact: {cases} cases, {rows} rows verified")
+
+
+def _sqlite_path(app: App) -> Path:
+    url = make_url(app.settings.database_url)
+    if url.get_backend_name() != "sqlite" or not url.database:
+        raise InvalidInput("backup and restore work on SQLite; for PostgreSQL use pg_dump -Fc "
+                           "and pg_restore (see SECURITY.md)")
+    return Path(url.database)
+
+
+def _allowed(app: App, roles: set[str], what: str) -> None:
+    with Session(app.db()) as session:
+        actor = app.actor(session, required=False)
+    if actor is not None and not actor.roles & roles:
+        raise Refused(f"{actor.name} may not {what}: it needs {' or '.join(sorted(roles))}")
+
+
+def backup(app: App, args: Namespace) -> Output:
+    _allowed(app, {Role.BUSINESS_MANAGER, Role.AUDITOR}, "take a backup")
+    source = _sqlite_path(app)
+    target = Path(args.file)
+    if target.exists():
+        raise InvalidInput(f"{target} exists: choose a new file for the backup")
+    app.db()  # the schema is checked before copying
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    target.chmod(0o600)
+    with sqlite3.connect(target) as check:
+        cases = check.execute("SELECT count(*) FROM cases").fetchone()[0]
+    return Output({"file": str(target), "cases": cases},
+                  f"backup of {cases} cases written to {target}")
+
+
+def restore(app: App, args: Namespace) -> Output:
+    _allowed(app, {Role.BUSINESS_MANAGER}, "restore a backup")
+    target = _sqlite_path(app)
+    source = Path(args.file)
+    if not source.is_file():
+        raise InvalidInput(f"no backup file at {source}")
+    from storage.db import make_engine
+
+    backup_engine = make_engine(f"sqlite:///{source}")
+    try:
+        with Session(backup_engine) as session:
+            revision = queries.schema_revision(session)
+            if revision is None:
+                raise InvalidInput(f"{source} is not an scr database")
+            cases, rows, broken = verify(session)
+    except LifecycleError:
+        raise
+    except Exception:
+        raise InvalidInput(f"{source} is not a readable scr database") from None
+    finally:
+        backup_engine.dispose()
+    if broken is not None:
+        raise ChainBroken(f"the backup's history chain is broken at {broken}; not restored")
+    app.close()
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return Output({"file": str(source), "cases": cases, "rows": rows, "revision": revision},
+                  f"restored {cases} cases ({rows} history rows, chain verified) from {source}"
+                  + ("" if revision == queries.SCHEMA_HEAD else "; run scr init to upgrade"))
+
+
+def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """Audit, backup and restore."""
+    audit = command("audit", "check the tamper-evident history")
+    audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION",
+                                     parser_class=type(audit))
+    check = audit_sub.add_parser("verify", help="verify every case's history chain")
+    check.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    check.set_defaults(func=audit_verify)
+    take = command("backup", "write a consistent copy of the SQLite database to FILE")
+    take.add_argument("file")
+    take.set_defaults(func=backup)
+    back = command("restore", "replace the SQLite database with a verified backup FILE")
+    back.add_argument("file")
+    back.set_defaults(func=restore)
+
+

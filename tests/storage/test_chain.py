@@ -1,0 +1,149 @@
+"""The tamper-evident history: intact chains verify; an altered, removed or truncated row
+is found; the database itself refuses UPDATE and DELETE on history."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
+
+from lifecycle.admin import verify
+from states.enums import State
+from storage import migrate
+from tests.board import Board
+from tests.cli.scr import Scr
+from tests.conftest import T0
+
+
+def lifecycle_board(db) -> Board:
+    board = Board(db)
+    board.seed_users()
+    for _ in range(2):
+        ref = board.refer(at=T0)
+        board.walk(ref, State.PUBLISHED, at=T0)
+    return board
+
+
+def test_a_whole_lifecycle_verifies(db):
+    """Every row of every case chains to the one before; the heads match (both databases)."""
+    board = lifecycle_board(db)
+    with Session(board.db) as s:
+        cases, rows, broken = verify(s)
+    assert broken is None and cases == 2 and rows == 28
+
+
+@pytest.mark.parametrize("verb", ["UPDATE history SET reason = 'rewritten' WHERE seq = 3",
+                                  "DELETE FROM history WHERE seq = 3"])
+def test_sqlite_refuses_to_change_history(sqlite_db, verb):
+    """On SQLite a trigger refuses UPDATE and DELETE of history rows."""
+    lifecycle_board(sqlite_db)
+    with sqlite_db.connect() as conn, pytest.raises(DBAPIError, match="append-only"):
+        conn.execute(text(verb))
+
+
+@pytest.mark.parametrize("verb", ["UPDATE history SET reason = 'rewritten' WHERE seq = 3",
+                                  "DELETE FROM history WHERE seq = 3",
+                                  "TRUNCATE history CASCADE"])
+def test_postgres_refuses_to_change_history(pg_url, verb):
+    """On PostgreSQL the database itself refuses UPDATE, DELETE and TRUNCATE of history."""
+    from storage.db import make_engine
+
+    engine = make_engine(pg_url)
+    try:
+        migrate.upgrade(engine)
+        lifecycle_board(engine)
+        with engine.connect() as conn, pytest.raises(DBAPIError, match="append-only"):
+            conn.execute(text(verb))
+    finally:
+        engine.dispose()
+
+
+def tamper(path, *statements: str) -> None:
+    """What someone with the database file could do: drop the guard, then edit."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("DROP TRIGGER history_no_update")
+        conn.execute("DROP TRIGGER history_no_delete")
+        for statement in statements:
+            conn.execute(statement)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("statements", "problem"),
+    [
+        (["UPDATE history SET reason = 'tidied up' WHERE case_id = 2 AND seq = 4"],
+         "CR-2026-0002 seq 4: row content does not match its hash"),
+        (["DELETE FROM history WHERE case_id = 1 AND seq = 5"],
+         "CR-2026-0001 seq 5: row missing"),
+        (["DELETE FROM history WHERE case_id = 2 AND seq = (SELECT max(seq) FROM history "
+          "WHERE case_id = 2)"], "CR-2026-0002: the newest history rows are missing"),
+        (["UPDATE history SET actor = 'Ivy Chair' WHERE case_id = 1 AND seq = 2",
+          "UPDATE history SET hash = 'f' || substr(hash, 2) WHERE case_id = 1 AND seq = 2"],
+         "CR-2026-0001 seq 2: row content does not match its hash"),
+    ],
+)
+def test_audit_verify_reports_the_first_broken_link(tmp_path, sqlite_url, statements, problem):
+    """`scr audit verify` exits 5 naming the first broken link, whatever was tampered."""
+    from storage.db import make_engine
+
+    engine = make_engine(sqlite_url)
+    migrate.upgrade(engine)
+    lifecycle_board(engine)
+    engine.dispose()
+    scr = Scr.in_dir(tmp_path, database_url=sqlite_url)
+    assert scr.ok("audit", "verify", "--json").json()["intact"] is True
+    tamper(sqlite_url.removeprefix("sqlite:///"), *statements)
+    result = scr("audit", "verify")
+    assert result.code == 5
+    assert result.err.strip() == f"error: history chain broken at {problem}" or \
+        problem in result.err, result.err
+
+
+def test_migration_chains_rows_written_before_it(sqlite_url):
+    """Upgrading a database from 0001 chains the history it already holds."""
+    from storage.db import make_engine
+
+    engine = make_engine(sqlite_url)
+    try:
+        migrate.upgrade(engine)
+        lifecycle_board(engine)
+        migrate.downgrade(engine, "0001")
+        migrate.upgrade(engine)
+        with Session(engine) as s:
+            _cases, rows, broken = verify(s)
+        assert broken is None and rows == 28
+    finally:
+        engine.dispose()
+
+
+def test_backup_restores_with_a_verified_chain(tmp_path, sqlite_url):
+    """A backup taken while running restores over a changed database, chain verified."""
+    from storage.db import make_engine
+
+    engine = make_engine(sqlite_url)
+    migrate.upgrade(engine)
+    board = lifecycle_board(engine)
+    engine.dispose()
+    scr = Scr.in_dir(tmp_path, database_url=sqlite_url)
+    taken = scr.ok("backup", str(tmp_path / "backup.db"), "--json").json()
+    assert taken["cases"] == 2
+    assert (tmp_path / "backup.db").stat().st_mode & 0o077 == 0
+    engine = make_engine(sqlite_url)
+    board.db = engine
+    board.refer(at=T0)  # a third case after the backup
+    engine.dispose()
+    restored = scr.ok("restore", str(tmp_path / "backup.db"), "--json").json()
+    assert restored["cases"] == 2
+    assert len(scr.ok("list", "--json").json()) == 2
+    assert scr.ok("audit", "verify", "--json").json()["intact"] is True
+    # A tampered backup is refused and the live database left as it was.
+    tamper(tmp_path / "backup.db", "UPDATE history SET reason = 'x' WHERE seq = 2")
+    refused = scr("restore", str(tmp_path / "backup.db"))
+    assert refused.code == 5 and "not restored" in refused.err
+    assert len(scr.ok("list", "--json").json()) == 2
