@@ -28,7 +28,8 @@ NASTY = [
     "\x00", "\x1b[31mred", "\u202eevil", "\ufeff",
     "9" * 400, "x" * 30000, "-1", "0", "1e999", "NaN", "true", "[]", "{}", "null",
     "2026-02-30", "2026-13-01", "20261301", "1899-12-31", "9999-12-31", "tomorrow",
-    "2026-11-23T25:00", "health,,police", ",", "health,fire", "ＨＥＡＬＴＨ", "💥",
+    "2026-11-23T25:00", "health,,police", ",", "health,fire", "💥",
+    "\uff28\uff25\uff21\uff2c\uff34\uff28",  # HEALTH in full-width letters
 ]
 text = st.one_of(st.sampled_from(NASTY), st.text(max_size=60),
                  st.text(alphabet=st.characters(codec="utf-8"), max_size=300))
