@@ -130,6 +130,7 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
     take.set_defaults(func=backup)
     back = command("restore", "replace the SQLite database with a verified backup FILE")
     back.add_argument("file")
-    back.set_defaults(func=restore)
+    # Not inside the shell: it would replace the database under the shell's open connection.
+    back.set_defaults(func=restore, in_shell=False)
 
 
