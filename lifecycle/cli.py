@@ -19,7 +19,7 @@ from states.errors import InvalidInput, LifecycleError
 EXIT_INTERNAL = 1
 # Modules that add commands: each has `add_commands(command)`, where `command(name, help)`
 # returns a sub-parser whose defaults name the function to run (`func`).
-COMMAND_GROUPS = ("lifecycle.commands",)
+COMMAND_GROUPS = ("lifecycle.commands", "lifecycle.ops")
 
 
 class _Parser(argparse.ArgumentParser):
