@@ -170,15 +170,15 @@ def _lock_case(session: Session, case_id: int) -> Row[Any] | None:
 
 def _claim_and_fire(session: Session, engine: Engine, case: Row[Any], timer_id: int,
                     now: datetime) -> list[Firing]:
-    timer = session.exec(select(*_TIMER_COLUMNS).where(Timer.id == timer_id)).first()
-    if timer is None or timer.status != PENDING:
+    pending = session.exec(select(*_TIMER_COLUMNS).where(
+        Timer.case_id == case.id, Timer.status == PENDING)).all()
+    timer = next((t for t in pending if t.id == timer_id), None)
+    if timer is None:
         return []  # fired, disarmed or skipped since it was read: nothing to do
     if timer.state != case.state or timer.armed_at < case.state_entered_at:
         return [_firing(case, timer, STALE, None, now)] if _mark(session, timer, STALE,
                                                                  now) else []
-    group = session.exec(select(*_TIMER_COLUMNS).where(
-        Timer.case_id == timer.case_id, Timer.ladder == timer.ladder, Timer.key == timer.key,
-        Timer.status == PENDING)).all()
+    group = [t for t in pending if (t.ladder, t.key) == (timer.ladder, timer.key)]
     top = max((t for t in group if t.due_at <= now), key=lambda t: (t.rank, t.due_at))
     if not _mark(session, top, FIRED, now):
         return []
