@@ -6,7 +6,7 @@ never share a job store. Two jobs run the same `wake`, on one worker thread so w
 overlap:
 
 - `heartbeat`, every `daemon_interval` seconds (15 by default), from start-up;
-- `due`, a one-off at the next due moment (the earliest pending timer, or the earliest
+- `due-N`, a one-off at the next due moment (the earliest pending timer, or the earliest
   outbox retry), replaced after every wake, so a timer fires within moments of falling due.
 
 Both have `misfire_grace_time=None` (no misfire limit: a late wake still runs),
@@ -105,6 +105,8 @@ class Daemon:
         self.stopping = threading.Event()
         self.totals = Totals()
         self._scheduler: Any = None
+        self._booked = 0
+        self._due_id: str | None = None
 
     # ------------------------------------------------------------------------ running
     def run(self) -> Totals:
@@ -180,9 +182,14 @@ class Daemon:
         if not ahead:
             return
         run_at = self.clock.real(min(ahead) + WAKE_SLACK)
+        # A fresh id each time: the wake now running still counts as an instance of the
+        # job it was started by, and max_instances=1 would otherwise drop the next one.
+        self._booked += 1
+        previous, self._due_id = self._due_id, f"due-{self._booked}"
         try:
-            self._scheduler.add_job(self.wake, "date", run_date=run_at, id="due",
-                                    replace_existing=True)
+            if previous is not None and self._scheduler.get_job(previous) is not None:
+                self._scheduler.remove_job(previous)
+            self._scheduler.add_job(self.wake, "date", run_date=run_at, id=self._due_id)
         except Exception as exc:  # shutting down: the scheduler takes no more jobs
             log.get().debug("daemon.not_booked", error=exc.__class__.__name__)
 

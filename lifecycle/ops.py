@@ -60,9 +60,10 @@ def daemon(app: App, args: Namespace) -> Output:
     interval = args.interval if args.interval is not None else app.settings.daemon_interval
     if interval <= 0:
         raise InvalidInput("--interval must be a positive number of seconds")
-    _configure_logging(args.log_format)
+    db = app.db()  # the database must be there and current before anything else
     with single_daemon(app.settings.database_url):
-        runner = Daemon(app.db(), app.engine, app.settings, clock=Clock(app.settings.now),
+        _configure_logging(args.log_format)
+        runner = Daemon(db, app.engine, app.settings, clock=Clock(app.settings.now),
                         interval=interval)
         totals = runner.run()
     return Output(totals.as_dict(), f"scr daemon stopped after {totals.wakes} wakes: "
@@ -82,7 +83,8 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
     """`tick` and `daemon` (SPEC §6)."""
     command("tick", "fire every timer due now and deliver the outbox once, then exit"
             ).set_defaults(func=tick)
-    d = command("daemon", "fire timers and deliver e-mail until SIGTERM or SIGINT")
+    d = command("daemon", "fire timers and deliver e-mail until SIGTERM or SIGINT (with "
+                "--now, for training, that moment advances with real time from start-up)")
     d.add_argument("--interval", type=float, metavar="SECONDS",
                    help="wake at least this often (default: [daemon] interval_seconds, 15)")
     d.add_argument("--log-format", dest="log_format", choices=("auto", "json", "console"),

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine as DbEngine
 
 from storage import queries
@@ -129,9 +129,15 @@ def _columns(row: Any, skip: set[str]) -> dict[str, Any]:
 
 
 def count_fired(db: DbEngine) -> int:
-    with transaction(db) as s:
-        return int(s.execute(select(func.count()).select_from(Timer)
-                             .where(Timer.status == "fired")).scalar_one())
+    """Fired timers, read without a transaction: on SQLite a reader must not queue for the
+    writer lock the daemon keeps taking (every transaction of ours begins IMMEDIATE)."""
+    raw = db.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("SELECT count(*) FROM timers WHERE status = 'fired'")
+        return int(cursor.fetchone()[0])
+    finally:
+        raw.close()
 
 
 def whole(db: DbEngine) -> dict[str, int]:
