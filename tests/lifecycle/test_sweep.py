@@ -16,7 +16,7 @@ from states.enums import State
 from storage import queries
 from storage.db import transaction
 from storage.models import History, Outbox, Timer
-from tests.board import CSC, HEALTH, SCR_REFERRAL, Board
+from tests.board import BELOW_THRESHOLD, CHAIR, CSC, HEALTH, SCR_REFERRAL, SUBCHAIR, Board
 from tests.conftest import T0
 from tests.lifecycle.sweeping import (
     by_name,
@@ -283,3 +283,61 @@ def test_history_rows_of_firings_are_exactly_the_fired_timers(board):
     # Four triage escalations; the returns overdue escalation and the auto-submission.
     assert fired == rows == 4 + 2
     assert pending_due == 0
+
+
+SUBCHAIR_MAIL, HEALTH_MAIL = "subchair@board.test", "health@board.test"
+
+
+def _to(state: State, *, scr: bool = True, criminal: bool = False):
+    def setup(board: Board) -> str:
+        ref = board.refer(BELOW_THRESHOLD if not scr else
+                          {**SCR_REFERRAL, "criminal_proceedings": criminal}, at=T0)
+        at = board.walk(ref, state, at=T0, scr=scr)
+        if state == State.CHAIR_DECISION and not scr:
+            board.fire(ref, "decide_no_review", at=at + H, by=CHAIR, reason="no learning")
+        if state == State.PUBLISHED:
+            board.fire(ref, "add_action", at=at + H, by=SUBCHAIR, agency="health",
+                       description="Training", owner=HEALTH, due="2027-03-01")
+        return ref
+    return setup
+
+
+@pytest.mark.parametrize(("setup", "ladder", "levels"), [
+    (_to(State.SUB_GROUP), "recommendation",
+     [("escalation", {BM_MAIL, SUBCHAIR_MAIL}), ("chair", {BM_MAIL, CHAIR_MAIL})]),
+    (_to(State.CHAIR_DECISION), "decision",
+     [("reminder", {BM_MAIL, CHAIR_MAIL}), ("due", {BM_MAIL, CHAIR_MAIL})]),
+    (_to(State.CHAIR_DECISION, scr=False), "panel",
+     [("reminder", {BM_MAIL}), ("due", {BM_MAIL})]),
+    (_to(State.PUBLICATION_HOLD, criminal=True), "proceedings_check",
+     [("check", {BM_MAIL})]),
+    (_to(State.PUBLICATION_HOLD), "long_hold", [("escalation", {BM_MAIL, CHAIR_MAIL})]),
+    (_to(State.PUBLISHED), "action",
+     [("reminder", {BM_MAIL, HEALTH_MAIL}), ("overdue", {BM_MAIL, SUBCHAIR_MAIL, HEALTH_MAIL})]),
+])
+def test_each_ladder_level_fires_at_its_moment_to_its_people(board, setup, ladder, levels):
+    """Every other ladder of SPEC §4, level by level: nothing a second early, then that
+    level alone, to the people the definition names (the business manager always)."""
+    ref = setup(board)
+    armed = {t.level: t for t in timers(board, ref, "pending") if t.ladder == ladder}
+    assert set(armed) == {level for level, _ in levels}
+    for level, people in levels:
+        timer = armed[level]
+        assert [f for f in fired_names(sweep_at(board, timer.due_at - S))
+                if f.startswith(ladder)] == []
+        report = sweep_at(board, timer.due_at)
+        assert timer.name in fired_names(report)
+        [firing] = [f for f in firings(board, ref)
+                    if f.row.params.get("timer") == ladder and f.row.params["level"] == level]
+        assert firing.recipients == people, level
+        assert firing.row.due_at == timer.due_at
+
+
+def test_panel_notice_recorded_stops_the_panel_reminders(board):
+    """Once the notice to the national panel is recorded, its due escalation never fires."""
+    ref = _to(State.CHAIR_DECISION, scr=False)(board)
+    due = by_name(timers(board, ref, "pending"))["panel.due"]
+    board.fire(ref, "record_panel_notice", at=T0 + timedelta(days=3),
+               date=(T0 + timedelta(days=3)).date().isoformat())
+    assert fired_names(sweep_at(board, due.due_at + H)) == []
+    assert by_name(timers(board, ref))["panel.due"].status == "disarmed"
