@@ -33,8 +33,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine as DbEngine
-from sqlalchemy.engine import Row
 from sqlmodel import Session, col, select
 
 from lifecycle import log
@@ -49,9 +49,9 @@ from storage.db import is_sqlite, transaction
 from storage.models import Case, Timer
 
 BATCH = 200
-_TIMER_COLUMNS = (Timer.id, Timer.case_id, Timer.ladder, Timer.level, Timer.rank, Timer.key,
-                  Timer.name, Timer.state, Timer.fires, Timer.due_at, Timer.rule, Timer.status,
-                  Timer.armed_at)
+_TIMER_COLUMNS = tuple(col(c) for c in (
+    Timer.id, Timer.case_id, Timer.ladder, Timer.level, Timer.rank, Timer.key, Timer.name,
+    Timer.state, Timer.fires, Timer.due_at, Timer.rule, Timer.status, Timer.armed_at))
 
 
 @dataclass(frozen=True)
@@ -149,8 +149,8 @@ def next_due(db: DbEngine) -> datetime | None:
 def _due(db: DbEngine, now: datetime, cursor: tuple[datetime, int] | None,
          batch: int) -> list[tuple[int, int, datetime]]:
     """The next `batch` due pending timers after `cursor`, by (due_at, id), without locks."""
-    stmt = (select(Timer.id, Timer.case_id, Timer.due_at)
-            .where(Timer.status == PENDING, col(Timer.due_at) <= now))
+    stmt = (sa_select(col(Timer.id), col(Timer.case_id), col(Timer.due_at))
+            .where(col(Timer.status) == PENDING, col(Timer.due_at) <= now))
     if cursor is not None:
         due_at, timer_id = cursor
         stmt = stmt.where(col(Timer.due_at) >= due_at,
@@ -158,7 +158,7 @@ def _due(db: DbEngine, now: datetime, cursor: tuple[datetime, int] | None,
                               and_(col(Timer.due_at) == due_at, col(Timer.id) > timer_id)))
     stmt = stmt.order_by(col(Timer.due_at), col(Timer.id)).limit(batch)
     with Session(db) as session:
-        return [(int(i), int(c), d) for i, c, d in session.exec(stmt).all()]
+        return [(int(i), int(c), d) for i, c, d in session.execute(stmt).all()]
 
 
 def _one(db: DbEngine, engine: Engine, timer_id: int, case_id: int, now: datetime,
@@ -185,18 +185,20 @@ def _one(db: DbEngine, engine: Engine, timer_id: int, case_id: int, now: datetim
         _log(firing, pseudonym)
 
 
-def _lock_case(session: Session, case_id: int) -> Row[Any] | None:
-    stmt = select(Case.id, Case.ref, Case.pseudonym, Case.state,
-                  Case.state_entered_at).where(Case.id == case_id)
+def _lock_case(session: Session, case_id: int) -> Any:
+    """The case's row (id, ref, pseudonym, state, state_entered_at), locked; None if another
+    transaction holds it (PostgreSQL)."""
+    stmt = sa_select(col(Case.id), col(Case.ref), col(Case.pseudonym), col(Case.state),
+                     col(Case.state_entered_at)).where(col(Case.id) == case_id)
     if not is_sqlite(session.get_bind()):  # type: ignore[arg-type]
         stmt = stmt.with_for_update(skip_locked=True)
-    return session.exec(stmt).first()
+    return session.execute(stmt).first()
 
 
-def _claim_and_fire(session: Session, engine: Engine, case: Row[Any], timer_id: int,
+def _claim_and_fire(session: Session, engine: Engine, case: Any, timer_id: int,
                     now: datetime) -> list[Firing]:
-    pending = session.exec(select(*_TIMER_COLUMNS).where(
-        Timer.case_id == case.id, Timer.status == PENDING)).all()
+    pending = session.execute(sa_select(*_TIMER_COLUMNS).where(
+        col(Timer.case_id) == case.id, col(Timer.status) == PENDING)).all()
     timer = next((t for t in pending if t.id == timer_id), None)
     if timer is None:
         return []  # fired, disarmed or skipped since it was read: nothing to do
@@ -214,7 +216,7 @@ def _claim_and_fire(session: Session, engine: Engine, case: Row[Any], timer_id: 
     return done
 
 
-def _mark(session: Session, timer: Row[Any], status: str, now: datetime) -> bool:
+def _mark(session: Session, timer: Any, status: str, now: datetime) -> bool:
     """The claim: move a pending timer to `status`; False if someone else moved it first."""
     values: dict[str, Any] = {"status": status}
     if status == FIRED:
@@ -224,7 +226,7 @@ def _mark(session: Session, timer: Row[Any], status: str, now: datetime) -> bool
     return bool(session.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
 
 
-def _arm_next(session: Session, engine: Engine, timer: Row[Any], now: datetime) -> None:
+def _arm_next(session: Session, engine: Engine, timer: Any, now: datetime) -> None:
     """A recurring level arms its next occurrence, the first one after `now`."""
     spec = TIMER_BY_LADDER.get(timer.ladder)
     level = spec.level(timer.level) if spec else None
@@ -242,7 +244,7 @@ def _arm_next(session: Session, engine: Engine, timer: Row[Any], now: datetime) 
     session.flush()
 
 
-def _fire(session: Session, engine: Engine, case: Row[Any], timer: Row[Any],
+def _fire(session: Session, engine: Engine, case: Any, timer: Any,
           now: datetime) -> Firing:
     """Fire the timer's trigger; a refused timed transition announces its refusal level."""
     params: dict[str, Any] = {"timer": timer.ladder, "level": timer.level}
@@ -269,7 +271,7 @@ def _fire(session: Session, engine: Engine, case: Row[Any], timer: Row[Any],
         return _firing(case, timer, "blocked", TIMER_TRIGGER.name, now, exc.reasons)
 
 
-def _firing(case: Row[Any], timer: Row[Any], outcome: str, trigger: str | None,
+def _firing(case: Any, timer: Any, outcome: str, trigger: str | None,
             now: datetime, reasons: tuple[str, ...] = ()) -> Firing:
     return Firing(case.ref, timer.name, outcome, trigger, timer.due_at,
                   max(0.0, (now - timer.due_at).total_seconds()), tuple(reasons))
