@@ -341,3 +341,32 @@ def test_panel_notice_recorded_stops_the_panel_reminders(board):
                date=(T0 + timedelta(days=3)).date().isoformat())
     assert fired_names(sweep_at(board, due.due_at + H)) == []
     assert by_name(timers(board, ref))["panel.due"].status == "disarmed"
+
+
+def test_a_prompt_firing_does_not_claim_an_outage_but_history_keeps_the_delay(board):
+    """Two minutes after its due moment is not "late" in the e-mail (the daemon was
+    running), yet the history row keeps both moments."""
+    ref = board.refer(at=T0)
+    reminder = by_name(timers(board, ref))["triage.reminder"]
+    sweep_at(board, reminder.due_at + timedelta(minutes=2))
+    [firing] = firings(board, ref)
+    assert firing.row.at - firing.row.due_at == timedelta(minutes=2)
+    assert all("Late:" not in m.body_text for m in firing.mail)
+
+
+def test_the_definition_check_knows_refusal_levels():
+    """A refusal level is only for a timer that fires a trigger, and must not double as a
+    planned level; the shipped definition has neither problem."""
+    import dataclasses
+
+    from states import validate
+    from states.definition import ALL_TRIGGERS
+    from states.timers import TIMERS, Level
+
+    assert validate.problems(ALL_TRIGGERS, TIMERS) == []
+    broken = tuple(
+        dataclasses.replace(t, refused=Level("reminder", "entered", ("chair",)))
+        if t.ladder == "triage" else t for t in TIMERS)
+    found = validate.problems(ALL_TRIGGERS, broken)
+    assert "timer triage: a refusal level, but it fires no trigger" in found
+    assert "timer triage: refusal level reminder is also a planned level" in found
