@@ -14,7 +14,9 @@ Both have `misfire_grace_time=None` (no misfire limit: a late wake still runs),
 
 Stopping: SIGTERM or SIGINT sets an event; the sweep and the delivery ask it between claims
 (one timer's transaction, one delivery batch), so the current claim finishes and commits and
-the process exits 0 within seconds.
+the process exits 0 within seconds. Should a wake be stuck for more than STOP_GRACE seconds
+(a database that no longer answers), the daemon exits 1 at once: its open transaction dies
+with its connection, so nothing is left half-done.
 
 Clock: the real time, or with --now / SCR_NOW (training, tests) that moment advancing with
 real time from start-up, so a demonstration's deadlines fall due as it runs.
@@ -59,6 +61,8 @@ from storage.models import Outbox
 
 # A due moment is woken for slightly after it, so the wake's `now` is past it.
 WAKE_SLACK = timedelta(milliseconds=20)
+# How long a stop waits for the wake in progress (one claim, or one delivery batch).
+STOP_GRACE = 8.0
 
 
 class Clock:
@@ -105,6 +109,7 @@ class Daemon:
         self.stopping = threading.Event()
         self.totals = Totals()
         self._scheduler: Any = None
+        self._busy = threading.Lock()  # held by the wake in progress
         self._booked = 0
         self._due_id: str | None = None
 
@@ -123,15 +128,25 @@ class Daemon:
         )
         self._scheduler.add_job(self.wake, "interval", seconds=self.interval, id="heartbeat",
                                 next_run_time=datetime.now(UTC))
-        with _signals(self.stopping):
+        received: list[str] = []
+        with _signals(self.stopping, received):
             self._scheduler.start()
             log.get(pid=os.getpid()).info(
                 "daemon.started", database=redact(self.settings.database_url),
                 interval_s=self.interval, now=self.clock.now().isoformat())
             while not self.stopping.wait(0.5):
                 pass
-            log.get(pid=os.getpid()).info("daemon.stopping")
-            self._scheduler.shutdown(wait=True)
+            log.get(pid=os.getpid()).info("daemon.stopping", signal=",".join(received) or None)
+            # Wait for the wake in progress to finish its current claim, and keep any other
+            # from starting, before the scheduler shuts down: a wake booking its next run
+            # needs the scheduler's job-store lock, which shutdown holds while it waits.
+            if not self._busy.acquire(timeout=STOP_GRACE):
+                log.get(pid=os.getpid()).error("daemon.stop_forced", waited_s=STOP_GRACE)
+                os._exit(1)  # the open transaction dies with the connection: nothing half-done
+            try:
+                self._scheduler.shutdown(wait=False)
+            finally:
+                self._busy.release()
         log.get(pid=os.getpid()).info("daemon.stopped", **self.totals.as_dict())
         return self.totals
 
@@ -140,16 +155,17 @@ class Daemon:
 
     def wake(self) -> None:
         """One wake: sweep the timers, deliver the outbox, then book the next due moment."""
-        if self.stopping.is_set():
-            return
-        try:
-            self._sweep_and_deliver()
-        except Exception as exc:  # the daemon outlives a bad wake (e.g. the database away)
-            self.totals.errors += 1
-            log.get().error("daemon.wake_failed", error=exc.__class__.__name__,
-                            detail=log.redact_text(str(exc))[:200])
-        finally:
-            self._book_next()
+        with self._busy:
+            if self.stopping.is_set():
+                return
+            try:
+                self._sweep_and_deliver()
+            except Exception as exc:  # the daemon outlives a bad wake (the database away)
+                self.totals.errors += 1
+                log.get().error("daemon.wake_failed", error=exc.__class__.__name__,
+                                detail=log.redact_text(str(exc))[:200])
+            finally:
+                self._book_next()
 
     def _sweep_and_deliver(self) -> None:
         self.totals.wakes += 1
@@ -204,11 +220,12 @@ def next_delivery(db: DbEngine) -> datetime | None:
 
 
 @contextmanager
-def _signals(stopping: threading.Event) -> Iterator[None]:
-    """SIGTERM and SIGINT set `stopping` for as long as the daemon runs."""
+def _signals(stopping: threading.Event, received: list[str]) -> Iterator[None]:
+    """SIGTERM and SIGINT set `stopping` for as long as the daemon runs. The handler only
+    notes the signal: logging from inside it could wait on a lock its own thread holds."""
 
     def handler(signum: int, _frame: FrameType | None) -> None:
-        log.get(signal=signal.Signals(signum).name).info("daemon.signal")
+        received.append(signal.Signals(signum).name)
         stopping.set()
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
