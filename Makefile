@@ -20,11 +20,16 @@ run: setup
 	$(BIN)/scr init
 	mkdir -p $(SCR_MAIL_DIR)
 	@echo
-	@echo "The database is ready ($(SCR_DATABASE_URL)); mail goes to ./$(SCR_MAIL_DIR)."
-	@echo "Add a business manager and refer a first case:"
+	@echo "The database is ready ($(SCR_DATABASE_URL)); mail goes to $(SCR_MAIL_DIR) (a maildir)."
+	@echo "Starting the daemon here: it fires deadlines and delivers mail until Ctrl-C."
+	@echo "In another terminal, in this directory, open the admin shell beside it:"
+	@echo "  $(BIN)/scr shell"
+	@echo "or run single commands, e.g. add a business manager and refer a first case:"
 	@echo "  $(BIN)/scr users add 'Sam Patel' --email sam@board.example --role business_manager"
 	@echo "  $(BIN)/scr --as 'Sam Patel' refer --file docs/example-referral.json"
-	@echo "Then follow the tour in README.md."
+	@echo "Then follow the tour in README.md. To run it on a server, see deploy/README.md."
+	@echo
+	exec $(BIN)/scr daemon
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +43,9 @@ from storage import chain, queries
 from storage.models import Case, History, ProceedingsStatus, Referral
 
 REASON_MAX = 2000
+# A timer firing later than this after its due moment tells its recipients how late it is
+# (the daemon was down); a running daemon fires within seconds, which is not "late".
+LATE_NOTICE_AFTER = timedelta(minutes=5)
 # Parameters that never leave the database in an e-mail, whatever the trigger.
 NOT_MAILED = frozenset({"pseudonym", "incident_date", "summary", "evidence"})
 
@@ -81,7 +84,7 @@ def timer_announcement(ladder: str, level: str, key: str | None = None,
                        reasons: tuple[str, ...] = ()) -> Announcement:
     """The e-mail of a timer level: its template, label and recipients (SPEC §4)."""
     spec = TIMER_BY_LADDER.get(ladder)
-    found = next((lv for lv in spec.levels if lv.name == level), None) if spec else None
+    found = spec.level(level) if spec else None
     if spec is None or found is None:
         raise InvalidInput(f"unknown timer {ladder}.{level}")
     label = f"{spec.label}: {level}" + (f" (action {key})" if key else "")
@@ -309,6 +312,7 @@ class Engine:
         now, due_at = entry.at, entry.due_at
         changes = timing.update(session, case, view, trigger=spec.name, source=source,
                                 params=values, outcome=outcome, now=now, config=self.config)
+        late = (now - due_at) if due_at is not None and now > due_at else None
         number = outcome.get("action", values.get("action"))
         if announce is not None:
             selectors, template, label = announce.selectors, announce.template, announce.label
@@ -321,7 +325,7 @@ class Engine:
             actor="scr (automatic)" if actor.is_system else actor.name, reason=reason,
             details=mail_details(spec, values, outcome, view),
             level=announce.level if announce else None,
-            late_by=(now - due_at) if due_at and now > due_at else None,
+            late_by=late if late is not None and late > LATE_NOTICE_AFTER else None,
             reasons=announce.reasons if announce else (),
         )
         timezone = self.config.calendar.timezone
@@ -338,8 +342,7 @@ class Engine:
             board=self.board, timezone=timezone, now=now, history_seq=seq, actor=event.actor)
         log.get(case_ref=case.ref, pseudonym=case.pseudonym, trigger=spec.name,
                 actor=actor.name).info("transition", source=source, dest=case.state, seq=seq,
-                                       late_s=event.late_by.total_seconds()
-                                       if event.late_by else None)
+                                       late_s=late.total_seconds() if late else None)
 
 
 def _case_id(case: Case) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from states.case import CaseView
 from states.config import ProcessConfig
@@ -88,7 +88,15 @@ def _arm(
 ) -> None:
     assert case.id is not None
     action = view.action(int(key)) if key else None
+    done: set[str] | None = None
     for planned in plan(spec, view, armed_at=now, config=config, action=action):
+        if planned.due_at <= now:
+            # Re-arming a ladder (a return recorded, a meeting recorded) must not repeat a
+            # level that already went out in this stay in the state and would be due again
+            # at once: the people concerned have been told.
+            done = _gone_out(session, case) if done is None else done
+            if planned.name in done:
+                continue
         previous = queries.latest_sequence(session, case.id, planned.name)
         timer = Timer(
             case_id=case.id, ladder=planned.ladder, level=planned.level, rank=planned.rank,
@@ -98,6 +106,15 @@ def _arm(
         )
         session.add(timer)
         changes.armed.append(timer)
+
+
+def _gone_out(session: Session, case: Case) -> set[str]:
+    """Names of the case's timers fired or skipped since it entered its current state."""
+    stmt = select(Timer.name).where(
+        Timer.case_id == case.id, col(Timer.status).in_((FIRED, SKIPPED)),
+        col(Timer.armed_at) >= case.state_entered_at,
+    )
+    return set(session.exec(stmt).all())
 
 
 def label(timer: Timer) -> str:

@@ -5,7 +5,8 @@ A ladder has levels (reminder → escalation → chair). Each level is its own t
 board sees every coming deadline; after an outage the sweep fires only the highest level
 that fell due. Leaving the ladder's state disarms it; `arm_on` triggers re-arm it (its pending
 levels are replaced). A ladder with `fires` is a timed transition: at its due moment the
-daemon fires that trigger as the system actor.
+daemon fires that trigger as the system actor; when the trigger is refused, its `refused`
+level (if it has one) is announced instead, with the reasons, so the board learns why.
 """
 
 from __future__ import annotations
@@ -44,6 +45,16 @@ class TimerSpec:
     per_action: bool = False
     # The level whose due moment is the deadline sent as a calendar invitation, if any.
     calendar: str | None = None
+    # For `fires` ladders: the escalation announced when the fired trigger is refused. It is
+    # not planned as a timer row of its own.
+    refused: Level | None = None
+
+    def level(self, name: str) -> Level | None:
+        """The level called `name`, the refusal level included; None if there is none."""
+        found = next((lv for lv in self.levels if lv.name == name), None)
+        if found is None and self.refused is not None and self.refused.name == name:
+            return self.refused
+        return found
 
 
 TIMERS: tuple[TimerSpec, ...] = (
@@ -102,6 +113,7 @@ TIMERS: tuple[TimerSpec, ...] = (
     TimerSpec(
         "publication", "Scheduled publication", S.PUBLICATION_HOLD, ("schedule_publication",),
         (Level("transition", "publication_date"),), fires="publish", calendar="transition",
+        refused=Level("blocked", "publication_date", ("chair",)),
     ),
     TimerSpec(
         "action", "Action due", S.PUBLISHED, ("add_action",),
@@ -228,6 +240,14 @@ def next_occurrence(
     while nxt <= now:
         nxt = cal.shift(nxt, every)
     return nxt
+
+
+def recurrence_rule(ladder: str, level: str, previous_due: datetime, config: object) -> str:
+    """The rule recorded on a recurring level's next occurrence, naming the one before."""
+    every = config.offset(f"{ladder}.{level}.every")  # type: ignore[attr-defined]
+    cal = config.calendar  # type: ignore[attr-defined]
+    return _rule(every, f"the previous {level}", cal.local(previous_due), cal) + \
+        " (recurring; missed occurrences fold into one)"
 
 
 def _anchor(

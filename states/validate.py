@@ -97,6 +97,13 @@ def _timer_problems(timer: TimerSpec, by_name: dict[str, TriggerSpec]) -> list[s
         found.append(f"{where}: has no level")
     if timer.calendar is not None and timer.calendar not in {lv.name for lv in timer.levels}:
         found.append(f"{where}: calendar names no level of it: {timer.calendar}")
+    if timer.refused is not None:
+        if timer.fires is None:
+            found.append(f"{where}: a refusal level, but it fires no trigger")
+        if timer.refused.name in {lv.name for lv in timer.levels}:
+            found.append(f"{where}: refusal level {timer.refused.name} is also a planned level")
+        found += [f"{where}: unknown recipient {r}" for r in timer.refused.notify
+                  if r not in RECIPIENTS]
     for level in timer.levels:
         key = f"{timer.ladder}.{level.name}"
         if level.anchor not in ANCHORS:

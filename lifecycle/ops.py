@@ -1,0 +1,93 @@
+"""The operating commands: `scr tick` (one wake of the daemon, then exit) and `scr daemon`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from argparse import Namespace
+from collections.abc import Callable
+from typing import Any
+
+from lifecycle import log
+from lifecycle.app import App, Output
+from lifecycle.daemon import Clock, Daemon, single_daemon
+from lifecycle.delivery import deliver_outbox
+from lifecycle.sweep import SweepReport, sweep
+from states.errors import InvalidInput
+
+
+def tick(app: App, args: Namespace) -> Output:
+    """Fire everything due now, deliver the outbox once, and say what happened."""
+    now = app.now()
+    db = app.db()
+    report = sweep(db, app.engine, now)
+    delivered = deliver_outbox(db, app.settings, now)
+    data = report.as_dict()
+    data["delivered"] = {"sent": delivered.sent, "retried": delivered.retried,
+                         "failed": delivered.failed}
+    return Output(data, _tick_text(report, data["delivered"]))
+
+
+def _tick_text(report: SweepReport, delivered: dict[str, int]) -> str:
+    lines = []
+    for f in report.firings:
+        late = f" ({_late(f.late_s)} late)" if f.late_s >= 60 else ""
+        what = f"{f.outcome} {f.timer}" + (f" -> {f.trigger}" if f.trigger not in (None,
+                                                                              "timer") else "")
+        lines.append(f"{f.case_ref}: {what}{late}")
+        lines.extend(f"    because {r}" for r in f.reasons)
+    for e in report.errors:
+        lines.append(f"{e['case_ref'] or '?'}: timer {e['timer_id']} not fired ({e['event']}: "
+                     f"{e['error']}); it stays pending")
+    fired = len(report.of("fired", "blocked"))
+    lines.append(f"{fired} timer{'' if fired == 1 else 's'} fired; mail: {delivered['sent']} "
+                 f"sent, {delivered['retried']} to retry, {delivered['failed']} failed")
+    return "\n".join(lines)
+
+
+def _late(seconds: float) -> str:
+    if seconds >= 86400:
+        return f"{seconds / 86400:.0f} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.0f} hours"
+    return f"{seconds / 60:.0f} minutes"
+
+
+def daemon(app: App, args: Namespace) -> Output:
+    """Run until SIGTERM or SIGINT; on SQLite, refuse if another daemon holds the database."""
+    interval = args.interval if args.interval is not None else app.settings.daemon_interval
+    if interval <= 0:
+        raise InvalidInput("--interval must be a positive number of seconds")
+    db = app.db()  # the database must be there and current before anything else
+    with single_daemon(app.settings.database_url):
+        _configure_logging(args.log_format)
+        runner = Daemon(db, app.engine, app.settings, clock=Clock(app.settings.now),
+                        interval=interval)
+        totals = runner.run()
+    return Output(totals.as_dict(), f"scr daemon stopped after {totals.wakes} wakes: "
+                  f"{totals.fired} timers fired, {totals.delivered.sent} messages sent")
+
+
+def _configure_logging(fmt: str) -> None:
+    """One JSON event per line in production (and whenever stderr is not a terminal);
+    readable lines at a terminal. SCR_LOG_FILE sends the events to a file instead."""
+    path = os.environ.get("SCR_LOG_FILE")
+    stream: Any = open(path, "a", encoding="utf-8", buffering=1) if path else sys.stderr  # noqa: SIM115
+    as_json = None if fmt == "auto" else fmt == "json"
+    log.configure(json=as_json, level=logging.INFO, stream=stream)
+
+
+def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """`tick` and `daemon` (SPEC §6)."""
+    command("tick", "fire every timer due now and deliver the outbox once, then exit"
+            ).set_defaults(func=tick)
+    d = command("daemon", "fire timers and deliver e-mail until SIGTERM or SIGINT (with "
+                "--now, for training, that moment advances with real time from start-up)")
+    d.add_argument("--interval", type=float, metavar="SECONDS",
+                   help="wake at least this often (default: [daemon] interval_seconds, 15)")
+    d.add_argument("--log-format", dest="log_format", choices=("auto", "json", "console"),
+                   default="auto", help="log events as JSON lines or readable lines (default: "
+                   "JSON unless stderr is a terminal)")
+    d.set_defaults(func=daemon)

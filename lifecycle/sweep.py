@@ -1,0 +1,295 @@
+"""The timer sweep (SPEC §4, §7): fire what is due at `now`, each timer once.
+
+For each due timer, in due order, one transaction:
+
+1. Lock the case. PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED`, so a case another
+   daemon (or a person) is changing is left for the next wake instead of waited on; the case
+   is locked before any of its timers, the same order a person's trigger takes, so the two
+   never deadlock. SQLite: the transaction began with BEGIN IMMEDIATE and holds the writer
+   lock already.
+2. Re-check that the case is still in the stay that armed the timer (the same state, entered
+   no later than the timer was armed); if not, mark the timer `stale` and do nothing else.
+3. Claim with a conditional `UPDATE timers SET status=... WHERE id=:id AND status='pending'`
+   checked by its row count: whoever changes the row first owns the firing; anyone later
+   sees 0 rows and moves on. Of a ladder's levels that are due, only the highest is claimed
+   (`fired`); the lower ones are marked `skipped`, so after an outage a ladder speaks once.
+4. Fire through the same `Engine.fire` a person uses, as the system actor, with the timer's
+   due moment (history records it, so lateness is on record). A recurring level arms its
+   next occurrence, after `now`, in the same transaction.
+
+The claim and the firing commit together: a crash leaves the timer pending (it fires on the
+next wake) or fired with its history row and e-mail, never one without the other.
+
+Cost follows what is due, not what is stored: due timers are read a batch at a time from the
+(status, due_at) index with a keyset cursor, and each firing touches one case's rows only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Engine as DbEngine
+from sqlmodel import Session, col, select
+
+from lifecycle import log
+from lifecycle.engine import Engine, timer_announcement
+from lifecycle.timing import FIRED, PENDING, SKIPPED, STALE
+from states.case import SYSTEM_ACTOR
+from states.definition import TIMER_TRIGGER
+from states.errors import Refused
+from states.timers import TIMER_BY_LADDER, next_occurrence, recurrence_rule
+from storage import queries
+from storage.db import is_sqlite, transaction
+from storage.models import Case, Timer
+
+BATCH = 200
+_TIMER_COLUMNS = tuple(col(c) for c in (
+    Timer.id, Timer.case_id, Timer.ladder, Timer.level, Timer.rank, Timer.key, Timer.name,
+    Timer.state, Timer.fires, Timer.due_at, Timer.rule, Timer.status, Timer.armed_at))
+
+
+@dataclass(frozen=True)
+class Firing:
+    """What became of one timer: fired, blocked (a timed transition refused and escalated),
+    stale or skipped."""
+
+    case_ref: str
+    timer: str
+    outcome: str
+    trigger: str | None
+    due_at: datetime
+    late_s: float
+    reasons: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"case_ref": self.case_ref, "timer": self.timer, "outcome": self.outcome,
+                "trigger": self.trigger, "due_at": self.due_at.isoformat(),
+                "late_s": round(self.late_s, 3), "reasons": list(self.reasons)}
+
+
+@dataclass
+class SweepReport:
+    now: datetime
+    firings: list[Firing] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    busy: int = 0  # due timers of cases locked by someone else: left for the next wake
+
+    def of(self, *outcomes: str) -> list[Firing]:
+        return [f for f in self.firings if f.outcome in outcomes]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "now": self.now.isoformat(),
+            "fired": [f.as_dict() for f in self.of("fired", "blocked")],
+            "skipped": [f.as_dict() for f in self.of("skipped")],
+            "stale": [f.as_dict() for f in self.of("stale")],
+            "errors": list(self.errors),
+            "busy": self.busy,
+        }
+
+
+def sweep(db: DbEngine, engine: Engine, now: datetime, *,
+          stop: Callable[[], bool] = lambda: False, batch: int = BATCH) -> SweepReport:
+    """Fire every timer due at `now`, oldest first; `stop()` is asked between timers.
+
+    Errors are reported and logged, never raised: one timer that cannot fire does not keep
+    the others from firing, and it stays pending for the next wake.
+    """
+    report = SweepReport(now)
+    cursor: tuple[datetime, int] | None = None
+    turn = _Turns(is_sqlite(db))
+    while not stop():
+        candidates = _due(db, now, cursor, batch)
+        for timer_id, case_id, due_at in candidates:
+            if stop():
+                return report
+            cursor = (due_at, timer_id)
+            _one(db, engine, timer_id, case_id, now, report)
+            turn.take()
+        if len(candidates) < batch:
+            break
+    return report
+
+
+class _Turns:
+    """On SQLite, a long sweep steps aside now and then for other writers.
+
+    Every transaction here begins IMMEDIATE (the writer lock), and SQLite's busy handler
+    polls at most every 100 ms: a sweep firing timer after timer would starve a person's
+    command for the whole of a long catch-up. After each half second of firing, the sweep
+    pauses a little longer than that poll, so anyone waiting gets in. A normal wake fires
+    a handful of timers and never pauses; PostgreSQL locks rows, not the database.
+    """
+
+    SLICE, PAUSE = 0.5, 0.12
+
+    def __init__(self, active: bool) -> None:
+        self.active = active
+        self.since = time.monotonic()
+
+    def take(self) -> None:
+        if self.active and time.monotonic() - self.since > self.SLICE:
+            time.sleep(self.PAUSE)
+            self.since = time.monotonic()
+
+
+def next_due(db: DbEngine) -> datetime | None:
+    """The earliest due moment of any pending timer (one probe of the status/due index)."""
+    with Session(db) as session:
+        stmt = select(func.min(Timer.due_at)).where(Timer.status == PENDING)
+        return session.exec(stmt).one()
+
+
+def _due(db: DbEngine, now: datetime, cursor: tuple[datetime, int] | None,
+         batch: int) -> list[tuple[int, int, datetime]]:
+    """The next `batch` due pending timers after `cursor`, by (due_at, id), without locks."""
+    stmt = (sa_select(col(Timer.id), col(Timer.case_id), col(Timer.due_at))
+            .where(col(Timer.status) == PENDING, col(Timer.due_at) <= now))
+    if cursor is not None:
+        due_at, timer_id = cursor
+        stmt = stmt.where(col(Timer.due_at) >= due_at,
+                          or_(col(Timer.due_at) > due_at,
+                              and_(col(Timer.due_at) == due_at, col(Timer.id) > timer_id)))
+    stmt = stmt.order_by(col(Timer.due_at), col(Timer.id)).limit(batch)
+    with Session(db) as session:
+        return [(int(i), int(c), d) for i, c, d in session.execute(stmt).all()]
+
+
+def _one(db: DbEngine, engine: Engine, timer_id: int, case_id: int, now: datetime,
+         report: SweepReport) -> None:
+    """Claim and fire one due timer (and its ladder) in one transaction; log after commit."""
+    done: list[Firing] = []
+    ref = pseudonym = None
+    try:
+        with transaction(db) as session:
+            case = _lock_case(session, case_id)
+            if case is None:
+                report.busy += 1
+                return
+            ref, pseudonym = case.ref, case.pseudonym
+            done = _claim_and_fire(session, engine, case, timer_id, now)
+    except Refused as exc:
+        _error(report, timer_id, ref, pseudonym, "timer.refused", "; ".join(exc.reasons))
+        return
+    except Exception as exc:  # one timer's failure must not stop the sweep
+        _error(report, timer_id, ref, pseudonym, "timer.error", exc.__class__.__name__)
+        return
+    for firing in done:
+        report.firings.append(firing)
+        _log(firing, pseudonym)
+
+
+def _lock_case(session: Session, case_id: int) -> Any:
+    """The case's row (id, ref, pseudonym, state, state_entered_at), locked; None if another
+    transaction holds it (PostgreSQL)."""
+    stmt = sa_select(col(Case.id), col(Case.ref), col(Case.pseudonym), col(Case.state),
+                     col(Case.state_entered_at)).where(col(Case.id) == case_id)
+    if not is_sqlite(session.get_bind()):  # type: ignore[arg-type]
+        stmt = stmt.with_for_update(skip_locked=True)
+    return session.execute(stmt).first()
+
+
+def _claim_and_fire(session: Session, engine: Engine, case: Any, timer_id: int,
+                    now: datetime) -> list[Firing]:
+    pending = session.execute(sa_select(*_TIMER_COLUMNS).where(
+        col(Timer.case_id) == case.id, col(Timer.status) == PENDING)).all()
+    timer = next((t for t in pending if t.id == timer_id), None)
+    if timer is None:
+        return []  # fired, disarmed or skipped since it was read: nothing to do
+    if timer.state != case.state or timer.armed_at < case.state_entered_at:
+        return [_firing(case, timer, STALE, None, now)] if _mark(session, timer, STALE,
+                                                                 now) else []
+    group = [t for t in pending if (t.ladder, t.key) == (timer.ladder, timer.key)]
+    top = max((t for t in group if t.due_at <= now), key=lambda t: (t.rank, t.due_at))
+    if not _mark(session, top, FIRED, now):
+        return []
+    done = [_firing(case, t, SKIPPED, None, now) for t in group
+            if t.rank < top.rank and _mark(session, t, SKIPPED, now)]
+    _arm_next(session, engine, top, now)
+    done.append(_fire(session, engine, case, top, now))
+    return done
+
+
+def _mark(session: Session, timer: Any, status: str, now: datetime) -> bool:
+    """The claim: move a pending timer to `status`; False if someone else moved it first."""
+    values: dict[str, Any] = {"status": status}
+    if status == FIRED:
+        values["fired_at"] = now
+    stmt = (update(Timer).where(col(Timer.id) == timer.id, col(Timer.status) == PENDING)
+            .values(**values).execution_options(synchronize_session=False))
+    return bool(session.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _arm_next(session: Session, engine: Engine, timer: Any, now: datetime) -> None:
+    """A recurring level arms its next occurrence, the first one after `now`."""
+    spec = TIMER_BY_LADDER.get(timer.ladder)
+    level = spec.level(timer.level) if spec else None
+    if level is None or not level.recurring:
+        return
+    config = engine.config
+    latest = queries.latest_sequence(session, timer.case_id, timer.name)
+    session.add(Timer(
+        case_id=timer.case_id, ladder=timer.ladder, level=timer.level, rank=timer.rank,
+        key=timer.key, name=timer.name, state=timer.state, fires=timer.fires,
+        due_at=next_occurrence(timer.ladder, timer.level, timer.due_at, now, config),
+        rule=recurrence_rule(timer.ladder, timer.level, timer.due_at, config)[:300],
+        status=PENDING, armed_at=now, sequence=(latest or 0) + 1,
+    ))
+    session.flush()
+
+
+def _fire(session: Session, engine: Engine, case: Any, timer: Any,
+          now: datetime) -> Firing:
+    """Fire the timer's trigger; a refused timed transition announces its refusal level."""
+    params: dict[str, Any] = {"timer": timer.ladder, "level": timer.level}
+    if timer.key:
+        params["key"] = timer.key
+    if timer.fires is None:
+        engine.fire(session, case.ref, TIMER_TRIGGER.name, actor=SYSTEM_ACTOR, params=params,
+                    now=now, due_at=timer.due_at)
+        return _firing(case, timer, FIRED, TIMER_TRIGGER.name, now)
+    try:
+        with session.begin_nested():
+            engine.fire(session, case.ref, timer.fires, actor=SYSTEM_ACTOR, now=now,
+                        due_at=timer.due_at, reason=f"automatic: {timer.rule}")
+        return _firing(case, timer, FIRED, timer.fires, now)
+    except Refused as exc:
+        spec = TIMER_BY_LADDER.get(timer.ladder)
+        if spec is None or spec.refused is None:
+            raise  # nothing to announce: roll back, leave it pending, report the refusal
+        announce = timer_announcement(timer.ladder, spec.refused.name, timer.key or None,
+                                      reasons=exc.reasons)
+        engine.fire(session, case.ref, TIMER_TRIGGER.name, actor=SYSTEM_ACTOR,
+                    params={**params, "level": spec.refused.name}, now=now,
+                    due_at=timer.due_at, announce=announce)
+        return _firing(case, timer, "blocked", TIMER_TRIGGER.name, now, exc.reasons)
+
+
+def _firing(case: Any, timer: Any, outcome: str, trigger: str | None,
+            now: datetime, reasons: tuple[str, ...] = ()) -> Firing:
+    return Firing(case.ref, timer.name, outcome, trigger, timer.due_at,
+                  max(0.0, (now - timer.due_at).total_seconds()), tuple(reasons))
+
+
+def _log(firing: Firing, pseudonym: str | None) -> None:
+    logger = log.get(case_ref=firing.case_ref, pseudonym=pseudonym, timer=firing.timer)
+    if firing.outcome in ("fired", "blocked"):
+        logger.info("timer.fired", outcome=firing.outcome, trigger=firing.trigger,
+                    due_at=firing.due_at.isoformat(), late_s=round(firing.late_s, 3),
+                    reasons=list(firing.reasons) or None)
+    else:
+        logger.info(f"timer.{firing.outcome}", due_at=firing.due_at.isoformat(),
+                    late_s=round(firing.late_s, 3))
+
+
+def _error(report: SweepReport, timer_id: int, ref: str | None, pseudonym: str | None,
+           event: str, detail: str) -> None:
+    report.errors.append({"timer_id": timer_id, "case_ref": ref, "event": event,
+                          "error": detail})
+    log.get(case_ref=ref, pseudonym=pseudonym, timer_id=timer_id).error(event, error=detail)

@@ -1,0 +1,63 @@
+"""Two sweeps at once, each with its own connection pool as two daemons would have, fire
+every due timer exactly once (SQLite: BEGIN IMMEDIATE and the conditional claim;
+PostgreSQL: SKIP LOCKED on the case and the conditional claim)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from lifecycle.engine import Engine
+from lifecycle.sweep import SweepReport, sweep
+from storage.db import make_engine, transaction
+from storage.migrate import upgrade
+from storage.models import History, Timer
+from tests.board import BM, SCR_REFERRAL, Board
+from tests.conftest import T0
+
+CASES = 60
+
+
+def test_two_concurrent_sweeps_fire_each_timer_once(db_url):
+    """Two sweeps racing over 60 due reminders share them out; none fires twice."""
+    setup = make_engine(db_url)
+    upgrade(setup)
+    board = Board(setup)
+    board.seed_users()
+    manager = board.actor(BM)
+    with transaction(setup) as s:
+        for i in range(CASES):
+            board.engine.refer(s, actor=manager, params=SCR_REFERRAL,
+                               now=T0 + timedelta(minutes=i))
+    now = T0 + timedelta(days=3, hours=2)  # every triage reminder is due, no escalation
+    engines = [make_engine(db_url) for _ in range(2)]
+    reports: list[SweepReport] = []
+    start = threading.Barrier(2)
+
+    def run(db) -> None:
+        start.wait()
+        reports.append(sweep(db, Engine(), now))
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        fired = Counter(f.case_ref for r in reports for f in r.of("fired"))
+        assert len(fired) == CASES and set(fired.values()) == {1}
+        assert all(r.errors == [] for r in reports)
+        with transaction(setup) as s:
+            statuses = dict(s.execute(select(Timer.status, func.count())
+                                      .where(Timer.level == "reminder")
+                                      .group_by(Timer.status)).all())
+            per_case = Counter(s.execute(select(History.case_id)
+                                         .where(History.trigger == "timer")).scalars())
+        assert statuses == {"fired": CASES}
+        assert len(per_case) == CASES and set(per_case.values()) == {1}
+    finally:
+        for e in (*engines, setup):
+            e.dispose()
