@@ -32,7 +32,7 @@ run: setup
 	exec $(BIN)/scr daemon
 
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 lint: setup
 	$(BIN)/ruff check states storage lifecycle handlers tests

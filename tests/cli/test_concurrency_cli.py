@@ -10,21 +10,25 @@ import sys
 
 import pytest
 
-from tests.board import BM, USERS
+from tests.board import BM
 from tests.cli.scr import Scr
 
 PROCESSES = 8
 
 
 def setup_board(scr: Scr, tmp_path) -> str:
-    scr.ok("init")
-    for name, email, roles, agency in USERS:
-        args = ["users", "add", name, "--email", email]
-        for role in roles:
-            args += ["--role", role]
-        if agency:
-            args += ["--agency", agency]
-        scr.ok(*args)
+    """Users seeded through the engine (the test is about advancing, not adding users);
+    the referral through the real command."""
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+    from tests.board import Board
+
+    engine = make_engine(scr.env["SCR_DATABASE_URL"])
+    try:
+        upgrade(engine)
+        Board(engine).seed_users()
+    finally:
+        engine.dispose()
     (tmp_path / "r.json").write_text(json.dumps({
         "pseudonym": "Child K", "incident_date": "2026-11-02", "harm": "death",
         "abuse": "suspected", "route": "child_death_review"}))
