@@ -330,7 +330,8 @@ class Engine:
         )
         timezone = self.config.calendar.timezone
         notify.queue(session, case, event, recipients, board=self.board, timezone=timezone,
-                     now=now, deadline=notify.next_deadline(session, case, changes.armed),
+                     now=now, deadline=notify.next_deadline(session, case, changes.armed,
+                                                       now=now),
                      history_seq=seq)
         meeting = values.get("meeting_date") if spec.name == "submit_to_sub_group" else None
         if meeting is not None and meeting < self.config.calendar.local_date(now):

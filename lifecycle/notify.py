@@ -133,13 +133,17 @@ def _number(params: dict[str, object], action_number: int | None) -> int:
     return int(value)  # type: ignore[call-overload]
 
 
-def next_deadline(session: Session, case: Case, armed: Sequence[Timer] = ()) -> Deadline | None:
-    """The case's earliest pending timer, as a deadline an e-mail can name."""
+def next_deadline(session: Session, case: Case, armed: Sequence[Timer] = (), *,
+                  now: datetime | None = None) -> Deadline | None:
+    """The case's earliest pending timer still ahead of `now`, as a deadline an e-mail can
+    name (during a catch-up, timers already due are about to fire, not deadlines ahead)."""
     from lifecycle.timing import PENDING, label
 
     assert case.id is not None
     pending = [t for t in queries.timers(session, case.id, status=PENDING)]
     pending += [t for t in armed if t not in pending and t.status == PENDING]
+    if now is not None:
+        pending = [t for t in pending if t.due_at > now]
     if not pending:
         return None
     first = min(pending, key=lambda t: t.due_at)
