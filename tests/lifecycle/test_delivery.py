@@ -181,7 +181,10 @@ PLANTED_DOB = "14/03/2019"
 
 def test_no_message_of_a_whole_lifecycle_names_the_child(board, tmp_path, start_server):
     """A name and date of birth planted in every free-text field never appear in any
-    e-mail of a whole SCR, from referral to actions signed off."""
+    e-mail of a whole SCR, from referral to actions signed off, reminders and escalations
+    from the daemon's sweeps included."""
+    from lifecycle.sweep import sweep
+
     planted = f"{PLANTED_NAME}, born {PLANTED_DOB} (2019-03-14)"
     ref = board.refer({**SCR_REFERRAL, "summary": planted}, at=T0)
     t = T0
@@ -191,7 +194,14 @@ def test_no_message_of_a_whole_lifecycle_names_the_child(board, tmp_path, start_
         t += H
         board.fire(ref, trigger, at=t, by=by, reason=reason, **p)
 
+    def wait(days: int) -> None:
+        nonlocal t
+        t += timedelta(days=days)
+        sweep(board.db, board.engine, t)
+
+    wait(6)  # triage reminder and escalation
     go("request_information", agencies="childrens_social_care,health,police")
+    wait(12)  # returns reminder and overdue escalation
     for agency, lead in (("childrens_social_care", CSC), ("health", HEALTH), ("police", POLICE)):
         go("record_return", by=lead, agency=agency, view="scr", summary=planted)
     go("submit_to_sub_group", meeting_date=(t + timedelta(days=7)).date().isoformat())
@@ -200,7 +210,13 @@ def test_no_message_of_a_whole_lifecycle_names_the_child(board, tmp_path, start_
        attendees="childrens_social_care,health,police")
     go("recommend", by=SUBCHAIR, reason="criteria met", recommendation="scr")
     go("commission_scr", by=CHAIR, methodology="scie_systems", lead_reviewer=REVIEWER)
+    wait(200)  # completion reminder, due and overdue
     go("complete_review", by=REVIEWER, report="Overview report")
+    go("record_proceedings", criminal="pending")
+    go("send_prepublication_notice")
+    go("schedule_publication", date=(t + timedelta(days=20)).date().isoformat())
+    wait(30)  # proceedings check; publication blocked by the pending proceedings
+    go("record_proceedings", criminal="concluded")
     go("record_output", output="overview_report")
     go("record_output", output="board_response")
     go("send_prepublication_notice")
@@ -209,15 +225,19 @@ def test_no_message_of_a_whole_lifecycle_names_the_child(board, tmp_path, start_
     go("publish")
     go("add_action", by=SUBCHAIR, agency="health", description="Training", owner=HEALTH,
        due=(t + timedelta(days=60)).date().isoformat())
+    wait(70)  # action reminder and overdue escalation
     go("complete_action", by=HEALTH, action="1", evidence=planted)
     go("sign_off_action", by=SUBCHAIR, action="1")
     go("sign_off_actions", by=SUBCHAIR)
     assert board.state(ref) == State.ACTIONS_SIGNED_OFF
 
+    templates = {r.template for r in rows(board)}
+    assert {"timer.triage", "timer.returns", "timer.completion", "timer.proceedings_check",
+            "timer.publication", "timer.action", "calendar_update"} <= templates
     server = start_server()
     deliver_outbox(board.db, settings_for(tmp_path, server.port), t + H)
     received = server.handler.received
-    assert len(received) == len(rows(board)) > 50
+    assert len(received) == len(rows(board)) > 80
     for item in received:
         message = email.message_from_bytes(item.raw, policy=policy.default)
         text = item.raw.decode("utf-8", "replace")
