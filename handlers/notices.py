@@ -49,3 +49,9 @@ class Rendered:
     subject: str
     text: str
     html: str
+
+
+def subject(notice: Notice) -> str:
+    """The subject line: "[CR-2026-0001 Child K] Information requested from agencies"."""
+    # Header values must not contain line breaks; collapse all whitespace.
+    return " ".join(f"[{notice.case_ref} {notice.pseudonym}] {notice.event_label}".split())

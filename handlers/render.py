@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from handlers.notices import Notice, Rendered
+from handlers.notices import Notice, Rendered, subject
 
 TRIGGER_TEMPLATES: tuple[str, ...] = (
     "refer",
@@ -103,12 +103,6 @@ def render(notice: Notice) -> Rendered:
     text = env.get_template(f"{notice.template}.txt").render(context)
     html = env.get_template(f"{notice.template}.html").render(context)
     return Rendered(subject=subject(notice), text=text, html=html)
-
-
-def subject(notice: Notice) -> str:
-    """The subject line: "[CR-2026-0001 Child K] Information requested from agencies"."""
-    # Header values must not contain line breaks; collapse all whitespace.
-    return " ".join(f"[{notice.case_ref} {notice.pseudonym}] {notice.event_label}".split())
 
 
 def _check(notice: Notice) -> None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-
-from sqlmodel import Session
+from typing import Any
 
 from lifecycle import notify
 from lifecycle.timing import TimerChanges, label
@@ -84,14 +83,15 @@ def _day_of(timer: Timer, view: CaseView) -> date | None:
     return None
 
 
-def queue(session: Session, case: Case, view: CaseView, changes: list[Change], *,
+def queue(case: Case, view: CaseView, changes: list[Change], *, people: notify.Directory,
           board: notify.Board, timezone: str, now: datetime, history_seq: int,
-          actor: str) -> None:
-    """One calendar_update message per change and recipient, each with its .ics."""
-    from handlers.calendar import CalendarEntry, to_ics
+          actor: str) -> list[dict[str, Any]]:
+    """One calendar_update message per change and recipient, each carrying its entry."""
+    from lifecycle.mailer import calendar_json
 
+    rows: list[dict[str, Any]] = []
     for change in changes:
-        recipients = notify.resolve(session, change.selectors, view, {},
+        recipients = notify.resolve(people, change.selectors, view, {},
                                     action_number=change.action_number)
         withdrawn = change.method == "CANCEL"
         event = notify.Event(
@@ -102,16 +102,16 @@ def queue(session: Session, case: Case, view: CaseView, changes: list[Change], *
                      ("Change", "withdrawn" if withdrawn else "added or moved")),
         )
 
-        def invitation(person: notify.Recipient, change: Change = change) -> str:
-            return to_ics(CalendarEntry(
+        def entry(person: notify.Recipient, change: Change = change) -> dict[str, Any]:
+            return calendar_json(
                 uid=change.uid, sequence=change.sequence, method=change.method,
                 summary=f"{case.ref} {case.pseudonym}: {change.what}",
                 description=f"Case {case.ref} ({case.pseudonym}). See the case record.",
-                start=change.start, stamp=now, all_day=change.all_day, timezone=timezone,
-                organizer=board.address, attendees=(person.email,),
-            ))
+                start=change.start, all_day=change.all_day, timezone=timezone,
+                organizer=board.address, attendee=person.email)
 
         deadline = notify.Deadline(change.what, change.start) if not withdrawn else None
-        notify.queue(session, case, event, recipients, board=board, timezone=timezone,
-                     now=now, deadline=deadline, history_seq=history_seq, ics=invitation)
-
+        rows += notify.queue(case, event, recipients, board=board, timezone=timezone,
+                             now=now, deadline=deadline, history_seq=history_seq,
+                             calendar=entry)
+    return rows

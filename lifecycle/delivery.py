@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 from handlers.mail import DeliveryResult, Message, deliver, next_attempt_at
 from handlers.transport import MaildirTransport, SmtpTransport, Transport
 from lifecycle import log, notify
+from lifecycle.mailer import composed
 from lifecycle.settings import Settings
 from states.enums import Role
 from storage import queries
@@ -59,7 +60,7 @@ def deliver_outbox(db: DbEngine, settings: Settings, now: datetime, *,
     report = DeliveryReport()
     done = 0
     while batches is None or done < batches:
-        messages = claim(db, now, settings.mail.batch_size, settings.board.mail_from)
+        messages = claim(db, settings, now, settings.mail.batch_size)
         if not messages:
             break
         channel = transport or transport_for(settings)
@@ -70,8 +71,9 @@ def deliver_outbox(db: DbEngine, settings: Settings, now: datetime, *,
     return report
 
 
-def claim(db: DbEngine, now: datetime, limit: int, sender: str) -> list[Message]:
-    """Lease up to `limit` due messages, oldest first, and count the attempt."""
+def claim(db: DbEngine, settings: Settings, now: datetime, limit: int) -> list[Message]:
+    """Lease up to `limit` due messages, oldest first, count the attempt, and render each
+    queued notice (once) into the message that will be sent."""
     stmt = (
         select(Outbox)
         .where(Outbox.status == PENDING, col(Outbox.next_attempt_at) <= now,
@@ -83,10 +85,33 @@ def claim(db: DbEngine, now: datetime, limit: int, sender: str) -> list[Message]
         stmt = stmt.with_for_update(skip_locked=True)
     with transaction(db) as session:
         rows = session.exec(stmt).all()
+        messages = []
         for row in rows:
             row.claimed_until = now + LEASE
             row.attempts += 1
-        return [_message(row, sender, now) for row in rows]
+            if _render_once(row):
+                messages.append(_message(row, settings.board.mail_from, now))
+            else:  # kept, failed and alerted: never sent empty, never dropped
+                row.status, row.claimed_until = FAILED, None
+                _alert(session, settings, row, now)
+        return messages
+
+
+def _render_once(row: Outbox) -> bool:
+    """Render a queued notice into the row, once, so a retry sends the same words;
+    False (with the error kept on the row) if its templates fail."""
+    if row.body_text or row.notice is None:
+        return True
+    try:
+        done = composed(row)
+    except Exception as exc:  # a template bug must not stop the rest of the batch
+        row.last_error = f"could not render: {exc.__class__.__name__}: {exc}"[:500]
+        log.get(case_ref=row.case_ref, outbox_id=row.id).error("mail.unrenderable",
+                                                               error=row.last_error)
+        return False
+    row.subject, row.body_text, row.body_html, row.ics = (done.subject, done.text,
+                                                          done.html, done.ics)
+    return True
 
 
 def _message(row: Outbox, sender: str, now: datetime) -> Message:
@@ -144,9 +169,10 @@ def _alert(session: Session, settings: Settings, row: Outbox, now: datetime) -> 
         details=(("Outbox message", str(row.id)), ("Address", row.recipient),
                  ("Attempts", str(row.attempts)), ("Message", row.subject)),
     )
-    notify.queue(session, case, event, managers, board=settings.board,
-                 timezone=settings.process.calendar.timezone, now=now, deadline=None,
-                 history_seq=row.history_seq)
+    notify.insert(session, notify.queue(
+        case, event, managers, board=settings.board,
+        timezone=settings.process.calendar.timezone, now=now, deadline=None,
+        history_seq=row.history_seq))
 
 
 def retry(db: DbEngine, outbox_id: int, now: datetime) -> Outbox:

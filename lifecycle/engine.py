@@ -319,7 +319,8 @@ class Engine:
             number = int(announce.key) if announce.key else number
         else:
             selectors, template, label = spec.notify, spec.name, spec.label
-        recipients = notify.resolve(session, selectors, view, values, action_number=number)
+        people = notify.directory(session)
+        recipients = notify.resolve(people, selectors, view, values, action_number=number)
         event = notify.Event(
             template=template, label=label, source=source,
             actor="scr (automatic)" if actor.is_system else actor.name, reason=reason,
@@ -329,18 +330,20 @@ class Engine:
             reasons=announce.reasons if announce else (),
         )
         timezone = self.config.calendar.timezone
-        notify.queue(session, case, event, recipients, board=self.board, timezone=timezone,
-                     now=now, deadline=notify.next_deadline(session, case, changes.armed,
-                                                       now=now),
-                     history_seq=seq)
+        mail = notify.queue(case, event, recipients, board=self.board, timezone=timezone,
+                            now=now, deadline=notify.next_deadline(session, case,
+                                                                   changes.armed, now=now),
+                            history_seq=seq)
         meeting = values.get("meeting_date") if spec.name == "submit_to_sub_group" else None
         if meeting is not None and meeting < self.config.calendar.local_date(now):
             meeting = None
-        calendar_mail.queue(
-            session, case, view,
+        mail += calendar_mail.queue(
+            case, view,
             calendar_mail.changes_for(case, view, changes, domain=self.board.domain,
                                       meeting=meeting, cal_start=self.config.calendar.start_of),
-            board=self.board, timezone=timezone, now=now, history_seq=seq, actor=event.actor)
+            people=people, board=self.board, timezone=timezone, now=now, history_seq=seq,
+            actor=event.actor)
+        notify.insert(session, mail)
         log.get(case_ref=case.ref, pseudonym=case.pseudonym, trigger=spec.name,
                 actor=actor.name).info("transition", source=source, dest=case.state, seq=seq,
                                        late_s=late.total_seconds() if late else None)

@@ -11,10 +11,11 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session
 
-from handlers.notices import Deadline, Notice
+from handlers.notices import Deadline, Notice, subject
 from states.case import CaseView
 from states.enums import STATE_LABELS, Role, State
 from storage import queries
@@ -61,8 +62,39 @@ class Event:
     reasons: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str
+    agency: str | None
+    roles: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Every active user with their roles, read once per firing."""
+
+    people: tuple[Person, ...]
+
+    def with_role(self, role: str) -> list[Person]:
+        return [p for p in self.people if role in p.roles]
+
+    def named(self, name: str | None) -> Person | None:
+        return next((p for p in self.people if p.name == name), None)
+
+
+def directory(session: Session) -> Directory:
+    """The active users and their roles, by name (one query)."""
+    rows = queries.active_users_with_roles(session)
+    people: dict[str, tuple[User, set[str]]] = {}
+    for user, role in rows:
+        people.setdefault(user.name, (user, set()))[1].add(role)
+    return Directory(tuple(Person(u.name, u.email, u.agency, frozenset(r))
+                           for u, r in people.values()))
+
+
 def resolve(
-    session: Session,
+    people: Directory,
     selectors: Iterable[str],
     view: CaseView,
     params: dict[str, object],
@@ -75,27 +107,27 @@ def resolve(
     """
     found: dict[str, Recipient] = {}
 
-    def add(users: Iterable[User], role: str) -> None:
+    def add(users: Iterable[Person], role: str) -> None:
         for user in users:
-            if user.active and user.email not in found:
+            if user.email not in found:
                 found[user.email] = Recipient(user.name, user.email, role)
 
-    add(queries.users_with_role(session, Role.BUSINESS_MANAGER), Role.BUSINESS_MANAGER)
+    add(people.with_role(Role.BUSINESS_MANAGER), Role.BUSINESS_MANAGER)
     for selector in selectors:
         role, _, scope = selector.partition(":")
         if role == "agency_leads":
             agencies = _agencies(scope, view, params, action_number)
-            leads = queries.users_with_role(session, Role.AGENCY_LEAD)
-            add([u for u in leads if u.agency in agencies], Role.AGENCY_LEAD)
+            add([u for u in people.with_role(Role.AGENCY_LEAD) if u.agency in agencies],
+                Role.AGENCY_LEAD)
         elif role == "subgroup_members":
-            add(queries.users_with_role(session, Role.SUBGROUP_MEMBER), Role.SUBGROUP_MEMBER)
+            add(people.with_role(Role.SUBGROUP_MEMBER), Role.SUBGROUP_MEMBER)
         elif role == "lead_reviewer":
-            reviewers = queries.users_with_role(session, Role.LEAD_REVIEWER)
-            add([u for u in reviewers if u.name == view.lead_reviewer], Role.LEAD_REVIEWER)
+            add([u for u in people.with_role(Role.LEAD_REVIEWER)
+                 if u.name == view.lead_reviewer], Role.LEAD_REVIEWER)
         elif role == "action_owner":
-            add(_owners(session, view, params, action_number), "action_owner")
+            add(_owners(people, view, params, action_number), "action_owner")
         else:
-            add(queries.users_with_role(session, role), role)
+            add(people.with_role(role), role)
     return list(found.values())
 
 
@@ -115,17 +147,16 @@ def _agencies(
 
 
 def _owners(
-    session: Session, view: CaseView, params: dict[str, object], action_number: int | None
-) -> list[User]:
+    people: Directory, view: CaseView, params: dict[str, object], action_number: int | None
+) -> list[Person]:
     """The action's owner if they are a user; otherwise the lead of the action's agency."""
     action = view.action(_number(params, action_number))
     if action is None:
         return []
-    for user in queries.users(session):
-        if user.name == action.owner:
-            return [user]
-    leads = queries.users_with_role(session, Role.AGENCY_LEAD)
-    return [u for u in leads if u.agency == action.agency]
+    owner = people.named(action.owner)
+    if owner is not None:
+        return [owner]
+    return [u for u in people.with_role(Role.AGENCY_LEAD) if u.agency == action.agency]
 
 
 def _number(params: dict[str, object], action_number: int | None) -> int:
@@ -151,7 +182,6 @@ def next_deadline(session: Session, case: Case, armed: Sequence[Timer] = (), *,
 
 
 def queue(
-    session: Session,
     case: Case,
     event: Event,
     recipients: Sequence[Recipient],
@@ -161,11 +191,14 @@ def queue(
     now: datetime,
     deadline: Deadline | None,
     history_seq: int | None,
-    ics: Callable[[Recipient], str] | None = None,
-) -> list[Outbox]:
-    """One outbox row per recipient, rendered now so the message never changes later."""
+    calendar: Callable[[Recipient], dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """One outbox row per recipient, holding the notice it will be rendered from.
+
+    Returns the rows as column values; the caller inserts them with the transition.
+    """
     from handlers.mail import make_message_id
-    from handlers.render import render  # Jinja2 loads only when mail is queued
+    from lifecycle.mailer import notice_json
 
     rows = []
     for person in recipients:
@@ -178,16 +211,23 @@ def queue(
             recipient_role=person.role, level=event.level, late_by=event.late_by,
             reasons=event.reasons, timezone=timezone,
         )
-        rendered = render(notice)
-        invitation = ics(person) if ics else None
-        row = Outbox(
-            case_id=case.id, case_ref=case.ref, recipient=person.email,
-            recipient_name=person.name, recipient_role=person.role, template=event.template,
-            subject=rendered.subject, body_text=rendered.text, body_html=rendered.html,
-            message_id=make_message_id(f"outbox-{uuid.uuid4().hex}", board.domain),
-            status="pending", ics=invitation,
-            created_at=now, next_attempt_at=now, history_seq=history_seq,
-        )
-        session.add(row)
-        rows.append(row)
+        rows.append({
+            "case_id": case.id, "case_ref": case.ref, "recipient": person.email,
+            "recipient_name": person.name, "recipient_role": person.role,
+            "template": event.template, "subject": subject(notice), "body_text": "",
+            "body_html": "", "ics": None, "notice": notice_json(notice),
+            "calendar": calendar(person) if calendar else None,
+            "message_id": make_message_id(f"outbox-{uuid.uuid4().hex}", board.domain),
+            "status": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now,
+            "claimed_until": None, "sent_at": None, "last_error": None,
+            "history_seq": history_seq,
+        })
     return rows
+
+
+def insert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert queued outbox rows in one statement."""
+    if rows:
+        from sqlalchemy import insert as sql_insert
+
+        session.execute(sql_insert(Outbox), list(rows))

@@ -93,7 +93,8 @@ def _entry(session: Session, case: Case, view: CaseView, spec: TimerSpec,
     worst = max(timers, key=lambda t: t.rank)
     level = next(lv for lv in spec.levels if lv.name == worst.level)
     number = int(worst.key) if worst.key else None
-    people = notify.resolve(session, level.notify, view, {}, action_number=number)
+    people = notify.resolve(notify.directory(session), level.notify, view, {},
+                            action_number=number)
     who = [{"name": p.name, "role": p.role} for p in people]
     if spec.fires:
         who.insert(0, {"name": "scr (automatic)", "role": f"fires {spec.fires}"})

@@ -257,3 +257,8 @@ class Outbox(SQLModel, table=True):
     sent_at: datetime | None = moment(nullable=True)
     last_error: str | None = Field(default=None, max_length=500)
     history_seq: int | None = None
+    # What to say, queued with the transition; the bodies (and .ics) are rendered from it
+    # when the message is first claimed for delivery, then kept, so a retry is identical.
+    notice: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    calendar: dict[str, Any] | None = Field(default=None,
+                                            sa_column=Column(JSON, nullable=True))

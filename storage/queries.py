@@ -26,7 +26,7 @@ from storage.models import (
 )
 
 # The schema revision this code needs; tests assert it is Alembic's head.
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 
 
 def schema_revision(session: Session) -> str | None:
@@ -192,6 +192,17 @@ def roles_of(session: Session, user_id: int) -> list[str]:
     """The user's roles, sorted."""
     stmt = select(UserRole.role).where(UserRole.user_id == user_id).order_by(col(UserRole.role))
     return list(session.exec(stmt).all())
+
+
+def active_users_with_roles(session: Session) -> list[tuple[User, str]]:
+    """(user, role) for every role of every active user, by user name."""
+    stmt = (
+        select(User, UserRole.role)
+        .join(UserRole, col(UserRole.user_id) == User.id)
+        .where(col(User.active).is_(True))
+        .order_by(col(User.name), col(UserRole.role))
+    )
+    return [(u, r) for u, r in session.exec(stmt).all()]
 
 
 def users_with_role(session: Session, role: str) -> Sequence[User]:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from lifecycle.mailer import composed
 from states.enums import State
 from tests.board import BELOW_THRESHOLD, CHAIR, SCR_REFERRAL, SUBCHAIR, Board
 from tests.conftest import T0
@@ -91,7 +92,7 @@ def test_each_fired_timer_has_one_late_history_row_and_skipped_ones_none(any_boa
         assert all(h.due_at < BACK - timedelta(days=60) for h in late_rows)
     [overdue] = firings(board, refs["published"])
     assert overdue.row.params == {"timer": "action", "level": "overdue", "key": "1"}
-    assert all("Late:" in m.body_text and "after it was due" in m.body_text
+    assert all("Late:" in composed(m).text and "after it was due" in composed(m).text
                for m in overdue.mail)
 
 
@@ -125,7 +126,7 @@ def test_timed_transitions_after_the_outage(any_board):
     blocked = [f for f in firings(board, refs["publication_hold"])
                if f.row.params.get("level") == "blocked"]
     assert len(blocked) == 1
-    assert all("criminal proceedings are pending" in m.body_text for m in blocked[0].mail)
+    assert all("criminal proceedings are pending" in composed(m).text for m in blocked[0].mail)
     # The sub-group's own timers start from the moment of the (late) submission.
     armed = by_name(timers(board, refs["information_request"], "pending"))
     assert armed["recommendation.escalation"].due_at > BACK

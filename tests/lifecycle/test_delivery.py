@@ -14,6 +14,7 @@ import pytest
 from handlers.mail import deliver
 from handlers.transport import SmtpTransport
 from lifecycle.delivery import LEASE, claim, deliver_outbox, mark, retry
+from lifecycle.mailer import composed
 from lifecycle.settings import MailSettings, Settings
 from states.enums import State
 from storage import queries
@@ -95,7 +96,7 @@ def test_crash_between_send_and_mark_resends_with_the_same_id(board, tmp_path, s
     server = start_server()
     settings = settings_for(tmp_path, server.port)
     at = T0 + 2 * H
-    messages = claim(board.db, at, 100, "scr@localhost")
+    messages = claim(board.db, settings, at, 100)
     with SmtpTransport.from_url(settings.mail.smtp_url) as transport:
         deliver(messages, transport)  # ...and the process is killed before mark()
     first = [m.message["Message-ID"] for m in server.handler.received]
@@ -112,7 +113,7 @@ def test_crash_between_send_and_mark_writes_no_second_maildir_copy(board, tmp_pa
     some_mail(board)
     settings = settings_for(tmp_path)
     at = T0 + 2 * H
-    messages = claim(board.db, at, 100, "scr@localhost")
+    messages = claim(board.db, settings, at, 100)
     from lifecycle.delivery import transport_for
 
     with transport_for(settings) as transport:
@@ -134,7 +135,7 @@ def test_refused_recipient_fails_and_alerts_the_business_manager(board, tmp_path
     assert {r.recipient for r in failed} == {"police@board.test"}
     alerts = [r for r in rows(board) if r.template == "delivery_failed"]
     assert [a.recipient for a in alerts] == ["bm@board.test"] * 2
-    assert all("police@board.test" in a.body_text for a in alerts)
+    assert all("police@board.test" in composed(a).text for a in alerts)
     deliver_outbox(board.db, settings, T0 + 3 * H)
     assert any("could not be delivered" in m.message["Subject"]
                for m in server.handler.received)
@@ -167,7 +168,7 @@ def test_mark_ignores_rows_already_settled(board, tmp_path):
     some_mail(board)
     settings = settings_for(tmp_path)
     at = T0 + 2 * H
-    messages = claim(board.db, at, 1, "scr@localhost")
+    messages = claim(board.db, settings, at, 1)
     from handlers.mail import DeliveryResult
 
     result = [DeliveryResult(messages[0].outbox_id, messages[0].message_id, True, None, False)]
@@ -256,9 +257,9 @@ def test_calendar_invitations_parse_and_replace_each_other(board, tmp_path):
     board.fire(ref, "send_prepublication_notice", at=at + H)
     board.fire(ref, "schedule_publication", at=at + 2 * H, date="2027-03-01")
     board.fire(ref, "schedule_publication", at=at + 3 * H, date="2027-03-08")
-    invites = [r for r in rows(board) if r.ics]
+    invites = [r for r in rows(board) if r.calendar]
     assert invites and all(r.template == "calendar_update" for r in invites)
-    parsed = [icalendar.Calendar.from_ical(r.ics) for r in invites]
+    parsed = [icalendar.Calendar.from_ical(composed(r).ics) for r in invites]
     events = [(str(c["METHOD"]), next(iter(c.walk("VEVENT")))) for c in parsed]
     publication = [(m, e) for m, e in events if "-publication@" in str(e["UID"])]
     seqs = sorted({(int(e["SEQUENCE"]), e.decoded("DTSTART").isoformat(), m)
@@ -276,9 +277,29 @@ def test_deadline_invitations_go_to_those_who_must_act(board, ladder):
     ref = board.refer(at=T0)
     target = State.INFORMATION_REQUEST if ladder == "returns" else State.CHAIR_DECISION
     board.walk(ref, target, at=T0)
-    invited = {r.recipient for r in rows(board)
-               if r.ics and f"-{ladder}@" in r.ics and "METHOD:REQUEST" in r.ics}
+    invited = {r.recipient for r in rows(board) if r.calendar
+               and f"-{ladder}@" in r.calendar["uid"] and r.calendar["method"] == "REQUEST"}
     expected = {"returns": {"bm@board.test", "csc@board.test", "health@board.test",
                             "police@board.test"},
                 "decision": {"bm@board.test", "chair@board.test"}}[ladder]
     assert invited == expected
+
+
+def test_a_notice_that_cannot_be_rendered_fails_and_alerts(board, tmp_path):
+    """A queued notice whose template fails is never sent empty: it is marked failed, kept
+    with the error, and the business manager is alerted; the rest of the batch goes."""
+    from sqlalchemy import update
+
+    from storage.models import Outbox
+
+    some_mail(board)
+    with transaction(board.db) as s:
+        first = queries.outbox(s)[0]
+        broken = dict(first.notice, template="no_such_template")
+        s.execute(update(Outbox).where(Outbox.id == first.id).values(notice=broken))
+    report = deliver_outbox(board.db, settings_for(tmp_path), T0 + 2 * H)
+    failed = rows(board, "failed")
+    assert [r.id for r in failed] == [first.id] and "could not render" in failed[0].last_error
+    assert report.sent == len(rows(board, "sent")) > 0
+    alerts = [r for r in rows(board) if r.template == "delivery_failed"]
+    assert alerts and all(a.recipient == "bm@board.test" for a in alerts)

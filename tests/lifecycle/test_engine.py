@@ -9,6 +9,7 @@ from itertools import pairwise
 import pytest
 from sqlalchemy import func, select
 
+from lifecycle.mailer import composed
 from states.enums import State
 from states.errors import Conflict, InvalidInput, NotFound, Refused
 from storage import queries
@@ -218,7 +219,8 @@ def test_free_text_stays_out_of_history_and_mail(board):
         assert all(secret not in str(h.params) for h in rows)
         assert rows[0].params["summary"] == "(stored)"
     for message in outbox(board, ref):
-        for part in (message.subject, message.body_text, message.body_html):
+        done = composed(message)
+        for part in (done.subject, done.text, done.html):
             assert "Jayden" not in part and "2019" not in part
 
 

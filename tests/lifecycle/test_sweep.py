@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lifecycle.engine import Engine
+from lifecycle.mailer import composed
 from lifecycle.sweep import _due, next_due
 from states.config import ProcessConfig
 from states.enums import State
@@ -183,7 +184,7 @@ def test_timed_publication_blocked_by_criminal_proceedings_escalates_why(board):
     [_check, escalation] = firings(board, ref)
     assert escalation.row.params == {"timer": "publication", "level": "blocked"}
     assert escalation.recipients == {CHAIR_MAIL, BM_MAIL}
-    assert all("criminal proceedings are pending" in m.body_text for m in escalation.mail)
+    assert all("criminal proceedings are pending" in composed(m).text for m in escalation.mail)
     assert by_name(timers(board, ref))["publication.transition"].status == "fired"
     assert fired_names(sweep_at(board, timer.due_at + 50 * H)) == []
 
@@ -351,7 +352,7 @@ def test_a_prompt_firing_does_not_claim_an_outage_but_history_keeps_the_delay(bo
     sweep_at(board, reminder.due_at + timedelta(minutes=2))
     [firing] = firings(board, ref)
     assert firing.row.at - firing.row.due_at == timedelta(minutes=2)
-    assert all("Late:" not in m.body_text for m in firing.mail)
+    assert all("Late:" not in composed(m).text for m in firing.mail)
 
 
 def test_the_definition_check_knows_refusal_levels():
