@@ -13,10 +13,10 @@ from datetime import date, datetime
 from typing import Any
 
 from lifecycle import notify
-from lifecycle.timing import TimerChanges, label
+from lifecycle.timing import TimerChanges, TimerRow, label
 from states.case import CaseView
 from states.timers import TIMER_BY_LADDER
-from storage.models import Case, Timer
+from storage.models import Case
 
 MEETING_SELECTORS = ("subgroup_chair", "subgroup_members")
 
@@ -54,12 +54,12 @@ def changes_for(case: Case, view: CaseView, timers: TimerChanges, *, domain: str
     return found
 
 
-def _is_deadline(timer: Timer) -> bool:
+def _is_deadline(timer: TimerRow) -> bool:
     spec = TIMER_BY_LADDER.get(timer.ladder)
     return spec is not None and spec.calendar == timer.level
 
 
-def _change(case: Case, view: CaseView, timer: Timer, method: str, sequence: int, domain: str,
+def _change(case: Case, view: CaseView, timer: TimerRow, method: str, sequence: int, domain: str,
             cal_start: object) -> Change:
     spec = TIMER_BY_LADDER[timer.ladder]
     level = next(lv for lv in spec.levels if lv.name == timer.level)
@@ -73,7 +73,7 @@ def _change(case: Case, view: CaseView, timer: Timer, method: str, sequence: int
                   int(timer.key) if timer.key else None)
 
 
-def _day_of(timer: Timer, view: CaseView) -> date | None:
+def _day_of(timer: TimerRow, view: CaseView) -> date | None:
     """Publication and action deadlines are days, not moments."""
     if timer.ladder == "publication":
         return view.scheduled_publication

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -178,7 +179,8 @@ class Engine:
             # Every change to the case row is made before one flush, so the row is updated
             # once and its version rises by exactly one per trigger.
             with session.no_autoflush:
-                seq = queries.last_seq(session, _case_id(case)) + 1
+                # One version per history row (both start at 1): the next row's seq.
+                seq = case.version + 1
                 effects.apply(trigger, effects.EffectContext(
                     trigger, session, case, view, values, reason, actor, now, self.config,
                     outcome))
@@ -307,7 +309,7 @@ class Engine:
     ) -> None:
         """Write the history row, re-arm timers and queue the e-mail of one firing."""
         entry.case_id = _case_id(case)
-        session.add(entry)
+        session.execute(insert(_HISTORY), [_columns(entry)])
         seq, source, reason = entry.seq, entry.source, entry.reason
         now, due_at = entry.at, entry.due_at
         changes = timing.update(session, case, view, trigger=spec.name, source=source,
@@ -331,8 +333,7 @@ class Engine:
         )
         timezone = self.config.calendar.timezone
         mail = notify.queue(case, event, recipients, board=self.board, timezone=timezone,
-                            now=now, deadline=notify.next_deadline(session, case,
-                                                                   changes.armed, now=now),
+                            now=now, deadline=notify.next_deadline(changes.pending, now),
                             history_seq=seq)
         meeting = values.get("meeting_date") if spec.name == "submit_to_sub_group" else None
         if meeting is not None and meeting < self.config.calendar.local_date(now):
@@ -368,6 +369,13 @@ def _history_entry(case: Case, seq: int, spec: TriggerSpec, source: str | None, 
     return History(case_id=case.id or 0, seq=seq, trigger=spec.name, source=source,
                    dest=case.state, actor=actor.name, reason=reason, params=kept, at=now,
                    due_at=due_at, prev_hash=prev, hash=digest)
+
+
+_HISTORY = History.__table__  # type: ignore[attr-defined]
+
+
+def _columns(entry: History) -> dict[str, Any]:
+    return {c.key: getattr(entry, c.key) for c in _HISTORY.columns if c.key != "id"}
 
 
 def _plain(value: Any) -> Any:

@@ -9,7 +9,7 @@ same words, and `scr outbox` shows what went out.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ class Composed:
 
 
 def notice_json(notice: Notice) -> dict[str, Any]:
-    data = asdict(notice)
+    data = {f.name: getattr(notice, f.name) for f in fields(Notice)}
     data["details"] = [list(pair) for pair in notice.details]
     data["reasons"] = list(notice.reasons)
     data["late_by"] = notice.late_by.total_seconds() if notice.late_by is not None else None
@@ -36,16 +36,16 @@ def notice_json(notice: Notice) -> dict[str, Any]:
 
 
 def notice_from_json(data: dict[str, Any]) -> Notice:
-    fields = dict(data)
-    fields["details"] = tuple((str(k), str(v)) for k, v in data.get("details", ()))
-    fields["reasons"] = tuple(data.get("reasons", ()))
+    values = dict(data)
+    values["details"] = tuple((str(k), str(v)) for k, v in data.get("details", ()))
+    values["reasons"] = tuple(data.get("reasons", ()))
     late = data.get("late_by")
-    fields["late_by"] = timedelta(seconds=late) if late is not None else None
+    values["late_by"] = timedelta(seconds=late) if late is not None else None
     deadline = data.get("next_deadline")
-    fields["next_deadline"] = (Deadline(deadline["label"],
+    values["next_deadline"] = (Deadline(deadline["label"],
                                         datetime.fromisoformat(deadline["due_at"]))
                                if deadline else None)
-    return Notice(**fields)
+    return Notice(**values)
 
 
 def calendar_json(*, uid: str, sequence: int, method: str, summary: str, description: str,

@@ -19,7 +19,7 @@ from handlers.notices import Deadline, Notice, subject
 from states.case import CaseView
 from states.enums import STATE_LABELS, Role, State
 from storage import queries
-from storage.models import Case, Outbox, Timer, User
+from storage.models import Case, Outbox
 
 
 @dataclass(frozen=True)
@@ -85,10 +85,9 @@ class Directory:
 
 def directory(session: Session) -> Directory:
     """The active users and their roles, by name (one query)."""
-    rows = queries.active_users_with_roles(session)
-    people: dict[str, tuple[User, set[str]]] = {}
-    for user, role in rows:
-        people.setdefault(user.name, (user, set()))[1].add(role)
+    people: dict[str, tuple[Any, set[str]]] = {}
+    for row in queries.active_users_with_roles(session):
+        people.setdefault(row.name, (row, set()))[1].add(row.role)
     return Directory(tuple(Person(u.name, u.email, u.agency, frozenset(r))
                            for u, r in people.values()))
 
@@ -164,20 +163,16 @@ def _number(params: dict[str, object], action_number: int | None) -> int:
     return int(value)  # type: ignore[call-overload]
 
 
-def next_deadline(session: Session, case: Case, armed: Sequence[Timer] = (), *,
-                  now: datetime | None = None) -> Deadline | None:
-    """The case's earliest pending timer still ahead of `now`, as a deadline an e-mail can
-    name (during a catch-up, timers already due are about to fire, not deadlines ahead)."""
-    from lifecycle.timing import PENDING, label
+def next_deadline(pending: Sequence[Any], now: datetime) -> Deadline | None:
+    """The earliest of the case's pending timers still ahead of `now`, as a deadline an
+    e-mail can name (during a catch-up, timers already due are about to fire, not deadlines
+    ahead)."""
+    from lifecycle.timing import label
 
-    assert case.id is not None
-    pending = [t for t in queries.timers(session, case.id, status=PENDING)]
-    pending += [t for t in armed if t not in pending and t.status == PENDING]
-    if now is not None:
-        pending = [t for t in pending if t.due_at > now]
-    if not pending:
+    ahead = [t for t in pending if t.due_at > now]
+    if not ahead:
         return None
-    first = min(pending, key=lambda t: t.due_at)
+    first = min(ahead, key=lambda t: t.due_at)
     return Deadline(label(first), first.due_at)
 
 

@@ -1,13 +1,47 @@
-"""Reading a stored case into the immutable view that `states/` reasons about."""
+"""Reading a stored case into the immutable view that `states/` reasons about.
+
+Five prepared statements read everything (the referral and proceedings with the case's
+own row; agencies; meetings with their attendance; outputs; actions): the engine reads a
+case twice per trigger, before and after its effects, so this is on the hot path.
+"""
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from states.case import ActionFacts, AgencyAsk, CaseView, MeetingFacts, ReferralFacts
 from states.enums import State
-from storage import queries
-from storage.models import Case, Referral
+from storage.models import (
+    Action,
+    AgencyRequest,
+    Case,
+    Meeting,
+    MeetingAttendance,
+    Output,
+    ProceedingsStatus,
+    Referral,
+)
+
+_R, _P = Referral.__table__, ProceedingsStatus.__table__  # type: ignore[attr-defined]
+_A, _M = AgencyRequest.__table__, Meeting.__table__  # type: ignore[attr-defined]
+_MA, _O = MeetingAttendance.__table__, Output.__table__  # type: ignore[attr-defined]
+_X = Action.__table__  # type: ignore[attr-defined]
+_ID = bindparam("case_id")
+
+_REFERRAL = select(
+    _R.c.incident_date, _R.c.harm, _R.c.abuse, _R.c.agency_concern, _R.c.grounds, _R.c.route,
+    _R.c.referrer_agency, _R.c.criminal_proceedings, _P.c.criminal, _P.c.care,
+    _P.c.expected_conclusion,
+).join(_P, _P.c.case_id == _R.c.case_id).where(_R.c.case_id == _ID)
+_AGENCIES = select(_A.c.agency, _A.c.round, _A.c.requested_at, _A.c.due_at,
+                   _A.c.returned_at, _A.c.view).where(_A.c.case_id == _ID).order_by(
+                       _A.c.round, _A.c.id)
+_MEETINGS = select(_M.c.id, _M.c.held_on, _M.c.recorded_at, _MA.c.agency).outerjoin(
+    _MA, _MA.c.meeting_id == _M.c.id).where(_M.c.case_id == _ID).order_by(_M.c.id)
+_OUTPUTS = select(_O.c.output).where(_O.c.case_id == _ID)
+_ACTIONS = select(_X.c.number, _X.c.agency, _X.c.owner, _X.c.due, _X.c.status).where(
+    _X.c.case_id == _ID).order_by(_X.c.number)
 
 
 def referral_facts(referral: Referral) -> ReferralFacts:
@@ -26,40 +60,41 @@ def referral_facts(referral: Referral) -> ReferralFacts:
 def snapshot(session: Session, case: Case) -> CaseView:
     """Everything guards and timers may look at, read in one place."""
     assert case.id is not None
-    cid = case.id
-    proceedings = queries.proceedings(session, cid)
+    ids = {"case_id": case.id}
+    r = session.execute(_REFERRAL, ids).one()
+    meetings: dict[int, tuple[object, object, set[str]]] = {}
+    for row in session.execute(_MEETINGS, ids):
+        held = meetings.setdefault(row.id, (row.held_on, row.recorded_at, set()))
+        if row.agency is not None:
+            held[2].add(row.agency)
     return CaseView(
         ref=case.ref,
         state=State(case.state),
-        referral=referral_facts(queries.referral(session, cid)),
+        referral=ReferralFacts(r.incident_date, r.harm, r.abuse, r.agency_concern,
+                               tuple(r.grounds), r.route, r.referrer_agency,
+                               r.criminal_proceedings),
         referred_at=case.referred_at,
         state_entered_at=case.state_entered_at,
         kind=case.kind,
         flags=frozenset(case.flags),
         round=case.round,
-        agencies=tuple(
-            AgencyAsk(a.agency, a.round, a.requested_at, a.due_at, a.returned_at, a.view)
-            for a in queries.agency_requests(session, cid)
-        ),
+        agencies=tuple(AgencyAsk(a.agency, a.round, a.requested_at, a.due_at, a.returned_at,
+                                 a.view) for a in session.execute(_AGENCIES, ids)),
         returns_due_at=case.returns_due_at,
         meeting_date=case.meeting_date,
-        meetings=tuple(
-            MeetingFacts(m.held_on, frozenset(present), m.recorded_at)
-            for m, present in queries.meetings(session, cid)
-        ),
+        meetings=tuple(MeetingFacts(held, frozenset(present), recorded)  # type: ignore[arg-type]
+                       for held, recorded, present in meetings.values()),
         recommendation=case.recommendation,
         lead_reviewer=case.lead_reviewer,
         commissioned_at=case.commissioned_at,
         decided_at=case.decided_at,
-        criminal=proceedings.criminal,
-        care=proceedings.care,
-        expected_conclusion=proceedings.expected_conclusion,
-        outputs=frozenset(o.output for o in queries.outputs(session, cid)),
+        criminal=r.criminal,
+        care=r.care,
+        expected_conclusion=r.expected_conclusion,
+        outputs=frozenset(o.output for o in session.execute(_OUTPUTS, ids)),
         notice_sent_at=case.notice_sent_at,
         scheduled_publication=case.scheduled_publication,
-        actions=tuple(
-            ActionFacts(a.number, a.agency, a.owner, a.due, a.status)
-            for a in queries.actions(session, cid)
-        ),
+        actions=tuple(ActionFacts(a.number, a.agency, a.owner, a.due, a.status)
+                      for a in session.execute(_ACTIONS, ids)),
         panel_notified=case.panel_notified_on is not None,
     )

@@ -1,29 +1,59 @@
 """Arming and disarming a case's timers as it moves (SPEC §4).
 
 Called by the engine inside the trigger's transaction, so a timer is never armed without
-its transition, nor left armed after the case has left its state.
+its transition, nor left armed after the case has left its state. The case's timers are
+read once, and the changes written with one UPDATE and one INSERT.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy import update as sql_update
+from sqlmodel import Session
 
 from states.case import CaseView
 from states.config import ProcessConfig
 from states.timers import ENTER, TIMER_BY_LADDER, TIMERS, TimerSpec, plan
-from storage import queries
 from storage.models import Case, Timer
 
 PENDING, FIRED, SKIPPED, DISARMED, STALE = "pending", "fired", "skipped", "disarmed", "stale"
 
+_T = Timer.__table__  # type: ignore[attr-defined]
+_CASE_TIMERS = select(
+    _T.c.id, _T.c.name, _T.c.ladder, _T.c.level, _T.c.rank, _T.c.key, _T.c.status,
+    _T.c.armed_at, _T.c.due_at, _T.c.sequence,
+).where(_T.c.case_id == bindparam("case_id"))
+
+
+@dataclass(frozen=True)
+class TimerRow:
+    """A timer as the engine and the e-mail need it."""
+
+    name: str
+    ladder: str
+    level: str
+    rank: int
+    key: str
+    status: str
+    armed_at: datetime
+    due_at: datetime
+    sequence: int
+    id: int | None = None
+    state: str = ""
+    fires: str | None = None
+    rule: str = ""
+
 
 @dataclass
 class TimerChanges:
-    armed: list[Timer] = field(default_factory=list)
-    disarmed: list[Timer] = field(default_factory=list)
+    armed: list[TimerRow] = field(default_factory=list)
+    disarmed: list[TimerRow] = field(default_factory=list)
+    # The case's pending timers after the change, for the next deadline an e-mail names.
+    pending: list[TimerRow] = field(default_factory=list)
 
 
 def update(
@@ -40,27 +70,31 @@ def update(
 ) -> TimerChanges:
     """Disarm what the trigger ends and arm what it starts; returns both for the e-mail."""
     assert case.id is not None
+    known = [TimerRow(r.name, r.ladder, r.level, r.rank, r.key, r.status, r.armed_at,
+                      r.due_at, r.sequence, r.id)
+             for r in session.execute(_CASE_TIMERS, {"case_id": case.id})]
+    pending = [t for t in known if t.status == PENDING]
     changes = TimerChanges()
-    pending = list(queries.timers(session, case.id, status=PENDING))
+    arm: list[tuple[TimerSpec, str]] = []
     dest = view.state
     if source != dest:
-        for timer in pending:
-            _disarm(timer, changes)
+        changes.disarmed = pending
+        arm = [(spec, "") for spec in TIMERS
+               if spec.state == dest and ENTER in spec.arm_on
+               and (not spec.enter_via or trigger in spec.enter_via)]
+    else:
         for spec in TIMERS:
-            if spec.state == dest and ENTER in spec.arm_on and (
-                not spec.enter_via or trigger in spec.enter_via
-            ):
-                _arm(session, case, view, spec, "", now, config, changes)
-        return changes
-    for spec in TIMERS:
-        if spec.state != dest or trigger not in (*spec.arm_on, *spec.disarm_on):
-            continue
-        key = _action_key(spec, params, outcome)
-        for timer in pending:
-            if timer.ladder == spec.ladder and timer.key == key:
-                _disarm(timer, changes)
-        if trigger in spec.arm_on:
-            _arm(session, case, view, spec, key, now, config, changes)
+            if spec.state != dest or trigger not in (*spec.arm_on, *spec.disarm_on):
+                continue
+            key = _action_key(spec, params, outcome)
+            changes.disarmed += [t for t in pending if t.ladder == spec.ladder and t.key == key]
+            if trigger in spec.arm_on:
+                arm.append((spec, key))
+    for spec, key in arm:
+        changes.armed += _plan(case, view, spec, key, known, now, config)
+    gone = {t.id for t in changes.disarmed}
+    changes.pending = [t for t in pending if t.id not in gone] + changes.armed
+    _write(session, case.id, changes, now)
     return changes
 
 
@@ -71,53 +105,44 @@ def _action_key(spec: TimerSpec, params: dict[str, object], outcome: dict[str, o
     return str(number) if number is not None else ""
 
 
-def _disarm(timer: Timer, changes: TimerChanges) -> None:
-    timer.status = DISARMED
-    changes.disarmed.append(timer)
-
-
-def _arm(
-    session: Session,
-    case: Case,
-    view: CaseView,
-    spec: TimerSpec,
-    key: str,
-    now: datetime,
-    config: ProcessConfig,
-    changes: TimerChanges,
-) -> None:
-    assert case.id is not None
+def _plan(case: Case, view: CaseView, spec: TimerSpec, key: str, known: list[TimerRow],
+          now: datetime, config: ProcessConfig) -> list[TimerRow]:
     action = view.action(int(key)) if key else None
-    done: set[str] | None = None
+    # Re-arming a ladder (a return recorded, a meeting recorded) must not repeat a level
+    # that already went out in this stay in the state and would be due again at once: the
+    # people concerned have been told.
+    gone_out = {t.name for t in known if t.status in (FIRED, SKIPPED)
+                and t.armed_at >= case.state_entered_at}
+    sequences: dict[str, int] = {}
+    for t in known:
+        sequences[t.name] = max(sequences.get(t.name, -1), t.sequence)
+    rows = []
     for planned in plan(spec, view, armed_at=now, config=config, action=action):
-        if planned.due_at <= now:
-            # Re-arming a ladder (a return recorded, a meeting recorded) must not repeat a
-            # level that already went out in this stay in the state and would be due again
-            # at once: the people concerned have been told.
-            done = _gone_out(session, case) if done is None else done
-            if planned.name in done:
-                continue
-        previous = queries.latest_sequence(session, case.id, planned.name)
-        timer = Timer(
-            case_id=case.id, ladder=planned.ladder, level=planned.level, rank=planned.rank,
-            key=planned.key, name=planned.name, state=spec.state, fires=planned.fires,
-            due_at=planned.due_at, rule=planned.rule, status=PENDING, armed_at=now,
-            sequence=0 if previous is None else previous + 1,
-        )
-        session.add(timer)
-        changes.armed.append(timer)
+        if planned.due_at <= now and planned.name in gone_out:
+            continue
+        rows.append(TimerRow(
+            name=planned.name, ladder=planned.ladder, level=planned.level, rank=planned.rank,
+            key=planned.key, status=PENDING, armed_at=now, due_at=planned.due_at,
+            sequence=sequences.get(planned.name, -1) + 1, state=spec.state.value,
+            fires=planned.fires, rule=planned.rule,
+        ))
+    return rows
 
 
-def _gone_out(session: Session, case: Case) -> set[str]:
-    """Names of the case's timers fired or skipped since it entered its current state."""
-    stmt = select(Timer.name).where(
-        Timer.case_id == case.id, col(Timer.status).in_((FIRED, SKIPPED)),
-        col(Timer.armed_at) >= case.state_entered_at,
-    )
-    return set(session.exec(stmt).all())
+def _write(session: Session, case_id: int, changes: TimerChanges, now: datetime) -> None:
+    if changes.disarmed:
+        session.execute(sql_update(_T).where(_T.c.id.in_([t.id for t in changes.disarmed]))
+                        .values(status=DISARMED))
+    if changes.armed:
+        session.execute(insert(_T), [{
+            "case_id": case_id, "ladder": t.ladder, "level": t.level, "rank": t.rank,
+            "key": t.key, "name": t.name, "state": t.state, "fires": t.fires,
+            "due_at": t.due_at, "rule": t.rule, "status": PENDING, "armed_at": now,
+            "fired_at": None, "sequence": t.sequence,
+        } for t in changes.armed])
 
 
-def label(timer: Timer) -> str:
+def label(timer: Any) -> str:
     """A human name for a timer, e.g. 'Agency returns due (overdue)'."""
     spec = TIMER_BY_LADDER.get(timer.ladder)
     base = spec.label if spec else timer.ladder

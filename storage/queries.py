@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, text
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from states.errors import NotFound
@@ -194,15 +196,18 @@ def roles_of(session: Session, user_id: int) -> list[str]:
     return list(session.exec(stmt).all())
 
 
-def active_users_with_roles(session: Session) -> list[tuple[User, str]]:
-    """(user, role) for every role of every active user, by user name."""
-    stmt = (
-        select(User, UserRole.role)
-        .join(UserRole, col(UserRole.user_id) == User.id)
-        .where(col(User.active).is_(True))
-        .order_by(col(User.name), col(UserRole.role))
-    )
-    return [(u, r) for u, r in session.exec(stmt).all()]
+_U, _UR = User.__table__, UserRole.__table__  # type: ignore[attr-defined]
+_ACTIVE_ROLES = (
+    sa_select(_U.c.name, _U.c.email, _U.c.agency, _UR.c.role)
+    .join(_UR, _UR.c.user_id == _U.c.id)
+    .where(_U.c.active.is_(True))
+    .order_by(_U.c.name, _UR.c.role)
+)
+
+
+def active_users_with_roles(session: Session) -> list[Any]:
+    """(name, email, agency, role) for every role of every active user, by user name."""
+    return list(session.execute(_ACTIVE_ROLES))
 
 
 def users_with_role(session: Session, role: str) -> Sequence[User]:
