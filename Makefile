@@ -34,6 +34,9 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest -q -n auto
 
+bench: setup
+	$(BIN)/python -m bench.run
+
 lint: setup
 	$(BIN)/ruff check states storage lifecycle handlers tests
 	$(BIN)/mypy

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from lifecycle.engine import Engine
 from states.enums import State
-from storage.db import make_engine, transaction
+from storage.db import make_engine
 from storage.migrate import upgrade
 from tests.board import Board
 

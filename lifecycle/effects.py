@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from states.case import Actor, CaseView
@@ -111,13 +112,13 @@ def _submit(ctx: EffectContext) -> None:
 
 @effect("record_meeting")
 def _record_meeting(ctx: EffectContext) -> None:
-    meeting = Meeting(case_id=_id(ctx), held_on=ctx.params["date"], recorded_at=ctx.now,
-                      recorded_by=ctx.actor.name)
-    ctx.session.add(meeting)
-    ctx.session.flush()
-    assert meeting.id is not None
-    for agency in ctx.params["attendees"]:
-        ctx.session.add(MeetingAttendance(meeting_id=meeting.id, agency=agency))
+    meeting_id = ctx.session.execute(
+        insert(Meeting).returning(Meeting.id),  # type: ignore[arg-type]
+        [{"case_id": _id(ctx), "held_on": ctx.params["date"], "recorded_at": ctx.now,
+          "recorded_by": ctx.actor.name}]).scalar_one()
+    if ctx.params["attendees"]:
+        ctx.session.execute(insert(MeetingAttendance), [
+            {"meeting_id": meeting_id, "agency": agency} for agency in ctx.params["attendees"]])
     ctx.case.meeting_date = ctx.params["date"]
 
 

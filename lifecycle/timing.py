@@ -29,6 +29,10 @@ _CASE_TIMERS = select(
 ).where(_T.c.case_id == bindparam("case_id"))
 
 
+_DISARM = sql_update(_T).where(_T.c.id.in_(bindparam("ids", expanding=True))).values(
+    status=DISARMED)
+
+
 @dataclass(frozen=True)
 class TimerRow:
     """A timer as the engine and the e-mail need it."""
@@ -131,8 +135,7 @@ def _plan(case: Case, view: CaseView, spec: TimerSpec, key: str, known: list[Tim
 
 def _write(session: Session, case_id: int, changes: TimerChanges, now: datetime) -> None:
     if changes.disarmed:
-        session.execute(sql_update(_T).where(_T.c.id.in_([t.id for t in changes.disarmed]))
-                        .values(status=DISARMED))
+        session.execute(_DISARM, {"ids": [t.id for t in changes.disarmed]})
     if changes.armed:
         session.execute(insert(_T), [{
             "case_id": case_id, "ladder": t.ladder, "level": t.level, "rank": t.rank,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import bindparam, func, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -41,6 +41,10 @@ def schema_revision(session: Session) -> str | None:
     return row[0] if row else None
 
 
+_CASE = select(Case).where(col(Case.ref) == bindparam("ref"))
+_CASE_FOR_UPDATE = _CASE.with_for_update()
+
+
 def case_by_ref(session: Session, ref: str, *, for_update: bool = False) -> Case:
     """The case with reference `ref` (exact match); NotFound if there is none.
 
@@ -48,10 +52,8 @@ def case_by_ref(session: Session, ref: str, *, for_update: bool = False) -> Case
     triggers on one case queue up instead of racing (SQLite's BEGIN IMMEDIATE already
     serialises writers).
     """
-    stmt = select(Case).where(Case.ref == ref)
-    if for_update:
-        stmt = stmt.with_for_update()
-    case = session.exec(stmt).first()
+    stmt = _CASE_FOR_UPDATE if for_update else _CASE
+    case = session.execute(stmt, {"ref": ref}).scalars().first()
     if case is None:
         raise NotFound(f"unknown case {ref!r}")
     return case
