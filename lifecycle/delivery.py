@@ -128,8 +128,11 @@ def mark(db: DbEngine, settings: Settings, results: Sequence[DeliveryResult],
     """Record each result: sent, due again after back-off, or failed (and alerted)."""
     sent = retried = failed = 0
     with transaction(db) as session:
+        ids = [r.outbox_id for r in results]
+        rows = {row.id: row for row in session.exec(
+            select(Outbox).where(col(Outbox.id).in_(ids)))} if ids else {}
         for result in results:
-            row = session.get(Outbox, result.outbox_id)
+            row = rows.get(result.outbox_id)
             if row is None or row.status != PENDING:
                 continue
             row.claimed_until = None
