@@ -80,11 +80,13 @@ def prepare(given: str | None) -> Path:
     if folder.exists() and not folder.is_dir():
         raise InvalidInput(f"{folder} exists and is not a folder: give a new --dir")
     if folder.is_dir():
-        held = sorted(p.name for p in folder.iterdir()
-                      if p.name.endswith(DATABASE_SUFFIXES) or p.name == "mail")
+        names = sorted(p.name for p in folder.iterdir())
+        held = [n for n in names if n.endswith(DATABASE_SUFFIXES)] + \
+            [n for n in names if n == "mail"]
         if held:
             raise InvalidInput(f"{folder} already holds {held[0]}: scr demo writes only into "
-                               "a new or empty folder, never over a database; give a new --dir")
+                               "a new folder or one without a database or maildir; give a new "
+                               "--dir")
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:

@@ -260,7 +260,7 @@ class Run:
         self.say.line()
         did = f" → {firing.trigger}" if firing.trigger not in (None, "timer") else ""
         self.say.line(f"{self.when()}  the daemon: {firing.case_ref} ({pseudonym}) "
-                      f"{firing.timer}{' blocked' if level == 'blocked' else ''}{did}")
+                      f"{firing.timer}{' blocked' if level == 'blocked' else ''}{did}", wrap=False)
         self.say.line(f"rule: {timer.rule}", 2)
         for item in firing.reasons:
             self.say.line(f"refused because {item}", 2)
