@@ -157,7 +157,8 @@ def _document(run: Run, folder: Path, refs: dict[str, str], started: float) -> d
         "timeline_svg": summary.write_timeline(run, scr_ref,
                                                folder / f"{scr_ref}-timeline.svg"),
         "log": str(folder / "scr.log"),
-        "readme": summary.write_readme(folder, (folder / "scr.db").resolve(), scr_ref),
+        "readme": summary.write_readme(folder, (folder / "scr.db").resolve(), scr_ref,
+                                       END.replace(" ", "T")),
     }
     return {
         "dir": str(folder),

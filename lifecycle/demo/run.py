@@ -174,7 +174,8 @@ class Run:
         self.steps += 1
         self._head(who, "scr refer --file referral.json")
         self.say.line(f"{ref} ({pseudonym}): a new case in referral. {why}", 2)
-        reasons = list(criteria["reasons"])  # type: ignore[call-overload]
+        reasons = criteria["reasons"]
+        assert isinstance(reasons, list)
         self.say.line(f"criteria: {reasons[0]} — " + "; ".join(reasons[1:]), 2)
         self._tell_after(ref)
         return ref

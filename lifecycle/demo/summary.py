@@ -3,6 +3,7 @@ in the maildir (exactly the outbox, all sent), the SCR's timeline picture and a 
 
 from __future__ import annotations
 
+import shlex
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -88,9 +89,10 @@ def write_timeline(run: Run, ref: str, path: Path) -> str:
     return str(path)
 
 
-def write_readme(folder: Path, database: Path, scr_ref: str) -> str:
+def write_readme(folder: Path, database: Path, scr_ref: str, stopped: str) -> str:
+    """How to explore the folder; `stopped` is the board's local time the run ended."""
     path = folder / "README.txt"
-    url = f"sqlite:///{database}"
+    url = shlex.quote(f"sqlite:///{database}")
     path.write_text(
         "This folder was made by `scr demo`: a training run on a throwaway board.\n\n"
         "  scr.db      the demo's own SQLite database (fictional people and cases)\n"
@@ -101,6 +103,10 @@ def write_readme(folder: Path, database: Path, scr_ref: str) -> str:
         f"  SCR_DATABASE_URL={url} scr list\n"
         f"  SCR_DATABASE_URL={url} scr history {scr_ref}\n"
         f"  SCR_DATABASE_URL={url} scr --as 'Ada Quill' show {scr_ref}\n\n"
+        f"The demo's clock stopped at {stopped} (board time). Seen from a later day, its "
+        "pending\ntimers are past due; to see the board as the run left it, run as of that "
+        "moment\n(training only):\n\n"
+        f"  SCR_ALLOW_CLOCK_OVERRIDE=1 SCR_DATABASE_URL={url} scr --now {stopped} overdue\n\n"
         "Delete the folder when you are done.\n", encoding="utf-8")
     return str(path)
 
