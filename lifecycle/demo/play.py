@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lifecycle import log
+from lifecycle import log, present
 from lifecycle.app import App, Output
 from lifecycle.demo import cast, story, summary
 from lifecycle.demo.run import Narrator, OffScript, Run
@@ -35,6 +35,8 @@ DATABASE_SUFFIXES = (".db", ".sqlite", ".sqlite3", ".db-wal")
 
 
 class Interrupted(LifecycleError):
+    """Ctrl-C during the run: the folder holds an unfinished demo (exit 130, as a shell's)."""
+
     exit_code = 130
 
 
@@ -50,7 +52,7 @@ def play(app: App, args: Namespace) -> Output:
     demo_app = App(replace(settings, now=_local(settings, story.START)))
     try:
         with _log_into(folder / "scr.log"):
-            _introduce(say, folder)
+            _introduce(say, folder, settings)
             run = _stage(demo_app, say)
             refs = story.tell(run)
             run.at(END)
@@ -126,12 +128,13 @@ def _stage(demo_app: App, say: Narrator) -> Run:
                say=say)
 
 
-def _introduce(say: Narrator, folder: Path) -> None:
+def _introduce(say: Narrator, folder: Path, settings: Settings) -> None:
     ignored = [v for v in ("SCR_DATABASE_URL", "SCR_SMTP_URL", "SCR_MAIL_DIR") if
                os.environ.get(v)]
     say.line("scr demo: a training run on a throwaway board, with a simulated clock.")
     say.line(f"folder   {folder} (its own database scr.db, maildir mail/ and log scr.log)", 2)
-    say.line("clock    simulated, from Mon 13 Jan 2025; between steps it jumps ahead and the "
+    start = present.when(_local(settings, story.START), settings.process.calendar)
+    say.line(f"clock    simulated, from {start}; between steps it jumps ahead and the "
              "daemon fires every timer at its due moment on the way. Nothing sleeps.", 2)
     say.line("safety   the board's configured database is not opened and nothing is sent "
              "over SMTP" + (f" ({', '.join(ignored)} ignored)" if ignored else "") + ".", 2)
