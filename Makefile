@@ -37,6 +37,11 @@ test: setup
 bench: setup
 	$(BIN)/python -m bench.run
 
+# A training run on a throwaway board in a new ./scr-demo-* folder; it ignores the
+# SCR_DATABASE_URL and SCR_MAIL_DIR exported above and never sends mail.
+demo: setup
+	$(BIN)/scr demo
+
 lint: setup
 	$(BIN)/ruff check states storage lifecycle handlers tests
 	$(BIN)/mypy

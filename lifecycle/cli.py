@@ -19,7 +19,8 @@ from states.errors import InvalidInput, LifecycleError
 EXIT_INTERNAL = 1
 # Modules that add commands: each has `add_commands(command)`, where `command(name, help)`
 # returns a sub-parser whose defaults name the function to run (`func`).
-COMMAND_GROUPS = ("lifecycle.commands", "lifecycle.ops", "lifecycle.admin", "lifecycle.views")
+COMMAND_GROUPS = ("lifecycle.commands", "lifecycle.ops", "lifecycle.admin", "lifecycle.views",
+                  "lifecycle.demo")
 
 
 class _Parser(argparse.ArgumentParser):

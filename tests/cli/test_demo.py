@@ -1,0 +1,202 @@
+"""`scr demo`: the real command runs a whole training board into a folder of its own, on a
+simulated clock, through the product's engine, sweep and delivery, and touches nothing else."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from contextlib import closing
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from handlers.transport import maildir_name
+from lifecycle.demo.cast import PLANTED_BIRTH_DATES, PLANTED_NAMES
+from storage.db import make_engine
+from storage.migrate import upgrade
+from tests.cli.scr import Result, Scr
+
+PLANTED = (*PLANTED_NAMES, *PLANTED_BIRTH_DATES)
+LADDERS = {
+    "triage.reminder", "triage.escalation", "returns.reminder", "returns.overdue",
+    "returns_auto_submit.transition", "recommendation.escalation", "decision.due",
+    "panel.reminder", "completion.reminder", "completion.due", "proceedings_check.check",
+    "publication.blocked", "publication.transition", "action.reminder", "action.overdue",
+}
+
+
+@dataclass
+class DemoRun:
+    folder: Path
+    result: Result
+    doc: dict[str, Any]
+    scr: Scr
+    live_db: Path
+    live_hash: str
+    narrated: Result  # a second run, in words, into a default folder under `narrated_in`
+    narrated_in: Path
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        with closing(sqlite3.connect(self.folder / "scr.db")) as conn:
+            return conn.execute(sql).fetchall()
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _start(scr: Scr, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "lifecycle.cli", *args], cwd=scr.cwd,
+                            env=scr.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _finish(proc: subprocess.Popen[str]) -> Result:
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, f"scr demo exited {proc.returncode}: {err}"
+    return Result(proc.returncode, out, err)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> DemoRun:
+    """Two demo runs side by side: one with --json while the environment points at a live
+    board's database, an SMTP server that is not there and no clock override; one in words,
+    without --dir."""
+    base = tmp_path_factory.mktemp("demo")
+    board = base / "board"
+    board.mkdir()
+    live_db = board / "live.db"
+    engine = make_engine(f"sqlite:///{live_db}")
+    upgrade(engine)
+    engine.dispose()
+    live_hash = _digest(live_db)
+    scr = Scr.in_dir(board, database_url=f"sqlite:///{live_db}",
+                     SCR_SMTP_URL="smtp://127.0.0.1:9", SCR_MAIL_DIR=str(board / "mail"),
+                     SCR_ALLOW_CLOCK_OVERRIDE="0")
+    words = Scr.in_dir(tmp_path_factory.mktemp("narrated"), SCR_ALLOW_CLOCK_OVERRIDE="0")
+    running = _start(scr, "demo", "--dir", str(base / "demo"), "--json")
+    telling = _start(words, "demo", "--fast")
+    result, narrated = _finish(running), _finish(telling)
+    return DemoRun(base / "demo", result, result.json(), scr, live_db, live_hash, narrated,
+                   words.cwd)
+
+
+def test_demo_takes_each_case_to_the_end_of_its_lifecycle(demo):
+    """The SCR ends with its actions signed off, the case review published, the no-review
+    decision closed; history counts match the database."""
+    cases = {c["pseudonym"]: c for c in demo.doc["cases"]}
+    assert {p: (c["kind"], c["state"]) for p, c in cases.items()} == {
+        "Child Robin": ("scr", "actions_signed_off"),
+        "Child Wren": ("case_review", "published"),
+        "Child Linnet": (None, "closed"),
+    }
+    assert cases["Child Robin"]["flags"] == ["incomplete_returns"]
+    stored = dict(demo.rows("SELECT c.ref, count(*) FROM history h JOIN cases c "
+                            "ON c.id = h.case_id GROUP BY c.ref"))
+    assert {c["ref"]: c["history_rows"] for c in cases.values()} == stored
+    assert demo.doc["history_rows"] == sum(stored.values())
+    assert demo.result.err == ""
+
+
+def test_demo_fires_every_ladder_it_claims_on_time(demo):
+    """The timer levels the story claims are exactly those the daemon fired (recorded in
+    history as the system), each at its due moment, never late."""
+    assert set(demo.doc["ladders_claimed"]) == set(demo.doc["ladders_fired"]) == LADDERS
+    levels = {f"{t}.{lv}" for t, lv in demo.rows(
+        "SELECT json_extract(params, '$.timer'), json_extract(params, '$.level') "
+        "FROM history WHERE trigger = 'timer' AND actor = 'system'")}
+    moves = {t for (t,) in demo.rows(
+        "SELECT trigger FROM history WHERE actor = 'system' AND trigger != 'timer'")}
+    assert levels == LADDERS - {"returns_auto_submit.transition", "publication.transition"}
+    assert moves == {"submit_to_sub_group", "publish"}
+    late = demo.rows("SELECT trigger, at, due_at FROM history WHERE actor = 'system' "
+                     "AND (due_at IS NULL OR at != due_at)")
+    assert late == []
+
+
+def test_demo_delivers_exactly_the_outbox_into_its_maildir(demo):
+    """Every outbox row was sent, once, into the demo's maildir, and nothing else is there."""
+    outbox = demo.rows("SELECT message_id, status FROM outbox")
+    assert outbox and {status for _, status in outbox} == {"sent"}
+    mail = demo.folder / "mail"
+    files = sorted(p.name for p in (mail / "new").iterdir())
+    assert files == sorted(maildir_name(mid) for mid, _ in outbox)
+    assert list((mail / "cur").iterdir()) == [] and list((mail / "tmp").iterdir()) == []
+    messages = demo.doc["messages"]
+    assert messages["total"] == messages["in_maildir"] == len(outbox)
+    assert messages["by_status"] == {"sent": len(outbox)}
+    assert Path(messages["example"]["path"]).is_file()
+
+
+def test_no_message_or_output_carries_the_planted_name_or_birth_date(demo):
+    """The referrals' and returns' free text holds each child's name and date of birth in the
+    database; no e-mail part, the JSON, the log, the README or the picture does."""
+    stored = " ".join(s for (s,) in demo.rows(
+        "SELECT summary FROM referrals UNION ALL SELECT summary FROM agency_requests") if s)
+    assert all(p in stored for p in (*PLANTED_NAMES, "14/03/2019", "2 July 2023"))
+    texts = [demo.result.out]
+    for path in (demo.folder / "mail" / "new").iterdir():
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        texts.append(str(message["Subject"]))
+        texts += [part.get_content() for part in message.walk()
+                  if not part.is_multipart()]
+    for name in ("scr.log", "README.txt", demo.doc["files"]["timeline_svg"]):
+        texts.append((demo.folder / name).read_text(encoding="utf-8"))
+    leaks = [(p, t[:80]) for t in texts for p in PLANTED
+             if p in (t if isinstance(t, str) else t.decode("utf-8", "replace"))]
+    assert leaks == []
+    assert len(texts) > 300
+
+
+def test_demo_draws_the_scr_timeline_as_svg(demo):
+    """The SCR's timeline is an SVG document that parses as XML and names the case."""
+    svg = Path(demo.doc["files"]["timeline_svg"])
+    ref = next(c["ref"] for c in demo.doc["cases"] if c["kind"] == "scr")
+    assert svg.parent == demo.folder and svg.name == f"{ref}-timeline.svg"
+    root = ET.parse(svg).getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert root.findtext("{http://www.w3.org/2000/svg}title") == f"{ref} timeline"
+
+
+def test_a_second_run_into_the_same_folder_is_refused(demo):
+    """Exit 2 with one error line, and the first run's database and mail are untouched."""
+    before = (_digest(demo.folder / "scr.db"), len(list((demo.folder / "mail/new").iterdir())))
+    result = demo.scr("demo", "--dir", str(demo.folder), "--json")
+    assert result.code == 2 and result.out == ""
+    assert result.err.startswith(f"error: {demo.folder} already holds scr.db")
+    assert result.err.count("\n") == 1
+    assert (_digest(demo.folder / "scr.db"),
+            len(list((demo.folder / "mail/new").iterdir()))) == before
+
+
+def test_demo_ignores_the_configured_database_and_mail_settings(demo):
+    """SCR_DATABASE_URL's database is byte for byte as it was, SCR_MAIL_DIR was never made,
+    and SCR_SMTP_URL (nothing listening) was not used: every message went to the maildir."""
+    assert _digest(demo.live_db) == demo.live_hash
+    assert not (demo.live_db.parent / "mail").exists()
+    assert Path(demo.doc["files"]["database"]) == demo.folder / "scr.db"
+    assert demo.doc["messages"]["by_status"] == {"sent": demo.doc["messages"]["total"]}
+
+
+def test_demo_narrates_in_words_into_a_new_folder(demo):
+    """Without --json or --dir: a new ./scr-demo-* folder, the steps told in plain English
+    (refusals with their reasons, the daemon's rules), and a summary naming a message."""
+    out = demo.narrated.out
+    folders = list(demo.narrated_in.glob("scr-demo-*"))
+    assert len(folders) == 1 and (folders[0] / "scr.db").is_file()
+    assert out.count("refused (exit status 3); nothing was written, because:") == 5
+    assert "- criminal proceedings are pending (expected to conclude 2025-11-28)" in out
+    assert "- the SCR criteria are met: an SCR must be commissioned" in out
+    assert "the daemon: CR-2025-0001 (Child Robin) returns_auto_submit.transition → " \
+        "submit_to_sub_group" in out
+    assert "rule: 10 days after the decision (2025-02-17 10:00 GMT)" in out
+    example = out.split("Open one in full")[1].splitlines()[1].strip()
+    assert Path(demo.narrated_in, example).is_file()
+    assert not any(p in out for p in PLANTED)
+    assert demo.narrated.err == ""
