@@ -136,9 +136,11 @@ class MaildirTransport:
             raise DeliveryError(one_line(f"maildir {self.path}: {exc}"), permanent=False) from exc
 
     def _deliver(self, message_id: str, data: bytes) -> None:
+        # Special-category data: the maildir (itself too, when we create it) is private to
+        # the daemon's user.
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         for sub in ("tmp", "new", "cur"):
-            # Special-category data: the maildir is private to the daemon's user.
-            (self.path / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+            (self.path / sub).mkdir(mode=0o700, exist_ok=True)
         if self.delivered(message_id):
             return
         fd, tmp_name = tempfile.mkstemp(dir=self.path / "tmp", prefix="scr-")

@@ -252,12 +252,12 @@ def _fire(session: Session, engine: Engine, case: Any, timer: Any,
         params["key"] = timer.key
     if timer.fires is None:
         engine.fire(session, case.ref, TIMER_TRIGGER.name, actor=SYSTEM_ACTOR, params=params,
-                    now=now, due_at=timer.due_at)
+                    now=now, due_at=became_due(timer))
         return _firing(case, timer, FIRED, TIMER_TRIGGER.name, now)
     try:
         with session.begin_nested():
             engine.fire(session, case.ref, timer.fires, actor=SYSTEM_ACTOR, now=now,
-                        due_at=timer.due_at, reason=f"automatic: {timer.rule}")
+                        due_at=became_due(timer), reason=f"automatic: {timer.rule}")
         return _firing(case, timer, FIRED, timer.fires, now)
     except Refused as exc:
         spec = TIMER_BY_LADDER.get(timer.ladder)
@@ -267,14 +267,22 @@ def _fire(session: Session, engine: Engine, case: Any, timer: Any,
                                       reasons=exc.reasons)
         engine.fire(session, case.ref, TIMER_TRIGGER.name, actor=SYSTEM_ACTOR,
                     params={**params, "level": spec.refused.name}, now=now,
-                    due_at=timer.due_at, announce=announce)
+                    due_at=became_due(timer), announce=announce)
         return _firing(case, timer, "blocked", TIMER_TRIGGER.name, now, exc.reasons)
+
+
+def became_due(timer: Any) -> datetime:
+    """When a timer could first fire: its due moment, or the moment it was armed if that
+    came later (a deadline already past when the case reached the state). Lateness is
+    counted from here, so a timer armed overdue is not reported as fired late."""
+    return max(timer.due_at, timer.armed_at)
 
 
 def _firing(case: Any, timer: Any, outcome: str, trigger: str | None,
             now: datetime, reasons: tuple[str, ...] = ()) -> Firing:
-    return Firing(case.ref, timer.name, outcome, trigger, timer.due_at,
-                  max(0.0, (now - timer.due_at).total_seconds()), tuple(reasons))
+    due = became_due(timer)
+    return Firing(case.ref, timer.name, outcome, trigger, due,
+                  max(0.0, (now - due).total_seconds()), tuple(reasons))
 
 
 def _log(firing: Firing, pseudonym: str | None) -> None:

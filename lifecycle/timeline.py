@@ -166,7 +166,7 @@ def timeline_svg(doc: dict[str, Any], cal: WorkingCalendar) -> str:
     axis_y = TOP - 16
     out.append(f'<line x1="{LEFT}" y1="{axis_y}" x2="{LEFT + PLOT}" y2="{axis_y}" '
                'stroke="#888888"/>')
-    for tick, text in _ticks(start, end, cal):
+    for tick, text in _ticks(start, end, cal, PLOT):
         tx = x(tick)
         out.append(f'<line x1="{tx:.1f}" y1="{axis_y - 4}" x2="{tx:.1f}" y2="{height - 30}" '
                    'stroke="#eeeeee"/>')
@@ -218,8 +218,13 @@ def _text(x: float, y: float, text: str, *, size: int = 12, anchor: str = "start
             f'fill={quoteattr(fill)} font-weight="{weight}">{escape(text)}</text>')
 
 
-def _ticks(start: datetime, end: datetime, cal: WorkingCalendar) -> list[tuple[datetime, str]]:
-    """Ticks at local midnights: days, Mondays, first of months or years, by the span."""
+LABEL_WIDTH = 56  # pixels a tick label such as "Sep 2026" needs at size 10
+
+
+def _ticks(start: datetime, end: datetime, cal: WorkingCalendar,
+           width: float) -> list[tuple[datetime, str]]:
+    """Ticks at local midnights: days, Mondays, first of months or years, by the span,
+    thinned so that their labels never overlap on an axis `width` pixels long."""
     days = (end - start).days
     first, last = cal.local_date(start), cal.local_date(end)
 
@@ -240,4 +245,5 @@ def _ticks(start: datetime, end: datetime, cal: WorkingCalendar) -> list[tuple[d
             moment = datetime.combine(day, datetime.min.time(), tzinfo=cal.zone)
             ticks.append((moment, day.strftime(fmt)))
         day += timedelta(days=1)
-    return ticks
+    step = max(1, -(-len(ticks) * LABEL_WIDTH // int(width)))
+    return ticks[::step]

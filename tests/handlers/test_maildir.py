@@ -51,8 +51,8 @@ def test_maildir_is_private_to_the_daemon(tmp_path: Path) -> None:
     """Folders are 0700 and messages 0600: other local users cannot read case mail."""
     mail = tmp_path / "mail"
     deliver([message(1)], MaildirTransport(mail))
-    for sub in ("new", "cur", "tmp"):
-        assert stat.S_IMODE((mail / sub).stat().st_mode) & 0o077 == 0
+    for folder in (mail, mail / "new", mail / "cur", mail / "tmp"):
+        assert stat.S_IMODE(folder.stat().st_mode) & 0o077 == 0
     (written,) = (mail / "new").iterdir()
     assert stat.S_IMODE(written.stat().st_mode) == 0o600
 

@@ -371,3 +371,19 @@ def test_the_definition_check_knows_refusal_levels():
     found = validate.problems(ALL_TRIGGERS, broken)
     assert "timer triage: a refusal level, but it fires no trigger" in found
     assert "timer triage: refusal level reminder is also a planned level" in found
+
+
+def test_a_deadline_armed_already_past_is_not_called_late(board):
+    """A case reaching the chair more than a month after referral arms the decision
+    deadline in the past; fired at the next sweep, it is not reported as late."""
+    ref = board.refer(at=T0)
+    at = board.walk(ref, State.SUB_GROUP, at=T0) + timedelta(days=40)
+    board.fire(ref, "record_meeting", at=at, by=SUBCHAIR, date=at.date().isoformat(),
+               attendees="childrens_social_care,health,police")
+    board.fire(ref, "recommend", at=at, by=SUBCHAIR, reason="met", recommendation="scr")
+    due = by_name(timers(board, ref, "pending"))["decision.due"]
+    assert due.due_at < at  # one month after the referral: already past
+    sweep_at(board, at + timedelta(seconds=5))
+    [firing] = [f for f in firings(board, ref) if f.row.params.get("level") == "due"]
+    assert firing.row.due_at == at
+    assert all("Late:" not in composed(m).text for m in firing.mail)

@@ -115,3 +115,19 @@ def test_unwritable_out_is_bad_input(board, scr, tmp_path):
     result = scr("--now", T0.isoformat(), "timeline", ref, "--out",
                  str(tmp_path / "nowhere" / "t.svg"))
     assert result.code == 2 and result.err.startswith("error: cannot write")
+
+
+def test_axis_labels_never_crowd_on_a_long_span():
+    """Over sixteen months the month labels are thinned so that neighbours stay at least a
+    label's width apart on the plot."""
+    from datetime import UTC, datetime
+
+    from lifecycle.timeline import LABEL_WIDTH, PLOT, _ticks
+    from states.calendar import WorkingCalendar
+
+    start, end = datetime(2025, 1, 13, tzinfo=UTC), datetime(2026, 5, 7, tzinfo=UTC)
+    ticks = _ticks(start, end, WorkingCalendar(), PLOT)
+    span = (end - start).total_seconds()
+    xs = [(t - start).total_seconds() / span * PLOT for t, _ in ticks]
+    assert len(ticks) >= 4
+    assert all(b - a >= LABEL_WIDTH * 0.9 for a, b in zip(xs, xs[1:], strict=False))
