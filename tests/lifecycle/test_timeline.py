@@ -3,6 +3,7 @@ line at now and as an SVG picture."""
 
 from __future__ import annotations
 
+import itertools
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 
@@ -130,4 +131,4 @@ def test_axis_labels_never_crowd_on_a_long_span():
     span = (end - start).total_seconds()
     xs = [(t - start).total_seconds() / span * PLOT for t, _ in ticks]
     assert len(ticks) >= 4
-    assert all(b - a >= LABEL_WIDTH * 0.9 for a, b in zip(xs, xs[1:], strict=False))
+    assert all(b - a >= LABEL_WIDTH * 0.9 for a, b in itertools.pairwise(xs))
