@@ -95,6 +95,10 @@ def latency(folder: Path, *, timers: int = 12) -> dict[str, float]:
         due = (start + timedelta(seconds=k)).strftime("%Y-%m-%d %H:%M:%S.%f")
         conn.execute("UPDATE timers SET due_at = ? WHERE id = ?", (due, timer_id))
     conn.execute("DELETE FROM timers WHERE name != 'triage.reminder'")
+    # The cases were referred an hour ago by the real clock (the seed's T0 may lie ahead).
+    earlier = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    conn.execute("UPDATE cases SET referred_at = ?, state_entered_at = ?", (earlier, earlier))
+    conn.execute("UPDATE timers SET armed_at = ?", (earlier,))
     conn.commit()
     conn.close()
     proc = _start(path, folder)
