@@ -113,7 +113,7 @@ def _submit(ctx: EffectContext) -> None:
 @effect("record_meeting")
 def _record_meeting(ctx: EffectContext) -> None:
     meeting_id = ctx.session.execute(
-        insert(Meeting).returning(Meeting.id),  # type: ignore[arg-type]
+        insert(Meeting).returning(Meeting.__table__.c.id),  # type: ignore[attr-defined]
         [{"case_id": _id(ctx), "held_on": ctx.params["date"], "recorded_at": ctx.now,
           "recorded_by": ctx.actor.name}]).scalar_one()
     if ctx.params["attendees"]:

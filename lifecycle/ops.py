@@ -12,14 +12,15 @@ from typing import Any
 
 from lifecycle import log
 from lifecycle.app import App, Output
-from lifecycle.daemon import Clock, Daemon, single_daemon
-from lifecycle.delivery import deliver_outbox
-from lifecycle.sweep import SweepReport, sweep
 from states.errors import InvalidInput
 
 
 def tick(app: App, args: Namespace) -> Output:
     """Fire everything due now, deliver the outbox once, and say what happened."""
+    # Imported here: every `scr` command loads this module, and only tick needs these.
+    from lifecycle.delivery import deliver_outbox
+    from lifecycle.sweep import sweep
+
     now = app.now()
     db = app.db()
     report = sweep(db, app.engine, now)
@@ -30,7 +31,7 @@ def tick(app: App, args: Namespace) -> Output:
     return Output(data, _tick_text(report, data["delivered"]))
 
 
-def _tick_text(report: SweepReport, delivered: dict[str, int]) -> str:
+def _tick_text(report: Any, delivered: dict[str, int]) -> str:
     lines = []
     for f in report.firings:
         late = f" ({_late(f.late_s)} late)" if f.late_s >= 60 else ""
@@ -57,6 +58,8 @@ def _late(seconds: float) -> str:
 
 def daemon(app: App, args: Namespace) -> Output:
     """Run until SIGTERM or SIGINT; on SQLite, refuse if another daemon holds the database."""
+    from lifecycle.daemon import Clock, Daemon, single_daemon
+
     interval = args.interval if args.interval is not None else app.settings.daemon_interval
     if interval <= 0:
         raise InvalidInput("--interval must be a positive number of seconds")

@@ -7,6 +7,8 @@ case twice per trigger, before and after its effects, so this is on the hot path
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
@@ -27,7 +29,7 @@ _R, _P = Referral.__table__, ProceedingsStatus.__table__  # type: ignore[attr-de
 _A, _M = AgencyRequest.__table__, Meeting.__table__  # type: ignore[attr-defined]
 _MA, _O = MeetingAttendance.__table__, Output.__table__  # type: ignore[attr-defined]
 _X = Action.__table__  # type: ignore[attr-defined]
-_ID = bindparam("case_id")
+_ID: Any = bindparam("case_id")
 
 _REFERRAL = select(
     _R.c.incident_date, _R.c.harm, _R.c.abuse, _R.c.agency_concern, _R.c.grounds, _R.c.route,
