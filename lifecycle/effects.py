@@ -114,8 +114,8 @@ def _submit(ctx: EffectContext) -> None:
 def _record_meeting(ctx: EffectContext) -> None:
     meeting_id = ctx.session.execute(
         insert(Meeting).returning(Meeting.__table__.c.id),  # type: ignore[attr-defined]
-        [{"case_id": _id(ctx), "held_on": ctx.params["date"], "recorded_at": ctx.now,
-          "recorded_by": ctx.actor.name}]).scalar_one()
+        {"case_id": _id(ctx), "held_on": ctx.params["date"], "recorded_at": ctx.now,
+         "recorded_by": ctx.actor.name}).scalar_one()
     if ctx.params["attendees"]:
         ctx.session.execute(insert(MeetingAttendance), [
             {"meeting_id": meeting_id, "agency": agency} for agency in ctx.params["attendees"]])

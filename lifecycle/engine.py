@@ -300,7 +300,7 @@ class Engine:
         case: Case,
         view: CaseView,
         spec: TriggerSpec,
-        entry: History,
+        entry: dict[str, Any],
         *,
         actor: Actor,
         values: dict[str, Any],
@@ -308,10 +308,10 @@ class Engine:
         announce: Announcement | None,
     ) -> None:
         """Write the history row, re-arm timers and queue the e-mail of one firing."""
-        entry.case_id = _case_id(case)
-        session.execute(insert(_HISTORY), [_columns(entry)])
-        seq, source, reason = entry.seq, entry.source, entry.reason
-        now, due_at = entry.at, entry.due_at
+        entry["case_id"] = _case_id(case)
+        session.execute(insert(_HISTORY), entry)
+        seq, source, reason = entry["seq"], entry["source"], entry["reason"]
+        now, due_at = entry["at"], entry["due_at"]
         changes = timing.update(session, case, view, trigger=spec.name, source=source,
                                 params=values, outcome=outcome, now=now, config=self.config)
         late = (now - due_at) if due_at is not None and now > due_at else None
@@ -357,7 +357,7 @@ def _case_id(case: Case) -> int:
 
 def _history_entry(case: Case, seq: int, spec: TriggerSpec, source: str | None, actor: Actor,
                    values: Mapping[str, Any], reason: str | None, now: datetime,
-                   outcome: Mapping[str, Any], due_at: datetime | None) -> History:
+                   outcome: Mapping[str, Any], due_at: datetime | None) -> dict[str, Any]:
     """The history row of a firing, chained to the case's previous row; the case's head
     moves to it (storage.chain)."""
     kept = history_params(spec, values, outcome)
@@ -366,16 +366,12 @@ def _history_entry(case: Case, seq: int, spec: TriggerSpec, source: str | None, 
                             dest=case.state, actor=actor.name, reason=reason, params=kept,
                             at=now, due_at=due_at, prev_hash=prev)
     case.history_head = digest
-    return History(case_id=case.id or 0, seq=seq, trigger=spec.name, source=source,
-                   dest=case.state, actor=actor.name, reason=reason, params=kept, at=now,
-                   due_at=due_at, prev_hash=prev, hash=digest)
+    return {"case_id": case.id, "seq": seq, "trigger": spec.name, "source": source,
+            "dest": case.state, "actor": actor.name, "reason": reason, "params": kept,
+            "at": now, "due_at": due_at, "prev_hash": prev, "hash": digest}
 
 
 _HISTORY = History.__table__  # type: ignore[attr-defined]
-
-
-def _columns(entry: History) -> dict[str, Any]:
-    return {c.key: getattr(entry, c.key) for c in _HISTORY.columns if c.key != "id"}
 
 
 def _plain(value: Any) -> Any:
