@@ -70,7 +70,7 @@ def _table(results: dict[str, float]) -> str:
         bound, kind, meaning = target
         met = value >= bound if kind == "min" else value <= bound
         sign = ">=" if kind == "min" else "<="
-        lines.append(f"{key:<26}{value:>12.4g}  {sign} {bound:<7g}{'met' if met else 'MISSED':<6}"
+        lines.append(f"{key:<26}{value:>12.4g}  {sign} {bound:<7g} {'met' if met else 'MISSED':<7}"
                      f"{meaning}")
     return "\n".join(lines)
 
