@@ -62,3 +62,24 @@ def referral_file(tmp_path):
         return str(path)
 
     return write
+
+
+CASE_REF = "CR-2026-0001"
+
+
+@pytest.fixture(scope="session")
+def case_template(board_template, tmp_path_factory) -> Path:
+    """The board with one case, CASE_REF, in information_request (health and police asked),
+    made by the real command. Copy it before writing."""
+    from tests.board import BM
+
+    folder = tmp_path_factory.mktemp("case-template")
+    _copy_db(board_template, folder)
+    run = Scr.in_dir(folder)
+    (folder / "r.json").write_text(json.dumps({
+        "pseudonym": "Child K", "incident_date": "2026-11-02", "harm": "death",
+        "abuse": "suspected", "route": "child_death_review"}))
+    run.ok("--as", BM, "--now", "2026-11-23T10:00", "refer", "--file", str(folder / "r.json"))
+    run.ok("--as", BM, "--now", "2026-11-23T11:00", "advance", CASE_REF,
+           "request_information", "agencies=health,police")
+    return folder

@@ -56,3 +56,14 @@ class Scr:
         result = self(*args, **kw)
         assert result.code == 0, f"scr {' '.join(args)} exited {result.code}: {result.err}"
         return result
+
+
+def dump(folder: Path) -> str:
+    """The SQLite database in `folder` as SQL text: equal dumps mean nothing was written."""
+    import sqlite3
+
+    conn = sqlite3.connect(folder / "scr.db")
+    try:
+        return "\n".join(conn.iterdump())
+    finally:
+        conn.close()

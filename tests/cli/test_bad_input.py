@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from lifecycle.cli import run
 from states.definition import ALL_TRIGGERS
 from tests.board import BM, HEALTH, USERS
+from tests.cli.conftest import CASE_REF as REF
 from tests.cli.conftest import _copy_db
-from tests.cli.scr import Scr
+from tests.cli.scr import Scr, dump
 
-REF = "CR-2026-0001"
 NASTY = [
     "'; DROP TABLE cases; --", "\" OR 1=1 --", "Robert'); DELETE FROM history;--",
     "\x00", "\x1b[31mred", "\u202eevil", "\ufeff",
@@ -39,26 +39,11 @@ users = st.sampled_from([u[0] for u in USERS] + ["Nobody", "", "system"])
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory, board_template) -> Path:
-    """A board with one case in information_request, made by the real command."""
+def world(tmp_path_factory, case_template) -> Path:
+    """This module's own copy of the board with one case in information_request."""
     folder = tmp_path_factory.mktemp("battery")
-    _copy_db(board_template, folder)
-    scr = Scr.in_dir(folder)
-    (folder / "r.json").write_text(json.dumps({
-        "pseudonym": "Child K", "incident_date": "2026-11-02", "harm": "death",
-        "abuse": "suspected", "route": "child_death_review"}))
-    scr.ok("--as", BM, "--now", "2026-11-23T10:00", "refer", "--file", str(folder / "r.json"))
-    scr.ok("--as", BM, "--now", "2026-11-23T11:00", "advance", REF, "request_information",
-           "agencies=health,police")
+    _copy_db(case_template, folder)
     return folder
-
-
-def dump(folder: Path) -> str:
-    conn = sqlite3.connect(folder / "scr.db")
-    try:
-        return "\n".join(conn.iterdump())
-    finally:
-        conn.close()
 
 
 @contextlib.contextmanager

@@ -4,46 +4,17 @@ and nothing written (the database is byte-for-byte the same)."""
 from __future__ import annotations
 
 import json
-import sqlite3
-from pathlib import Path
 
 import pytest
 
 from tests.board import BM, CHAIR, HEALTH
-from tests.cli.scr import Scr
-
-REF = "CR-2026-0001"
-
-
-def dump(scr) -> str:
-    conn = sqlite3.connect(scr.cwd / "scr.db")
-    try:
-        return "\n".join(conn.iterdump())
-    finally:
-        conn.close()
-
-
-@pytest.fixture(scope="module")
-def case_template(board_template, tmp_path_factory) -> Path:
-    """The board with one case in information_request, asked of health and police."""
-    from tests.cli.conftest import _copy_db
-
-    folder = tmp_path_factory.mktemp("case-template")
-    _copy_db(board_template, folder)
-    run = Scr.in_dir(folder)
-    (folder / "r.json").write_text(json.dumps({
-        "pseudonym": "Child K", "incident_date": "2026-11-02", "harm": "death",
-        "abuse": "suspected", "route": "child_death_review"}))
-    run.ok("--as", BM, "--now", "2026-11-23T10:00", "refer", "--file", str(folder / "r.json"))
-    run.ok("--as", BM, "--now", "2026-11-23T11:00", "advance", REF, "request_information",
-           "agencies=health,police")
-    return folder
+from tests.cli.conftest import CASE_REF as REF
+from tests.cli.conftest import _copy_db
+from tests.cli.scr import Scr, dump
 
 
 @pytest.fixture
 def case(scr, case_template) -> str:
-    from tests.cli.conftest import _copy_db
-
     _copy_db(case_template, scr.cwd)
     return REF
 
@@ -87,10 +58,10 @@ def one_error_line(result, code: int, words: str) -> None:
 )
 def test_bad_input_is_one_line_and_writes_nothing(scr, case, args, code, words):
     """Each mistake gets one error line and its exit status; the database is unchanged."""
-    before = dump(scr)
+    before = dump(scr.cwd)
     result = scr(*[a.replace("{ref}", case) for a in args])
     one_error_line(result, code, words)
-    assert dump(scr) == before
+    assert dump(scr.cwd) == before
 
 
 def test_clock_override_needs_permission(scr, case):
@@ -118,18 +89,16 @@ def test_clock_override_needs_permission(scr, case):
 )
 def test_bad_referral_files_are_refused(scr, tmp_path, content, words):
     """A malformed referral file is bad input: nothing is created."""
-    before = dump(scr)
+    before = dump(scr.cwd)
     path = tmp_path / "bad.json"
     path.write_text(content)
     one_error_line(scr("--as", BM, "--now", "2026-11-23T10:00", "refer", "--file", str(path)),
                    2, words)
-    assert dump(scr) == before
+    assert dump(scr.cwd) == before
 
 
 def test_commands_before_init_say_so_and_create_nothing(tmp_path):
     """Without a database, commands point to `scr init` and leave no file behind."""
-    from tests.cli.scr import Scr
-
     fresh = Scr.in_dir(tmp_path / "empty")
     (tmp_path / "empty").mkdir()
     one_error_line(fresh("list"), 2, "run scr init")
