@@ -9,8 +9,8 @@ import pytest
 
 from handlers.calendar import CalendarEntry, cancellation, to_ics
 from handlers.mail import Message, build_mime, make_message_id, next_attempt_at
-from handlers.notices import Deadline, Notice
 from handlers.render import render
+from tests.handlers.samples import make_notice
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 INVITE = CalendarEntry(
@@ -26,22 +26,7 @@ INVITE = CalendarEntry(
 )
 
 
-NOTICE = Notice(
-    template="request_information",
-    board_name="Anyshire Safeguarding Children Board",
-    case_ref="CR-2026-0001",
-    pseudonym="Child K",
-    state="information_request",
-    state_label="Information request",
-    source="referral",
-    event_label="Information requested from agencies",
-    actor="Jane Smith",
-    reason=None,
-    details=(("Agencies", "health, police"),),
-    next_deadline=Deadline("Agency returns due", datetime(2026, 12, 4, 10, 15, tzinfo=UTC)),
-    recipient_name="Pat Lee",
-    recipient_role="agency_lead",
-)
+NOTICE = make_notice(reason=None)
 
 
 def message(**changes: object) -> Message:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 
@@ -23,32 +23,12 @@ from handlers.render import (
     subject,
     template_files,
 )
+from tests.handlers.samples import DUE_UTC, make_notice
 
 # 09:15 UTC in June is 10:15 in London (BST): proves the deadline is shown in local time.
-DUE_UTC = datetime(2026, 6, 5, 9, 15, tzinfo=UTC)
 DUE_LOCAL = "Friday 5 June 2026, 10:15"
 GENERIC = "No action is needed from you now. This message is for your information."
 ROLES = tuple(ROLE_LABELS)
-
-
-def make_notice(template: str = "request_information", **changes: object) -> Notice:
-    notice = Notice(
-        template=template,
-        board_name="Anyshire Safeguarding Children Board",
-        case_ref="CR-2026-0001",
-        pseudonym="Child K",
-        state="information_request",
-        state_label="Information request",
-        source="referral",
-        event_label="Information requested from agencies",
-        actor="Jane Smith",
-        reason="Agreed at the triage call",
-        details=(("Agencies", "health, police"),),
-        next_deadline=Deadline("Agency returns due", DUE_UTC),
-        recipient_name="Pat Lee",
-        recipient_role="agency_lead",
-    )
-    return replace(notice, **changes)  # type: ignore[arg-type]
 
 
 def combinations() -> list[tuple[str, str | None]]:
