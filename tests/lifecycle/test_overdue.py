@@ -3,14 +3,11 @@ with the people the timer level tells, and nothing once the deadline is met."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
 
 from states.enums import State
-from storage.db import transaction
-from storage.models import Timer
 from tests.board import BELOW_THRESHOLD, BM, CHAIR, HEALTH, POLICE, SUBCHAIR
 from tests.conftest import T0
 from tests.lifecycle.views_cli import InProcess
@@ -69,8 +66,11 @@ def test_outstanding_returns_tell_only_the_agencies_still_owing(board, scr):
     assert names(entries[0]) == [BM, POLICE]
     assert names(entries[1]) == ["scr (automatic)", BM]
     assert entries[0]["working_days"] == 6
-    with transaction(board.db) as s:  # the daemon fired the overdue notice (SPEC §4)
-        s.execute(update(Timer).where(Timer.name == "returns.overdue").values(status="fired"))
+    # The daemon fires the overdue escalation (before the automatic submission is due).
+    from lifecycle.sweep import sweep
+
+    fired = sweep(board.db, board.engine, datetime(2026, 12, 8, 12, 0, tzinfo=UTC))
+    assert [f.timer for f in fired.of("fired")] == ["returns.overdue"]
     still = scr.ok("--now", now, "overdue", "--json").json()
     assert [e["ladder"] for e in still] == ["returns", "returns_auto_submit"]
     board.fire(ref, "record_return", at=T0 + 3 * H, by=POLICE, agency="police", view="scr",
