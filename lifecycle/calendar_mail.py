@@ -16,7 +16,7 @@ from lifecycle import notify
 from lifecycle.timing import TimerChanges, TimerRow, label
 from states.case import CaseView
 from states.timers import TIMER_BY_LADDER
-from storage.models import Case
+from storage.caserow import AnyCase
 
 MEETING_SELECTORS = ("subgroup_chair", "subgroup_members")
 
@@ -33,7 +33,7 @@ class Change:
     action_number: int | None = None
 
 
-def changes_for(case: Case, view: CaseView, timers: TimerChanges, *, domain: str,
+def changes_for(case: AnyCase, view: CaseView, timers: TimerChanges, *, domain: str,
                 meeting: date | None, cal_start: object) -> list[Change]:
     """The calendar changes a transition makes: deadlines armed, moved, withdrawn; a
     meeting planned."""
@@ -59,7 +59,7 @@ def _is_deadline(timer: TimerRow) -> bool:
     return spec is not None and spec.calendar == timer.level
 
 
-def _change(case: Case, view: CaseView, timer: TimerRow, method: str, sequence: int, domain: str,
+def _change(case: AnyCase, view: CaseView, timer: TimerRow, method: str, sequence: int, domain: str,
             cal_start: object) -> Change:
     spec = TIMER_BY_LADDER[timer.ladder]
     level = next(lv for lv in spec.levels if lv.name == timer.level)
@@ -83,7 +83,7 @@ def _day_of(timer: TimerRow, view: CaseView) -> date | None:
     return None
 
 
-def queue(case: Case, view: CaseView, changes: list[Change], *, people: notify.Directory,
+def queue(case: AnyCase, view: CaseView, changes: list[Change], *, people: notify.Directory,
           board: notify.Board, timezone: str, now: datetime, history_seq: int,
           actor: str) -> list[dict[str, Any]]:
     """One calendar_update message per change and recipient, each carrying its entry."""

@@ -1,7 +1,9 @@
 """What each trigger records, beyond the state change: one small function per trigger.
 
-Effects only write rows in the session they are given; the engine commits them together
-with the case, its history, its timers and its outbox, or not at all.
+Effects change the case record in memory (the engine saves it once) and write other rows
+with prepared statements (storage.direct) in the session they are given; the engine commits
+them together with the case, its history, its timers and its outbox, or not at all. What
+an effect needs to know of the case before it reads from `view`, never from the database.
 """
 
 from __future__ import annotations
@@ -11,22 +13,70 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import JSON, bindparam, func, update
 from sqlmodel import Session
 
 from states.case import Actor, CaseView
 from states.config import ProcessConfig
 from states.criteria import assess
 from states.enums import ActionStatus, Flag, Kind, Proceedings
-from storage import queries
-from storage.models import Action, AgencyRequest, Case, Meeting, MeetingAttendance, Output
+from storage.caserow import CaseRow
+from storage.direct import Prepared, inserting
+from storage.models import (
+    Action,
+    AgencyRequest,
+    Meeting,
+    MeetingAttendance,
+    Output,
+    ProceedingsStatus,
+    Referral,
+)
+
+_A, _M = AgencyRequest.__table__, Meeting.__table__  # type: ignore[attr-defined]
+_O, _X = Output.__table__, Action.__table__  # type: ignore[attr-defined]
+_P, _R = ProceedingsStatus.__table__, Referral.__table__  # type: ignore[attr-defined]
+_CASE_ID: Any = bindparam("case_id")
+
+
+def _setting(table: Any, *columns: str, where: Any) -> Prepared:
+    """UPDATE `table` SET each of `columns` (bound under its own name) WHERE `where`."""
+    return Prepared(update(table).where(where).values(
+        {table.c[name]: bindparam(f"set_{name}") for name in columns}))
+
+
+_ASK = inserting(_A)
+_RETURNED = _setting(_A, "returned_at", "view", "summary", "returned_by", where=(
+    (_A.c.case_id == _CASE_ID) & (_A.c.round == bindparam("round"))
+    & (_A.c.agency == bindparam("agency"))))
+_MEETING = inserting(_M, returning=_M.c.id)
+_ATTENDED = inserting(MeetingAttendance.__table__)  # type: ignore[attr-defined]
+_PROCEEDINGS = _setting(_P, "criminal", "care", "expected_conclusion", "recorded_at",
+                        where=_P.c.case_id == _CASE_ID)
+_OUTPUT = inserting(_O)
+_OUTPUT_AGAIN = _setting(_O, "location", "recorded_at", where=(
+    (_O.c.case_id == _CASE_ID) & (_O.c.output == bindparam("output"))))
+_ACTION = inserting(_X)
+_ACTION_DONE = _setting(_X, "status", "evidence", "completed_at", where=(
+    (_X.c.case_id == _CASE_ID) & (_X.c.number == bindparam("number"))))
+_ACTION_SIGNED = _setting(_X, "status", "signed_off_at", "signed_off_by", where=(
+    (_X.c.case_id == _CASE_ID) & (_X.c.number == bindparam("number"))))
+# An amendment changes only what it names: a column given no value keeps its own.
+_AMENDABLE = ("incident_date", "harm", "abuse", "agency_concern", "grounds", "route",
+              "referrer_agency", "criminal_proceedings", "summary")
+# (A JSON value of None would be bound as the JSON text 'null', which is not NULL.)
+_AMEND = Prepared(update(_R).where(_R.c.case_id == _CASE_ID).values(
+    {_R.c[name]: func.coalesce(bindparam(f"set_{name}", type_=JSON(none_as_null=True) if
+                                         isinstance(_R.c[name].type, JSON) else
+                                         _R.c[name].type), _R.c[name])
+     for name in _AMENDABLE}))
+_CRIMINAL = _setting(_P, "criminal", where=_P.c.case_id == _CASE_ID)
 
 
 @dataclass(frozen=True)
 class EffectContext:
     trigger: str
     session: Session
-    case: Case
+    case: CaseRow
     view: CaseView  # the case before the trigger
     params: dict[str, Any]
     reason: str | None
@@ -57,18 +107,18 @@ def apply(trigger: str, ctx: EffectContext) -> None:
         fn(ctx)
 
 
-def _set_flag(case: Case, flag: str, on: bool) -> None:
+def _set_flag(case: CaseRow, flag: str, on: bool) -> None:
     flags = [f for f in case.flags if f != flag] + ([flag] if on else [])
     case.flags = sorted(flags)  # a new list, so the JSON column is saved
 
 
 def _ask(ctx: EffectContext, agencies: list[str]) -> None:
     due = ctx.config.calendar.shift(ctx.now, ctx.config.offset("returns.due"))
-    for agency in agencies:
-        ctx.session.add(AgencyRequest(
-            case_id=_id(ctx), round=ctx.case.round, agency=agency, requested_at=ctx.now,
-            due_at=due,
-        ))
+    _ASK.run_many(ctx.session, [
+        {"case_id": ctx.case.id, "round": ctx.case.round, "agency": agency,
+         "requested_at": ctx.now, "due_at": due, "returned_at": None, "view": None,
+         "summary": None, "returned_by": None}
+        for agency in agencies])
     current = ctx.case.returns_due_at
     ctx.case.returns_due_at = due if current is None or due > current else current
 
@@ -94,12 +144,10 @@ def _add_agency(ctx: EffectContext) -> None:
 
 @effect("record_return")
 def _record_return(ctx: EffectContext) -> None:
-    for ask in queries.agency_requests(ctx.session, _id(ctx)):
-        if ask.round == ctx.case.round and ask.agency == ctx.params["agency"]:
-            ask.returned_at = ctx.now
-            ask.view = ctx.params["view"]
-            ask.summary = ctx.params["summary"]
-            ask.returned_by = ctx.actor.name
+    _RETURNED.run(ctx.session, {
+        "case_id": ctx.case.id, "round": ctx.case.round, "agency": ctx.params["agency"],
+        "set_returned_at": ctx.now, "set_view": ctx.params["view"],
+        "set_summary": ctx.params["summary"], "set_returned_by": ctx.actor.name})
 
 
 @effect("submit_to_sub_group")
@@ -112,13 +160,12 @@ def _submit(ctx: EffectContext) -> None:
 
 @effect("record_meeting")
 def _record_meeting(ctx: EffectContext) -> None:
-    meeting_id = ctx.session.execute(
-        insert(Meeting).returning(Meeting.__table__.c.id),  # type: ignore[attr-defined]
-        {"case_id": _id(ctx), "held_on": ctx.params["date"], "recorded_at": ctx.now,
-         "recorded_by": ctx.actor.name}).scalar_one()
-    if ctx.params["attendees"]:
-        ctx.session.execute(insert(MeetingAttendance), [
-            {"meeting_id": meeting_id, "agency": agency} for agency in ctx.params["attendees"]])
+    row = _MEETING.one(ctx.session, {
+        "case_id": ctx.case.id, "held_on": ctx.params["date"], "recorded_at": ctx.now,
+        "recorded_by": ctx.actor.name})
+    assert row is not None
+    _ATTENDED.run_many(ctx.session, [{"meeting_id": row[0], "agency": agency}
+                                     for agency in ctx.params["attendees"]])
     ctx.case.meeting_date = ctx.params["date"]
 
 
@@ -162,22 +209,23 @@ def _complete_review(ctx: EffectContext) -> None:
 
 @effect("record_proceedings")
 def _record_proceedings(ctx: EffectContext) -> None:
-    status = queries.proceedings(ctx.session, _id(ctx))
-    for name in ("criminal", "care", "expected_conclusion"):
-        if ctx.params.get(name) is not None:
-            setattr(status, name, ctx.params[name])
-    status.recorded_at = ctx.now
+    before = {"criminal": ctx.view.criminal, "care": ctx.view.care,
+              "expected_conclusion": ctx.view.expected_conclusion}
+    values = {f"set_{name}": ctx.params[name] if ctx.params.get(name) is not None else old
+              for name, old in before.items()}
+    _PROCEEDINGS.run(ctx.session, {"case_id": ctx.case.id, "set_recorded_at": ctx.now,
+                                   **values})
 
 
 @effect("record_output")
 def _record_output(ctx: EffectContext) -> None:
-    for existing in queries.outputs(ctx.session, _id(ctx)):
-        if existing.output == ctx.params["output"]:
-            existing.location = ctx.params["location"]
-            existing.recorded_at = ctx.now
-            return
-    ctx.session.add(Output(case_id=_id(ctx), output=ctx.params["output"],
-                           location=ctx.params["location"], recorded_at=ctx.now))
+    values = {"case_id": ctx.case.id, "output": ctx.params["output"]}
+    if ctx.params["output"] in ctx.view.outputs:
+        _OUTPUT_AGAIN.run(ctx.session, {**values, "set_location": ctx.params["location"],
+                                        "set_recorded_at": ctx.now})
+    else:
+        _OUTPUT.run(ctx.session, {**values, "location": ctx.params["location"],
+                                  "recorded_at": ctx.now})
 
 
 @effect("send_prepublication_notice")
@@ -198,28 +246,29 @@ def _publish(ctx: EffectContext) -> None:
 @effect("add_action")
 def _add_action(ctx: EffectContext) -> None:
     number = max((a.number for a in ctx.view.actions), default=0) + 1
-    ctx.session.add(Action(
-        case_id=_id(ctx), number=number, agency=ctx.params["agency"],
-        description=ctx.params["description"], owner=ctx.params["owner"], due=ctx.params["due"],
-        created_at=ctx.now,
-    ))
+    _ACTION.run(ctx.session, {
+        "case_id": ctx.case.id, "number": number, "agency": ctx.params["agency"],
+        "description": ctx.params["description"], "owner": ctx.params["owner"],
+        "due": ctx.params["due"], "status": ActionStatus.OPEN.value, "evidence": None,
+        "created_at": ctx.now, "completed_at": None, "signed_off_at": None,
+        "signed_off_by": None})
     ctx.outcome["action"] = number
 
 
 @effect("complete_action")
 def _complete_action(ctx: EffectContext) -> None:
-    action = _action(ctx)
-    action.status = ActionStatus.COMPLETED
-    action.evidence = ctx.params["evidence"]
-    action.completed_at = ctx.now
+    _ACTION_DONE.run(ctx.session, {
+        "case_id": ctx.case.id, "number": ctx.params["action"],
+        "set_status": ActionStatus.COMPLETED.value, "set_evidence": ctx.params["evidence"],
+        "set_completed_at": ctx.now})
 
 
 @effect("sign_off_action")
 def _sign_off_action(ctx: EffectContext) -> None:
-    action = _action(ctx)
-    action.status = ActionStatus.SIGNED_OFF
-    action.signed_off_at = ctx.now
-    action.signed_off_by = ctx.actor.name
+    _ACTION_SIGNED.run(ctx.session, {
+        "case_id": ctx.case.id, "number": ctx.params["action"],
+        "set_status": ActionStatus.SIGNED_OFF.value, "set_signed_off_at": ctx.now,
+        "set_signed_off_by": ctx.actor.name})
 
 
 @effect("record_panel_notice")
@@ -229,23 +278,10 @@ def _panel(ctx: EffectContext) -> None:
 
 @effect("amend_referral")
 def _amend(ctx: EffectContext) -> None:
-    referral = queries.referral(ctx.session, _id(ctx))
-    for name, value in ctx.params.items():
-        if value is not None:
-            setattr(referral, name, value)
+    _AMEND.run(ctx.session, {"case_id": ctx.case.id, **{
+        f"set_{name}": ctx.params.get(name) for name in _AMENDABLE}})
     if ctx.params.get("criminal_proceedings") is not None:
-        status = queries.proceedings(ctx.session, _id(ctx))
-        status.criminal = Proceedings.PENDING if ctx.params["criminal_proceedings"] else (
-            Proceedings.NONE if status.criminal == Proceedings.PENDING else status.criminal)
-
-
-def _action(ctx: EffectContext) -> Action:
-    for action in queries.actions(ctx.session, _id(ctx)):
-        if action.number == ctx.params["action"]:
-            return action
-    raise AssertionError("the engine checks the action exists before effects run")
-
-
-def _id(ctx: EffectContext) -> int:
-    assert ctx.case.id is not None
-    return ctx.case.id
+        was = ctx.view.criminal
+        criminal = Proceedings.PENDING if ctx.params["criminal_proceedings"] else (
+            Proceedings.NONE if was == Proceedings.PENDING else was)
+        _CRIMINAL.run(ctx.session, {"case_id": ctx.case.id, "set_criminal": str(criminal)})

@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
@@ -40,7 +38,9 @@ from states.errors import Conflict, InvalidInput, NotFound, Refused
 from states.guards import GUARDS, INPUT_GUARDS
 from states.params import PType, clean_text, parse_params
 from states.timers import TIMER_BY_LADDER
-from storage import chain, queries
+from storage import caserow, chain, queries
+from storage.caserow import AnyCase, CaseRow
+from storage.direct import inserting
 from storage.models import Case, History, ProceedingsStatus, Referral
 
 REASON_MAX = 2000
@@ -145,7 +145,7 @@ class Engine:
         expect_version: int | None = None,
         due_at: datetime | None = None,
         announce: Announcement | None = None,
-    ) -> Case:
+    ) -> CaseRow:
         """Fire `trigger` on case `ref` as `actor` at `now`; returns the updated case.
 
         Raises NotFound or InvalidInput (exit 2), Refused (exit 3) or Conflict (exit 4);
@@ -153,7 +153,8 @@ class Engine:
         sweep: the moment the firing was due, and the e-mail that announces it.
         """
         spec = self._spec(trigger)
-        case = queries.case_by_ref(session, ref, for_update=True)
+        session.flush()  # what the caller added in this session is visible below
+        case = caserow.load(session, ref, for_update=True)
         view = snapshot(session, case)
         if view.state not in spec.sources:
             raise Refused(f"{trigger} does not apply to {ref} in state {view.state}")
@@ -176,26 +177,22 @@ class Engine:
             raise Refused(f"{trigger} refused for {ref}")
         outcome: dict[str, Any] = {}
         try:
-            # Every change to the case row is made before one flush, so the row is updated
-            # once and its version rises by exactly one per trigger.
-            with session.no_autoflush:
-                # One version per history row (both start at 1): the next row's seq.
-                seq = case.version + 1
-                effects.apply(trigger, effects.EffectContext(
-                    trigger, session, case, view, values, reason, actor, now, self.config,
-                    outcome))
-                if new_state != view.state:
-                    case.state = new_state
-                    case.state_entered_at = now
-                case.updated_at = now
-                flag_modified(case, "updated_at")  # bump even when no column changed
-                entry = _history_entry(case, seq, spec, view.state, actor, values, reason,
-                                       now, outcome, due_at)
-            session.flush()
+            # One version per history row (both start at 1): the next row's seq.
+            seq = case.version + 1
+            effects.apply(trigger, effects.EffectContext(
+                trigger, session, case, view, values, reason, actor, now, self.config,
+                outcome))
+            if new_state != view.state:
+                case.state = new_state
+                case.state_entered_at = now
+            case.updated_at = now
+            entry = _history_entry(case, seq, spec, view.state, actor, values, reason, now,
+                                   outcome, due_at)
+            # The case row is written once, and its version rises by exactly one.
+            caserow.save(session, case)
             after = snapshot(session, case)
             self._record(session, case, after, spec, entry, actor=actor, values=values,
                          outcome=outcome, announce=announce)
-            session.flush()
         except (StaleDataError, IntegrityError):
             raise Conflict(f"{ref} was changed by someone else at the same time; "
                            "look again and retry") from None
@@ -297,7 +294,7 @@ class Engine:
     def _record(
         self,
         session: Session,
-        case: Case,
+        case: AnyCase,
         view: CaseView,
         spec: TriggerSpec,
         entry: dict[str, Any],
@@ -309,7 +306,7 @@ class Engine:
     ) -> None:
         """Write the history row, re-arm timers and queue the e-mail of one firing."""
         entry["case_id"] = _case_id(case)
-        session.execute(insert(_HISTORY), entry)
+        _HISTORY.run(session, entry)
         seq, source, reason = entry["seq"], entry["source"], entry["reason"]
         now, due_at = entry["at"], entry["due_at"]
         changes = timing.update(session, case, view, trigger=spec.name, source=source,
@@ -350,12 +347,12 @@ class Engine:
                                        late_s=late.total_seconds() if late else None)
 
 
-def _case_id(case: Case) -> int:
+def _case_id(case: AnyCase) -> int:
     assert case.id is not None
     return case.id
 
 
-def _history_entry(case: Case, seq: int, spec: TriggerSpec, source: str | None, actor: Actor,
+def _history_entry(case: AnyCase, seq: int, spec: TriggerSpec, source: str | None, actor: Actor,
                    values: Mapping[str, Any], reason: str | None, now: datetime,
                    outcome: Mapping[str, Any], due_at: datetime | None) -> dict[str, Any]:
     """The history row of a firing, chained to the case's previous row; the case's head
@@ -371,7 +368,7 @@ def _history_entry(case: Case, seq: int, spec: TriggerSpec, source: str | None, 
             "at": now, "due_at": due_at, "prev_hash": prev, "hash": digest}
 
 
-_HISTORY = History.__table__  # type: ignore[attr-defined]
+_HISTORY = inserting(History.__table__)  # type: ignore[attr-defined]
 
 
 def _plain(value: Any) -> Any:

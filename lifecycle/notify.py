@@ -19,7 +19,9 @@ from handlers.notices import Deadline, Notice, subject
 from states.case import CaseView
 from states.enums import STATE_LABELS, Role, State
 from storage import queries
-from storage.models import Case, Outbox
+from storage.caserow import AnyCase
+from storage.direct import inserting
+from storage.models import Outbox
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,11 @@ class Directory:
 
 def directory(session: Session) -> Directory:
     """The active users and their roles, by name (one query)."""
-    people: dict[str, tuple[Any, set[str]]] = {}
-    for row in queries.active_users_with_roles(session):
-        people.setdefault(row.name, (row, set()))[1].add(row.role)
-    return Directory(tuple(Person(u.name, u.email, u.agency, frozenset(r))
-                           for u, r in people.values()))
+    people: dict[str, tuple[str, str | None, set[str]]] = {}
+    for name, email, agency, role in queries.active_users_with_roles(session):
+        people.setdefault(name, (email, agency, set()))[2].add(role)
+    return Directory(tuple(Person(name, email, agency, frozenset(roles))
+                           for name, (email, agency, roles) in people.items()))
 
 
 def resolve(
@@ -177,7 +179,7 @@ def next_deadline(pending: Sequence[Any], now: datetime) -> Deadline | None:
 
 
 def queue(
-    case: Case,
+    case: AnyCase,
     event: Event,
     recipients: Sequence[Recipient],
     *,
@@ -221,8 +223,8 @@ def queue(
 
 
 def insert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert queued outbox rows in one statement."""
-    if rows:
-        from sqlalchemy import insert as sql_insert
+    """Insert queued outbox rows (one prepared statement, storage.direct)."""
+    _OUTBOX.run_many(session, rows)
 
-        session.execute(sql_insert(Outbox), list(rows))
+
+_OUTBOX = inserting(Outbox.__table__)  # type: ignore[attr-defined]

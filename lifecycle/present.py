@@ -15,7 +15,8 @@ from states.calendar import WorkingCalendar
 from states.criteria import assess
 from states.enums import STATE_LABELS, Role, State
 from storage import queries
-from storage.models import Case, History, Outbox, Timer, User
+from storage.caserow import AnyCase
+from storage.models import History, Outbox, Timer, User
 
 # Who may read the referral's free text (SPEC §6: "shown by show to permitted users").
 READ_SUMMARY = frozenset({Role.BUSINESS_MANAGER, Role.CHAIR, Role.SUBGROUP_CHAIR,
@@ -26,14 +27,14 @@ def iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def current_timers(session: Session, case: Case) -> list[Timer]:
+def current_timers(session: Session, case: AnyCase) -> list[Timer]:
     """Timers armed since the case entered its current state, but not disarmed ones."""
     assert case.id is not None
     return [t for t in queries.timers(session, case.id)
             if t.armed_at >= case.state_entered_at and t.status != DISARMED]
 
 
-def case_document(session: Session, case: Case, *, show_summary: bool) -> dict[str, Any]:
+def case_document(session: Session, case: AnyCase, *, show_summary: bool) -> dict[str, Any]:
     assert case.id is not None
     view = snapshot(session, case)
     referral = queries.referral(session, case.id)

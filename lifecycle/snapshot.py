@@ -1,8 +1,9 @@
 """Reading a stored case into the immutable view that `states/` reasons about.
 
 Five prepared statements read everything (the referral and proceedings with the case's
-own row; agencies; meetings with their attendance; outputs; actions): the engine reads a
-case twice per trigger, before and after its effects, so this is on the hot path.
+own row; agencies; meetings with their attendance; outputs; actions), on the driver's
+cursor (storage.direct): the engine reads a case twice per trigger, before and after its
+effects, so this is on the hot path.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from sqlmodel import Session
 
 from states.case import ActionFacts, AgencyAsk, CaseView, MeetingFacts, ReferralFacts
 from states.enums import State
+from storage.caserow import AnyCase
+from storage.direct import Prepared
 from storage.models import (
     Action,
     AgencyRequest,
-    Case,
     Meeting,
     MeetingAttendance,
     Output,
@@ -31,19 +33,19 @@ _MA, _O = MeetingAttendance.__table__, Output.__table__  # type: ignore[attr-def
 _X = Action.__table__  # type: ignore[attr-defined]
 _ID: Any = bindparam("case_id")
 
-_REFERRAL = select(
+_REFERRAL = Prepared(select(
     _R.c.incident_date, _R.c.harm, _R.c.abuse, _R.c.agency_concern, _R.c.grounds, _R.c.route,
     _R.c.referrer_agency, _R.c.criminal_proceedings, _P.c.criminal, _P.c.care,
     _P.c.expected_conclusion,
-).join(_P, _P.c.case_id == _R.c.case_id).where(_R.c.case_id == _ID)
-_AGENCIES = select(_A.c.agency, _A.c.round, _A.c.requested_at, _A.c.due_at,
-                   _A.c.returned_at, _A.c.view).where(_A.c.case_id == _ID).order_by(
-                       _A.c.round, _A.c.id)
-_MEETINGS = select(_M.c.id, _M.c.held_on, _M.c.recorded_at, _MA.c.agency).outerjoin(
-    _MA, _MA.c.meeting_id == _M.c.id).where(_M.c.case_id == _ID).order_by(_M.c.id)
-_OUTPUTS = select(_O.c.output).where(_O.c.case_id == _ID)
-_ACTIONS = select(_X.c.number, _X.c.agency, _X.c.owner, _X.c.due, _X.c.status).where(
-    _X.c.case_id == _ID).order_by(_X.c.number)
+).join(_P, _P.c.case_id == _R.c.case_id).where(_R.c.case_id == _ID))
+_AGENCIES = Prepared(select(_A.c.agency, _A.c.round, _A.c.requested_at, _A.c.due_at,
+                            _A.c.returned_at, _A.c.view).where(_A.c.case_id == _ID).order_by(
+                                _A.c.round, _A.c.id))
+_MEETINGS = Prepared(select(_M.c.id, _M.c.held_on, _M.c.recorded_at, _MA.c.agency).outerjoin(
+    _MA, _MA.c.meeting_id == _M.c.id).where(_M.c.case_id == _ID).order_by(_M.c.id))
+_OUTPUTS = Prepared(select(_O.c.output).where(_O.c.case_id == _ID))
+_ACTIONS = Prepared(select(_X.c.number, _X.c.agency, _X.c.owner, _X.c.due, _X.c.status).where(
+    _X.c.case_id == _ID).order_by(_X.c.number))
 
 
 def referral_facts(referral: Referral) -> ReferralFacts:
@@ -59,29 +61,30 @@ def referral_facts(referral: Referral) -> ReferralFacts:
     )
 
 
-def snapshot(session: Session, case: Case) -> CaseView:
+def snapshot(session: Session, case: AnyCase) -> CaseView:
     """Everything guards and timers may look at, read in one place."""
     assert case.id is not None
     ids = {"case_id": case.id}
-    r = session.execute(_REFERRAL, ids).one()
+    r = _REFERRAL.one(session, ids)
+    assert r is not None, f"case {case.ref} has no referral"
+    (incident, harm, abuse, concern, grounds, route, referrer, criminal_proceedings,
+     criminal, care, expected) = r
     meetings: dict[int, tuple[object, object, set[str]]] = {}
-    for row in session.execute(_MEETINGS, ids):
-        held = meetings.setdefault(row.id, (row.held_on, row.recorded_at, set()))
-        if row.agency is not None:
-            held[2].add(row.agency)
+    for meeting_id, held_on, recorded_at, agency in _MEETINGS.all(session, ids):
+        held = meetings.setdefault(meeting_id, (held_on, recorded_at, set()))
+        if agency is not None:
+            held[2].add(agency)
     return CaseView(
         ref=case.ref,
         state=State(case.state),
-        referral=ReferralFacts(r.incident_date, r.harm, r.abuse, r.agency_concern,
-                               tuple(r.grounds), r.route, r.referrer_agency,
-                               r.criminal_proceedings),
+        referral=ReferralFacts(incident, harm, abuse, concern, tuple(grounds), route, referrer,
+                               criminal_proceedings),
         referred_at=case.referred_at,
         state_entered_at=case.state_entered_at,
         kind=case.kind,
         flags=frozenset(case.flags),
         round=case.round,
-        agencies=tuple(AgencyAsk(a.agency, a.round, a.requested_at, a.due_at, a.returned_at,
-                                 a.view) for a in session.execute(_AGENCIES, ids)),
+        agencies=tuple(AgencyAsk(*a) for a in _AGENCIES.all(session, ids)),
         returns_due_at=case.returns_due_at,
         meeting_date=case.meeting_date,
         meetings=tuple(MeetingFacts(held, frozenset(present), recorded)  # type: ignore[arg-type]
@@ -90,13 +93,12 @@ def snapshot(session: Session, case: Case) -> CaseView:
         lead_reviewer=case.lead_reviewer,
         commissioned_at=case.commissioned_at,
         decided_at=case.decided_at,
-        criminal=r.criminal,
-        care=r.care,
-        expected_conclusion=r.expected_conclusion,
-        outputs=frozenset(o.output for o in session.execute(_OUTPUTS, ids)),
+        criminal=criminal,
+        care=care,
+        expected_conclusion=expected,
+        outputs=frozenset(o for (o,) in _OUTPUTS.all(session, ids)),
         notice_sent_at=case.notice_sent_at,
         scheduled_publication=case.scheduled_publication,
-        actions=tuple(ActionFacts(a.number, a.agency, a.owner, a.due, a.status)
-                      for a in session.execute(_ACTIONS, ids)),
+        actions=tuple(ActionFacts(*a) for a in _ACTIONS.all(session, ids)),
         panel_notified=case.panel_notified_on is not None,
     )

@@ -2,7 +2,8 @@
 
 Called by the engine inside the trigger's transaction, so a timer is never armed without
 its transition, nor left armed after the case has left its state. The case's timers are
-read once, and the changes written with one UPDATE and one INSERT.
+read once, and the changes written with one UPDATE and one INSERT, each a prepared statement
+on the driver's cursor (storage.direct).
 """
 
 from __future__ import annotations
@@ -11,26 +12,27 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy import update as sql_update
 from sqlmodel import Session
 
 from states.case import CaseView
 from states.config import ProcessConfig
 from states.timers import ENTER, TIMER_BY_LADDER, TIMERS, TimerSpec, plan
-from storage.models import Case, Timer
+from storage.caserow import AnyCase
+from storage.direct import Prepared, inserting
+from storage.models import Timer
 
 PENDING, FIRED, SKIPPED, DISARMED, STALE = "pending", "fired", "skipped", "disarmed", "stale"
 
 _T = Timer.__table__  # type: ignore[attr-defined]
-_CASE_TIMERS = select(
-    _T.c.id, _T.c.name, _T.c.ladder, _T.c.level, _T.c.rank, _T.c.key, _T.c.status,
-    _T.c.armed_at, _T.c.due_at, _T.c.sequence,
-).where(_T.c.case_id == bindparam("case_id"))
-
-
-_DISARM = sql_update(_T).where(_T.c.id.in_(bindparam("ids", expanding=True))).values(
-    status=DISARMED)
+_CASE_TIMERS = Prepared(select(
+    _T.c.name, _T.c.ladder, _T.c.level, _T.c.rank, _T.c.key, _T.c.status, _T.c.armed_at,
+    _T.c.due_at, _T.c.sequence, _T.c.id,
+).where(_T.c.case_id == bindparam("case_id")))
+_DISARM = Prepared(sql_update(_T).where(_T.c.id == bindparam("timer_id")).values(
+    status=DISARMED))
+_ARM = inserting(_T)
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class TimerChanges:
 
 def update(
     session: Session,
-    case: Case,
+    case: AnyCase,
     view: CaseView,
     *,
     trigger: str,
@@ -74,9 +76,7 @@ def update(
 ) -> TimerChanges:
     """Disarm what the trigger ends and arm what it starts; returns both for the e-mail."""
     assert case.id is not None
-    known = [TimerRow(r.name, r.ladder, r.level, r.rank, r.key, r.status, r.armed_at,
-                      r.due_at, r.sequence, r.id)
-             for r in session.execute(_CASE_TIMERS, {"case_id": case.id})]
+    known = [TimerRow(*r) for r in _CASE_TIMERS.all(session, {"case_id": case.id})]
     pending = [t for t in known if t.status == PENDING]
     changes = TimerChanges()
     arm: list[tuple[TimerSpec, str]] = []
@@ -109,7 +109,7 @@ def _action_key(spec: TimerSpec, params: dict[str, object], outcome: dict[str, o
     return str(number) if number is not None else ""
 
 
-def _plan(case: Case, view: CaseView, spec: TimerSpec, key: str, known: list[TimerRow],
+def _plan(case: AnyCase, view: CaseView, spec: TimerSpec, key: str, known: list[TimerRow],
           now: datetime, config: ProcessConfig) -> list[TimerRow]:
     action = view.action(int(key)) if key else None
     # Re-arming a ladder (a return recorded, a meeting recorded) must not repeat a level
@@ -134,10 +134,8 @@ def _plan(case: Case, view: CaseView, spec: TimerSpec, key: str, known: list[Tim
 
 
 def _write(session: Session, case_id: int, changes: TimerChanges, now: datetime) -> None:
-    if changes.disarmed:
-        session.execute(_DISARM, {"ids": [t.id for t in changes.disarmed]})
-    if changes.armed:
-        session.execute(insert(_T), [{
+    _DISARM.run_many(session, [{"timer_id": t.id} for t in changes.disarmed])
+    _ARM.run_many(session, [{
             "case_id": case_id, "ladder": t.ladder, "level": t.level, "rank": t.rank,
             "key": t.key, "name": t.name, "state": t.state, "fires": t.fires,
             "due_at": t.due_at, "rule": t.rule, "status": PENDING, "armed_at": now,
