@@ -41,7 +41,8 @@ class App:
         if self._engine is None:
             from lifecycle.engine import Engine
 
-            self._engine = Engine(self.settings.process, self.settings.board)
+            self._engine = Engine(self.settings.process, self.settings.board,
+                                  check_views=self.settings.check_views)
         return self._engine
 
     def now(self) -> datetime:

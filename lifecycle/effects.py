@@ -9,14 +9,14 @@ an effect needs to know of the case before it reads from `view`, never from the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, bindparam, func, update
 from sqlmodel import Session
 
-from states.case import Actor, CaseView
+from states.case import ActionFacts, Actor, AgencyAsk, CaseView, MeetingFacts
 from states.config import ProcessConfig
 from states.criteria import assess
 from states.enums import ActionStatus, Flag, Kind, Proceedings
@@ -85,6 +85,9 @@ class EffectContext:
     config: ProcessConfig
     # What an effect learnt that later steps need (e.g. the new action's number).
     outcome: dict[str, Any] = field(default_factory=dict)
+    # What it changed outside the case's row, as new values of CaseView's fields: the
+    # engine's view of the case after the trigger (snapshot.after) is `view` with these.
+    changes: dict[str, Any] = field(default_factory=dict)
 
 
 Effect = Callable[[EffectContext], None]
@@ -119,6 +122,8 @@ def _ask(ctx: EffectContext, agencies: list[str]) -> None:
          "requested_at": ctx.now, "due_at": due, "returned_at": None, "view": None,
          "summary": None, "returned_by": None}
         for agency in agencies])
+    ctx.changes["agencies"] = ctx.view.agencies + tuple(
+        AgencyAsk(agency, ctx.case.round, ctx.now, due) for agency in agencies)
     current = ctx.case.returns_due_at
     ctx.case.returns_due_at = due if current is None or due > current else current
 
@@ -148,6 +153,10 @@ def _record_return(ctx: EffectContext) -> None:
         "case_id": ctx.case.id, "round": ctx.case.round, "agency": ctx.params["agency"],
         "set_returned_at": ctx.now, "set_view": ctx.params["view"],
         "set_summary": ctx.params["summary"], "set_returned_by": ctx.actor.name})
+    ctx.changes["agencies"] = tuple(
+        replace(a, returned_at=ctx.now, view=ctx.params["view"])
+        if a.round == ctx.case.round and a.agency == ctx.params["agency"] else a
+        for a in ctx.view.agencies)
 
 
 @effect("submit_to_sub_group")
@@ -166,6 +175,8 @@ def _record_meeting(ctx: EffectContext) -> None:
     assert row is not None
     _ATTENDED.run_many(ctx.session, [{"meeting_id": row[0], "agency": agency}
                                      for agency in ctx.params["attendees"]])
+    ctx.changes["meetings"] = (*ctx.view.meetings, MeetingFacts(
+        ctx.params["date"], frozenset(ctx.params["attendees"]), ctx.now))
     ctx.case.meeting_date = ctx.params["date"]
 
 
@@ -215,6 +226,7 @@ def _record_proceedings(ctx: EffectContext) -> None:
               for name, old in before.items()}
     _PROCEEDINGS.run(ctx.session, {"case_id": ctx.case.id, "set_recorded_at": ctx.now,
                                    **values})
+    ctx.changes.update({name: values[f"set_{name}"] for name in before})
 
 
 @effect("record_output")
@@ -226,6 +238,7 @@ def _record_output(ctx: EffectContext) -> None:
     else:
         _OUTPUT.run(ctx.session, {**values, "location": ctx.params["location"],
                                   "recorded_at": ctx.now})
+        ctx.changes["outputs"] = ctx.view.outputs | {ctx.params["output"]}
 
 
 @effect("send_prepublication_notice")
@@ -252,6 +265,8 @@ def _add_action(ctx: EffectContext) -> None:
         "due": ctx.params["due"], "status": ActionStatus.OPEN.value, "evidence": None,
         "created_at": ctx.now, "completed_at": None, "signed_off_at": None,
         "signed_off_by": None})
+    ctx.changes["actions"] = (*ctx.view.actions, ActionFacts(
+        number, ctx.params["agency"], ctx.params["owner"], ctx.params["due"]))
     ctx.outcome["action"] = number
 
 
@@ -261,6 +276,7 @@ def _complete_action(ctx: EffectContext) -> None:
         "case_id": ctx.case.id, "number": ctx.params["action"],
         "set_status": ActionStatus.COMPLETED.value, "set_evidence": ctx.params["evidence"],
         "set_completed_at": ctx.now})
+    _action_status(ctx, ActionStatus.COMPLETED)
 
 
 @effect("sign_off_action")
@@ -269,6 +285,13 @@ def _sign_off_action(ctx: EffectContext) -> None:
         "case_id": ctx.case.id, "number": ctx.params["action"],
         "set_status": ActionStatus.SIGNED_OFF.value, "set_signed_off_at": ctx.now,
         "set_signed_off_by": ctx.actor.name})
+    _action_status(ctx, ActionStatus.SIGNED_OFF)
+
+
+def _action_status(ctx: EffectContext, status: ActionStatus) -> None:
+    ctx.changes["actions"] = tuple(
+        replace(a, status=status.value) if a.number == ctx.params["action"] else a
+        for a in ctx.view.actions)
 
 
 @effect("record_panel_notice")
@@ -280,8 +303,14 @@ def _panel(ctx: EffectContext) -> None:
 def _amend(ctx: EffectContext) -> None:
     _AMEND.run(ctx.session, {"case_id": ctx.case.id, **{
         f"set_{name}": ctx.params.get(name) for name in _AMENDABLE}})
+    given = {name: ctx.params[name] for name in _AMENDABLE
+             if name != "summary" and ctx.params.get(name) is not None}
+    if "grounds" in given:
+        given["grounds"] = tuple(given["grounds"])
+    ctx.changes["referral"] = replace(ctx.view.referral, **given)
     if ctx.params.get("criminal_proceedings") is not None:
         was = ctx.view.criminal
         criminal = Proceedings.PENDING if ctx.params["criminal_proceedings"] else (
             Proceedings.NONE if was == Proceedings.PENDING else was)
         _CRIMINAL.run(ctx.session, {"case_id": ctx.case.id, "set_criminal": str(criminal)})
+        ctx.changes["criminal"] = str(criminal)

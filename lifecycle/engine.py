@@ -12,7 +12,7 @@ happens elsewhere, after commit.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from lifecycle import calendar_mail, effects, log, machine, notify, timing
+from lifecycle.snapshot import after as snapshot_after
 from lifecycle.snapshot import snapshot
 from states.case import SYSTEM_ACTOR, Actor, CaseView, GuardContext
 from states.config import ProcessConfig
@@ -96,6 +97,10 @@ def timer_announcement(ladder: str, level: str, key: str | None = None,
 class Engine:
     config: ProcessConfig = field(default_factory=ProcessConfig)
     board: notify.Board = field(default_factory=notify.Board)
+    # Read each case again after its trigger and compare with the view the engine derived
+    # (snapshot.after); a difference is a bug in an effect, raised as an AssertionError.
+    # The tests always check; a board may set SCR_CHECK_VIEWS=1 to pay for it too.
+    check_views: bool = False
 
     # ----------------------------------------------------------------- creating a case
     def refer(self, session: Session, *, actor: Actor, params: Mapping[str, Any],
@@ -179,9 +184,9 @@ class Engine:
         try:
             # One version per history row (both start at 1): the next row's seq.
             seq = case.version + 1
-            effects.apply(trigger, effects.EffectContext(
-                trigger, session, case, view, values, reason, actor, now, self.config,
-                outcome))
+            done = effects.EffectContext(trigger, session, case, view, values, reason, actor,
+                                         now, self.config, outcome)
+            effects.apply(trigger, done)
             if new_state != view.state:
                 case.state = new_state
                 case.state_entered_at = now
@@ -190,13 +195,24 @@ class Engine:
                                    outcome, due_at)
             # The case row is written once, and its version rises by exactly one.
             caserow.save(session, case)
-            after = snapshot(session, case)
+            after = snapshot_after(view, case, done.changes)
+            if self.check_views:
+                self._check_view(session, case, after)
             self._record(session, case, after, spec, entry, actor=actor, values=values,
                          outcome=outcome, announce=announce)
         except (StaleDataError, IntegrityError):
             raise Conflict(f"{ref} was changed by someone else at the same time; "
                            "look again and retry") from None
         return case
+
+    @staticmethod
+    def _check_view(session: Session, case: CaseRow, derived: CaseView) -> None:
+        stored = snapshot(session, case)
+        if stored != derived:
+            differ = [f.name for f in fields(CaseView)
+                      if getattr(stored, f.name) != getattr(derived, f.name)]
+            raise AssertionError(f"{case.ref}: the view after the trigger differs from the "
+                                 f"stored case in {', '.join(differ)}")
 
     # ------------------------------------------------------------------------ reading
     def verdicts(self, session: Session, ref: str, *, actor: Actor | None,

@@ -197,22 +197,29 @@ def queue(
     from handlers.mail import make_message_id
     from lifecycle.mailer import notice_json
 
+    if not recipients:
+        return []
+    # The notice differs between recipients only in whom it addresses: made and turned
+    # into JSON once, then addressed to each.
+    notice = Notice(
+        template=event.template, board_name=board.name, case_ref=case.ref,
+        pseudonym=case.pseudonym, state=case.state,
+        state_label=STATE_LABELS[State(case.state)], source=event.source,
+        event_label=event.label, actor=event.actor, reason=event.reason,
+        details=event.details, next_deadline=deadline, recipient_name="", recipient_role="",
+        level=event.level, late_by=event.late_by, reasons=event.reasons, timezone=timezone,
+    )
+    common = notice_json(notice)
+    title = subject(notice)
     rows = []
     for person in recipients:
-        notice = Notice(
-            template=event.template, board_name=board.name, case_ref=case.ref,
-            pseudonym=case.pseudonym, state=case.state,
-            state_label=STATE_LABELS[State(case.state)], source=event.source,
-            event_label=event.label, actor=event.actor, reason=event.reason,
-            details=event.details, next_deadline=deadline, recipient_name=person.name,
-            recipient_role=person.role, level=event.level, late_by=event.late_by,
-            reasons=event.reasons, timezone=timezone,
-        )
         rows.append({
             "case_id": case.id, "case_ref": case.ref, "recipient": person.email,
             "recipient_name": person.name, "recipient_role": person.role,
-            "template": event.template, "subject": subject(notice), "body_text": "",
-            "body_html": "", "ics": None, "notice": notice_json(notice),
+            "template": event.template, "subject": title, "body_text": "",
+            "body_html": "", "ics": None,
+            "notice": {**common, "recipient_name": person.name,
+                       "recipient_role": person.role},
             "calendar": calendar(person) if calendar else None,
             "message_id": make_message_id(f"outbox-{uuid.uuid4().hex}", board.domain),
             "status": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now,

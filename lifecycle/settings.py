@@ -53,6 +53,9 @@ class Settings:
     board: Board = field(default_factory=Board)
     mail: MailSettings = field(default_factory=MailSettings)
     daemon_interval: float = 15.0
+    # SCR_CHECK_VIEWS=1: the engine re-reads each case after its trigger and compares
+    # (lifecycle.engine.Engine.check_views); the tests turn it on.
+    check_views: bool = False
 
     def clock(self) -> datetime:
         """The moment commands run as: the override, or the real time."""
@@ -96,6 +99,7 @@ def load(
         actor=actor or env.get("SCR_ACTOR") or None,
         now=_clock_override(now or env.get("SCR_NOW"), env, calendar),
         process=process,
+        check_views=env.get("SCR_CHECK_VIEWS") == "1",
         board=Board(
             name=_text(board, "name", "Local Safeguarding Children Board"),
             mail_from=_text(board, "mail_from", "scr@localhost"),

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy import update as sql_update
 from sqlmodel import Session
 
@@ -26,10 +26,19 @@ from storage.models import Timer
 PENDING, FIRED, SKIPPED, DISARMED, STALE = "pending", "fired", "skipped", "disarmed", "stale"
 
 _T = Timer.__table__  # type: ignore[attr-defined]
+# The timers that matter to a change: those pending, and those that went out (fired, or
+# skipped under a higher level) since the case entered its state. A case's older timers
+# only count for the calendar sequence of the timer re-armed (_SEQUENCES).
 _CASE_TIMERS = Prepared(select(
     _T.c.name, _T.c.ladder, _T.c.level, _T.c.rank, _T.c.key, _T.c.status, _T.c.armed_at,
     _T.c.due_at, _T.c.sequence, _T.c.id,
-).where(_T.c.case_id == bindparam("case_id")))
+).where(
+    _T.c.case_id == bindparam("case_id"),
+    (_T.c.status == PENDING) | (((_T.c.status == FIRED) | (_T.c.status == SKIPPED))
+                                & (_T.c.armed_at >= bindparam("entered", _T.c.armed_at.type))),
+))
+_SEQUENCES = Prepared(select(_T.c.name, func.max(_T.c.sequence)).where(
+    _T.c.case_id == bindparam("case_id")).group_by(_T.c.name))
 _DISARM = Prepared(sql_update(_T).where(_T.c.id == bindparam("timer_id")).values(
     status=DISARMED))
 _ARM = inserting(_T)
@@ -76,7 +85,8 @@ def update(
 ) -> TimerChanges:
     """Disarm what the trigger ends and arm what it starts; returns both for the e-mail."""
     assert case.id is not None
-    known = [TimerRow(*r) for r in _CASE_TIMERS.all(session, {"case_id": case.id})]
+    known = [TimerRow(*r) for r in _CASE_TIMERS.all(
+        session, {"case_id": case.id, "entered": case.state_entered_at})]
     pending = [t for t in known if t.status == PENDING]
     changes = TimerChanges()
     arm: list[tuple[TimerSpec, str]] = []
@@ -94,8 +104,9 @@ def update(
             changes.disarmed += [t for t in pending if t.ladder == spec.ladder and t.key == key]
             if trigger in spec.arm_on:
                 arm.append((spec, key))
+    sequences = dict(_SEQUENCES.all(session, {"case_id": case.id})) if arm else {}
     for spec, key in arm:
-        changes.armed += _plan(case, view, spec, key, known, now, config)
+        changes.armed += _plan(case, view, spec, key, known, sequences, now, config)
     gone = {t.id for t in changes.disarmed}
     changes.pending = [t for t in pending if t.id not in gone] + changes.armed
     _write(session, case.id, changes, now)
@@ -110,16 +121,13 @@ def _action_key(spec: TimerSpec, params: dict[str, object], outcome: dict[str, o
 
 
 def _plan(case: AnyCase, view: CaseView, spec: TimerSpec, key: str, known: list[TimerRow],
-          now: datetime, config: ProcessConfig) -> list[TimerRow]:
+          sequences: dict[str, int], now: datetime, config: ProcessConfig) -> list[TimerRow]:
     action = view.action(int(key)) if key else None
     # Re-arming a ladder (a return recorded, a meeting recorded) must not repeat a level
     # that already went out in this stay in the state and would be due again at once: the
     # people concerned have been told.
     gone_out = {t.name for t in known if t.status in (FIRED, SKIPPED)
                 and t.armed_at >= case.state_entered_at}
-    sequences: dict[str, int] = {}
-    for t in known:
-        sequences[t.name] = max(sequences.get(t.name, -1), t.sequence)
     rows = []
     for planned in plan(spec, view, armed_at=now, config=config, action=action):
         if planned.due_at <= now and planned.name in gone_out:

@@ -65,6 +65,8 @@ class CaseView:
     agencies: tuple[AgencyAsk, ...] = ()
     returns_due_at: datetime | None = None
     meeting_date: date | None = None
+    # Sub-group meetings recorded since the case entered its current state (those of an
+    # earlier stay, before a referral back, do not count for a recommendation).
     meetings: tuple[MeetingFacts, ...] = ()
     recommendation: str | None = None
     lead_reviewer: str | None = None

@@ -48,6 +48,8 @@ class _Compiled:
         self.binds: list[tuple[str, Processor, Any]] = []
         for name in names or ():
             bind = compiled.binds[name]
+            if bind.expanding:  # IN (...) of a list is filled in per execution
+                raise ValueError(f"{name}: a prepared statement cannot expand a list")
             fixed = _MISSING if bind.callable is None and bind.value is None \
                 else bind.effective_value
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)

@@ -56,7 +56,8 @@ def pg_available() -> bool:
 @dataclass
 class Board:
     db: DbEngine
-    engine: Engine = field(default_factory=Engine)
+    # Every trigger's derived view is checked against the stored case (Engine.check_views).
+    engine: Engine = field(default_factory=lambda: Engine(check_views=True))
 
     def seed_users(self, now: datetime | None = None) -> None:
         from tests.conftest import T0

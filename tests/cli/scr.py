@@ -38,6 +38,7 @@ class Scr:
             "SCR_DATABASE_URL": database_url or f"sqlite:///{cwd / 'scr.db'}",
             "SCR_MAIL_DIR": str(cwd / "mail"),
             "SCR_ALLOW_CLOCK_OVERRIDE": "1",
+            "SCR_CHECK_VIEWS": "1",  # every trigger's derived view checked against the rows
         })
         env.update(extra)
         return cls(cwd, env)

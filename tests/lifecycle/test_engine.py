@@ -20,6 +20,7 @@ from tests.board import (
     CHAIR,
     HEALTH,
     POLICE,
+    QUORUM,
     REVIEWER,
     SCR_REFERRAL,
     SUBCHAIR,
@@ -235,3 +236,26 @@ def test_history_records_every_step(board):
     for before, after in pairwise(rows):
         assert after.source == before.dest
     assert {r.actor for r in rows} >= {BM, CHAIR, SUBCHAIR, REVIEWER, HEALTH}
+
+
+def test_a_view_derived_wrongly_is_caught_by_the_check(board, monkeypatch):
+    """The engine derives the case's view after a trigger from what the effect says it
+    changed; the check (on in every test) re-reads the case and fails on a difference.
+    Here an effect that forgets to say it recorded a meeting is caught."""
+    from lifecycle import effects
+
+    ref = board.refer(at=T0)
+    board.walk(ref, State.SUB_GROUP, at=T0)
+    real = effects.EFFECTS["record_meeting"]
+
+    def forgetful(ctx: effects.EffectContext) -> None:
+        real(ctx)
+        del ctx.changes["meetings"]
+
+    monkeypatch.setitem(effects.EFFECTS, "record_meeting", forgetful)
+    version = board.case(ref).version
+    with pytest.raises(AssertionError, match="differs from the stored case in meetings"):
+        board.fire(ref, "record_meeting", at=T0 + timedelta(days=30), by=SUBCHAIR,
+                   date=(T0 + timedelta(days=29)).date().isoformat(),
+                   attendees=QUORUM)
+    assert board.case(ref).version == version  # and nothing was written

@@ -214,7 +214,7 @@ def test_refused_timed_transition_without_an_escalation_waits_and_retries(sqlite
     """A board that sets the auto-submission before the deadline sees it refused while
     returns are outstanding: it stays pending, is reported, and fires once the guard holds."""
     config = ProcessConfig().with_offsets({"returns_auto_submit.transition": "-3wd"})
-    board = Board(sqlite_db, Engine(config))
+    board = Board(sqlite_db, Engine(config, check_views=True))
     board.seed_users()
     ref = board.refer(at=T0)
     board.fire(ref, "request_information", at=T0 + H, agencies="health")

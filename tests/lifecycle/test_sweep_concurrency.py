@@ -39,7 +39,7 @@ def test_two_concurrent_sweeps_fire_each_timer_once(db_url):
 
     def run(db) -> None:
         start.wait()
-        reports.append(sweep(db, Engine(), now))
+        reports.append(sweep(db, Engine(check_views=True), now))
 
     threads = [threading.Thread(target=run, args=(e,)) for e in engines]
     for t in threads:
