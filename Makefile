@@ -8,7 +8,11 @@ export SCR_MAIL_DIR ?= mail
 
 .PHONY: setup run test lint bench demo clean
 
+# Bytecode for our own packages too: an editable install leaves them uncompiled, and where
+# PYTHONDONTWRITEBYTECODE is set every `scr` command would compile them again (0.1 s of a
+# cold `scr show`). Quick when nothing changed; Python ignores a .pyc older than its source.
 setup: $(STAMP)
+	@$(BIN)/python -m compileall -q states storage lifecycle handlers >/dev/null
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -12,16 +12,20 @@ import sqlite3
 from argparse import Namespace
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import make_url
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection, make_url
 
 from lifecycle.app import App, Output
 from states.enums import Role
 from states.errors import InvalidInput, LifecycleError, Refused
-from storage import queries
 from storage.chain import Break, verify_case
-from storage.models import Case, History
+from storage.db import SCHEMA_HEAD, schema_revision
+from storage.tables import CASES, HISTORY
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 EXIT_BROKEN = 5
 
@@ -32,13 +36,17 @@ class ChainBroken(LifecycleError):
     exit_code = EXIT_BROKEN
 
 
-def verify(session: Session) -> tuple[int, int, Break | None]:
+_CASES = select(CASES.c.id, CASES.c.ref, CASES.c.history_head).order_by(CASES.c.ref)
+_HISTORY = select(HISTORY).where(HISTORY.c.case_id == bindparam("case_id")).order_by(
+    HISTORY.c.seq)
+
+
+def verify(connection: Connection | Session) -> tuple[int, int, Break | None]:
     """(cases, rows, first break or None), cases in reference order."""
     rows_seen = 0
-    cases = session.exec(select(Case).order_by(col(Case.ref))).all()
+    cases: list[Any] = list(connection.execute(_CASES))
     for case in cases:
-        rows = session.exec(select(History).where(History.case_id == case.id)
-                            .order_by(col(History.seq))).all()
+        rows = connection.execute(_HISTORY, {"case_id": case.id}).all()
         rows_seen += len(rows)
         found = verify_case(case.ref, case.history_head, rows)
         if found is not None:
@@ -47,8 +55,8 @@ def verify(session: Session) -> tuple[int, int, Break | None]:
 
 
 def audit_verify(app: App, args: Namespace) -> Output:
-    with Session(app.db()) as session:
-        cases, rows, broken = verify(session)
+    with app.db().connect() as connection:
+        cases, rows, broken = verify(connection)
     if broken is not None:
         raise ChainBroken(f"history chain broken at {broken}")
     return Output({"intact": True, "cases": cases, "rows": rows},
@@ -64,8 +72,8 @@ def _sqlite_path(app: App) -> Path:
 
 
 def _allowed(app: App, roles: set[str], what: str) -> None:
-    with Session(app.db()) as session:
-        actor = app.actor(session, required=False)
+    with app.db().connect() as connection:
+        actor = app.actor(connection, required=False)
     if actor is not None and not actor.roles & roles:
         raise Refused(f"{actor.name} may not {what}: it needs {' or '.join(sorted(roles))}")
 
@@ -96,11 +104,11 @@ def restore(app: App, args: Namespace) -> Output:
 
     backup_engine = make_engine(f"sqlite:///{source}")
     try:
-        with Session(backup_engine) as session:
-            revision = queries.schema_revision(session)
+        with backup_engine.connect() as connection:
+            revision = schema_revision(connection)
             if revision is None:
                 raise InvalidInput(f"{source} is not an scr database")
-            cases, rows, broken = verify(session)
+            cases, rows, broken = verify(connection)
     except LifecycleError:
         raise
     except Exception:
@@ -114,7 +122,7 @@ def restore(app: App, args: Namespace) -> Output:
         src.backup(dst)
     return Output({"file": str(source), "cases": cases, "rows": rows, "revision": revision},
                   f"restored {cases} cases ({rows} history rows, chain verified) from {source}"
-                  + ("" if revision == queries.SCHEMA_HEAD else "; run scr init to upgrade"))
+                  + ("" if revision == SCHEMA_HEAD else "; run scr init to upgrade"))
 
 
 def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:

@@ -7,18 +7,26 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.engine import Engine as DbEngine
-from sqlalchemy.engine import make_url
-from sqlmodel import Session
 
 from lifecycle.settings import Settings
 from states.case import Actor
-from states.errors import InvalidInput, Refused
-from storage import queries
-from storage.db import make_engine, redact
+from states.errors import InvalidInput, NotFound, Refused
+from storage.db import SCHEMA_HEAD, make_engine, redact, schema_revision
+from storage.tables import USER_ROLES, USERS
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from lifecycle.engine import Engine
+
+# Core statements, so that commands which only read never import the ORM (storage.tables).
+_USER = select(USERS.c.id, USERS.c.name, USERS.c.agency, USERS.c.active).where(
+    USERS.c.name == bindparam("name"))
+_ROLES = select(USER_ROLES.c.role).where(USER_ROLES.c.user_id == bindparam("user_id")).order_by(
+    USER_ROLES.c.role)
 
 
 @dataclass(frozen=True)
@@ -56,28 +64,29 @@ class App:
                 _require_sqlite_file(url)
             self._db = make_engine(url)
             if not creating:
-                with Session(self._db) as session:
-                    revision = queries.schema_revision(session)
+                with self._db.connect() as connection:
+                    revision = schema_revision(connection)
                 if revision is None:
                     raise InvalidInput(f"the database {redact(url)} is not initialised: run "
                                        "scr init")
-                if revision != queries.SCHEMA_HEAD:
+                if revision != SCHEMA_HEAD:
                     raise InvalidInput(f"the database schema is at {revision}, this scr needs "
-                                       f"{queries.SCHEMA_HEAD}: run scr init to upgrade")
+                                       f"{SCHEMA_HEAD}: run scr init to upgrade")
         return self._db
 
-    def actor(self, session: Session, *, required: bool = True) -> Actor | None:
+    def actor(self, session: Session | Connection, *, required: bool = True) -> Actor | None:
         """The acting user (--as / SCR_ACTOR) with their roles; None if optional and unset."""
         name = self.settings.actor
         if not name:
             if required:
                 raise InvalidInput("no acting user: give --as NAME or set SCR_ACTOR")
             return None
-        user = queries.user_by_name(session, name)
+        user = session.execute(_USER, {"name": name}).first()
+        if user is None:
+            raise NotFound(f"unknown user {name!r}")
         if not user.active:
             raise Refused(f"user {name} is deactivated")
-        assert user.id is not None
-        roles = frozenset(queries.roles_of(session, user.id))
+        roles = frozenset(session.execute(_ROLES, {"user_id": user.id}).scalars())
         return Actor(user.name, roles, user.agency)
 
     def close(self) -> None:

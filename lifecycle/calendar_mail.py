@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifecycle import notify
 from lifecycle.timing import TimerChanges, TimerRow, label
 from states.case import CaseView
 from states.timers import TIMER_BY_LADDER
-from storage.caserow import AnyCase
+
+if TYPE_CHECKING:
+    from storage.caserow import AnyCase
 
 MEETING_SELECTORS = ("subgroup_chair", "subgroup_members")
 

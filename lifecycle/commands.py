@@ -23,9 +23,11 @@ from states.definition import REFERRAL_PARAMS
 from states.enums import STATE_LABELS, USER_ROLES, Role, State
 from states.errors import InvalidInput, Refused
 from states.params import clean_text
-from storage import queries
-from storage.db import redact, transaction
-from storage.models import User, UserAudit, UserRole
+from storage import caserow
+from storage.db import reading, redact, transaction
+
+# storage.queries and storage.models load the ORM (SQLModel, pydantic): imported by the
+# commands that write or list, not at the top, so that `scr show` starts quickly.
 
 _EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
 OVERDUE_LEVELS = ("escalation", "overdue", "due", "chair", "transition")
@@ -45,6 +47,9 @@ def init(app: App, args: Namespace) -> Output:
 
 # ---------------------------------------------------------------------------- users
 def users_add(app: App, args: Namespace) -> Output:
+    from storage import queries
+    from storage.models import User, UserAudit, UserRole
+
     name = clean_text(args.name, "name", 100)
     if not name or "," in name:
         raise InvalidInput("name: must be non-empty text without commas")
@@ -92,6 +97,8 @@ def _user_admin(app: App, session: Any) -> str:
 
 
 def users_list(app: App, args: Namespace) -> Output:
+    from storage import queries
+
     with transaction(app.db()) as session:
         entries = [present.user_entry(u, queries.roles_of(session, u.id or 0))
                    for u in queries.users(session)]
@@ -157,6 +164,8 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
 
 
 def advance(app: App, args: Namespace) -> Output:
+    from storage import queries
+
     params = parse_assignments(args.params)
     with transaction(app.db()) as session:
         actor = _actor(app, session)
@@ -176,10 +185,10 @@ def advance(app: App, args: Namespace) -> Output:
 
 
 def show(app: App, args: Namespace) -> Output:
-    with transaction(app.db()) as session:
-        actor = app.actor(session, required=False)
-        case = queries.case_by_ref(session, args.ref)
-        doc = present.case_document(session, case, show_summary=_may_read_summary(actor))
+    with reading(app.db()) as connection:
+        actor = app.actor(connection, required=False)
+        case = caserow.load(connection, args.ref)
+        doc = present.case_document(connection, case, show_summary=_may_read_summary(actor))
     return Output(doc, present.case_text(doc, app.settings.process.calendar))
 
 
@@ -188,6 +197,8 @@ def _may_read_summary(actor: Actor | None) -> bool:
 
 
 def history(app: App, args: Namespace) -> Output:
+    from storage import queries
+
     with transaction(app.db()) as session:
         app.actor(session, required=False)
         case = queries.case_by_ref(session, args.ref)
@@ -201,6 +212,8 @@ def history(app: App, args: Namespace) -> Output:
 
 
 def triggers(app: App, args: Namespace) -> Output:
+    from storage import queries
+
     with transaction(app.db()) as session:
         actor = app.actor(session, required=False)
         case = queries.case_by_ref(session, args.ref)
@@ -221,6 +234,8 @@ def triggers(app: App, args: Namespace) -> Output:
 
 
 def list_cases(app: App, args: Namespace) -> Output:
+    from storage import queries
+
     state = args.state
     if state is not None and state not in set(State):
         raise InvalidInput(f"unknown state {state!r} (one of {', '.join(State)})")
@@ -251,6 +266,8 @@ def list_cases(app: App, args: Namespace) -> Output:
 
 
 def outbox(app: App, args: Namespace) -> Output:
+    from storage import queries
+
     if args.action is not None:
         return outbox_retry(app, args)
     status = args.status

@@ -11,30 +11,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, bindparam, func, update
-from sqlmodel import Session
 
 from states.case import ActionFacts, Actor, AgencyAsk, CaseView, MeetingFacts
 from states.config import ProcessConfig
 from states.criteria import assess
 from states.enums import ActionStatus, Flag, Kind, Proceedings
+from storage import tables
 from storage.caserow import CaseRow
 from storage.direct import Prepared, inserting
-from storage.models import (
-    Action,
-    AgencyRequest,
-    Meeting,
-    MeetingAttendance,
-    Output,
-    ProceedingsStatus,
-    Referral,
-)
 
-_A, _M = AgencyRequest.__table__, Meeting.__table__  # type: ignore[attr-defined]
-_O, _X = Output.__table__, Action.__table__  # type: ignore[attr-defined]
-_P, _R = ProceedingsStatus.__table__, Referral.__table__  # type: ignore[attr-defined]
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+_A, _M, _O = tables.AGENCY_REQUESTS, tables.MEETINGS, tables.OUTPUTS
+_X, _P, _R = tables.ACTIONS, tables.PROCEEDINGS, tables.REFERRALS
 _CASE_ID: Any = bindparam("case_id")
 
 
@@ -49,7 +42,7 @@ _RETURNED = _setting(_A, "returned_at", "view", "summary", "returned_by", where=
     (_A.c.case_id == _CASE_ID) & (_A.c.round == bindparam("round"))
     & (_A.c.agency == bindparam("agency"))))
 _MEETING = inserting(_M, returning=_M.c.id)
-_ATTENDED = inserting(MeetingAttendance.__table__)  # type: ignore[attr-defined]
+_ATTENDED = inserting(tables.MEETING_ATTENDANCE)
 _PROCEEDINGS = _setting(_P, "criminal", "care", "expected_conclusion", "recorded_at",
                         where=_P.c.case_id == _CASE_ID)
 _OUTPUT = inserting(_O)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -39,10 +39,13 @@ from states.errors import Conflict, InvalidInput, NotFound, Refused
 from states.guards import GUARDS, INPUT_GUARDS
 from states.params import PType, clean_text, parse_params
 from states.timers import TIMER_BY_LADDER
-from storage import caserow, chain, queries
-from storage.caserow import AnyCase, CaseRow
+from storage import caserow, chain, queries, tables
+from storage.caserow import CaseRow
 from storage.direct import inserting
-from storage.models import Case, History, ProceedingsStatus, Referral
+from storage.models import Case, ProceedingsStatus, Referral
+
+if TYPE_CHECKING:
+    from storage.caserow import AnyCase
 
 REASON_MAX = 2000
 # A timer firing later than this after its due moment tells its recipients how late it is
@@ -384,7 +387,7 @@ def _history_entry(case: AnyCase, seq: int, spec: TriggerSpec, source: str | Non
             "at": now, "due_at": due_at, "prev_hash": prev, "hash": digest}
 
 
-_HISTORY = inserting(History.__table__)  # type: ignore[attr-defined]
+_HISTORY = inserting(tables.HISTORY)
 
 
 def _plain(value: Any) -> Any:

@@ -11,17 +11,20 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session
+from sqlalchemy import select
 
 from handlers.notices import Deadline, Notice, subject
 from states.case import CaseView
 from states.enums import STATE_LABELS, Role, State
-from storage import queries
-from storage.caserow import AnyCase
-from storage.direct import inserting
-from storage.models import Outbox
+from storage import tables
+from storage.direct import Prepared, inserting
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from storage.caserow import AnyCase
 
 
 @dataclass(frozen=True)
@@ -85,10 +88,19 @@ class Directory:
         return next((p for p in self.people if p.name == name), None)
 
 
+_U, _UR = tables.USERS, tables.USER_ROLES
+_ACTIVE_ROLES = Prepared(
+    select(_U.c.name, _U.c.email, _U.c.agency, _UR.c.role)
+    .join(_UR, _UR.c.user_id == _U.c.id)
+    .where(_U.c.active.is_(True))
+    .order_by(_U.c.name, _UR.c.role)
+)
+
+
 def directory(session: Session) -> Directory:
     """The active users and their roles, by name (one query)."""
     people: dict[str, tuple[str, str | None, set[str]]] = {}
-    for name, email, agency, role in queries.active_users_with_roles(session):
+    for name, email, agency, role in _ACTIVE_ROLES.all(session):
         people.setdefault(name, (email, agency, set()))[2].add(role)
     return Directory(tuple(Person(name, email, agency, frozenset(roles))
                            for name, (email, agency, roles) in people.items()))
@@ -234,4 +246,4 @@ def insert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     _OUTBOX.run_many(session, rows)
 
 
-_OUTBOX = inserting(Outbox.__table__)  # type: ignore[attr-defined]
+_OUTBOX = inserting(tables.OUTBOX)

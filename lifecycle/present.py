@@ -1,12 +1,16 @@
-"""Documents (for --json) and text (for people) of cases, history, users and the outbox."""
+"""Documents (for --json) and text (for people) of cases, history, users and the outbox.
+
+A case's document is read with Core statements on storage.tables, so `scr show` runs
+without importing the ORM; they run as well in a Session as on a Connection.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session
+from sqlalchemy import bindparam, select
 
 from lifecycle import style
 from lifecycle.snapshot import snapshot
@@ -14,9 +18,28 @@ from lifecycle.timing import DISARMED, label
 from states.calendar import WorkingCalendar
 from states.criteria import assess
 from states.enums import STATE_LABELS, Role, State
-from storage import queries
-from storage.caserow import AnyCase
-from storage.models import History, Outbox, Timer, User
+from storage import tables
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+    from sqlmodel import Session
+
+    from storage.caserow import AnyCase
+    from storage.models import History, Outbox, User
+
+_ID: Any = bindparam("case_id")
+_T, _R, _P = tables.TIMERS, tables.REFERRALS, tables.PROCEEDINGS
+_A, _M, _MA = tables.AGENCY_REQUESTS, tables.MEETINGS, tables.MEETING_ATTENDANCE
+_O, _X = tables.OUTPUTS, tables.ACTIONS
+_TIMERS = select(_T).where(_T.c.case_id == _ID).order_by(_T.c.due_at, _T.c.rank)
+_REFERRAL = select(_R).where(_R.c.case_id == _ID)
+_PROCEEDINGS = select(_P).where(_P.c.case_id == _ID)
+_ASKS = select(_A).where(_A.c.case_id == _ID).order_by(_A.c.round, _A.c.id)
+_MEETINGS = select(_M.c.id, _M.c.held_on).where(_M.c.case_id == _ID).order_by(_M.c.id)
+_ATTENDANCE = select(_MA.c.meeting_id, _MA.c.agency).join(_M, _M.c.id == _MA.c.meeting_id).where(
+    _M.c.case_id == _ID).order_by(_MA.c.agency)
+_OUTPUTS = select(_O).where(_O.c.case_id == _ID).order_by(_O.c.id)
+_ACTIONS = select(_X).where(_X.c.case_id == _ID).order_by(_X.c.number)
 
 # Who may read the referral's free text (SPEC §6: "shown by show to permitted users").
 READ_SUMMARY = frozenset({Role.BUSINESS_MANAGER, Role.CHAIR, Role.SUBGROUP_CHAIR,
@@ -27,18 +50,23 @@ def iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def current_timers(session: Session, case: AnyCase) -> list[Timer]:
-    """Timers armed since the case entered its current state, but not disarmed ones."""
-    assert case.id is not None
-    return [t for t in queries.timers(session, case.id)
+def current_timers(db: Session | Connection, case: AnyCase) -> list[Any]:
+    """Timers armed since the case entered its current state, but not disarmed ones, by
+    due moment then ladder rank (rows with the timers table's columns as attributes)."""
+    return [t for t in db.execute(_TIMERS, {"case_id": case.id})
             if t.armed_at >= case.state_entered_at and t.status != DISARMED]
 
 
-def case_document(session: Session, case: AnyCase, *, show_summary: bool) -> dict[str, Any]:
+def case_document(session: Session | Connection, case: AnyCase, *,
+                  show_summary: bool) -> dict[str, Any]:
     assert case.id is not None
+    ids = {"case_id": case.id}
     view = snapshot(session, case)
-    referral = queries.referral(session, case.id)
-    proceedings = queries.proceedings(session, case.id)
+    referral = session.execute(_REFERRAL, ids).one()
+    proceedings = session.execute(_PROCEEDINGS, ids).one()
+    present: dict[int, list[str]] = {}
+    for meeting_id, agency in session.execute(_ATTENDANCE, ids):
+        present.setdefault(meeting_id, []).append(agency)
     doc: dict[str, Any] = {
         "ref": case.ref,
         "pseudonym": case.pseudonym,
@@ -68,12 +96,12 @@ def case_document(session: Session, case: AnyCase, *, show_summary: bool) -> dic
         "agencies": [
             {"agency": a.agency, "round": a.round, "requested_at": iso(a.requested_at),
              "due_at": iso(a.due_at), "returned_at": iso(a.returned_at), "view": a.view}
-            for a in queries.agency_requests(session, case.id)
+            for a in session.execute(_ASKS, ids)
         ],
         "returns_due_at": iso(case.returns_due_at),
         "meetings": [
-            {"date": iso(m.held_on), "attendees": present}
-            for m, present in queries.meetings(session, case.id)
+            {"date": iso(held_on), "attendees": present.get(meeting_id, [])}
+            for meeting_id, held_on in session.execute(_MEETINGS, ids)
         ],
         "recommendation": case.recommendation,
         "methodology": case.methodology,
@@ -88,7 +116,7 @@ def case_document(session: Session, case: AnyCase, *, show_summary: bool) -> dic
         },
         "outputs": [
             {"output": o.output, "location": o.location, "recorded_at": iso(o.recorded_at)}
-            for o in queries.outputs(session, case.id)
+            for o in session.execute(_OUTPUTS, ids)
         ],
         "notice_sent_at": iso(case.notice_sent_at),
         "scheduled_publication": iso(case.scheduled_publication),
@@ -98,7 +126,7 @@ def case_document(session: Session, case: AnyCase, *, show_summary: bool) -> dic
             {"action": a.number, "agency": a.agency, "description": a.description,
              "owner": a.owner, "due": iso(a.due), "status": a.status,
              "completed_at": iso(a.completed_at), "signed_off_at": iso(a.signed_off_at)}
-            for a in queries.actions(session, case.id)
+            for a in session.execute(_ACTIONS, ids)
         ],
     }
     if show_summary:
@@ -210,5 +238,5 @@ def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
 
 
-def timer_label(timer: Timer) -> str:
+def timer_label(timer: Any) -> str:
     return label(timer)

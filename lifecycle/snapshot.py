@@ -10,29 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select
-from sqlmodel import Session
 
 from states.case import ActionFacts, AgencyAsk, CaseView, MeetingFacts, ReferralFacts
 from states.enums import State
-from storage.caserow import AnyCase
+from storage import tables
 from storage.direct import Prepared
-from storage.models import (
-    Action,
-    AgencyRequest,
-    Meeting,
-    MeetingAttendance,
-    Output,
-    ProceedingsStatus,
-    Referral,
-)
 
-_R, _P = Referral.__table__, ProceedingsStatus.__table__  # type: ignore[attr-defined]
-_A, _M = AgencyRequest.__table__, Meeting.__table__  # type: ignore[attr-defined]
-_MA, _O = MeetingAttendance.__table__, Output.__table__  # type: ignore[attr-defined]
-_X = Action.__table__  # type: ignore[attr-defined]
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+    from sqlmodel import Session
+
+    from storage.caserow import AnyCase
+
+_R, _P = tables.REFERRALS, tables.PROCEEDINGS
+_A, _M = tables.AGENCY_REQUESTS, tables.MEETINGS
+_MA, _O = tables.MEETING_ATTENDANCE, tables.OUTPUTS
+_X = tables.ACTIONS
 _ID: Any = bindparam("case_id")
 
 _REFERRAL = Prepared(select(
@@ -55,19 +51,6 @@ _ACTIONS = Prepared(select(_X.c.number, _X.c.agency, _X.c.owner, _X.c.due, _X.c.
     _X.c.case_id == _ID).order_by(_X.c.number))
 
 
-def referral_facts(referral: Referral) -> ReferralFacts:
-    return ReferralFacts(
-        incident_date=referral.incident_date,
-        harm=referral.harm,
-        abuse=referral.abuse,
-        agency_concern=referral.agency_concern,
-        grounds=tuple(referral.grounds),
-        route=referral.route,
-        referrer_agency=referral.referrer_agency,
-        criminal_proceedings=referral.criminal_proceedings,
-    )
-
-
 def case_fields(case: AnyCase) -> dict[str, Any]:
     """What the view takes from the case's own row."""
     return {
@@ -83,7 +66,7 @@ def case_fields(case: AnyCase) -> dict[str, Any]:
     }
 
 
-def snapshot(session: Session, case: AnyCase) -> CaseView:
+def snapshot(session: Session | Connection, case: AnyCase) -> CaseView:
     """Everything guards and timers may look at, read in one place."""
     assert case.id is not None
     ids = {"case_id": case.id}

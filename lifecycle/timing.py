@@ -10,22 +10,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy import update as sql_update
-from sqlmodel import Session
 
 from states.case import CaseView
 from states.config import ProcessConfig
 from states.timers import ENTER, TIMER_BY_LADDER, TIMERS, TimerSpec, plan
-from storage.caserow import AnyCase
+from storage import tables
 from storage.direct import Prepared, inserting
-from storage.models import Timer
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from storage.caserow import AnyCase
 
 PENDING, FIRED, SKIPPED, DISARMED, STALE = "pending", "fired", "skipped", "disarmed", "stale"
 
-_T = Timer.__table__  # type: ignore[attr-defined]
+_T = tables.TIMERS
 # The timers that matter to a change: those pending, and those that went out (fired, or
 # skipped under a higher level) since the case entered its state. A case's older timers
 # only count for the calendar sequence of the timer re-armed (_SEQUENCES).

@@ -17,7 +17,6 @@ from lifecycle import present
 from lifecycle.app import App, Output
 from lifecycle.commands import parse_assignments
 from states.errors import InvalidInput, Refused
-from storage import queries
 from storage.db import transaction
 
 
@@ -38,6 +37,7 @@ def why(app: App, args: Namespace) -> Output:
 
 def timeline(app: App, args: Namespace) -> Output:
     from lifecycle.timeline import events, timeline_svg, timeline_text
+    from storage import queries
 
     now = app.now()
     cal = app.settings.process.calendar

@@ -1,7 +1,7 @@
 """The case row as the engine reads and writes it: a plain record, loaded and saved with
 one prepared statement each (storage.direct).
 
-`CaseRow` has the columns of `storage.models.Case` under the same names, so code that only
+`CaseRow` has the columns of the cases table under the same names, so code that only
 reads a case (the snapshot, the e-mail, the command line's output) takes either. `save`
 writes every column and raises the version by one, on the condition that nobody else
 raised it first: the same optimistic check as the ORM's `version_id_col`.
@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from states.errors import NotFound
 from storage.direct import Prepared, forget
-from storage.models import Case
+from storage.tables import CASES
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.orm import Session
+
+    from storage.models import Case
 
 
 @dataclass
@@ -53,13 +57,14 @@ class CaseRow:
     history_head: str | None
 
 
-# What code that only reads a case takes: the ORM's object or the engine's record.
-AnyCase = Case | CaseRow
+if TYPE_CHECKING:
+    # What code that only reads a case takes: the ORM's object or the engine's record.
+    AnyCase: TypeAlias = Case | CaseRow
 
-_C = Case.__table__  # type: ignore[attr-defined]
+_C = CASES
 _NAMES = tuple(f.name for f in fields(CaseRow))
 _KEPT = tuple(n for n in _NAMES if n not in ("id", "version"))
-assert set(_NAMES) == {c.key for c in _C.columns}, "CaseRow must match storage.models.Case"
+assert set(_NAMES) == {c.key for c in _C.columns}, "CaseRow must match the cases table"
 
 _BY_REF = select(*(_C.c[n] for n in _NAMES)).where(_C.c.ref == bindparam("ref"))
 _LOAD = Prepared(_BY_REF)
@@ -71,7 +76,7 @@ _SAVE = Prepared(
 )
 
 
-def load(session: Session, ref: str, *, for_update: bool = False) -> CaseRow:
+def load(session: Session | Connection, ref: str, *, for_update: bool = False) -> CaseRow:
     """The case with reference `ref`; NotFound if there is none. `for_update` locks the row
     on PostgreSQL until the transaction ends (SQLite's BEGIN IMMEDIATE already has)."""
     row = (_LOAD_FOR_UPDATE if for_update else _LOAD).one(session, {"ref": ref})
@@ -86,6 +91,10 @@ def save(session: Session, case: CaseRow) -> None:
     values: dict[str, Any] = {f"new_{n}": getattr(case, n) for n in _KEPT}
     values.update(case_id=case.id, old_version=case.version, new_version=case.version + 1)
     if _SAVE.run(session, values) != 1:
+        from sqlalchemy.orm.exc import StaleDataError  # the ORM's own, as its flush raises
+
         raise StaleDataError(f"case {case.ref} changed since it was read")
     case.version += 1
+    from storage.models import Case
+
     forget(session, Case, case.id)

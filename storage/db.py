@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlmodel import Session, create_engine
 
 from states.errors import InvalidInput
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+    from sqlmodel import Session
+
 BUSY_TIMEOUT_MS = 15_000
+# The schema revision this code needs; tests assert it is Alembic's head.
+SCHEMA_HEAD = "0003"
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -65,8 +70,28 @@ def _sqlite_events(engine: Engine) -> None:
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
     """One unit of work: commits when the block ends, rolls back on any exception."""
+    from sqlmodel import Session  # the ORM is slow to import; reads need not pay for it
+
     with Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A read without the ORM: one transaction on a Core connection, for statements on
+    storage.tables (the reading commands, which a person waits for from a cold start)."""
+    with engine.connect() as connection, connection.begin():
+        yield connection
+
+
+def schema_revision(db: Session | Connection) -> str | None:
+    """The Alembic revision of the database, or None when it holds no schema yet."""
+    try:
+        with db.begin_nested():
+            row = db.execute(text("SELECT version_num FROM alembic_version")).first()
+    except Exception:  # no alembic_version table: an empty database
+        return None
+    return row[0] if row else None
 
 
 def redact(url: str) -> str:

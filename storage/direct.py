@@ -5,7 +5,7 @@ The engine runs a dozen statements per trigger. Through SQLAlchemy's session eac
 So the engine's hot path (the case row, its snapshot, timers, history, effects and outbox)
 uses `Prepared` statements:
 
-- each is still written with SQLAlchemy Core against the tables of `storage.models`, and
+- each is still written with SQLAlchemy Core against the tables (storage.tables), and
   compiled once per dialect, so the SQL is the same that SQLAlchemy itself would send;
 - values go in and come out through the column types' own bind and result processors
   (those of the dialect's implementation of each type), so a row written here is stored
@@ -22,14 +22,15 @@ session are not told about rows changed here (`forget` expires one).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, bindparam, exc, insert
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 Processor = Callable[[Any], Any] | None
 _MISSING = object()
@@ -90,7 +91,7 @@ class Prepared:
             compiled = self._compiled[dialect.name] = _Compiled(self.stmt, self.columns, dialect)
         return compiled
 
-    def all(self, session: Session, params: Mapping[str, Any] | None = None
+    def all(self, session: Session | Connection, params: Mapping[str, Any] | None = None
             ) -> list[tuple[Any, ...]]:
         """Every row the statement returns, each a tuple in the order of `keys`."""
         cursor, compiled = self._run(session, params or {})
@@ -99,13 +100,13 @@ class Prepared:
         finally:
             cursor.close()
 
-    def one(self, session: Session, params: Mapping[str, Any] | None = None
+    def one(self, session: Session | Connection, params: Mapping[str, Any] | None = None
             ) -> tuple[Any, ...] | None:
         """The first row, or None."""
         rows = self.all(session, params)
         return rows[0] if rows else None
 
-    def run(self, session: Session, params: Mapping[str, Any] | None = None) -> int:
+    def run(self, session: Session | Connection, params: Mapping[str, Any] | None = None) -> int:
         """Run a statement that returns no rows; the number of rows it changed."""
         cursor, _ = self._run(session, params or {})
         try:
@@ -113,7 +114,7 @@ class Prepared:
         finally:
             cursor.close()
 
-    def run_many(self, session: Session, rows: Iterable[Mapping[str, Any]]) -> None:
+    def run_many(self, session: Session | Connection, rows: Iterable[Mapping[str, Any]]) -> None:
         """Run the statement once for each of `rows` (one round trip where the driver can)."""
         compiled, connection = self._setup(session)
         args = [compiled.args(r) for r in rows]
@@ -127,11 +128,12 @@ class Prepared:
         finally:
             cursor.close()
 
-    def _setup(self, session: Session) -> tuple[_Compiled, Any]:
-        connection = session.connection()
+    def _setup(self, session: Session | Connection) -> tuple[_Compiled, Any]:
+        connection = session if isinstance(session, Connection) else session.connection()
         return self._for(connection.dialect), connection.connection.driver_connection
 
-    def _run(self, session: Session, params: Mapping[str, Any]) -> tuple[Any, _Compiled]:
+    def _run(self, session: Session | Connection, params: Mapping[str, Any]
+             ) -> tuple[Any, _Compiled]:
         compiled, connection = self._setup(session)
         args = compiled.args(params)
         cursor = connection.cursor()
@@ -160,6 +162,8 @@ def _wrapped(compiled: _Compiled, args: Any, error: Exception) -> Exception:
 def forget(session: Session, entity: type, ident: Any) -> None:
     """Expire the session's loaded copy of a row changed here, if it holds one, so that
     the next attribute read loads it again."""
+    from sqlalchemy.orm.util import identity_key
+
     instance = session.identity_map.get(identity_key(entity, ident))
     if instance is not None:
         session.expire(instance)

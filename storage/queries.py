@@ -6,11 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, text
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from states.errors import NotFound
-from storage.direct import Prepared
 from storage.models import (
     Action,
     AgencyRequest,
@@ -26,20 +24,6 @@ from storage.models import (
     User,
     UserRole,
 )
-
-# The schema revision this code needs; tests assert it is Alembic's head.
-SCHEMA_HEAD = "0003"
-
-
-def schema_revision(session: Session) -> str | None:
-    """The Alembic revision of the database, or None when it holds no schema yet."""
-    try:
-        with session.begin_nested():
-            row = session.execute(text("SELECT version_num FROM alembic_version")).first()
-    except Exception:  # no alembic_version table: an empty database
-        return None
-    return row[0] if row else None
-
 
 _CASE = select(Case).where(col(Case.ref) == bindparam("ref"))
 _CASE_FOR_UPDATE = _CASE.with_for_update()
@@ -196,21 +180,6 @@ def roles_of(session: Session, user_id: int) -> list[str]:
     """The user's roles, sorted."""
     stmt = select(UserRole.role).where(UserRole.user_id == user_id).order_by(col(UserRole.role))
     return list(session.exec(stmt).all())
-
-
-_U, _UR = User.__table__, UserRole.__table__  # type: ignore[attr-defined]
-_ACTIVE_ROLES = Prepared(
-    sa_select(_U.c.name, _U.c.email, _U.c.agency, _UR.c.role)
-    .join(_UR, _UR.c.user_id == _U.c.id)
-    .where(_U.c.active.is_(True))
-    .order_by(_U.c.name, _UR.c.role)
-)
-
-
-def active_users_with_roles(session: Session) -> list[tuple[str, str, str | None, str]]:
-    """(name, email, agency, role) for every role of every active user, by user name
-    (every trigger's e-mail reads this: a prepared statement, storage.direct)."""
-    return _ACTIVE_ROLES.all(session)
 
 
 def users_with_role(session: Session, role: str) -> Sequence[User]:

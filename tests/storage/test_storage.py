@@ -13,7 +13,7 @@ from sqlmodel import Session
 from states.enums import State
 from states.errors import Conflict, Refused
 from storage import migrate, queries
-from storage.db import make_engine, transaction
+from storage.db import SCHEMA_HEAD, make_engine, transaction
 from storage.models import Case
 from tests.board import BM, Board
 from tests.conftest import T0
@@ -25,7 +25,7 @@ TABLES = {"users", "user_roles", "user_audit", "cases", "referrals", "agency_req
 
 def test_schema_head_is_what_the_code_needs():
     """The code's SCHEMA_HEAD is Alembic's head revision."""
-    assert migrate.head() == queries.SCHEMA_HEAD
+    assert migrate.head() == SCHEMA_HEAD
 
 
 def test_upgrade_from_empty_then_downgrade_and_again(db_url):
@@ -35,12 +35,12 @@ def test_upgrade_from_empty_then_downgrade_and_again(db_url):
         assert migrate.current(engine) is None
         migrate.upgrade(engine)
         assert set(inspect(engine).get_table_names()) >= TABLES
-        assert migrate.current(engine) == queries.SCHEMA_HEAD
+        assert migrate.current(engine) == SCHEMA_HEAD
         migrate.upgrade(engine)  # safe to run again
         migrate.downgrade(engine, "base")
         assert not TABLES & set(inspect(engine).get_table_names())
         migrate.upgrade(engine)
-        assert migrate.current(engine) == queries.SCHEMA_HEAD
+        assert migrate.current(engine) == SCHEMA_HEAD
     finally:
         engine.dispose()
 
