@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -33,11 +34,13 @@ class Board:
     mail_from: str = "scr@localhost"
     ref_prefix: str = "CR"
 
-    @property
+    # Worked out once per board, not once per message (cached in the instance's dict,
+    # which a frozen dataclass allows).
+    @cached_property
     def domain(self) -> str:
         return self.mail_from.rpartition("@")[2].strip("> ") or "scr.local"
 
-    @property
+    @cached_property
     def address(self) -> str:
         """The bare address of mail_from, for calendar ORGANIZER lines."""
         from email.utils import parseaddr

@@ -74,6 +74,7 @@ class WorkingCalendar:
         self.country = country
         self.subdiv = subdiv
         self.day_start = day_start
+        self._working: dict[date, bool] = {}
 
     @cached_property
     def _holidays(self) -> Any:
@@ -86,7 +87,12 @@ class WorkingCalendar:
         return f"{self.country}-{self.subdiv}" if self.subdiv else self.country
 
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() < 5 and day not in self._holidays
+        # Remembered per day: the holiday table's own lookup is slow, and every timer
+        # armed steps through days one at a time.
+        known = self._working.get(day)
+        if known is None:
+            known = self._working[day] = day.weekday() < 5 and day not in self._holidays
+        return known
 
     def holiday_name(self, day: date) -> str | None:
         name = self._holidays.get(day)

@@ -129,8 +129,8 @@ class Prepared:
             cursor.close()
 
     def _setup(self, session: Session | Connection) -> tuple[_Compiled, Any]:
-        connection = session if isinstance(session, Connection) else session.connection()
-        return self._for(connection.dialect), connection.connection.driver_connection
+        dialect, driver = _driver(session)
+        return self._for(dialect), driver
 
     def _run(self, session: Session | Connection, params: Mapping[str, Any]
              ) -> tuple[Any, _Compiled]:
@@ -143,6 +143,26 @@ class Prepared:
             cursor.close()
             raise _wrapped(compiled, args, error) from error
         return cursor, compiled
+
+
+def _driver(db: Session | Connection) -> tuple[Dialect, Any]:
+    """The dialect and the DB-API connection under `db`, in its current transaction.
+
+    A session's are remembered for as long as its root transaction lasts (asking the
+    session each time costs more than most of the statements): a new transaction, after
+    a commit or a rollback, asks again."""
+    if isinstance(db, Connection):
+        return db.dialect, db.connection.driver_connection
+    transaction = db.get_transaction()
+    known = db.info.get(_DRIVER)
+    if known is None or transaction is None or known[0] is not transaction:
+        connection = db.connection()
+        known = db.info[_DRIVER] = (db.get_transaction(), connection.dialect,
+                                    connection.connection.driver_connection)
+    return known[1], known[2]
+
+
+_DRIVER = "storage.direct.driver"
 
 
 def inserting(table: Table, *, returning: Any = None) -> Prepared:

@@ -165,3 +165,28 @@ def test_saving_expires_the_orms_copy_in_the_same_session(db):
 def test_the_case_record_has_every_column_of_the_table():
     assert {f for f in caserow.CaseRow.__dataclass_fields__} == {
         c.key for c in Case.__table__.columns}  # type: ignore[attr-defined]
+
+
+def test_a_session_used_again_runs_on_its_new_connection(db):
+    """The driver connection is remembered per transaction: when the session's next
+    transaction gets another connection from the pool, statements follow it."""
+    from sqlmodel import Session
+
+    from storage.direct import _driver
+
+    _, _, case_id = _board(db)
+    count = Prepared(select(_H.c.id).where(_H.c.seq == bindparam("seq")))
+    with Session(db) as s:
+        with s.begin():
+            _HISTORY.run(s, _history_row(case_id, 100))
+            first = _driver(s)[1]
+            s.rollback()
+        # The pooled connection the session gave back is taken by someone else.
+        with db.connect(), s.begin():
+            current = s.connection().connection.driver_connection
+            assert current is not first
+            assert _driver(s)[1] is current
+            assert count.all(s, {"seq": 100}) == []
+            _HISTORY.run(s, _history_row(case_id, 101))
+        with s.begin():
+            assert len(count.all(s, {"seq": 101})) == 1
