@@ -44,9 +44,9 @@ class _Compiled:
         self.sql = compiled.string
         self.positional = compiled.positional
         names = compiled.positiontup if compiled.positional else list(compiled.binds)
-        # (name, processor, the value bound in the statement itself or else _MISSING: a
-        # value the caller must give)
-        self.binds: list[tuple[str, Processor, Any]] = []
+        # (name, processor, whether the processor must see None, the value bound in the
+        # statement itself or else _MISSING: a value the caller must give)
+        self.binds: list[tuple[str, Processor, bool, Any]] = []
         for name in names or ():
             bind = compiled.binds[name]
             if bind.expanding:  # IN (...) of a list is filled in per execution
@@ -54,7 +54,10 @@ class _Compiled:
             fixed = _MISSING if bind.callable is None and bind.value is None \
                 else bind.effective_value
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            self.binds.append((name, process, fixed))
+            # Most processors turn None into None and may be skipped for it; JSON's turns
+            # it into the text 'null', and is not.
+            sees_none = process is not None and process(None) is not None
+            self.binds.append((name, process, sees_none, fixed))
         self.results: list[Processor] = [
             c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
         ]
@@ -62,11 +65,13 @@ class _Compiled:
 
     def args(self, params: Mapping[str, Any]) -> Any:
         values = []
-        for name, process, fixed in self.binds:
+        for name, process, sees_none, fixed in self.binds:
             value = params.get(name, fixed)
             if value is _MISSING:
                 raise KeyError(f"no value for :{name} in {self.sql[:60]!r}")
-            values.append(process(value) if process is not None else value)
+            if process is not None and (value is not None or sees_none):
+                value = process(value)
+            values.append(value)
         if self.positional:
             return tuple(values)
         return dict(zip((b[0] for b in self.binds), values, strict=True))
