@@ -88,12 +88,14 @@ class Prepared:
         self.stmt = stmt
         self.columns = list(getattr(stmt, "exported_columns", ()) or ())
         self.keys = tuple(c.key for c in self.columns)
-        self._compiled: dict[str, _Compiled] = {}
+        # By dialect and driver (their class) and parameter style: what the SQL depends on.
+        self._compiled: dict[tuple[type, str], _Compiled] = {}
 
     def _for(self, dialect: Dialect) -> _Compiled:
-        compiled = self._compiled.get(dialect.name)
+        key = (type(dialect), dialect.paramstyle)
+        compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[dialect.name] = _Compiled(self.stmt, self.columns, dialect)
+            compiled = self._compiled[key] = _Compiled(self.stmt, self.columns, dialect)
         return compiled
 
     def all(self, session: Session | Connection, params: Mapping[str, Any] | None = None
