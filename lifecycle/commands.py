@@ -197,12 +197,9 @@ def _may_read_summary(actor: Actor | None) -> bool:
 
 
 def history(app: App, args: Namespace) -> Output:
-    from storage import queries
-
-    with transaction(app.db()) as session:
-        app.actor(session, required=False)
-        case = queries.case_by_ref(session, args.ref)
-        entries = [present.history_entry(h) for h in queries.history(session, case.id or 0)]
+    with reading(app.db()) as connection:
+        app.actor(connection, required=False)
+        entries = present.history_document(connection, caserow.load(connection, args.ref))
     cal = app.settings.process.calendar
     text = present.table(
         ["seq", "at", "trigger", "from", "to", "actor", "reason"],
@@ -234,28 +231,14 @@ def triggers(app: App, args: Namespace) -> Output:
 
 
 def list_cases(app: App, args: Namespace) -> Output:
-    from storage import queries
-
     state = args.state
     if state is not None and state not in set(State):
         raise InvalidInput(f"unknown state {state!r} (one of {', '.join(State)})")
     now = app.now()
-    with transaction(app.db()) as session:
-        app.actor(session, required=False)
-        overdue = queries.overdue_case_ids(session, now, OVERDUE_LEVELS)
-        rows: list[dict[str, Any]] = []
-        for case in queries.cases(session, state=state):
-            if args.overdue and case.id not in overdue:
-                continue
-            pending = [t for t in present.current_timers(session, case) if t.status == PENDING]
-            first = min(pending, key=lambda t: t.due_at) if pending else None
-            rows.append({
-                "ref": case.ref, "pseudonym": case.pseudonym, "state": case.state,
-                "kind": case.kind, "version": case.version, "flags": list(case.flags),
-                "overdue": case.id in overdue,
-                "next_timer": first.name if first else None,
-                "next_due_at": present.iso(first.due_at) if first else None,
-            })
+    with reading(app.db()) as connection:
+        app.actor(connection, required=False)
+        rows = present.case_list(connection, now=now, levels=OVERDUE_LEVELS, state=state,
+                                 overdue_only=args.overdue)
     cal = app.settings.process.calendar
     text = present.table(
         ["ref", "pseudonym", "state", "kind", "overdue", "next timer", "due"],

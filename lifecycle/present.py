@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, select
 
 from lifecycle import style
 from lifecycle.snapshot import snapshot
-from lifecycle.timing import DISARMED, label
+from lifecycle.timing import DISARMED, PENDING, label
 from states.calendar import WorkingCalendar
 from states.criteria import assess
 from states.enums import STATE_LABELS, Role, State
@@ -40,6 +40,15 @@ _ATTENDANCE = select(_MA.c.meeting_id, _MA.c.agency).join(_M, _M.c.id == _MA.c.m
     _M.c.case_id == _ID).order_by(_MA.c.agency)
 _OUTPUTS = select(_O).where(_O.c.case_id == _ID).order_by(_O.c.id)
 _ACTIONS = select(_X).where(_X.c.case_id == _ID).order_by(_X.c.number)
+_H, _C = tables.HISTORY, tables.CASES
+_HISTORY = select(_H).where(_H.c.case_id == _ID).order_by(_H.c.seq)
+_CASES = select(_C.c.id, _C.c.ref, _C.c.pseudonym, _C.c.state, _C.c.kind, _C.c.version,
+                _C.c.flags, _C.c.state_entered_at).order_by(_C.c.ref)
+# Cases with a deadline-level timer of their current stay in their state due by `now`.
+_OVERDUE = select(_T.c.case_id).join(_C, _C.c.id == _T.c.case_id).where(
+    (_T.c.status == "pending") | (_T.c.status == "fired"), _T.c.state == _C.c.state,
+    _T.c.armed_at >= _C.c.state_entered_at, _T.c.level.in_(bindparam("levels", expanding=True)),
+    _T.c.due_at <= bindparam("now", _T.c.due_at.type))
 
 # Who may read the referral's free text (SPEC §6: "shown by show to permitted users").
 READ_SUMMARY = frozenset({Role.BUSINESS_MANAGER, Role.CHAIR, Role.SUBGROUP_CHAIR,
@@ -50,9 +59,10 @@ def iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def current_timers(db: Session | Connection, case: AnyCase) -> list[Any]:
+def current_timers(db: Session | Connection, case: Any) -> list[Any]:
     """Timers armed since the case entered its current state, but not disarmed ones, by
-    due moment then ladder rank (rows with the timers table's columns as attributes)."""
+    due moment then ladder rank (rows with the timers table's columns as attributes).
+    `case` is anything with the case's `id` and `state_entered_at`."""
     return [t for t in db.execute(_TIMERS, {"case_id": case.id})
             if t.armed_at >= case.state_entered_at and t.status != DISARMED]
 
@@ -134,7 +144,34 @@ def case_document(session: Session | Connection, case: AnyCase, *,
     return doc
 
 
-def history_entry(row: History) -> dict[str, Any]:
+def history_document(db: Session | Connection, case: AnyCase) -> list[dict[str, Any]]:
+    """The case's history, oldest first."""
+    return [history_entry(row) for row in db.execute(_HISTORY, {"case_id": case.id})]
+
+
+def case_list(db: Session | Connection, *, now: datetime, levels: Sequence[str],
+              state: str | None = None, overdue_only: bool = False) -> list[dict[str, Any]]:
+    """Every case (or those in `state`) by reference, each with its next pending timer and
+    whether a deadline of one of `levels` has passed in its current stay in its state."""
+    overdue = set(db.execute(_OVERDUE, {"levels": list(levels), "now": now}).scalars())
+    stmt = _CASES if state is None else _CASES.where(_C.c.state == state)
+    rows: list[dict[str, Any]] = []
+    for case in db.execute(stmt):
+        if overdue_only and case.id not in overdue:
+            continue
+        pending = [t for t in current_timers(db, case) if t.status == PENDING]
+        first = min(pending, key=lambda t: t.due_at) if pending else None
+        rows.append({
+            "ref": case.ref, "pseudonym": case.pseudonym, "state": case.state,
+            "kind": case.kind, "version": case.version, "flags": list(case.flags),
+            "overdue": case.id in overdue,
+            "next_timer": first.name if first else None,
+            "next_due_at": iso(first.due_at) if first else None,
+        })
+    return rows
+
+
+def history_entry(row: History | Any) -> dict[str, Any]:
     return {
         "seq": row.seq, "trigger": row.trigger, "source": row.source, "dest": row.dest,
         "actor": row.actor, "reason": row.reason, "at": iso(row.at), "params": row.params,

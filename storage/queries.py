@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import bindparam, func, text
 from sqlmodel import Session, col, select
@@ -137,22 +136,6 @@ def latest_sequence(session: Session, case_id: int, name: str) -> int | None:
         select(func.max(Timer.sequence)).where(Timer.case_id == case_id, Timer.name == name)
     ).one()
     return None if value is None else int(value)
-
-
-def overdue_case_ids(session: Session, now: datetime, levels: Sequence[str]) -> set[int]:
-    """Ids of cases with a deadline-level timer of their current state due by `now`."""
-    stmt = (
-        select(Timer.case_id)
-        .join(Case, col(Case.id) == Timer.case_id)
-        .where(
-            col(Timer.status).in_(("pending", "fired")),
-            Timer.state == Case.state,
-            col(Timer.armed_at) >= Case.state_entered_at,
-            col(Timer.level).in_(levels),
-            Timer.due_at <= now,
-        )
-    )
-    return set(session.exec(stmt).all())
 
 
 def outbox(session: Session, *, status: str | None = None) -> Sequence[Outbox]:

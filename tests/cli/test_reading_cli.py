@@ -3,7 +3,14 @@ free text shown only to permitted users."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import pytest
+
 from tests.board import BM, HEALTH
+from tests.cli.conftest import CASE_REF
+from tests.cli.scr import Scr
 
 CASE_KEYS = {"ref", "pseudonym", "state", "kind", "version", "flags", "timers", "criteria",
              "agencies", "proceedings", "outputs", "actions"}
@@ -57,22 +64,21 @@ def test_summary_shown_only_to_permitted_users(scr, referral_file):
     assert text not in scr.ok("show", ref).out
 
 
-def test_show_starts_without_the_orm(case_template):
-    """`scr show` reads with Core statements (storage.tables): a fresh process never loads
-    SQLModel, pydantic or the ORM, which cost a cold start about 0.15 s (make bench)."""
-    import subprocess
-    import sys
-
-    from tests.cli.conftest import CASE_REF
-    from tests.cli.scr import Scr
-
-    where = Scr.in_dir(case_template)  # show only reads: the shared template will do
-
+@pytest.mark.parametrize(("command", "shows"), [
+    (["show", CASE_REF], f"{CASE_REF}  Child K"),
+    (["history", CASE_REF], "request_information"),
+    (["list"], CASE_REF),
+])
+def test_reading_commands_start_without_the_orm(case_template, command, shows):
+    """show, history and list read with Core statements (storage.tables): a fresh process
+    never loads SQLModel, pydantic or the ORM, which cost a cold start about 0.15 s
+    (make bench)."""
+    where = Scr.in_dir(case_template)  # these only read: the shared template will do
     probe = ("import sys\nfrom lifecycle.cli import run\n"
-             f"code = run(['show', {CASE_REF!r}])\n"
+             f"code = run({command!r})\n"
              "heavy = sorted(m for m in ('sqlmodel', 'pydantic', 'sqlalchemy.orm') "
              "if m in sys.modules)\nprint('loaded:', heavy, 'exit:', code)\n")
     proc = subprocess.run([sys.executable, "-c", probe], cwd=where.cwd, env=where.env,
                           capture_output=True, text=True, timeout=60)
-    assert f"{CASE_REF}  Child K" in proc.stdout, proc.stderr
+    assert shows in proc.stdout, proc.stderr
     assert "loaded: [] exit: 0" in proc.stdout
