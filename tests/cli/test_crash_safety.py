@@ -47,10 +47,11 @@ RESUME = timedelta(seconds=5)
 # The sweep begins when the daemon has logged its start (its first wake, which sweeps
 # before it delivers, is under way by then; a fresh process's first firing also loads the
 # e-mail templates and holiday tables, inside its transaction); a kill aimed at it falls
-# up to as long after as recent sweeps have lasted, measured on the runs aimed at delivery,
-# which begins when the run has claimed its first mail; a kill aimed at delivery falls up
-# to DELIVERY_DELAY seconds after that. Measuring, not guessing, keeps both phases hit on a
-# fast machine and on a loaded one alike.
+# up to as long after as recent sweeps have lasted, measured on the runs aimed at delivery
+# (until no due timer is left pending: the end of the sweep, not the first claim, which
+# comes later by a share that grew as firing got faster). Delivery begins when the run has
+# claimed its first mail; a kill aimed at it falls up to DELIVERY_DELAY seconds after that.
+# Measuring, not guessing, keeps both phases hit on a fast machine and on a loaded one.
 DELIVERY_DELAY = 0.3
 FIRST_SWEEP_GUESS = 0.3  # seconds, until a sweep has been measured
 # A run aimed at its delivery is killed anyway if none begins within this many seconds.
@@ -157,6 +158,12 @@ def _remaining(db: DbEngine, now: datetime) -> int:
                   "due_at <= ?) + (SELECT count(*) FROM outbox WHERE status = 'pending')", now)
 
 
+def _swept(db: DbEngine, start: datetime) -> bool:
+    """The run that started at `start` has no due timer left pending: its sweep is over."""
+    return _count(db, "SELECT count(*) FROM timers WHERE status = 'pending' AND due_at <= ?",
+                  start) == 0
+
+
 def _delivering(db: DbEngine, start: datetime) -> bool:
     """The run that started at `start` has claimed mail: its lease runs to at least
     start + LEASE (any earlier run's had run out when it started), or it marked it sent."""
@@ -198,8 +205,9 @@ def crash_repeatedly(tmp_path: Path, seeded: Seeded, smtp_port: int, kills: int)
             assert d.proc.poll() is None, f"run {run} exited {d.proc.returncode} by itself"
             if aim == "delivery":
                 began = time.monotonic()
-                if _wait(lambda d=d, s=start: _delivering(seeded.db, s), DELIVERY_WAIT):
+                if _wait(lambda s=start: _swept(seeded.db, s), DELIVERY_WAIT):
                     sweeps.append(time.monotonic() - began)
+                _wait(lambda s=start: _delivering(seeded.db, s), DELIVERY_WAIT)
                 delay = rng.uniform(0.0, DELIVERY_DELAY)
             else:
                 delay = rng.uniform(0.02, statistics.median(sweeps[-5:]))
