@@ -164,12 +164,10 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
 
 
 def advance(app: App, args: Namespace) -> Output:
-    from storage import queries
-
     params = parse_assignments(args.params)
     with transaction(app.db()) as session:
         actor = _actor(app, session)
-        before = queries.case_by_ref(session, args.ref).state
+        before = caserow.load(session, args.ref).state
         case = app.engine.fire(session, args.ref, args.trigger, actor=actor, params=params,
                                reason=args.reason, now=app.now(),
                                expect_version=args.if_version)

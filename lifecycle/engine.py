@@ -161,7 +161,6 @@ class Engine:
         sweep: the moment the firing was due, and the e-mail that announces it.
         """
         spec = self._spec(trigger)
-        session.flush()  # what the caller added in this session is visible below
         case = caserow.load(session, ref, for_update=True)
         view = snapshot(session, case)
         if view.state not in spec.sources:

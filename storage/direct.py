@@ -16,7 +16,8 @@ uses `Prepared` statements:
   OperationalError), as the rest of the code expects.
 
 What this leaves out is SQLAlchemy's unit of work: objects of the ORM already loaded in the
-session are not told about rows changed here (`forget` expires one).
+session are not told about rows changed here (`forget` expires one). What the session has
+pending is flushed first, as for its own queries.
 """
 
 from __future__ import annotations
@@ -87,7 +88,6 @@ class Prepared:
     def __init__(self, stmt: Any) -> None:
         self.stmt = stmt
         self.columns = list(getattr(stmt, "exported_columns", ()) or ())
-        self.keys = tuple(c.key for c in self.columns)
         # By dialect and driver (their class) and parameter style: what the SQL depends on.
         self._compiled: dict[tuple[type, str], _Compiled] = {}
 
@@ -100,7 +100,7 @@ class Prepared:
 
     def all(self, session: Session | Connection, params: Mapping[str, Any] | None = None
             ) -> list[tuple[Any, ...]]:
-        """Every row the statement returns, each a tuple in the order of `keys`."""
+        """Every row the statement returns, each a tuple of its columns in order."""
         cursor, compiled = self._run(session, params or {})
         try:
             return [compiled.row(r) for r in cursor.fetchall()] if self.columns else []
@@ -155,11 +155,15 @@ class Prepared:
 def _driver(db: Session | Connection) -> tuple[Dialect, Any]:
     """The dialect and the DB-API connection under `db`, in its current transaction.
 
-    A session's are remembered for as long as its root transaction lasts (asking the
-    session each time costs more than most of the statements): a new transaction, after
-    a commit or a rollback, asks again."""
+    A session first flushes what is pending in it (unless autoflush is off), as it would
+    before any query of its own, so a statement here sees the objects added to it. Its
+    connection is remembered for as long as its root transaction lasts (asking the session
+    each time costs more than most of the statements): a new transaction, after a commit
+    or a rollback, asks again."""
     if isinstance(db, Connection):
         return db.dialect, db.connection.driver_connection
+    if db.autoflush:
+        db.flush()
     transaction = db.get_transaction()
     known = db.info.get(_DRIVER)
     if known is None or transaction is None or known[0] is not transaction:

@@ -13,10 +13,7 @@ from storage.models import (
     AgencyRequest,
     Case,
     History,
-    Meeting,
-    MeetingAttendance,
     Outbox,
-    Output,
     ProceedingsStatus,
     Referral,
     Timer,
@@ -84,26 +81,6 @@ def agency_requests(session: Session, case_id: int) -> Sequence[AgencyRequest]:
     return session.exec(stmt.order_by(col(AgencyRequest.round), col(AgencyRequest.id))).all()
 
 
-def meetings(session: Session, case_id: int) -> list[tuple[Meeting, list[str]]]:
-    """Meetings with their attending agencies, in the order recorded."""
-    rows = session.exec(
-        select(Meeting).where(Meeting.case_id == case_id).order_by(col(Meeting.id))
-    ).all()
-    result = []
-    for meeting in rows:
-        present = session.exec(
-            select(MeetingAttendance.agency).where(MeetingAttendance.meeting_id == meeting.id)
-        ).all()
-        result.append((meeting, sorted(present)))
-    return result
-
-
-def outputs(session: Session, case_id: int) -> Sequence[Output]:
-    """Outputs recorded, in the order recorded."""
-    stmt = select(Output).where(Output.case_id == case_id).order_by(col(Output.id))
-    return session.exec(stmt).all()
-
-
 def actions(session: Session, case_id: int) -> Sequence[Action]:
     """The action plan, by action number."""
     stmt = select(Action).where(Action.case_id == case_id).order_by(col(Action.number))
@@ -114,12 +91,6 @@ def history(session: Session, case_id: int) -> Sequence[History]:
     """The case's history, oldest first (by seq)."""
     stmt = select(History).where(History.case_id == case_id).order_by(col(History.seq))
     return session.exec(stmt).all()
-
-
-def last_seq(session: Session, case_id: int) -> int:
-    """The highest history seq of the case, 0 when it has none."""
-    value = session.exec(select(func.max(History.seq)).where(History.case_id == case_id)).one()
-    return int(value or 0)
 
 
 def timers(session: Session, case_id: int, *, status: str | None = None) -> Sequence[Timer]:

@@ -4,23 +4,12 @@ a subprocess."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
 from lifecycle import cli
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
+from tests.cli.scr import Result
 
 
 @dataclass
@@ -34,6 +23,7 @@ class InProcess:
             self.monkeypatch.delenv(name, raising=False)
         self.monkeypatch.setenv("SCR_DATABASE_URL", self.url)
         self.monkeypatch.setenv("SCR_ALLOW_CLOCK_OVERRIDE", "1")
+        self.monkeypatch.setenv("SCR_CHECK_VIEWS", "1")
         self.capsys.readouterr()
         code = cli.run(list(argv))
         captured = self.capsys.readouterr()

@@ -190,3 +190,15 @@ def test_a_session_used_again_runs_on_its_new_connection(db):
             _HISTORY.run(s, _history_row(case_id, 101))
         with s.begin():
             assert len(count.all(s, {"seq": 101})) == 1
+
+
+def test_what_the_session_has_pending_is_flushed_first(db):
+    """As for the session's own queries: a row added to it and not yet flushed is seen."""
+    _, _, case_id = _board(db)
+    count = Prepared(select(_H.c.id).where(_H.c.seq == bindparam("seq")))
+    with transaction(db) as s:
+        s.add(History(**_history_row(case_id, 110)))  # type: ignore[arg-type]
+        assert len(count.all(s, {"seq": 110})) == 1
+        with s.no_autoflush:
+            s.add(History(**_history_row(case_id, 111)))  # type: ignore[arg-type]
+            assert count.all(s, {"seq": 111}) == []  # autoflush off: not yet
