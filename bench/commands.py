@@ -39,9 +39,9 @@ def show_times(folder: Path, *, runs: int = 7) -> dict[str, float]:
 
 
 def _in_shell(path: Path, ref: str, runs: int) -> float:
-    from lifecycle.app import App
+    from lifecycle.cli.app import App
+    from lifecycle.cli.shell import Shell
     from lifecycle.settings import load
-    from lifecycle.shell import Shell
 
     app = App(load(environ={"SCR_DATABASE_URL": f"sqlite:///{path}"}))
     shell = Shell(app, stdin=io.StringIO(), stdout=io.StringIO())

@@ -7,7 +7,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from lifecycle.engine import Engine
+from lifecycle.core.engine import Engine
 from states.enums import State
 from storage.db import make_engine
 from storage.migrate import upgrade

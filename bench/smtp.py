@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.seed import T0, case_in, clone, fresh
-from lifecycle.delivery import deliver_outbox
+from lifecycle.runtime.delivery import deliver_outbox
 from lifecycle.settings import MailSettings, Settings
 from states.enums import State
 

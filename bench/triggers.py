@@ -113,7 +113,7 @@ def sqlite_ratio(folder: Path, *, cases: int = 20, per_case: int = 2,
 
 def postgres_rate(url: str, *, cases: int = 20, per_case: int = 5) -> float:
     """Triggers per second through `Engine.fire` on PostgreSQL (same trigger as above)."""
-    from lifecycle.engine import Engine
+    from lifecycle.core.engine import Engine
     from storage.db import make_engine
     from storage.migrate import upgrade
 

@@ -5,7 +5,7 @@ the clock, importing nothing of `states`, `storage` or `lifecycle`:
 
 - `handlers.notices`: `Notice`, `Deadline`, `Rendered` (what a notification may say);
 - `handlers.render`: `render(notice)` with the Jinja2 templates in `templates/`;
-- `handlers.calendar`: `CalendarEntry`, `to_ics()`, `cancellation()` (RFC 5545);
+- `handlers.ics`: `CalendarEntry`, `to_ics()`, `cancellation()` (RFC 5545);
 - `handlers.mail`: `Message`, `DeliveryResult`, `build_mime()`, `deliver()`,
   `next_attempt_at()`, `make_message_id()`;
 - `handlers.transport`: `MaildirTransport`, `SmtpTransport.from_url()`, `redact_url()`.

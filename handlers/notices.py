@@ -7,8 +7,9 @@ name, date of birth and the referral's free text never belong here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -55,3 +56,29 @@ def subject(notice: Notice) -> str:
     """The subject line: "[CR-2026-0001 Child K] Information requested from agencies"."""
     # Header values must not contain line breaks; collapse all whitespace.
     return " ".join(f"[{notice.case_ref} {notice.pseudonym}] {notice.event_label}".split())
+
+
+def notice_to_json(notice: Notice) -> dict[str, Any]:
+    """The notice as the outbox keeps it until delivery (JSON-safe values only)."""
+    data = {f.name: getattr(notice, f.name) for f in fields(Notice)}
+    data["details"] = [list(pair) for pair in notice.details]
+    data["reasons"] = list(notice.reasons)
+    data["late_by"] = notice.late_by.total_seconds() if notice.late_by is not None else None
+    if notice.next_deadline is not None:
+        data["next_deadline"] = {"label": notice.next_deadline.label,
+                                 "due_at": notice.next_deadline.due_at.isoformat()}
+    return data
+
+
+def notice_from_json(data: dict[str, Any]) -> Notice:
+    """The notice `notice_to_json` stored."""
+    values = dict(data)
+    values["details"] = tuple((str(k), str(v)) for k, v in data.get("details", ()))
+    values["reasons"] = tuple(data.get("reasons", ()))
+    late = data.get("late_by")
+    values["late_by"] = timedelta(seconds=late) if late is not None else None
+    deadline = data.get("next_deadline")
+    values["next_deadline"] = (Deadline(deadline["label"],
+                                        datetime.fromisoformat(deadline["due_at"]))
+                               if deadline else None)
+    return Notice(**values)

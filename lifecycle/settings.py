@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from lifecycle.notify import Board
+from lifecycle.core.notify import Board
 from states.calendar import WorkingCalendar
 from states.config import ProcessConfig
 from states.enums import CORE_AGENCIES
@@ -54,7 +54,7 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     daemon_interval: float = 15.0
     # SCR_CHECK_VIEWS=1: the engine re-reads each case after its trigger and compares
-    # (lifecycle.engine.Engine.check_views); the tests turn it on.
+    # (lifecycle.core.engine.Engine.check_views); the tests turn it on.
     check_views: bool = False
 
     def clock(self) -> datetime:

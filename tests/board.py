@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine as DbEngine
 
-from lifecycle.engine import Engine
+from lifecycle.core.engine import Engine
 from states.case import Actor
 from states.enums import State
 from storage import queries

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from lifecycle.app import App, Output
+    from lifecycle.cli.app import App, Output
 
 
 def demo(app: App, args: Namespace) -> Output:

@@ -20,12 +20,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lifecycle import log, present
-from lifecycle.app import App, Output
+from lifecycle import log
+from lifecycle.cli.app import App, Output
+from lifecycle.core.notify import Board
 from lifecycle.demo import cast, story, summary
 from lifecycle.demo.run import Narrator, OffScript, Run
-from lifecycle.notify import Board
 from lifecycle.settings import MailSettings, Settings
+from lifecycle.views import documents as present
 from states.config import ProcessConfig
 from states.errors import InvalidInput, LifecycleError
 
@@ -110,7 +111,7 @@ def demo_settings(folder: Path) -> Settings:
 
 def _stage(demo_app: App, say: Narrator) -> Run:
     """Create the database and add the board's people through the real `users add`."""
-    from lifecycle.commands import users_add
+    from lifecycle.cli.cases import users_add
     from storage import migrate
 
     migrate.upgrade(demo_app.db(creating=True))

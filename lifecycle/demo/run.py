@@ -25,13 +25,13 @@ from typing import Any, TextIO
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import col, select
 
-from lifecycle import present
-from lifecycle.delivery import deliver_outbox
+from lifecycle.core.arming import FIRED, PENDING, SKIPPED, STALE
+from lifecycle.core.engine import Engine
 from lifecycle.demo.cast import BY_NAME
-from lifecycle.engine import Engine
+from lifecycle.runtime.delivery import deliver_outbox
+from lifecycle.runtime.sweep import Firing, SweepReport, next_due, sweep
 from lifecycle.settings import Settings, parse_moment
-from lifecycle.sweep import Firing, SweepReport, next_due, sweep
-from lifecycle.timing import FIRED, PENDING, SKIPPED, STALE
+from lifecycle.views import documents as present
 from states.case import Actor
 from states.definition import TRIGGER_BY_NAME
 from states.errors import LifecycleError, Refused

@@ -14,10 +14,10 @@ from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session, col, select
 
 from handlers.transport import maildir_name
-from lifecycle import present
 from lifecycle.demo.cast import BY_NAME
 from lifecycle.demo.run import OffScript, Run
-from lifecycle.timeline import events, timeline_svg
+from lifecycle.views import documents as present
+from lifecycle.views.timeline import events, timeline_svg
 from storage import queries
 from storage.db import transaction
 from storage.models import History, Outbox
@@ -78,7 +78,7 @@ def mail(db: DbEngine, maildir: Path) -> dict[str, Any]:
 
 
 def write_timeline(run: Run, ref: str, path: Path) -> str:
-    """The case's timeline as of the run's end, drawn as SVG by lifecycle.timeline."""
+    """The case's timeline as of the run's end, drawn as SVG by lifecycle.views.timeline."""
     cal = run.settings.process.calendar
     with transaction(run.db) as session:
         case = queries.case_by_ref(session, ref)

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lifecycle.cli import run
+from lifecycle.cli.main import run
 from states.definition import ALL_TRIGGERS
 from tests.board import BM, HEALTH, USERS
 from tests.cli.conftest import CASE_REF as REF

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import col
 
-from lifecycle.delivery import LEASE
+from lifecycle.runtime.delivery import LEASE
 from storage.db import transaction
 from storage.models import Case, History, Outbox, Timer
 from tests.cli import crashing

@@ -74,7 +74,7 @@ def test_reading_commands_start_without_the_orm(case_template, command, shows):
     never loads SQLModel, pydantic or the ORM, which cost a cold start about 0.15 s
     (make bench)."""
     where = Scr.in_dir(case_template)  # these only read: the shared template will do
-    probe = ("import sys\nfrom lifecycle.cli import run\n"
+    probe = ("import sys\nfrom lifecycle.cli.main import run\n"
              f"code = run({command!r})\n"
              "heavy = sorted(m for m in ('sqlmodel', 'pydantic', 'sqlalchemy.orm') "
              "if m in sys.modules)\nprint('loaded:', heavy, 'exit:', code)\n")

@@ -13,10 +13,12 @@ from datetime import timedelta
 
 import pytest
 
-from lifecycle import cli, commands, style
-from lifecycle.app import App, Output
+from lifecycle.cli import cases as commands
+from lifecycle.cli import main as cli
+from lifecycle.cli.app import App, Output
+from lifecycle.cli.shell import Shell, history_file, subcommands
 from lifecycle.settings import load
-from lifecycle.shell import Shell, history_file, subcommands
+from lifecycle.views import style
 from states.definition import ALL_TRIGGERS
 from states.enums import State
 from tests.board import BM, CHAIR, HEALTH, SUBCHAIR

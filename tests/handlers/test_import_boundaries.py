@@ -25,7 +25,7 @@ def imported_roots(path: Path) -> set[str]:
 def test_handlers_import_only_the_standard_library_jinja2_and_themselves() -> None:
     """No handlers module imports lifecycle, storage, states or any other package."""
     modules = sorted(PACKAGE.glob("*.py"))
-    assert {p.name for p in modules} >= {"notices.py", "render.py", "calendar.py", "mail.py"}
+    assert {p.name for p in modules} >= {"notices.py", "render.py", "ics.py", "mail.py"}
     for path in modules:
         roots = imported_roots(path) - {"__future__"}
         assert not roots & FORBIDDEN, path.name
@@ -36,7 +36,7 @@ def test_handlers_import_only_the_standard_library_jinja2_and_themselves() -> No
 def test_importing_handlers_loads_no_other_project_package() -> None:
     """In a fresh interpreter, importing every handlers module pulls in none of the others."""
     code = (
-        "import sys, handlers.notices, handlers.render, handlers.calendar, handlers.mail, "
+        "import sys, handlers.notices, handlers.render, handlers.ics, handlers.mail, "
         "handlers.transport; "
         f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(FORBIDDEN)!r})))"
     )

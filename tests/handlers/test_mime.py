@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from handlers.calendar import CalendarEntry, cancellation, to_ics
+from handlers.ics import CalendarEntry, cancellation, to_ics
 from handlers.mail import Message, build_mime, make_message_id, next_attempt_at
 from handlers.render import render
 from tests.handlers.samples import make_notice

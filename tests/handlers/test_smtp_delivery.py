@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from handlers.calendar import CalendarEntry, to_ics
+from handlers.ics import CalendarEntry, to_ics
 from handlers.mail import DeliveryResult, Message, deliver, make_message_id
 from handlers.transport import SmtpTransport, redact_url
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from lifecycle.engine import Engine
-from lifecycle.sweep import SweepReport, sweep
+from lifecycle.core.engine import Engine
+from lifecycle.runtime.sweep import SweepReport, sweep
 from storage import queries
 from storage.db import transaction
 from storage.models import History, Outbox, Timer

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lifecycle.mailer import composed
+from lifecycle.runtime.delivery import composed
 from states.enums import State
 from tests.board import BELOW_THRESHOLD, CHAIR, SCR_REFERRAL, SUBCHAIR, Board
 from tests.conftest import T0

@@ -13,8 +13,7 @@ import pytest
 
 from handlers.mail import deliver
 from handlers.transport import SmtpTransport
-from lifecycle.delivery import LEASE, claim, deliver_outbox, mark, retry
-from lifecycle.mailer import composed
+from lifecycle.runtime.delivery import LEASE, claim, composed, deliver_outbox, mark, retry
 from lifecycle.settings import MailSettings, Settings
 from states.enums import State
 from storage import queries
@@ -114,7 +113,7 @@ def test_crash_between_send_and_mark_writes_no_second_maildir_copy(board, tmp_pa
     settings = settings_for(tmp_path)
     at = T0 + 2 * H
     messages = claim(board.db, settings, at, 100)
-    from lifecycle.delivery import transport_for
+    from lifecycle.runtime.delivery import transport_for
 
     with transport_for(settings) as transport:
         deliver(messages, transport)
@@ -184,7 +183,7 @@ def test_no_message_of_a_whole_lifecycle_names_the_child(board, tmp_path, start_
     """A name and date of birth planted in every free-text field never appear in any
     e-mail of a whole SCR, from referral to actions signed off, reminders and escalations
     from the daemon's sweeps included."""
-    from lifecycle.sweep import sweep
+    from lifecycle.runtime.sweep import sweep
 
     planted = f"{PLANTED_NAME}, born {PLANTED_DOB} (2019-03-14)"
     ref = board.refer({**SCR_REFERRAL, "summary": planted}, at=T0)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle import diagram
+from lifecycle.views import diagram
 from states.definition import ALL_TRIGGERS
 from states.enums import FINAL_STATES, State
 from tests.lifecycle.views_cli import InProcess

@@ -9,7 +9,7 @@ from itertools import pairwise
 import pytest
 from sqlalchemy import func, select
 
-from lifecycle.mailer import composed
+from lifecycle.runtime.delivery import composed
 from states.enums import State
 from states.errors import Conflict, InvalidInput, NotFound, Refused
 from storage import queries
@@ -242,7 +242,7 @@ def test_a_view_derived_wrongly_is_caught_by_the_check(board, monkeypatch):
     """The engine derives the case's view after a trigger from what the effect says it
     changed; the check (on in every test) re-reads the case and fails on a difference.
     Here an effect that forgets to say it recorded a meeting is caught."""
-    from lifecycle import effects
+    from lifecycle.core import effects
 
     ref = board.refer(at=T0)
     board.walk(ref, State.SUB_GROUP, at=T0)

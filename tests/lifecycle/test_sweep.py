@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from lifecycle.engine import Engine
-from lifecycle.mailer import composed
-from lifecycle.sweep import _due, next_due
+from lifecycle.core.engine import Engine
+from lifecycle.runtime.delivery import composed
+from lifecycle.runtime.sweep import _due, next_due
 from states.config import ProcessConfig
 from states.enums import State
 from storage import queries

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from lifecycle.engine import Engine
-from lifecycle.sweep import SweepReport, sweep
+from lifecycle.core.engine import Engine
+from lifecycle.runtime.sweep import SweepReport, sweep
 from storage.db import make_engine, transaction
 from storage.migrate import upgrade
 from storage.models import History, Timer

@@ -123,7 +123,7 @@ def test_axis_labels_never_crowd_on_a_long_span():
     label's width apart on the plot."""
     from datetime import UTC, datetime
 
-    from lifecycle.timeline import LABEL_WIDTH, PLOT, _ticks
+    from lifecycle.views.timeline import LABEL_WIDTH, PLOT, _ticks
     from states.calendar import WorkingCalendar
 
     start, end = datetime(2025, 1, 13, tzinfo=UTC), datetime(2026, 5, 7, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Running `scr` commands in this process (lifecycle.cli.run) against a test's database,
+"""Running `scr` commands in this process (lifecycle.cli.main.run) against a test's database,
 for the views' tests: the real parser, settings, App and error mapping, without the cost of
 a subprocess."""
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from lifecycle import cli
+from lifecycle.cli import main as cli
 from tests.cli.scr import Result
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from lifecycle.admin import verify
+from lifecycle.cli.records import verify
 from states.enums import State
 from storage import migrate
 from tests.board import Board

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from lifecycle.notify import _OUTBOX
+from lifecycle.core.notify import _OUTBOX
 from storage import caserow
 from storage.db import transaction
 from storage.direct import Prepared, inserting

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parseaddr
+from typing import Any
 from zoneinfo import ZoneInfo
 
 PRODID = "-//scr//Case review lifecycle orchestrator//EN"
@@ -53,6 +54,26 @@ class CalendarEntry:
             if moment.tzinfo is None or moment.utcoffset() is None:
                 raise ValueError(f"{name} must be timezone-aware")
         ZoneInfo(self.timezone)
+
+
+def entry_json(*, uid: str, sequence: int, method: str, summary: str, description: str,
+               start: datetime, all_day: bool, timezone: str, organizer: str,
+               attendee: str) -> dict[str, Any]:
+    """An entry as the outbox keeps it until delivery; its DTSTAMP is given then."""
+    return {"uid": uid, "sequence": sequence, "method": method, "summary": summary,
+            "description": description, "start": start.isoformat(), "all_day": all_day,
+            "timezone": timezone, "organizer": organizer, "attendee": attendee}
+
+
+def entry_from_json(data: dict[str, Any], *, stamp: datetime) -> CalendarEntry:
+    """The entry `entry_json` stored, stamped at `stamp`."""
+    return CalendarEntry(
+        uid=data["uid"], sequence=data["sequence"], method=data["method"],
+        summary=data["summary"], description=data["description"],
+        start=datetime.fromisoformat(data["start"]), stamp=stamp, all_day=data["all_day"],
+        timezone=data["timezone"], organizer=data["organizer"],
+        attendees=(data["attendee"],),
+    )
 
 
 def cancellation(entry: CalendarEntry, *, stamp: datetime) -> CalendarEntry:

@@ -15,9 +15,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from lifecycle import notify, present
-from lifecycle.snapshot import snapshot
-from lifecycle.timing import FIRED, PENDING
+from lifecycle.core import notify
+from lifecycle.core.arming import FIRED, PENDING
+from lifecycle.core.snapshot import snapshot
+from lifecycle.views import documents as present
 from states.calendar import Offset, WorkingCalendar
 from states.case import CaseView
 from states.definition import RECIPIENTS

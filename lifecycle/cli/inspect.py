@@ -13,15 +13,15 @@ from argparse import Namespace
 from collections.abc import Callable
 from pathlib import Path
 
-from lifecycle import present
-from lifecycle.app import App, Output
-from lifecycle.commands import parse_assignments
+from lifecycle.cli.app import App, Output
+from lifecycle.cli.cases import parse_assignments
+from lifecycle.views import documents as present
 from states.errors import InvalidInput, Refused
 from storage.db import transaction
 
 
 def why(app: App, args: Namespace) -> Output:
-    from lifecycle.why import explain, explain_text
+    from lifecycle.views.why import explain, explain_text
 
     params = parse_assignments(args.params)
     now = app.now()
@@ -36,7 +36,7 @@ def why(app: App, args: Namespace) -> Output:
 
 
 def timeline(app: App, args: Namespace) -> Output:
-    from lifecycle.timeline import events, timeline_svg, timeline_text
+    from lifecycle.views.timeline import events, timeline_svg, timeline_text
     from storage import queries
 
     now = app.now()
@@ -58,8 +58,8 @@ def timeline(app: App, args: Namespace) -> Output:
 
 
 def overdue(app: App, args: Namespace) -> Output:
-    from lifecycle.overdue import overdue as find
-    from lifecycle.overdue import overdue_text
+    from lifecycle.views.overdue import overdue as find
+    from lifecycle.views.overdue import overdue_text
 
     if args.within < 0:
         raise InvalidInput("--within: a number of working days from 0")
@@ -71,7 +71,7 @@ def overdue(app: App, args: Namespace) -> Output:
 
 
 def report(app: App, args: Namespace) -> Output:
-    from lifecycle.report import Period, csv_text, figures, markdown, parse_day
+    from lifecycle.views.report import Period, csv_text, figures, markdown, parse_day
 
     config = app.settings.process
     period = Period.of(parse_day(args.first, "--from"), parse_day(args.last, "--to"), config)
@@ -88,7 +88,7 @@ def report(app: App, args: Namespace) -> Output:
 
 
 def diagram(app: App, args: Namespace) -> Output:
-    from lifecycle import diagram as draw
+    from lifecycle.views import diagram as draw
 
     data = {
         "states": [s.value for s in draw.State],
@@ -113,7 +113,7 @@ def shell(app: App, args: Namespace) -> Output:
     if getattr(args, "json", False):
         raise InvalidInput("--json applies to each command inside the shell "
                            "(for example: show REF --json)")
-    from lifecycle.shell import run
+    from lifecycle.cli.shell import run
 
     status = run(app)
     if status:  # ended by a signal (SIGTERM, SIGHUP): leave with its status

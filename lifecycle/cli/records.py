@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection, make_url
 
-from lifecycle.app import App, Output
+from lifecycle.cli.app import App, Output
 from states.enums import Role
 from states.errors import InvalidInput, LifecycleError, Refused
 from storage.chain import Break, verify_case

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lifecycle import present
-from lifecycle.app import App, Output
-from lifecycle.timing import PENDING
+from lifecycle.cli.app import App, Output
+from lifecycle.core.arming import PENDING
+from lifecycle.views import documents as present
 from states.case import Actor
 from states.definition import REFERRAL_PARAMS
 from states.enums import STATE_LABELS, USER_ROLES, Role, State
@@ -266,7 +266,7 @@ def outbox(app: App, args: Namespace) -> Output:
 
 def outbox_retry(app: App, args: Namespace) -> Output:
     """Re-queue a failed message (after mending an address or the mail settings)."""
-    from lifecycle.delivery import retry
+    from lifecycle.runtime.delivery import retry
 
     if args.action != "retry" or args.id is None:
         raise InvalidInput("usage: scr outbox retry ID")
@@ -287,7 +287,7 @@ def _actor(app: App, session: Any) -> Actor:
 
 def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
     """The core commands of SPEC §6."""
-    from lifecycle.cli import add_json_option
+    from lifecycle.cli.main import add_json_option
 
     command("init", "create or upgrade the database to the latest schema").set_defaults(
         func=init)

@@ -19,8 +19,8 @@ from states.errors import InvalidInput, LifecycleError
 EXIT_INTERNAL = 1
 # Modules that add commands: each has `add_commands(command)`, where `command(name, help)`
 # returns a sub-parser whose defaults name the function to run (`func`).
-COMMAND_GROUPS = ("lifecycle.commands", "lifecycle.ops", "lifecycle.admin", "lifecycle.views",
-                  "lifecycle.demo")
+COMMAND_GROUPS = ("lifecycle.cli.cases", "lifecycle.cli.running", "lifecycle.cli.records",
+                  "lifecycle.cli.inspect", "lifecycle.demo")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str]) -> int:
     """Parse and run one command; returns the exit status. Errors are printed here."""
-    from lifecycle.app import App
+    from lifecycle.cli.app import App
     from lifecycle.settings import load
 
     app = None

@@ -184,7 +184,7 @@ def next_deadline(pending: Sequence[Any], now: datetime) -> Deadline | None:
     """The earliest of the case's pending timers still ahead of `now`, as a deadline an
     e-mail can name (during a catch-up, timers already due are about to fire, not deadlines
     ahead)."""
-    from lifecycle.timing import label
+    from lifecycle.core.arming import label
 
     ahead = [t for t in pending if t.due_at > now]
     if not ahead:
@@ -210,7 +210,7 @@ def queue(
     Returns the rows as column values; the caller inserts them with the transition.
     """
     from handlers.mail import make_message_id
-    from lifecycle.mailer import notice_json
+    from handlers.notices import notice_to_json
 
     if not recipients:
         return []
@@ -224,7 +224,7 @@ def queue(
         details=event.details, next_deadline=deadline, recipient_name="", recipient_role="",
         level=event.level, late_by=event.late_by, reasons=event.reasons, timezone=timezone,
     )
-    common = notice_json(notice)
+    common = notice_to_json(notice)
     title = subject(notice)
     rows = []
     for person in recipients:

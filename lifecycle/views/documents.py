@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select
 
-from lifecycle import style
-from lifecycle.snapshot import snapshot
-from lifecycle.timing import DISARMED, PENDING, label
+from lifecycle.core.arming import DISARMED, PENDING, label
+from lifecycle.core.snapshot import snapshot
+from lifecycle.views import style
 from states.calendar import WorkingCalendar
 from states.criteria import assess
 from states.enums import STATE_LABELS, Role, State

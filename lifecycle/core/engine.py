@@ -20,9 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
-from lifecycle import calendar_mail, effects, log, machine, notify, timing
-from lifecycle.snapshot import after as snapshot_after
-from lifecycle.snapshot import snapshot
+from lifecycle import log
+from lifecycle.core import arming, effects, invitations, machine, notify
+from lifecycle.core.snapshot import after as snapshot_after
+from lifecycle.core.snapshot import snapshot
 from states.case import SYSTEM_ACTOR, Actor, CaseView, GuardContext
 from states.config import ProcessConfig
 from states.criteria import assess
@@ -327,7 +328,7 @@ class Engine:
         _HISTORY.run(session, entry)
         seq, source, reason = entry["seq"], entry["source"], entry["reason"]
         now, due_at = entry["at"], entry["due_at"]
-        changes = timing.update(session, case, view, trigger=spec.name, source=source,
+        changes = arming.update(session, case, view, trigger=spec.name, source=source,
                                 params=values, outcome=outcome, now=now, config=self.config)
         late = (now - due_at) if due_at is not None and now > due_at else None
         number = outcome.get("action", values.get("action"))
@@ -353,9 +354,9 @@ class Engine:
         meeting = values.get("meeting_date") if spec.name == "submit_to_sub_group" else None
         if meeting is not None and meeting < self.config.calendar.local_date(now):
             meeting = None
-        mail += calendar_mail.queue(
+        mail += invitations.queue(
             case, view,
-            calendar_mail.changes_for(case, view, changes, domain=self.board.domain,
+            invitations.changes_for(case, view, changes, domain=self.board.domain,
                                       meeting=meeting, cal_start=self.config.calendar.start_of),
             people=people, board=self.board, timezone=timezone, now=now, history_seq=seq,
             actor=event.actor)

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from lifecycle.engine import REASON_MAX, Engine
-from lifecycle.snapshot import snapshot
+from lifecycle.core.engine import REASON_MAX, Engine
+from lifecycle.core.snapshot import snapshot
 from states.case import SYSTEM_ACTOR, Actor, CaseView, GuardContext
 from states.config import ProcessConfig
 from states.criteria import assess

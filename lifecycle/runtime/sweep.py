@@ -38,8 +38,8 @@ from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session, col, select
 
 from lifecycle import log
-from lifecycle.engine import Engine, timer_announcement
-from lifecycle.timing import FIRED, PENDING, SKIPPED, STALE
+from lifecycle.core.arming import FIRED, PENDING, SKIPPED, STALE
+from lifecycle.core.engine import Engine, timer_announcement
 from states.case import SYSTEM_ACTOR
 from states.definition import TIMER_TRIGGER
 from states.errors import Refused

@@ -27,7 +27,7 @@ start. The kernel drops the lock when the process ends in any way (even SIGKILL)
 stale lock is ever left to clean up, unlike a lock row or a PID file; and the lock is on a
 file of its own, so SQLite's own locks on the database are untouched and `scr tick` or the
 shell keep working beside the daemon. PostgreSQL: no lock; any number of daemons may run,
-and each timer still fires once (see lifecycle.sweep).
+and each timer still fires once (see lifecycle.runtime.sweep).
 """
 
 from __future__ import annotations
@@ -51,10 +51,10 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 
 from lifecycle import log
-from lifecycle.delivery import DeliveryReport, deliver_outbox
-from lifecycle.engine import Engine
+from lifecycle.core.engine import Engine
+from lifecycle.runtime.delivery import DeliveryReport, deliver_outbox
+from lifecycle.runtime.sweep import next_due, sweep
 from lifecycle.settings import Settings
-from lifecycle.sweep import next_due, sweep
 from states.errors import Refused
 from storage.db import redact
 from storage.models import Outbox

@@ -1,6 +1,6 @@
 """`scr shell`: the interactive admin shell (cmd2), with every `scr` command in it.
 
-The shell builds its commands from `lifecycle.cli.build_parser()`, that is from every group
+The shell builds its commands from `lifecycle.cli.main.build_parser()`, that is from every group
 in `COMMAND_GROUPS`, so a command another module registers appears here with its help and
 completion and nothing to add. A command opts out with `set_defaults(in_shell=False)`
 (`shell` itself does). Each line is parsed by the same argparse parser as the one-shot
@@ -29,10 +29,11 @@ from typing import Any, TextIO
 import cmd2
 from cmd2 import CompletionItem, Completions, Statement
 
-from lifecycle import cli, style
-from lifecycle.app import App
-from lifecycle.completion import Candidate, Lookup, complete
+from lifecycle.cli import main as cli
+from lifecycle.cli.app import App
+from lifecycle.cli.completion import Candidate, Lookup, complete
 from lifecycle.settings import parse_moment
+from lifecycle.views import style
 from states.definition import ALL_TRIGGERS, TRIGGER_BY_NAME
 from states.errors import InvalidInput, LifecycleError, Refused
 from storage import queries
@@ -234,7 +235,7 @@ class Shell(cmd2.Cmd):
         elif topic in self.commands:
             self._out(self.commands[topic].format_help().rstrip())
         elif topic in TRIGGER_BY_NAME:
-            from lifecycle.why import trigger_help
+            from lifecycle.views.why import trigger_help
 
             self._out(trigger_help(TRIGGER_BY_NAME[topic], self.app.settings.process))
         elif topic in SHELL_ONLY:

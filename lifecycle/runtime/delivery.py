@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_
 from sqlalchemy.engine import Engine as DbEngine
@@ -24,8 +25,8 @@ from sqlmodel import Session, col, select
 
 from handlers.mail import DeliveryResult, Message, deliver, next_attempt_at
 from handlers.transport import MaildirTransport, SmtpTransport, Transport
-from lifecycle import log, notify
-from lifecycle.mailer import composed
+from lifecycle import log
+from lifecycle.core import notify
 from lifecycle.settings import Settings
 from states.enums import Role
 from storage import queries
@@ -34,6 +35,35 @@ from storage.models import Case, Outbox
 
 LEASE = timedelta(minutes=10)
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+@dataclass(frozen=True)
+class Composed:
+    """What an outbox row says, ready to send."""
+
+    subject: str
+    text: str
+    html: str
+    ics: str | None
+
+
+def compose(notice: dict[str, Any], calendar: dict[str, Any] | None,
+            created_at: datetime) -> Composed:
+    """Render a stored notice (and calendar entry); raises if a template fails."""
+    from handlers.ics import entry_from_json, to_ics
+    from handlers.notices import notice_from_json
+    from handlers.render import render
+
+    rendered = render(notice_from_json(notice))
+    ics = to_ics(entry_from_json(calendar, stamp=created_at)) if calendar is not None else None
+    return Composed(rendered.subject, rendered.text, rendered.html, ics)
+
+
+def composed(row: Any) -> Composed:
+    """What an outbox row says: its kept bodies once rendered, else rendered now."""
+    if row.body_text or row.notice is None:
+        return Composed(row.subject, row.body_text, row.body_html, row.ics)
+    return compose(row.notice, row.calendar, row.created_at)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from storage.tables import USER_ROLES, USERS
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from lifecycle.engine import Engine
+    from lifecycle.core.engine import Engine
 
 # Core statements, so that commands which only read never import the ORM (storage.tables).
 _USER = select(USERS.c.id, USERS.c.name, USERS.c.agency, USERS.c.active).where(
@@ -47,7 +47,7 @@ class App:
     def engine(self) -> Engine:
         """The lifecycle engine, built on first use (reading commands never need it)."""
         if self._engine is None:
-            from lifecycle.engine import Engine
+            from lifecycle.core.engine import Engine
 
             self._engine = Engine(self.settings.process, self.settings.board,
                                   check_views=self.settings.check_views)

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from lifecycle.app import App
+from lifecycle.cli.app import App
 from states.definition import REFERRAL_PARAMS, TRIGGER_BY_NAME, TriggerSpec, transitions_from
 from states.enums import MULTI_AGENCY, USER_ROLES, Role, State
 from states.params import Param, PType

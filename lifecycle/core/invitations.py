@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from lifecycle import notify
-from lifecycle.timing import TimerChanges, TimerRow, label
+from lifecycle.core import notify
+from lifecycle.core.arming import TimerChanges, TimerRow, label
 from states.case import CaseView
 from states.timers import TIMER_BY_LADDER
 
@@ -89,7 +89,7 @@ def queue(case: AnyCase, view: CaseView, changes: list[Change], *, people: notif
           board: notify.Board, timezone: str, now: datetime, history_seq: int,
           actor: str) -> list[dict[str, Any]]:
     """One calendar_update message per change and recipient, each carrying its entry."""
-    from lifecycle.mailer import calendar_json
+    from handlers.ics import entry_json
 
     rows: list[dict[str, Any]] = []
     for change in changes:
@@ -105,7 +105,7 @@ def queue(case: AnyCase, view: CaseView, changes: list[Change], *, people: notif
         )
 
         def entry(person: notify.Recipient, change: Change = change) -> dict[str, Any]:
-            return calendar_json(
+            return entry_json(
                 uid=change.uid, sequence=change.sequence, method=change.method,
                 summary=f"{case.ref} {case.pseudonym}: {change.what}",
                 description=f"Case {case.ref} ({case.pseudonym}). See the case record.",

@@ -11,15 +11,15 @@ from collections.abc import Callable
 from typing import Any
 
 from lifecycle import log
-from lifecycle.app import App, Output
+from lifecycle.cli.app import App, Output
 from states.errors import InvalidInput
 
 
 def tick(app: App, args: Namespace) -> Output:
     """Fire everything due now, deliver the outbox once, and say what happened."""
     # Imported here: every `scr` command loads this module, and only tick needs these.
-    from lifecycle.delivery import deliver_outbox
-    from lifecycle.sweep import sweep
+    from lifecycle.runtime.delivery import deliver_outbox
+    from lifecycle.runtime.sweep import sweep
 
     now = app.now()
     db = app.db()
@@ -58,7 +58,7 @@ def _late(seconds: float) -> str:
 
 def daemon(app: App, args: Namespace) -> Output:
     """Run until SIGTERM or SIGINT; on SQLite, refuse if another daemon holds the database."""
-    from lifecycle.daemon import Clock, Daemon, single_daemon
+    from lifecycle.runtime.daemon import Clock, Daemon, single_daemon
 
     interval = args.interval if args.interval is not None else app.settings.daemon_interval
     if interval <= 0:

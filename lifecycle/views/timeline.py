@@ -14,9 +14,9 @@ from xml.sax.saxutils import escape, quoteattr
 
 from sqlmodel import Session
 
-from lifecycle import present
-from lifecycle.overdue import DEADLINE_LEVELS
-from lifecycle.timing import PENDING, label
+from lifecycle.core.arming import PENDING, label
+from lifecycle.views import documents as present
+from lifecycle.views.overdue import DEADLINE_LEVELS
 from states.calendar import WorkingCalendar
 from storage import queries
 from storage.models import Case, Timer
