@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export SCR_DATABASE_URL ?= sqlite:///scr.db
 export SCR_MAIL_DIR ?= mail
 
-.PHONY: setup run test lint bench demo clean
+.PHONY: setup run test lint bench demo schema migration clean
 
 # Bytecode for our own packages too: an editable install leaves them uncompiled, and where
 # PYTHONDONTWRITEBYTECODE is set every `scr` command would compile them again (0.1 s of a
@@ -45,6 +45,16 @@ bench: setup
 # SCR_DATABASE_URL and SCR_MAIL_DIR exported above and never sends mail.
 demo: setup
 	$(BIN)/scr demo
+
+# storage/tables.py (Core tables and the case record) is generated from storage/models.py.
+schema: setup
+	$(BIN)/python -m storage.schema
+
+# A new migration from the difference between the models and the latest revision:
+#   make migration MESSAGE="what it does"    (then read it, and run make schema)
+migration: setup
+	@test -n "$(MESSAGE)" || { echo 'usage: make migration MESSAGE="what it does"'; exit 2; }
+	$(BIN)/python -m storage.migrate new "$(MESSAGE)"
 
 lint: setup
 	$(BIN)/ruff check states storage lifecycle handlers tests

@@ -10,7 +10,8 @@ from uuid import uuid4
 
 from bench.seed import T0, case_in, clone, fresh
 from states.enums import State
-from storage.db import transaction
+from storage import cases as stored_cases
+from storage.db import reading, transaction
 from tests.board import QUORUM, SUBCHAIR, Board
 
 
@@ -22,8 +23,8 @@ def fire_rate(board: Board, refs: list[str], per_case: int) -> float:
     start = time.perf_counter()
     for k, at in enumerate(moments):
         for ref in refs:
-            with transaction(board.db) as session:
-                board.engine.fire(session, ref, "record_meeting", actor=actor,
+            with transaction(board.db) as tx:
+                board.engine.fire(tx, ref, "record_meeting", actor=actor,
                                   params={"date": (at - timedelta(days=k % 3)).date()
                                           .isoformat(), "attendees": QUORUM}, now=at)
     return len(refs) * per_case / (time.perf_counter() - start)
@@ -78,11 +79,8 @@ def _sub_group_cases(folder: Path, name: str, cases: int) -> tuple[Board, list[s
     board = fresh(folder / name)
     template = case_in(board, State.SUB_GROUP)
     clone(folder / name, template, cases - 1)
-    with transaction(board.db) as s:
-        from sqlmodel import select
-
-        from storage.models import Case
-        refs = [c.ref for c in s.exec(select(Case).where(Case.state == "sub_group")).all()]
+    with reading(board.db) as tx:
+        refs = [c.ref for c in stored_cases.listing(tx, state="sub_group")]
     return board, refs
 
 

@@ -18,10 +18,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lifecycle.core.notify import Board
-from states.calendar import WorkingCalendar
 from states.config import ProcessConfig
 from states.enums import CORE_AGENCIES
 from states.errors import InvalidInput
+from states.working_days import WorkingDays
 
 _SLUG = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
 _SCHEMA: dict[str, set[str]] = {
@@ -31,6 +31,7 @@ _SCHEMA: dict[str, set[str]] = {
     "mail": {"max_attempts", "backoff_seconds", "backoff_cap_seconds", "batch_size"},
     "database": {"url"},
     "daemon": {"interval_seconds"},
+    "process": {"definition", "version"},
 }
 
 
@@ -76,7 +77,7 @@ def load(
     cal = data.get("calendar", {})
     mail = data.get("mail", {})
 
-    calendar = WorkingCalendar(
+    calendar = WorkingDays(
         timezone=_zone(cal.get("timezone", "Europe/London")),
         country=_text(cal, "country", "GB"),
         subdiv=_text(cal, "subdivision", "ENG") or None,
@@ -87,7 +88,7 @@ def load(
                                               for a in extra):
         raise InvalidInput("config: board.agencies must be a list of lower-case slugs")
     process = ProcessConfig(agencies=tuple(dict.fromkeys((*CORE_AGENCIES, *extra))),
-                            calendar=calendar)
+                            working_days=calendar, start=_start(data.get("process", {})))
     try:
         process = process.with_offsets({str(k): str(v) for k, v in data.get("timers", {}).items()})
     except ValueError as exc:
@@ -115,6 +116,23 @@ def load(
         ),
         daemon_interval=_number(data.get("daemon", {}), "interval_seconds", 15),
     )
+
+
+def _start(section: Mapping[str, Any]) -> tuple[str, str | None]:
+    """The definition new cases start under (`[process] definition`, `version`): it must be
+    one this scr has. Without a version, the newest version of that name."""
+    from states.registry import REGISTRY
+
+    name = _text(section, "definition", "scr")
+    version = section.get("version")
+    if version is not None and not isinstance(version, str | int):
+        raise InvalidInput("config: process.version must be text, e.g. \"1\"")
+    version = None if version is None else str(version)
+    try:
+        REGISTRY.resolve(name, version)
+    except InvalidInput as exc:
+        raise InvalidInput(f"config: process: {exc}") from None
+    return name, version
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -166,7 +184,7 @@ def _clock_time(text: Any) -> time:
 
 
 def _clock_override(
-    text: str | None, env: Mapping[str, str], calendar: WorkingCalendar
+    text: str | None, env: Mapping[str, str], calendar: WorkingDays
 ) -> datetime | None:
     if not text:
         return None
@@ -176,7 +194,7 @@ def _clock_override(
     return parse_moment(text, calendar)
 
 
-def parse_moment(text: str, calendar: WorkingCalendar) -> datetime:
+def parse_moment(text: str, calendar: WorkingDays) -> datetime:
     """An ISO date or date-time; without an offset it is the board's local time."""
     try:
         moment = datetime.fromisoformat(text.strip())

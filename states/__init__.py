@@ -1,9 +1,9 @@
-"""The process definition: states, triggers, guards, timers and recipients, as data and pure
-functions. Imports nothing of the project; validated at import."""
+"""The process definitions: states, triggers, guards, timers and recipients, as data and pure
+functions, registered by name and version (states.registry). Imports nothing of the
+project; every definition is validated when it is registered.
+"""
 
-from states import validate as _validate
-from states.definition import VERSION
+from states.process import ProcessDefinition
+from states.registry import REGISTRY, Registry, UnknownDefinition
 
-_validate.check()
-
-__all__ = ["VERSION"]
+__all__ = ["REGISTRY", "ProcessDefinition", "Registry", "UnknownDefinition"]

@@ -1,7 +1,7 @@
 """An immutable snapshot of one case, as guards, timers and criteria see it.
 
-The engine builds it from the stored rows; everything in `states/` reads only this, so the
-process stays pure and testable without a database.
+storage.cases reads it from the stored rows; everything in `states/` reads only this, so
+the process stays pure and testable without a database.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from states.enums import ActionStatus, Proceedings, State
+from states.enums import ActionStatus, Proceedings
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,9 @@ class ActionFacts:
 
 
 @dataclass(frozen=True)
-class CaseView:
+class CaseSnapshot:
     ref: str
-    state: State
+    state: str
     referral: ReferralFacts
     referred_at: datetime
     state_entered_at: datetime
@@ -117,3 +117,5 @@ class GuardContext:
     now: datetime
     config: Any  # states.config.ProcessConfig; typed loosely to keep this module a leaf
     actor: Actor = field(default=SYSTEM_ACTOR)
+    # The case's definition's criteria assessment (states.criteria.assess when None).
+    criteria: Any = None

@@ -1,38 +1,63 @@
-"""The numbers of the process, all configurable (SPEC §2: defaults, not constants)."""
+"""The board's numbers for its processes, all configurable (defaults, not constants).
+
+A definition carries its default distances (`default_offsets`); the board's `[timers]`
+settings override them by key in every definition that has the key. `bind` gives the
+configuration one definition's cases run with.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import Any
 
-from states.calendar import Offset, WorkingCalendar
 from states.enums import CORE_AGENCIES
-from states.timers import DEFAULT_OFFSETS
+from states.working_days import Offset, WorkingDays
+
+_NONE: Mapping[str, Offset] = MappingProxyType({})
 
 
-def _default_offsets() -> Mapping[str, Offset]:
-    return MappingProxyType({k: Offset.parse(v) for k, v in DEFAULT_OFFSETS.items()})
+def _none() -> Mapping[str, Offset]:
+    return _NONE
 
 
 @dataclass(frozen=True)
 class ProcessConfig:
     agencies: tuple[str, ...] = CORE_AGENCIES
-    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
-    offsets: Mapping[str, Offset] = field(default_factory=_default_offsets)
+    working_days: WorkingDays = field(default_factory=WorkingDays)
+    # The board's own distances (its `[timers]` settings), by key.
+    overrides: Mapping[str, Offset] = field(default_factory=_none)
+    # The definition new cases start under: its name, and its version (None: the newest).
+    start: tuple[str, str | None] = ("scr", None)
+    # Once bound to a definition: its distances with the board's overrides.
+    offsets: Mapping[str, Offset] = field(default_factory=_none)
+
+    def bind(self, definition: Any) -> ProcessConfig:
+        """This configuration for the cases of `definition` (a ProcessDefinition)."""
+        merged = {k: Offset.parse(v) for k, v in definition.default_offsets.items()}
+        merged.update({k: v for k, v in self.overrides.items() if k in merged})
+        return replace(self, offsets=MappingProxyType(merged))
 
     def offset(self, key: str) -> Offset:
+        """A distance of the bound definition; KeyError before `bind` or for an unknown key."""
         return self.offsets[key]
 
     @property
     def notice_period(self) -> Offset:
         return self.offsets["notice_period"]
 
-    def with_offsets(self, overrides: Mapping[str, str]) -> ProcessConfig:
-        """A copy with some offsets replaced; unknown keys or bad values raise ValueError."""
-        unknown = sorted(set(overrides) - set(self.offsets))
+    def with_offsets(self, overrides: Mapping[str, str],
+                     known: Iterable[str] | None = None) -> ProcessConfig:
+        """An unbound copy with the board's distances set; a key in none of `known` (by
+        default the keys of every shipped definition) or a bad value raises ValueError."""
+        if known is None:
+            from states.registry import REGISTRY
+
+            known = {k for d in REGISTRY for k in d.default_offsets}
+        unknown = sorted(set(overrides) - set(known))
         if unknown:
             raise ValueError(f"unknown timer setting {unknown[0]!r}")
-        merged = dict(self.offsets)
+        merged = dict(self.overrides)
         merged.update({k: Offset.parse(v) for k, v in overrides.items()})
-        return ProcessConfig(self.agencies, self.calendar, MappingProxyType(merged))
+        return replace(self, overrides=MappingProxyType(merged), offsets=_NONE)

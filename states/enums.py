@@ -62,8 +62,9 @@ class Route(StrEnum):
     PROFESSIONAL = "professional"
 
 
-class View(StrEnum):
-    """An agency's view on the kind of review, and the sub-group's recommendation."""
+class ReviewKind(StrEnum):
+    """The kind of review an agency thinks fit (its `view` in a return), or the sub-group
+    recommends."""
 
     SCR = "scr"
     CASE_REVIEW = "case_review"

@@ -1,9 +1,9 @@
-"""Guards: pure functions `(case, ctx) -> reason | None`.
+"""The library of guards: pure functions `(case, ctx) -> reason | None`, by name.
 
-A guard returns None when it holds and, when it does not, the reason a user reads (SPEC §3,
-the guard column). The engine evaluates every guard of a trigger so that a refusal lists
-all the reasons at once. Guards have no side effects: `scr triggers` and `scr why` call them
-freely.
+A guard returns None when it holds and, when it does not, the reason a user reads. A
+process definition names the guards of each trigger; the one judge (lifecycle/core/judge.py)
+evaluates every one of them so that a refusal lists all the reasons at once. Guards have no
+side effects: `scr triggers` and `scr why` call them freely.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from states.case import CaseView, GuardContext
-from states.criteria import assess
+from states.case import CaseSnapshot, GuardContext
+from states.criteria import Assessment, assess
 from states.enums import QUORUM_AGENCIES, ActionStatus, Kind, OutputKind, Proceedings
 
-Guard = Callable[[CaseView, GuardContext], str | None]
+Guard = Callable[[CaseSnapshot, GuardContext], str | None]
 GUARDS: dict[str, Guard] = {}
 # Guards that read the trigger's input (parameters or --reason). `scr triggers`, which has
 # no input, shows these as what the trigger needs rather than as refusals.
@@ -32,26 +32,31 @@ def guard(*, reads_input: bool = False) -> Callable[[Guard], Guard]:
     return register
 
 
+def _criteria(case: CaseSnapshot, ctx: GuardContext) -> Assessment:
+    """The case's definition's criteria assessment of its referral."""
+    return (ctx.criteria or assess)(case.referral)
+
+
 def _when(ctx: GuardContext, moment: datetime) -> str:
-    return ctx.config.calendar.local(moment).strftime("%a %d %b %Y %H:%M")
+    return ctx.config.working_days.local(moment).strftime("%a %d %b %Y %H:%M")
 
 
 @guard(reads_input=True)
-def reason_given(case: CaseView, ctx: GuardContext) -> str | None:
+def reason_given(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     if not (ctx.reason or "").strip():
         return "a reason must be given (--reason)"
     return None
 
 
 @guard(reads_input=True)
-def agencies_named(case: CaseView, ctx: GuardContext) -> str | None:
+def agencies_named(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     if not ctx.params.get("agencies"):
         return "at least one agency must be named"
     return None
 
 
 @guard(reads_input=True)
-def agency_not_already_asked(case: CaseView, ctx: GuardContext) -> str | None:
+def agency_not_already_asked(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     agency = ctx.params.get("agency")
     if any(a.agency == agency for a in case.current_asks()):
         return f"{agency} has already been asked"
@@ -59,7 +64,7 @@ def agency_not_already_asked(case: CaseView, ctx: GuardContext) -> str | None:
 
 
 @guard(reads_input=True)
-def agency_asked_and_not_returned(case: CaseView, ctx: GuardContext) -> str | None:
+def agency_asked_and_not_returned(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     agency = ctx.params.get("agency")
     ask = next((a for a in case.current_asks() if a.agency == agency), None)
     if ask is None:
@@ -70,7 +75,7 @@ def agency_asked_and_not_returned(case: CaseView, ctx: GuardContext) -> str | No
 
 
 @guard()
-def returns_in_or_deadline_passed(case: CaseView, ctx: GuardContext) -> str | None:
+def returns_in_or_deadline_passed(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     outstanding = [a.agency for a in case.outstanding()]
     if not outstanding:
         return None
@@ -84,7 +89,7 @@ def returns_in_or_deadline_passed(case: CaseView, ctx: GuardContext) -> str | No
 
 
 @guard()
-def quorate_meeting_recorded(case: CaseView, ctx: GuardContext) -> str | None:
+def quorate_meeting_recorded(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     meetings = [m for m in case.meetings if m.recorded_at >= case.state_entered_at]
     if any(set(QUORUM_AGENCIES) <= m.attendees for m in meetings):
         return None
@@ -96,7 +101,7 @@ def quorate_meeting_recorded(case: CaseView, ctx: GuardContext) -> str | None:
 
 
 @guard(reads_input=True)
-def methodology_and_reviewer_given(case: CaseView, ctx: GuardContext) -> str | None:
+def methodology_and_reviewer_given(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     missing = [k for k in ("methodology", "lead_reviewer") if not ctx.params.get(k)]
     if missing:
         return f"{' and '.join(missing)} must be given"
@@ -104,31 +109,31 @@ def methodology_and_reviewer_given(case: CaseView, ctx: GuardContext) -> str | N
 
 
 @guard(reads_input=True)
-def rationale_if_criteria_not_met(case: CaseView, ctx: GuardContext) -> str | None:
-    if assess(case.referral).met or (ctx.reason or "").strip():
+def rationale_if_criteria_not_met(case: CaseSnapshot, ctx: GuardContext) -> str | None:
+    if _criteria(case, ctx).met or (ctx.reason or "").strip():
         return None
     return "the SCR criteria are not met: give the rationale for commissioning an SCR (--reason)"
 
 
 @guard()
-def criteria_not_met(case: CaseView, ctx: GuardContext) -> str | None:
-    if assess(case.referral).met:
+def criteria_not_met(case: CaseSnapshot, ctx: GuardContext) -> str | None:
+    if _criteria(case, ctx).met:
         return "the SCR criteria are met: an SCR must be commissioned"
     return None
 
 
 @guard(reads_input=True)
-def report_given(case: CaseView, ctx: GuardContext) -> str | None:
+def report_given(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     if not ctx.params.get("report"):
         return "the title of the final report must be given"
     return None
 
 
 @guard(reads_input=True)
-def publication_date_after_notice(case: CaseView, ctx: GuardContext) -> str | None:
+def publication_date_after_notice(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     start = case.notice_sent_at or ctx.now
-    end = ctx.config.calendar.shift(start, ctx.config.notice_period)
-    end_day = ctx.config.calendar.local_date(end)
+    end = ctx.config.working_days.shift(start, ctx.config.notice_period)
+    end_day = ctx.config.working_days.local_date(end)
     day = ctx.params.get("date")
     if day is not None and day < end_day:
         sent = "sent" if case.notice_sent_at else "if sent now"
@@ -140,7 +145,7 @@ def publication_date_after_notice(case: CaseView, ctx: GuardContext) -> str | No
 
 
 @guard()
-def no_criminal_proceedings_pending(case: CaseView, ctx: GuardContext) -> str | None:
+def no_criminal_proceedings_pending(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     if case.criminal == Proceedings.PENDING:
         until = (
             f" (expected to conclude {case.expected_conclusion.isoformat()})"
@@ -152,10 +157,10 @@ def no_criminal_proceedings_pending(case: CaseView, ctx: GuardContext) -> str | 
 
 
 @guard()
-def notice_period_elapsed(case: CaseView, ctx: GuardContext) -> str | None:
+def notice_period_elapsed(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     if case.notice_sent_at is None:
         return "the pre-publication notice to Ofsted and the Department has not been sent"
-    end = ctx.config.calendar.shift(case.notice_sent_at, ctx.config.notice_period)
+    end = ctx.config.working_days.shift(case.notice_sent_at, ctx.config.notice_period)
     if ctx.now < end:
         return f"the pre-publication notice period runs until {_when(ctx, end)}"
     return None
@@ -168,7 +173,7 @@ def required_outputs(kind: str | None) -> tuple[str, ...]:
 
 
 @guard()
-def outputs_recorded(case: CaseView, ctx: GuardContext) -> str | None:
+def outputs_recorded(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     missing = [o for o in required_outputs(case.kind) if o not in case.outputs]
     if missing:
         return f"outputs not yet recorded: {', '.join(missing)}"
@@ -176,7 +181,7 @@ def outputs_recorded(case: CaseView, ctx: GuardContext) -> str | None:
 
 
 @guard(reads_input=True)
-def action_fields_given(case: CaseView, ctx: GuardContext) -> str | None:
+def action_fields_given(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     missing = [k for k in ("agency", "description", "owner", "due") if not ctx.params.get(k)]
     if missing:
         return f"{', '.join(missing)} must be given"
@@ -184,7 +189,7 @@ def action_fields_given(case: CaseView, ctx: GuardContext) -> str | None:
 
 
 @guard(reads_input=True)
-def action_open(case: CaseView, ctx: GuardContext) -> str | None:
+def action_open(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     action = case.action(ctx.params.get("action", 0))
     if action is not None and action.status != ActionStatus.OPEN:
         return f"action {action.number} is not open (it is {action.status.replace('_', ' ')})"
@@ -192,14 +197,14 @@ def action_open(case: CaseView, ctx: GuardContext) -> str | None:
 
 
 @guard(reads_input=True)
-def evidence_given(case: CaseView, ctx: GuardContext) -> str | None:
+def evidence_given(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     if not ctx.params.get("evidence"):
         return "evidence of completion must be given"
     return None
 
 
 @guard(reads_input=True)
-def action_completed(case: CaseView, ctx: GuardContext) -> str | None:
+def action_completed(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     action = case.action(ctx.params.get("action", 0))
     if action is not None and action.status != ActionStatus.COMPLETED:
         return f"action {action.number} is {action.status.replace('_', ' ')}, not completed"
@@ -207,7 +212,7 @@ def action_completed(case: CaseView, ctx: GuardContext) -> str | None:
 
 
 @guard()
-def all_actions_signed_off(case: CaseView, ctx: GuardContext) -> str | None:
+def all_actions_signed_off(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     if not case.actions:
         return "no actions have been recorded"
     waiting = [str(a.number) for a in case.actions if a.status != ActionStatus.SIGNED_OFF]
@@ -217,7 +222,7 @@ def all_actions_signed_off(case: CaseView, ctx: GuardContext) -> str | None:
 
 
 @guard(reads_input=True)
-def amendment_given(case: CaseView, ctx: GuardContext) -> str | None:
+def amendment_given(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     if not any(v is not None for v in ctx.params.values()):
         return "at least one referral field must be given"
     return None

@@ -1,7 +1,18 @@
-"""Schema migrations with Alembic, on SQLite and PostgreSQL (`scr init`)."""
+"""Schema migrations with Alembic, on SQLite and PostgreSQL (`scr init`).
+
+A new migration is written by Alembic from the difference between storage/models.py and a
+scratch database at the latest revision (`make migration MESSAGE="..."`):
+
+    python -m storage.migrate new "cases record their process definition"
+
+Read what it wrote before committing it: autogenerate cannot know how to fill a new
+NOT NULL column in rows that exist already.
+"""
 
 from __future__ import annotations
 
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +74,29 @@ def _bare_config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
+
+
+def new_revision(message: str) -> Path:
+    """Autogenerate the next migration (numbered after the head) from the models."""
+    from storage.db import make_engine
+
+    number = f"{int(head()) + 1:04d}"
+    with tempfile.TemporaryDirectory(prefix="scr-migration-") as folder:
+        engine = make_engine(f"sqlite:///{folder}/scratch.db")
+        try:
+            upgrade(engine)
+            cfg = alembic_config(engine)
+            with engine.connect() as conn:
+                cfg.attributes["connection"] = conn
+                script = command.revision(cfg, message=message, autogenerate=True,
+                                          rev_id=number)
+        finally:
+            engine.dispose()
+    assert script is not None and not isinstance(script, list)
+    return Path(script.path)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] != "new":
+        sys.exit('usage: python -m storage.migrate new "what the migration does"')
+    print(f"wrote {new_revision(sys.argv[2])}")

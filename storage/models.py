@@ -74,6 +74,9 @@ class Case(SQLModel, table=True):
     state: str = Field(max_length=40, index=True)
     kind: str | None = Field(default=None, max_length=20)
     version: int = Field(default=None, sa_column=_version)
+    # The process definition the case started under, and its version (states.registry):
+    # it runs under that definition for the whole of its life.
+    definition: str = Field(default="scr", max_length=40)
     definition_version: str = Field(max_length=20)
     flags: list[str] = json_list()
     round: int = 1

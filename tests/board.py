@@ -13,9 +13,9 @@ from sqlalchemy.engine import Engine as DbEngine
 from lifecycle.core.engine import Engine
 from states.case import Actor
 from states.enums import State
-from storage import queries
-from storage.db import transaction
-from storage.models import Case, User, UserRole
+from storage import cases, users
+from storage.cases import CaseRecord
+from storage.db import reading, transaction
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -56,46 +56,45 @@ def pg_available() -> bool:
 @dataclass
 class Board:
     db: DbEngine
-    # Every trigger's derived view is checked against the stored case (Engine.check_views).
-    engine: Engine = field(default_factory=lambda: Engine(check_views=True))
+    # Every trigger's derived snapshot is checked against the stored case
+    # (Engine.check_snapshots).
+    engine: Engine = field(default_factory=lambda: Engine(check_snapshots=True))
 
     def seed_users(self, now: datetime | None = None) -> None:
         from tests.conftest import T0
 
-        with transaction(self.db) as s:
+        with transaction(self.db) as tx:
             for name, email, roles, agency in USERS:
-                user = User(name=name, email=email, agency=agency, created_at=now or T0)
-                s.add(user)
-                s.flush()
-                for role in roles:
-                    s.add(UserRole(user_id=user.id, role=role))
+                users.add(tx, name=name, email=email, agency=agency, roles=roles,
+                          by="test", now=now or T0)
 
     def actor(self, name: str) -> Actor:
         if name == "system":
             from states.case import SYSTEM_ACTOR
 
             return SYSTEM_ACTOR
-        with transaction(self.db) as s:
-            user = queries.user_by_name(s, name)
-            return Actor(user.name, frozenset(queries.roles_of(s, user.id or 0)), user.agency)
+        with reading(self.db) as tx:
+            user = users.named(tx, name)
+            return Actor(user.name, frozenset(user.roles), user.agency)
 
     def refer(self, params: dict[str, Any] | None = None, *, at: datetime,
               by: str = BM) -> str:
-        with transaction(self.db) as s:
-            case = self.engine.refer(s, actor=self.actor(by), params=params or SCR_REFERRAL,
-                                     now=at)
+        actor = self.actor(by)
+        with transaction(self.db) as tx:
+            case = self.engine.refer(tx, actor=actor, params=params or SCR_REFERRAL, now=at)
             return case.ref
 
     def fire(self, ref: str, trigger: str, *, at: datetime, by: str = BM,
              reason: str | None = None, expect_version: int | None = None,
-             **params: Any) -> Case:
-        with transaction(self.db) as s:
-            return self.engine.fire(s, ref, trigger, actor=self.actor(by), params=params,
+             **params: Any) -> CaseRecord:
+        actor = self.actor(by)
+        with transaction(self.db) as tx:
+            return self.engine.fire(tx, ref, trigger, actor=actor, params=params,
                                     reason=reason, now=at, expect_version=expect_version)
 
-    def case(self, ref: str) -> Case:
-        with transaction(self.db) as s:
-            return queries.case_by_ref(s, ref)
+    def case(self, ref: str) -> CaseRecord:
+        with reading(self.db) as tx:
+            return cases.load(tx, ref)
 
     def state(self, ref: str) -> str:
         return self.case(ref).state

@@ -4,29 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import bindparam, select
-from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.engine import Engine as DbEngine
 
 from lifecycle.settings import Settings
 from states.case import Actor
-from states.errors import InvalidInput, NotFound, Refused
-from storage.db import SCHEMA_HEAD, make_engine, redact, schema_revision
-from storage.tables import USER_ROLES, USERS
+from states.errors import InvalidInput, Refused
+from storage import users
+from storage.db import SCHEMA_HEAD, Database, Tx, make_engine, redact, schema_revision, sqlite_file
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from lifecycle.core.engine import Engine
-
-# Core statements, so that commands which only read never import the ORM (storage.tables).
-_USER = select(USERS.c.id, USERS.c.name, USERS.c.agency, USERS.c.active).where(
-    USERS.c.name == bindparam("name"))
-_ROLES = select(USER_ROLES.c.role).where(USER_ROLES.c.user_id == bindparam("user_id")).order_by(
-    USER_ROLES.c.role)
+    from lifecycle.core.process import Processes
 
 
 @dataclass(frozen=True)
@@ -40,7 +28,7 @@ class Output:
 @dataclass
 class App:
     settings: Settings
-    _db: DbEngine | None = field(default=None, init=False)
+    _db: Database | None = field(default=None, init=False)
     _engine: Engine | None = field(default=None, init=False)
 
     @property
@@ -50,13 +38,18 @@ class App:
             from lifecycle.core.engine import Engine
 
             self._engine = Engine(self.settings.process, self.settings.board,
-                                  check_views=self.settings.check_views)
+                                  check_snapshots=self.settings.check_views)
         return self._engine
+
+    @property
+    def processes(self) -> Processes:
+        """The process definitions with their machines, as the engine runs them."""
+        return self.engine.processes
 
     def now(self) -> datetime:
         return self.settings.clock()
 
-    def db(self, *, creating: bool = False) -> DbEngine:
+    def db(self, *, creating: bool = False) -> Database:
         """The database engine; outside `scr init` the schema must be there and current."""
         if self._db is None:
             url = self.settings.database_url
@@ -74,20 +67,17 @@ class App:
                                        f"{SCHEMA_HEAD}: run scr init to upgrade")
         return self._db
 
-    def actor(self, session: Session | Connection, *, required: bool = True) -> Actor | None:
+    def actor(self, tx: Tx, *, required: bool = True) -> Actor | None:
         """The acting user (--as / SCR_ACTOR) with their roles; None if optional and unset."""
         name = self.settings.actor
         if not name:
             if required:
                 raise InvalidInput("no acting user: give --as NAME or set SCR_ACTOR")
             return None
-        user = session.execute(_USER, {"name": name}).first()
-        if user is None:
-            raise NotFound(f"unknown user {name!r}")
+        user = users.named(tx, name)
         if not user.active:
             raise Refused(f"user {name} is deactivated")
-        roles = frozenset(session.execute(_ROLES, {"user_id": user.id}).scalars())
-        return Actor(user.name, roles, user.agency)
+        return Actor(user.name, frozenset(user.roles), user.agency)
 
     def close(self) -> None:
         if self._db is not None:
@@ -97,10 +87,6 @@ class App:
 
 def _require_sqlite_file(url: str) -> None:
     """Refuse to create an empty SQLite file as a side effect of a read or a typo."""
-    try:
-        parsed = make_url(url)
-    except Exception:
-        return  # make_engine reports the bad URL
-    file = parsed.database if parsed.get_backend_name() == "sqlite" else None
-    if file not in (None, "", ":memory:") and not Path(str(file)).exists():
-        raise InvalidInput(f"no database at {parsed.database}: run scr init")
+    file = sqlite_file(url)
+    if file is not None and not file.exists():
+        raise InvalidInput(f"no database at {file}: run scr init")

@@ -18,14 +18,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session
-
 from lifecycle.cli.app import App
-from states.definition import REFERRAL_PARAMS, TRIGGER_BY_NAME, TriggerSpec, transitions_from
-from states.enums import MULTI_AGENCY, USER_ROLES, Role, State
+from states.enums import MULTI_AGENCY, USER_ROLES, Role
 from states.params import Param, PType
-from storage import queries
-from storage.db import transaction
+from states.process import TriggerSpec
+from states.registry import REGISTRY
+from storage import cases, facts, users
+from storage.db import Tx, reading
 
 LIST_TYPES = (PType.CHOICES, PType.AGENCIES)
 OUTBOX_STATUSES = ("pending", "sent", "failed")
@@ -44,36 +43,52 @@ class Lookup:
     def __init__(self, app: App) -> None:
         self.app = app
 
-    def _read(self, fn: Callable[[Session], Any], default: Any) -> Any:
+    def _read(self, fn: Callable[[Tx], Any], default: Any) -> Any:
         try:
-            with transaction(self.app.db()) as session:
-                return fn(session)
+            with reading(self.app.db()) as tx:
+                return fn(tx)
         except Exception:  # completion must never disturb the prompt
             return default
 
     def refs(self) -> list[Candidate]:
-        return self._read(lambda s: [Candidate(c.ref, f"{c.state} · {c.pseudonym}")
-                                     for c in queries.cases(s)], [])
+        return self._read(lambda tx: [Candidate(ref, f"{state} · {pseudonym}")
+                                      for ref, pseudonym, state in cases.refs(tx)], [])
 
-    def state_of(self, ref: str | None) -> State | None:
-        if not ref:
-            return None
-        return self._read(lambda s: State(queries.case_by_ref(s, ref).state), None)
+    def triggers(self, ref: str | None) -> list[TriggerSpec]:
+        """The triggers that apply to the case now (under its definition); without a case,
+        every trigger of the definition new cases start under."""
+        def read(tx: Tx) -> list[TriggerSpec]:
+            case = cases.load(tx, ref or "")
+            process = self.app.processes.of(case)
+            found = (process.definition.trigger(n)
+                     for n in process.machine.triggers_from(case.state))
+            return [t for t in found if t is not None]
+
+        every = list(self.app.processes.starting().definition.all_triggers)
+        return self._read(read, every) if ref else every
+
+    def trigger(self, ref: str | None, name: str) -> TriggerSpec | None:
+        """The trigger called `name` in the case's definition (or the starting one)."""
+        def read(tx: Tx) -> TriggerSpec | None:
+            return self.app.processes.of(cases.load(tx, ref or "")).definition.trigger(name)
+
+        fallback = self.app.processes.starting().definition.trigger(name)
+        return self._read(read, fallback) if ref else fallback
 
     def actions(self, ref: str | None) -> list[tuple[int, str, str]]:
         if not ref:
             return []
 
-        def read(s: Session) -> list[tuple[int, str, str]]:
-            case = queries.case_by_ref(s, ref)
-            return [(a.number, a.agency, a.status) for a in queries.actions(s, case.id or 0)]
+        def read(tx: Tx) -> list[tuple[int, str, str]]:
+            case = cases.load(tx, ref)
+            return [(a.number, a.agency, a.status) for a in facts.actions(tx, case.id)]
 
         return self._read(read, [])
 
     def users(self, role: str | None = None) -> list[Candidate]:
-        def read(s: Session) -> list[Candidate]:
-            people = queries.users_with_role(s, role) if role else [
-                u for u in queries.users(s) if u.active]
+        def read(tx: Tx) -> list[Candidate]:
+            people = users.with_role(tx, role) if role else [
+                u for u in users.every(tx) if u.active]
             return [Candidate(u.name, u.agency or "") for u in people]
 
         return self._read(read, [])
@@ -83,7 +98,7 @@ class Lookup:
         return self.app.settings.process.agencies
 
     def today(self) -> str:
-        return self.app.settings.process.calendar.local_date(self.app.now()).isoformat()
+        return self.app.settings.process.working_days.local_date(self.app.now()).isoformat()
 
 
 def complete(look: Lookup, parser: argparse.ArgumentParser, words: Sequence[str],
@@ -138,9 +153,9 @@ def _positional_values(look: Lookup, action: argparse.Action, seen: dict[str, li
     if action.dest == "ref":
         return look.refs()
     if action.dest == "trigger":
-        return _triggers(look.state_of(ref))
+        return _triggers(look.triggers(ref))
     if action.dest == "params":
-        spec = TRIGGER_BY_NAME.get((seen.get("trigger") or [""])[0])
+        spec = look.trigger(ref, (seen.get("trigger") or [""])[0])
         return _params(look, spec, ref, seen.get("params", []), text) if spec else []
     if action.choices:
         return [Candidate(str(c)) for c in action.choices]
@@ -150,10 +165,8 @@ def _positional_values(look: Lookup, action: argparse.Action, seen: dict[str, li
     return []
 
 
-def _triggers(state: State | None) -> list[Candidate]:
-    specs = transitions_from(state) if state else TRIGGER_BY_NAME.values()
-    return [Candidate(t.name, t.label) for t in specs
-            if any(r.role != Role.SYSTEM for r in t.roles) and t.sources]
+def _triggers(specs: Sequence[TriggerSpec]) -> list[Candidate]:
+    return [Candidate(t.name, t.label) for t in specs if not t.system_only and t.sources]
 
 
 def _params(look: Lookup, spec: TriggerSpec, ref: str | None, given: list[str],
@@ -200,7 +213,8 @@ def _param_values(look: Lookup, param: Param, spec: TriggerSpec | None,
     return []
 
 
-_REFERRAL = {p.name: p for p in REFERRAL_PARAMS}
+# The referral fields of every shipped definition, as `refer` takes them.
+_REFERRAL = {p.name: p for d in REGISTRY for p in d.create.params}
 
 
 def _option_values(look: Lookup, action: argparse.Action, text: str) -> list[Candidate]:
@@ -208,7 +222,8 @@ def _option_values(look: Lookup, action: argparse.Action, text: str) -> list[Can
         return [Candidate(str(c)) for c in action.choices]
     dest = action.dest
     known: dict[str, Sequence[str]] = {
-        "state": [s.value for s in State], "role": USER_ROLES, "agency": look.agencies,
+        "state": list(dict.fromkeys(s for d in REGISTRY for s in d.states)),
+        "role": USER_ROLES, "agency": look.agencies,
         "status": OUTBOX_STATUSES,
     }
     if dest in known:

@@ -1,8 +1,8 @@
-"""The board's views of its cases: `why`, `timeline`, `overdue`, `report`, `diagram`, and
-the `shell` that offers every command interactively.
+"""Inspecting cases and the process: `why`, `timeline`, `overdue`, `report`, `diagram`,
+`definitions`, and the `shell` that offers every command interactively.
 
-Each command reads; none writes a case. The work is in why, timeline, overdue, report and
-diagram; this module parses, opens one read transaction and shapes the Output.
+Each command reads; none writes a case. The work is in lifecycle/views; this module
+parses, opens one read transaction and shapes the Output.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from pathlib import Path
 
 from lifecycle.cli.app import App, Output
 from lifecycle.cli.cases import parse_assignments
-from lifecycle.views import documents as present
+from lifecycle.views.text import table, when
 from states.errors import InvalidInput, Refused
-from storage.db import transaction
+from states.process import ProcessDefinition
+from storage import cases
+from storage.db import reading
 
 
 def why(app: App, args: Namespace) -> Output:
@@ -25,28 +27,27 @@ def why(app: App, args: Namespace) -> Output:
 
     params = parse_assignments(args.params)
     now = app.now()
-    with transaction(app.db()) as session:
-        actor = app.actor(session, required=False)
-        doc = explain(session, app.settings.process, args.ref, args.trigger, actor=actor,
+    with reading(app.db()) as tx:
+        actor = app.actor(tx, required=False)
+        doc = explain(tx, app.processes, args.ref, args.trigger, actor=actor,
                       params=params, reason=args.reason, now=now)
     if args.check and not doc["allowed"]:
         raise Refused(f"{args.trigger} is not allowed on {args.ref} now: "
                       + "; ".join(doc["reasons"]), tuple(doc["reasons"]))
-    return Output(doc, explain_text(doc, present.when(now, app.settings.process.calendar)))
+    return Output(doc, explain_text(doc, when(now, app.settings.process.working_days)))
 
 
 def timeline(app: App, args: Namespace) -> Output:
     from lifecycle.views.timeline import events, timeline_svg, timeline_text
-    from storage import queries
 
     now = app.now()
-    cal = app.settings.process.calendar
-    with transaction(app.db()) as session:
-        app.actor(session, required=False)
-        case = queries.case_by_ref(session, args.ref)
+    cal = app.settings.process.working_days
+    with reading(app.db()) as tx:
+        app.actor(tx, required=False)
+        case = cases.load(tx, args.ref)
+        found = events(tx, app.processes.of(case), case, now=now, cal=cal)
         doc = {"ref": case.ref, "pseudonym": case.pseudonym, "state": case.state,
-               "now": now.isoformat(),
-               "events": [e.as_dict() for e in events(session, case, now=now, cal=cal)]}
+               "now": now.isoformat(), "events": [e.as_dict() for e in found]}
     if args.out is None:
         return Output(doc, timeline_text(doc, cal))
     picture = timeline_svg(doc, cal)
@@ -63,10 +64,10 @@ def overdue(app: App, args: Namespace) -> Output:
 
     if args.within < 0:
         raise InvalidInput("--within: a number of working days from 0")
-    cal = app.settings.process.calendar
-    with transaction(app.db()) as session:
-        app.actor(session, required=False)
-        entries = find(session, now=app.now(), within=args.within, cal=cal)
+    cal = app.settings.process.working_days
+    with reading(app.db()) as tx:
+        app.actor(tx, required=False)
+        entries = find(tx, app.processes, now=app.now(), within=args.within, cal=cal)
     return Output(entries, overdue_text(entries, cal, args.within))
 
 
@@ -75,9 +76,9 @@ def report(app: App, args: Namespace) -> Output:
 
     config = app.settings.process
     period = Period.of(parse_day(args.first, "--from"), parse_day(args.last, "--to"), config)
-    with transaction(app.db()) as session:
-        app.actor(session, required=False)
-        doc = figures(session, period, now=app.now(), config=config)
+    with reading(app.db()) as tx:
+        app.actor(tx, required=False)
+        doc = figures(tx, app.processes, period, now=app.now(), config=config)
     if args.format == "csv":
         text = csv_text(doc).rstrip("\n")
     elif args.format == "json":
@@ -90,23 +91,45 @@ def report(app: App, args: Namespace) -> Output:
 def diagram(app: App, args: Namespace) -> Output:
     from lifecycle.views import diagram as draw
 
+    definition = _definition(app, args)
     data = {
-        "states": [s.value for s in draw.State],
-        "transitions": [{"trigger": e.spec.name, "source": e.source.value,
-                         "dest": e.dest.value, "guards": list(e.spec.guards)}
-                        for e in draw.edges()],
-        "internal": {s.value: [t.name for t in draw.internal(s)] for s in draw.State},
+        "definition": definition.name, "version": definition.version,
+        "states": list(definition.states),
+        "transitions": [{"trigger": e.spec.name, "source": e.source, "dest": e.dest,
+                         "guards": list(e.spec.guards)} for e in draw.edges(definition)],
+        "internal": {s: [t.name for t in draw.internal(definition, s)]
+                     for s in definition.states},
     }
     if args.format == "svg":
-        text = draw.svg()
+        text = draw.svg(definition)
     elif args.out and args.out.endswith(".md"):
-        text = draw.markdown()
+        text = draw.markdown(definition)
     else:
-        text = draw.mermaid()
+        text = draw.mermaid(definition)
     if args.out is None or args.out == "-":
         return Output(data, text.rstrip("\n"))
     written = _write(args.out, text)
     return Output({**data, "written": written}, f"wrote the {args.format} diagram to {written}")
+
+
+def _definition(app: App, args: Namespace) -> ProcessDefinition:
+    """The definition named by --definition and --version, else the one new cases start
+    under."""
+    if args.definition is None:
+        if args.version is not None:
+            raise InvalidInput("--version goes with --definition")
+        return app.processes.starting().definition
+    return app.processes.registry.resolve(args.definition, args.version)
+
+
+def definitions(app: App, args: Namespace) -> Output:
+    """The process definitions this scr knows, and which one new cases start under."""
+    starting = app.processes.starting().definition
+    entries = [d.describe(starts_new=d is starting) for d in app.processes.registry]
+    text = table(["name", "version", "label", "new cases"],
+                 [[e["name"], e["version"], e["label"],
+                   "start here" if e["starts_new_cases"] else ""] for e in entries])
+    return Output(entries, text)
 
 
 def shell(app: App, args: Namespace) -> Output:
@@ -171,7 +194,15 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
     p.add_argument("--out", metavar="FILE",
                    help="write it to FILE; a Mermaid .md file gets the page docs/lifecycle.md "
                    "is made of")
+    p.add_argument("--definition", metavar="NAME",
+                   help="draw this process definition (scr definitions lists them; default: "
+                   "the one new cases start under)")
+    p.add_argument("--version", metavar="V", help="its version (default: the newest)")
     p.set_defaults(func=diagram)
+
+    p = command("definitions", "the process definitions this scr knows, and which one new "
+                "cases start under")
+    p.set_defaults(func=definitions)
 
     p = command("shell", "the interactive admin shell: every command, with completion, "
                 "help on each trigger, and history kept between sessions")

@@ -19,8 +19,9 @@ from states.errors import InvalidInput, LifecycleError
 EXIT_INTERNAL = 1
 # Modules that add commands: each has `add_commands(command)`, where `command(name, help)`
 # returns a sub-parser whose defaults name the function to run (`func`).
-COMMAND_GROUPS = ("lifecycle.cli.cases", "lifecycle.cli.running", "lifecycle.cli.records",
-                  "lifecycle.cli.inspect", "lifecycle.demo")
+COMMAND_GROUPS = ("lifecycle.cli.records", "lifecycle.cli.users", "lifecycle.cli.cases",
+                  "lifecycle.cli.outbox", "lifecycle.cli.running", "lifecycle.cli.inspect",
+                  "lifecycle.demo")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -114,12 +115,9 @@ def _configure_logging() -> None:
 
 
 def _describe(exc: Exception) -> str:
-    from sqlalchemy.exc import OperationalError
+    from storage.db import describe
 
-    if isinstance(exc, OperationalError):
-        return ("the database could not be used (" + _one_line(str(exc.orig))[:120]
-                + "); nothing was written")
-    return f"internal error ({exc.__class__.__name__}); nothing was written"
+    return describe(exc) or f"internal error ({exc.__class__.__name__}); nothing was written"
 
 
 def _one_line(text: str) -> str:

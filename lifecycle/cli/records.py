@@ -1,4 +1,5 @@
-"""Keeping the record safe: `scr audit verify`, `scr backup FILE`, `scr restore FILE`.
+"""The database and keeping the record safe: `scr init`, `scr audit verify`, `scr backup FILE`,
+`scr restore FILE`.
 
 `audit verify` walks every case's hash chain (storage.chain) and reports the first broken
 link, exiting 5 when it finds one. Backups use SQLite's online backup (a consistent copy
@@ -12,20 +13,12 @@ import sqlite3
 from argparse import Namespace
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import bindparam, select
-from sqlalchemy.engine import Connection, make_url
 
 from lifecycle.cli.app import App, Output
 from states.enums import Role
 from states.errors import InvalidInput, LifecycleError, Refused
-from storage.chain import Break, verify_case
-from storage.db import SCHEMA_HEAD, schema_revision
-from storage.tables import CASES, HISTORY
-
-if TYPE_CHECKING:
-    from sqlmodel import Session
+from storage import history
+from storage.db import SCHEMA_HEAD, make_engine, reading, redact, schema_revision, sqlite_file
 
 EXIT_BROKEN = 5
 
@@ -36,27 +29,20 @@ class ChainBroken(LifecycleError):
     exit_code = EXIT_BROKEN
 
 
-_CASES = select(CASES.c.id, CASES.c.ref, CASES.c.history_head).order_by(CASES.c.ref)
-_HISTORY = select(HISTORY).where(HISTORY.c.case_id == bindparam("case_id")).order_by(
-    HISTORY.c.seq)
+def init(app: App, args: Namespace) -> Output:
+    from storage import migrate  # Alembic is slow to import; only init needs it
 
-
-def verify(connection: Connection | Session) -> tuple[int, int, Break | None]:
-    """(cases, rows, first break or None), cases in reference order."""
-    rows_seen = 0
-    cases: list[Any] = list(connection.execute(_CASES))
-    for case in cases:
-        rows = connection.execute(_HISTORY, {"case_id": case.id}).all()
-        rows_seen += len(rows)
-        found = verify_case(case.ref, case.history_head, rows)
-        if found is not None:
-            return len(cases), rows_seen, found
-    return len(cases), rows_seen, None
+    db = app.db(creating=True)
+    migrate.upgrade(db)
+    revision = migrate.current(db)
+    url = redact(app.settings.database_url)
+    return Output({"database": url, "revision": revision},
+                  f"database {url} is at schema revision {revision} (the latest)")
 
 
 def audit_verify(app: App, args: Namespace) -> Output:
-    with app.db().connect() as connection:
-        cases, rows, broken = verify(connection)
+    with reading(app.db()) as tx:
+        cases, rows, broken = history.verify(tx)
     if broken is not None:
         raise ChainBroken(f"history chain broken at {broken}")
     return Output({"intact": True, "cases": cases, "rows": rows},
@@ -64,16 +50,16 @@ def audit_verify(app: App, args: Namespace) -> Output:
 
 
 def _sqlite_path(app: App) -> Path:
-    url = make_url(app.settings.database_url)
-    if url.get_backend_name() != "sqlite" or not url.database:
+    file = sqlite_file(app.settings.database_url)
+    if file is None:
         raise InvalidInput("backup and restore work on SQLite; for PostgreSQL use pg_dump -Fc "
                            "and pg_restore (see SECURITY.md)")
-    return Path(url.database)
+    return file
 
 
 def _allowed(app: App, roles: set[str], what: str) -> None:
-    with app.db().connect() as connection:
-        actor = app.actor(connection, required=False)
+    with reading(app.db()) as tx:
+        actor = app.actor(tx, required=False)
     if actor is not None and not actor.roles & roles:
         raise Refused(f"{actor.name} may not {what}: it needs {' or '.join(sorted(roles))}")
 
@@ -100,15 +86,13 @@ def restore(app: App, args: Namespace) -> Output:
     source = Path(args.file)
     if not source.is_file():
         raise InvalidInput(f"no backup file at {source}")
-    from storage.db import make_engine
-
     backup_engine = make_engine(f"sqlite:///{source}")
     try:
-        with backup_engine.connect() as connection:
-            revision = schema_revision(connection)
+        with reading(backup_engine) as tx:
+            revision = schema_revision(tx)
             if revision is None:
                 raise InvalidInput(f"{source} is not an scr database")
-            cases, rows, broken = verify(connection)
+            cases, rows, broken = history.verify(tx)
     except LifecycleError:
         raise
     except Exception:
@@ -126,7 +110,9 @@ def restore(app: App, args: Namespace) -> Output:
 
 
 def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
-    """Audit, backup and restore."""
+    """Init, audit, backup and restore."""
+    command("init", "create or upgrade the database to the latest schema").set_defaults(
+        func=init)
     audit = command("audit", "check the tamper-evident history")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION",
                                      parser_class=type(audit))

@@ -32,14 +32,18 @@ from cmd2 import CompletionItem, Completions, Statement
 from lifecycle.cli import main as cli
 from lifecycle.cli.app import App
 from lifecycle.cli.completion import Candidate, Lookup, complete
+from lifecycle.core.process import Process
 from lifecycle.settings import parse_moment
 from lifecycle.views import style
-from states.definition import ALL_TRIGGERS, TRIGGER_BY_NAME
 from states.errors import InvalidInput, LifecycleError, Refused
-from storage import queries
-from storage.db import redact, transaction
+from states.process import TriggerSpec
+from states.registry import REGISTRY
+from storage import users
+from storage.db import reading, redact
 
-PRIVATE = frozenset(p.name for t in ALL_TRIGGERS for p in t.params if p.private)
+# Free text of any definition's triggers: a line carrying one is kept out of the history.
+PRIVATE = frozenset(p.name for d in REGISTRY for t in (d.create, *d.all_triggers)
+                    for p in t.params if p.private)
 SHELL_ONLY = {
     "as": "as NAME: act as this user from now on ('as -' for nobody; 'as' shows who)",
     "now": "now ISO|real: run as of this moment (needs SCR_ALLOW_CLOCK_OVERRIDE=1); "
@@ -169,8 +173,8 @@ class Shell(cmd2.Cmd):
             return False
         try:
             if name != "-":
-                with transaction(self.app.db()) as session:
-                    user = queries.user_by_name(session, name)
+                with reading(self.app.db()) as tx:
+                    user = users.named(tx, name)
                 if not user.active:
                     raise Refused(f"user {name} is deactivated")
             self.app.settings = replace(self.app.settings, actor=None if name == "-" else name)
@@ -189,7 +193,7 @@ class Shell(cmd2.Cmd):
     def do_now(self, statement: Statement) -> bool:
         """now ISO|real: run as of this moment (needs SCR_ALLOW_CLOCK_OVERRIDE=1)."""
         text = statement.args.strip()
-        cal = self.app.settings.process.calendar
+        cal = self.app.settings.process.working_days
         try:
             if text == "real":
                 self.app.settings = replace(self.app.settings, now=None)
@@ -234,10 +238,10 @@ class Shell(cmd2.Cmd):
             self._out(self._overview())
         elif topic in self.commands:
             self._out(self.commands[topic].format_help().rstrip())
-        elif topic in TRIGGER_BY_NAME:
+        elif topic in self._triggers():
             from lifecycle.views.why import trigger_help
 
-            self._out(trigger_help(TRIGGER_BY_NAME[topic], self.app.settings.process))
+            self._out(trigger_help(*self._triggers()[topic]))
         elif topic in SHELL_ONLY:
             self._out(SHELL_ONLY[topic])
         else:
@@ -247,7 +251,7 @@ class Shell(cmd2.Cmd):
 
     def complete_help(self, text: str, line: str, begidx: int, endidx: int) -> Completions:
         names = [Candidate(n, p.description or "") for n, p in self.commands.items()]
-        names += [Candidate(t.name, t.label) for t in ALL_TRIGGERS]
+        names += [Candidate(name, spec.label) for name, (_, spec) in self._triggers().items()]
         names += [Candidate(n, h) for n, h in SHELL_ONLY.items()]
         return _completions([c for c in names if c.text.startswith(text)])
 
@@ -258,18 +262,30 @@ class Shell(cmd2.Cmd):
         lines += ["", "In the shell:"]
         lines += [f"  {n:<{width}}{h}" for n, h in SHELL_ONLY.items()]
         lines += ["", "Triggers (help TRIGGER: what it does, who, parameters, guards):"]
-        tw = max(len(t.name) for t in ALL_TRIGGERS) + 2
-        lines += [f"  {t.name:<{tw}}{t.label}" for t in ALL_TRIGGERS]
+        topics = self._triggers()
+        tw = max(len(name) for name in topics) + 2
+        lines += [f"  {name:<{tw}}{spec.label}" for name, (_, spec) in topics.items()]
         lines += ["", "TAB completes commands, case references, triggers, KEY= names and "
                   "their values."]
         return "\n".join(lines)
+
+    def _triggers(self) -> dict[str, tuple[Process, TriggerSpec]]:
+        """Every trigger by name, as the definition new cases start under has it, then
+        those only older definitions have."""
+        processes = self.app.processes
+        found: dict[str, tuple[Process, TriggerSpec]] = {}
+        for process in (processes.starting(), *processes.every()):
+            definition = process.definition
+            for spec in (definition.create, *definition.all_triggers):
+                found.setdefault(spec.name, (process, spec))
+        return found
 
     # -------------------------------------------------------------- session
     def _refresh_prompt(self) -> None:
         actor = self.app.settings.actor or "nobody"
         when = ""
         if self.app.settings.now is not None:
-            moment = self.app.settings.process.calendar.local(self.app.settings.now)
+            moment = self.app.settings.process.working_days.local(self.app.settings.now)
             when = f" @ {moment.strftime('%Y-%m-%d %H:%M')}"
         self.prompt = f"scr [{actor}{when}]> "
 

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lifecycle.core import notify
-from lifecycle.core.arming import TimerChanges, TimerRow, label
-from states.case import CaseView
-from states.timers import TIMER_BY_LADDER
-
-if TYPE_CHECKING:
-    from storage.caserow import AnyCase
+from lifecycle.core.arming import TimerChanges, label
+from states.case import CaseSnapshot
+from states.process import ProcessDefinition
+from storage.cases import CaseRecord
+from storage.timers import TimerRecord
 
 MEETING_SELECTORS = ("subgroup_chair", "subgroup_members")
 
@@ -35,20 +34,21 @@ class Change:
     action_number: int | None = None
 
 
-def changes_for(case: AnyCase, view: CaseView, timers: TimerChanges, *, domain: str,
-                meeting: date | None, cal_start: object) -> list[Change]:
+def changes_for(definition: ProcessDefinition, case: CaseRecord, view: CaseSnapshot,
+                timers: TimerChanges, *, domain: str, meeting: date | None,
+                cal_start: object) -> list[Change]:
     """The calendar changes a transition makes: deadlines armed, moved, withdrawn; a
     meeting planned."""
     found: list[Change] = []
-    rearmed = {(t.ladder, t.key) for t in timers.armed if _is_deadline(t)}
+    rearmed = {(t.ladder, t.key) for t in timers.armed if _is_deadline(definition, t)}
     for timer in timers.armed:
-        if _is_deadline(timer):
-            found.append(_change(case, view, timer, "REQUEST", timer.sequence, domain,
-                                 cal_start))
+        if _is_deadline(definition, timer):
+            found.append(_change(definition, case, view, timer, "REQUEST", timer.sequence,
+                                 domain, cal_start))
     for timer in timers.disarmed:
-        if _is_deadline(timer) and (timer.ladder, timer.key) not in rearmed:
-            found.append(_change(case, view, timer, "CANCEL", timer.sequence + 1, domain,
-                                 cal_start))
+        if _is_deadline(definition, timer) and (timer.ladder, timer.key) not in rearmed:
+            found.append(_change(definition, case, view, timer, "CANCEL", timer.sequence + 1,
+                                 domain, cal_start))
     if meeting is not None:
         start = cal_start(meeting)  # type: ignore[operator]
         found.append(Change(f"{case.ref}-meeting-{case.round}@{domain}", 0, "REQUEST",
@@ -56,26 +56,29 @@ def changes_for(case: AnyCase, view: CaseView, timers: TimerChanges, *, domain: 
     return found
 
 
-def _is_deadline(timer: TimerRow) -> bool:
-    spec = TIMER_BY_LADDER.get(timer.ladder)
-    return spec is not None and spec.calendar == timer.level
+def _is_deadline(definition: ProcessDefinition, timer: TimerRecord) -> bool:
+    spec = definition.timer(timer.ladder)
+    return spec is not None and spec.invite == timer.level
 
 
-def _change(case: AnyCase, view: CaseView, timer: TimerRow, method: str, sequence: int, domain: str,
+def _change(definition: ProcessDefinition, case: CaseRecord, view: CaseSnapshot,
+            timer: TimerRecord, method: str, sequence: int, domain: str,
             cal_start: object) -> Change:
-    spec = TIMER_BY_LADDER[timer.ladder]
+    spec = definition.timer(timer.ladder)
+    assert spec is not None
     level = next(lv for lv in spec.levels if lv.name == timer.level)
     key = f"-{timer.key}" if timer.key else ""
     start, all_day = timer.due_at, False
     day = _day_of(timer, view)
     if day is not None:
         start, all_day = cal_start(day), True  # type: ignore[operator]
-    return Change(f"{case.ref}-{timer.ladder}{key}@{domain}", sequence, method, label(timer),
+    return Change(f"{case.ref}-{timer.ladder}{key}@{domain}", sequence, method,
+                  label(definition, timer),
                   start, all_day, level.notify or ("business_manager",),
                   int(timer.key) if timer.key else None)
 
 
-def _day_of(timer: TimerRow, view: CaseView) -> date | None:
+def _day_of(timer: TimerRecord, view: CaseSnapshot) -> date | None:
     """Publication and action deadlines are days, not moments."""
     if timer.ladder == "publication":
         return view.scheduled_publication
@@ -85,9 +88,9 @@ def _day_of(timer: TimerRow, view: CaseView) -> date | None:
     return None
 
 
-def queue(case: AnyCase, view: CaseView, changes: list[Change], *, people: notify.Directory,
-          board: notify.Board, timezone: str, now: datetime, history_seq: int,
-          actor: str) -> list[dict[str, Any]]:
+def queue(definition: ProcessDefinition, case: CaseRecord, view: CaseSnapshot,
+          changes: list[Change], *, people: notify.Directory, board: notify.Board,
+          timezone: str, now: datetime, history_seq: int, actor: str) -> list[dict[str, Any]]:
     """One calendar_update message per change and recipient, each carrying its entry."""
     from handlers.ics import entry_json
 
@@ -114,6 +117,7 @@ def queue(case: AnyCase, view: CaseView, changes: list[Change], *, people: notif
 
         deadline = notify.Deadline(change.what, change.start) if not withdrawn else None
         rows += notify.queue(case, event, recipients, board=board, timezone=timezone,
+                             state_label=definition.state_label(case.state),
                              now=now, deadline=deadline, history_seq=history_seq,
                              calendar=entry)
     return rows

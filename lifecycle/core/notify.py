@@ -1,7 +1,8 @@
-"""Who is told of a transition or a timer, and queueing their e-mail in the outbox (SPEC §5).
+"""Who is told of a transition or a timer, and the notices queued for them in the outbox.
 
 Runs inside the trigger's transaction: the outbox rows commit with the transition or not at
-all; the daemon delivers them after commit. E-mail carries only the case reference, the
+all; the daemon delivers them after commit (lifecycle/runtime/delivery.py), rendering each
+notice then (handlers/render.py). E-mail carries only the case reference, the
 pseudonym and safe facts: never the child's name, date of birth or any free text about them.
 """
 
@@ -12,20 +13,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import select
+from typing import Any
 
 from handlers.notices import Deadline, Notice, subject
-from states.case import CaseView
-from states.enums import STATE_LABELS, Role, State
-from storage import tables
-from storage.direct import Prepared, inserting
-
-if TYPE_CHECKING:
-    from sqlmodel import Session
-
-    from storage.caserow import AnyCase
+from states.case import CaseSnapshot
+from states.enums import Role
+from states.process import ProcessDefinition
+from storage import users
+from storage.db import Tx
 
 
 @dataclass(frozen=True)
@@ -91,19 +86,10 @@ class Directory:
         return next((p for p in self.people if p.name == name), None)
 
 
-_U, _UR = tables.USERS, tables.USER_ROLES
-_ACTIVE_ROLES = Prepared(
-    select(_U.c.name, _U.c.email, _U.c.agency, _UR.c.role)
-    .join(_UR, _UR.c.user_id == _U.c.id)
-    .where(_U.c.active.is_(True))
-    .order_by(_U.c.name, _UR.c.role)
-)
-
-
-def directory(session: Session) -> Directory:
-    """The active users and their roles, by name (one query)."""
+def directory(tx: Tx) -> Directory:
+    """The active users and their roles, by name (one statement)."""
     people: dict[str, tuple[str, str | None, set[str]]] = {}
-    for name, email, agency, role in _ACTIVE_ROLES.all(session):
+    for name, email, agency, role in users.active_roles(tx):
         people.setdefault(name, (email, agency, set()))[2].add(role)
     return Directory(tuple(Person(name, email, agency, frozenset(roles))
                            for name, (email, agency, roles) in people.items()))
@@ -112,7 +98,7 @@ def directory(session: Session) -> Directory:
 def resolve(
     people: Directory,
     selectors: Iterable[str],
-    view: CaseView,
+    view: CaseSnapshot,
     params: dict[str, object],
     *,
     action_number: int | None = None,
@@ -148,7 +134,7 @@ def resolve(
 
 
 def _agencies(
-    scope: str, view: CaseView, params: dict[str, object], action_number: int | None
+    scope: str, view: CaseSnapshot, params: dict[str, object], action_number: int | None
 ) -> set[str]:
     if scope == "params":
         named = params.get("agencies") or [params.get("agency")]
@@ -163,7 +149,7 @@ def _agencies(
 
 
 def _owners(
-    people: Directory, view: CaseView, params: dict[str, object], action_number: int | None
+    people: Directory, view: CaseSnapshot, params: dict[str, object], action_number: int | None
 ) -> list[Person]:
     """The action's owner if they are a user; otherwise the lead of the action's agency."""
     action = view.action(_number(params, action_number))
@@ -180,7 +166,8 @@ def _number(params: dict[str, object], action_number: int | None) -> int:
     return int(value)  # type: ignore[call-overload]
 
 
-def next_deadline(pending: Sequence[Any], now: datetime) -> Deadline | None:
+def next_deadline(definition: ProcessDefinition, pending: Sequence[Any],
+                  now: datetime) -> Deadline | None:
     """The earliest of the case's pending timers still ahead of `now`, as a deadline an
     e-mail can name (during a catch-up, timers already due are about to fire, not deadlines
     ahead)."""
@@ -190,14 +177,15 @@ def next_deadline(pending: Sequence[Any], now: datetime) -> Deadline | None:
     if not ahead:
         return None
     first = min(ahead, key=lambda t: t.due_at)
-    return Deadline(label(first), first.due_at)
+    return Deadline(label(definition, first), first.due_at)
 
 
 def queue(
-    case: AnyCase,
+    case: Any,
     event: Event,
     recipients: Sequence[Recipient],
     *,
+    state_label: str,
     board: Board,
     timezone: str,
     now: datetime,
@@ -207,7 +195,8 @@ def queue(
 ) -> list[dict[str, Any]]:
     """One outbox row per recipient, holding the notice it will be rendered from.
 
-    Returns the rows as column values; the caller inserts them with the transition.
+    `case` is anything with the case's id, ref, pseudonym and state. Returns the rows as
+    column values; the caller queues them with the transition (storage.outbox.queue).
     """
     from handlers.mail import make_message_id
     from handlers.notices import notice_to_json
@@ -219,7 +208,7 @@ def queue(
     notice = Notice(
         template=event.template, board_name=board.name, case_ref=case.ref,
         pseudonym=case.pseudonym, state=case.state,
-        state_label=STATE_LABELS[State(case.state)], source=event.source,
+        state_label=state_label, source=event.source,
         event_label=event.label, actor=event.actor, reason=event.reason,
         details=event.details, next_deadline=deadline, recipient_name="", recipient_role="",
         level=event.level, late_by=event.late_by, reasons=event.reasons, timezone=timezone,
@@ -242,11 +231,3 @@ def queue(
             "history_seq": history_seq,
         })
     return rows
-
-
-def insert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert queued outbox rows (one prepared statement, storage.direct)."""
-    _OUTBOX.run_many(session, rows)
-
-
-_OUTBOX = inserting(tables.OUTBOX)

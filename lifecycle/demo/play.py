@@ -26,7 +26,7 @@ from lifecycle.core.notify import Board
 from lifecycle.demo import cast, story, summary
 from lifecycle.demo.run import Narrator, OffScript, Run
 from lifecycle.settings import MailSettings, Settings
-from lifecycle.views import documents as present
+from lifecycle.views import text as present
 from states.config import ProcessConfig
 from states.errors import InvalidInput, LifecycleError
 
@@ -111,7 +111,7 @@ def demo_settings(folder: Path) -> Settings:
 
 def _stage(demo_app: App, say: Narrator) -> Run:
     """Create the database and add the board's people through the real `users add`."""
-    from lifecycle.cli.cases import users_add
+    from lifecycle.cli.users import users_add
     from storage import migrate
 
     migrate.upgrade(demo_app.db(creating=True))
@@ -134,7 +134,7 @@ def _introduce(say: Narrator, folder: Path, settings: Settings) -> None:
                os.environ.get(v)]
     say.line("scr demo: a training run on a throwaway board, with a simulated clock.")
     say.line(f"folder   {folder} (its own database scr.db, maildir mail/ and log scr.log)", 2)
-    start = present.when(_local(settings, story.START), settings.process.calendar)
+    start = present.when(_local(settings, story.START), settings.process.working_days)
     say.line(f"clock    simulated, from {start}; between steps it jumps ahead and the "
              "daemon fires every timer at its due moment on the way. Nothing sleeps.", 2)
     say.line("safety   the board's configured database is not opened and nothing is sent "
@@ -168,7 +168,7 @@ def _document(run: Run, folder: Path, refs: dict[str, str], started: float) -> d
         "dir": str(folder),
         "clock": {"start": _local(run.settings, story.START).isoformat(),
                   "end": run.now.isoformat(),
-                  "timezone": run.settings.process.calendar.timezone},
+                  "timezone": run.settings.process.working_days.timezone},
         "board": {"name": cast.BOARD_NAME,
                   "people": [{"name": p.name, "email": p.email, "roles": list(p.roles),
                               "agency": p.agency, "post": p.title} for p in cast.PEOPLE]},
@@ -189,7 +189,7 @@ def _document(run: Run, folder: Path, refs: dict[str, str], started: float) -> d
 def _local(settings: Settings, text: str) -> datetime:
     from lifecycle.settings import parse_moment
 
-    return parse_moment(text.replace(" ", "T"), settings.process.calendar)
+    return parse_moment(text.replace(" ", "T"), settings.process.working_days)
 
 
 @contextmanager

@@ -22,22 +22,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
 
-from sqlalchemy.engine import Engine as DbEngine
-from sqlmodel import col, select
-
-from lifecycle.core.arming import FIRED, PENDING, SKIPPED, STALE
 from lifecycle.core.engine import Engine
 from lifecycle.demo.cast import BY_NAME
 from lifecycle.runtime.delivery import deliver_outbox
-from lifecycle.runtime.sweep import Firing, SweepReport, next_due, sweep
+from lifecycle.runtime.sweep import SweepReport, TimerOutcome, next_due, sweep
 from lifecycle.settings import Settings, parse_moment
-from lifecycle.views import documents as present
+from lifecycle.views import text as present
 from states.case import Actor
-from states.definition import TRIGGER_BY_NAME
 from states.errors import LifecycleError, Refused
-from storage import queries
-from storage.db import transaction
-from storage.models import Outbox, Timer
+from storage import cases, outbox, timers, users
+from storage.db import Database, Tx, reading, transaction
+from storage.timers import FIRED, PENDING, SKIPPED, STALE
 
 WIDTH = 100
 # What each timer level means, in the words the narration uses (SPEC §4).
@@ -116,7 +111,7 @@ class Narrator:
 
 @dataclass
 class Run:
-    db: DbEngine
+    db: Database
     engine: Engine
     settings: Settings
     now: datetime
@@ -131,10 +126,10 @@ class Run:
     # ------------------------------------------------------------------ the clock
     def moment(self, local: str) -> datetime:
         """A local date-time of the board ("2025-01-13 09:30") as the UTC moment."""
-        return parse_moment(local.replace(" ", "T"), self.settings.process.calendar)
+        return parse_moment(local.replace(" ", "T"), self.settings.process.working_days)
 
     def when(self, moment: datetime | None = None) -> str:
-        return present.when(moment or self.now, self.settings.process.calendar)
+        return present.when(moment or self.now, self.settings.process.working_days)
 
     def at(self, local: str) -> None:
         """Move the clock to `local`; the daemon wakes at every due moment on the way."""
@@ -166,11 +161,12 @@ class Run:
     # ------------------------------------------------------------------ people
     def refer(self, who: str, fields: dict[str, Any], why: str) -> str:
         """`who` records a referral; returns the new case's reference."""
-        with transaction(self.db) as session:
-            case = self.engine.refer(session, actor=self._actor(session, who),
-                                     params=fields, now=self.now)
+        with transaction(self.db) as tx:
+            case = self.engine.refer(tx, actor=self._actor(tx, who), params=fields,
+                                     now=self.now)
             ref, pseudonym = case.ref, case.pseudonym
-            criteria = self.engine.criteria(session, ref)
+            definition = self.engine.processes.of(case).definition
+            criteria = definition.criteria(cases.snapshot(tx, case).referral).as_dict()
         self.steps += 1
         self._head(who, "scr refer --file referral.json")
         self.say.line(f"{ref} ({pseudonym}): a new case in referral. {why}", 2)
@@ -184,10 +180,10 @@ class Run:
              **params: str) -> None:
         """`who` fires `trigger` on `ref`, as `scr advance` would; it must be allowed."""
         before = self._state(ref)
-        self._head(who, _command(ref, trigger, params, reason))
+        self._head(who, self._command(ref, trigger, params, reason))
         try:
-            with transaction(self.db) as session:
-                case = self.engine.fire(session, ref, trigger, actor=self._actor(session, who),
+            with transaction(self.db) as tx:
+                case = self.engine.fire(tx, ref, trigger, actor=self._actor(tx, who),
                                         params=params, reason=reason, now=self.now)
                 after, pseudonym, flags = case.state, case.pseudonym, list(case.flags)
         except Refused as exc:
@@ -202,10 +198,10 @@ class Run:
     def refuse(self, who: str, ref: str, trigger: str, why: str, *, reason: str | None = None,
                **params: str) -> None:
         """`who` tries `trigger` on `ref`; the script expects a refusal (exit status 3)."""
-        self._head(who, _command(ref, trigger, params, reason))
+        self._head(who, self._command(ref, trigger, params, reason))
         try:
-            with transaction(self.db) as session:
-                self.engine.fire(session, ref, trigger, actor=self._actor(session, who),
+            with transaction(self.db) as tx:
+                self.engine.fire(tx, ref, trigger, actor=self._actor(tx, who),
                                  params=params, reason=reason, now=self.now)
         except Refused as exc:
             self.refusals.append({"at": self.now.isoformat(), "case_ref": ref,
@@ -221,8 +217,8 @@ class Run:
 
     def expect(self, ref: str, state: str, *, flag: str | None = None) -> None:
         """Check the case is where the script says; anything else stops the run."""
-        with transaction(self.db) as session:
-            case = queries.case_by_ref(session, ref)
+        with reading(self.db) as tx:
+            case = cases.load(tx, ref)
             found, flags = case.state, list(case.flags)
         if found != state or (flag is not None and flag not in flags):
             raise OffScript(f"{ref} is in {found} (flags {flags}); the script expects "
@@ -237,17 +233,17 @@ class Run:
 
     def _tell_after(self, ref: str) -> None:
         """The timers the step armed and the e-mail it queued."""
-        with transaction(self.db) as session:
-            case = queries.case_by_ref(session, ref)
-            armed = session.exec(select(Timer).where(
-                Timer.case_id == case.id, Timer.armed_at == self.now,
-                Timer.status == PENDING).order_by(col(Timer.due_at))).all()
-            timers = [f"{t.name} {self.when(t.due_at)}" for t in armed]
-        if timers:
-            self.say.line("timers armed: " + "; ".join(timers), 2)
+        with reading(self.db) as tx:
+            case = cases.load(tx, ref)
+            armed = [t for t in timers.of_case(tx, case.id)
+                     if t.armed_at == self.now and t.status == PENDING]
+            shown = [f"{t.name} {self.when(t.due_at)}"
+                     for t in sorted(armed, key=lambda t: t.due_at)]
+        if shown:
+            self.say.line("timers armed: " + "; ".join(shown), 2)
         self._tell_mail()
 
-    def _tell_firing(self, firing: Firing) -> None:
+    def _tell_firing(self, firing: TimerOutcome) -> None:
         timer, pseudonym = self._timer(firing)
         level = "blocked" if firing.outcome == "blocked" else timer.level
         key = f"{timer.ladder}.{level}"
@@ -267,8 +263,8 @@ class Run:
             self.say.line(f"refused because {item}", 2)
         self.say.line(DAEMON_WHY.get(key, ""), 2)
         if firing.trigger not in (None, "timer"):
-            with transaction(self.db) as session:
-                case = queries.case_by_ref(session, firing.case_ref)
+            with reading(self.db) as tx:
+                case = cases.load(tx, firing.case_ref)
                 state, flags = case.state, list(case.flags)
             self.say.line(f"{firing.case_ref} is now in {state}"
                           f"{self._new_flags(firing.case_ref, flags)}", 2)
@@ -276,11 +272,10 @@ class Run:
 
     def _tell_mail(self) -> None:
         """Who the e-mail queued since the last look goes to (the daemon delivers it)."""
-        with transaction(self.db) as session:
-            rows = session.exec(select(Outbox).where(col(Outbox.id) > self._seen_mail)
-                                .order_by(col(Outbox.id))).all()
+        with reading(self.db) as tx:
+            rows = [r for r in outbox.listing(tx) if r.id > self._seen_mail]
             if rows:
-                self._seen_mail = max(r.id or 0 for r in rows)
+                self._seen_mail = max(r.id for r in rows)
             people = Counter(r.recipient_name for r in rows if r.template != "calendar_update")
             invitations = sum(1 for r in rows if r.template == "calendar_update")
         if not rows:
@@ -291,13 +286,13 @@ class Run:
         self.say.line(f"e-mail to {names or 'nobody'}{extra}", 2)
 
     # ------------------------------------------------------------------ reading
-    def _actor(self, session: Any, who: str) -> Actor:
-        user = queries.user_by_name(session, who)
-        return Actor(user.name, frozenset(queries.roles_of(session, user.id or 0)), user.agency)
+    def _actor(self, tx: Tx, who: str) -> Actor:
+        user = users.named(tx, who)
+        return Actor(user.name, frozenset(user.roles), user.agency)
 
     def _state(self, ref: str) -> str:
-        with transaction(self.db) as session:
-            return queries.case_by_ref(session, ref).state
+        with reading(self.db) as tx:
+            return cases.load(tx, ref).state
 
     def _new_flags(self, ref: str, flags: list[str]) -> str:
         """", flagged X" for flags the narration has not mentioned yet for this case."""
@@ -306,23 +301,30 @@ class Run:
         known.update(new)
         return f", flagged {', '.join(new)}" if new else ""
 
-    def _timer(self, firing: Firing) -> tuple[Timer, str]:
+    def _timer(self, firing: TimerOutcome) -> tuple[Any, str]:
         """The timer row a firing came from, and its case's pseudonym."""
-        with transaction(self.db) as session:
-            case = queries.case_by_ref(session, firing.case_ref)
-            timer = session.exec(select(Timer).where(
-                Timer.case_id == case.id, Timer.name == firing.timer,
-                Timer.due_at == firing.due_at,
-                col(Timer.status).in_((FIRED, SKIPPED, STALE)))).one()
-            return timer, case.pseudonym
+        with reading(self.db) as tx:
+            case = cases.load(tx, firing.case_ref)
+            found = [t for t in timers.of_case(tx, case.id)
+                     if t.name == firing.timer and t.due_at == firing.due_at
+                     and t.status in (FIRED, SKIPPED, STALE)]
+            assert len(found) == 1, found
+            return found[0], case.pseudonym
+
+    def _command(self, ref: str, trigger: str, params: dict[str, str],
+                 reason: str | None) -> str:
+        """The `scr advance` line a person would type; private free text is not shown."""
+        with reading(self.db) as tx:
+            case = cases.load(tx, ref)
+        spec = self.engine.processes.of(case).definition.trigger(trigger)
+        return _command(spec, ref, trigger, params, reason)
 
 
-def _command(ref: str, trigger: str, params: dict[str, str], reason: str | None) -> str:
-    """The `scr advance` line a person would type; private free text is not shown."""
-    spec = TRIGGER_BY_NAME[trigger]
+def _command(spec: Any, ref: str, trigger: str, params: dict[str, str],
+             reason: str | None) -> str:
     words = ["scr", "advance", ref, trigger]
     for key, value in params.items():
-        param = spec.param(key)
+        param = spec.param(key) if spec is not None else None
         words.append(f"{key}=…" if param is not None and param.private
                      else f"{key}={_quote(value)}")
     if reason:

@@ -9,18 +9,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func
-from sqlalchemy.engine import Engine as DbEngine
-from sqlmodel import Session, col, select
-
 from handlers.transport import maildir_name
 from lifecycle.demo.cast import BY_NAME
 from lifecycle.demo.run import OffScript, Run
-from lifecycle.views import documents as present
+from lifecycle.views import text as present
 from lifecycle.views.timeline import events, timeline_svg
-from storage import queries
-from storage.db import transaction
-from storage.models import History, Outbox
+from storage import cases as stored_cases
+from storage import history, outbox
+from storage.db import Database, reading
 
 # Templates whose subjects make a good sample, in the order the story reaches them.
 SAMPLE_TEMPLATES = ("timer.triage", "timer.returns", "submit_to_sub_group", "commission_scr",
@@ -30,24 +26,22 @@ SAMPLE_TEMPLATES = ("timer.triage", "timer.returns", "submit_to_sub_group", "com
 EXAMPLE = ("timer.publication", "chair")
 
 
-def cases(db: DbEngine, refs: dict[str, str]) -> list[dict[str, Any]]:
+def cases(db: Database, refs: dict[str, str]) -> list[dict[str, Any]]:
     """Each case's final state and how many history rows it has, in reference order."""
     found = []
-    with Session(db) as session:
+    with reading(db) as tx:
         for ref in sorted(refs.values()):
-            case = queries.case_by_ref(session, ref)
-            rows = session.exec(select(func.count()).select_from(History)
-                                .where(History.case_id == case.id)).one()
+            case = stored_cases.load(tx, ref)
             found.append({"ref": case.ref, "pseudonym": case.pseudonym, "kind": case.kind,
                           "state": case.state, "flags": list(case.flags),
-                          "history_rows": int(rows)})
+                          "history_rows": len(history.of_case(tx, case.id))})
     return found
 
 
-def mail(db: DbEngine, maildir: Path) -> dict[str, Any]:
+def mail(db: Database, maildir: Path) -> dict[str, Any]:
     """The outbox by status, template and recipient, checked against the maildir."""
-    with Session(db) as session:
-        rows = session.exec(select(Outbox).order_by(col(Outbox.id))).all()
+    with reading(db) as tx:
+        rows = outbox.listing(tx)
     files = sorted(p.name for p in (maildir / "new").iterdir()) if maildir.is_dir() else []
     expected = sorted(maildir_name(r.message_id) for r in rows)
     status = Counter(r.status for r in rows)
@@ -79,12 +73,12 @@ def mail(db: DbEngine, maildir: Path) -> dict[str, Any]:
 
 def write_timeline(run: Run, ref: str, path: Path) -> str:
     """The case's timeline as of the run's end, drawn as SVG by lifecycle.views.timeline."""
-    cal = run.settings.process.calendar
-    with transaction(run.db) as session:
-        case = queries.case_by_ref(session, ref)
+    cal = run.settings.process.working_days
+    with reading(run.db) as tx:
+        case = stored_cases.load(tx, ref)
+        found = events(tx, run.engine.processes.of(case), case, now=run.now, cal=cal)
         doc = {"ref": case.ref, "pseudonym": case.pseudonym, "state": case.state,
-               "now": run.now.isoformat(),
-               "events": [e.as_dict() for e in events(session, case, now=run.now, cal=cal)]}
+               "now": run.now.isoformat(), "events": [e.as_dict() for e in found]}
     path.write_text(timeline_svg(doc, cal), encoding="utf-8")
     return str(path)
 

@@ -45,19 +45,14 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from sqlalchemy import func, or_
-from sqlalchemy.engine import Engine as DbEngine
-from sqlalchemy.engine import make_url
-from sqlmodel import Session, col, select
-
 from lifecycle import log
 from lifecycle.core.engine import Engine
 from lifecycle.runtime.delivery import DeliveryReport, deliver_outbox
 from lifecycle.runtime.sweep import next_due, sweep
 from lifecycle.settings import Settings
 from states.errors import Refused
-from storage.db import redact
-from storage.models import Outbox
+from storage import outbox
+from storage.db import Database, reading, redact, sqlite_file
 
 # A due moment is woken for slightly after it, so the wake's `now` is past it.
 WAKE_SLACK = timedelta(milliseconds=20)
@@ -99,7 +94,7 @@ class Totals:
 
 
 class Daemon:
-    def __init__(self, db: DbEngine, engine: Engine, settings: Settings, *,
+    def __init__(self, db: Database, engine: Engine, settings: Settings, *,
                  clock: Clock, interval: float) -> None:
         self.db = db
         self.engine = engine
@@ -210,13 +205,10 @@ class Daemon:
             log.get().debug("daemon.not_booked", error=exc.__class__.__name__)
 
 
-def next_delivery(db: DbEngine) -> datetime | None:
+def next_delivery(db: Database) -> datetime | None:
     """The earliest moment a pending, unleased outbox message may be tried."""
-    with Session(db) as session:
-        stmt = select(func.min(Outbox.next_attempt_at)).where(
-            Outbox.status == "pending", or_(col(Outbox.claimed_until).is_(None),
-                                            col(Outbox.next_attempt_at) > Outbox.claimed_until))
-        return session.exec(stmt).one()
+    with reading(db) as tx:
+        return outbox.next_attempt(tx)
 
 
 @contextmanager
@@ -239,10 +231,10 @@ def _signals(stopping: threading.Event, received: list[str]) -> Iterator[None]:
 # ------------------------------------------------------------------------ the SQLite lock
 def lock_path(database_url: str) -> Path | None:
     """The lock file beside a SQLite database file; None for PostgreSQL or in-memory."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    file = sqlite_file(database_url)
+    if file is None:
         return None
-    db_file = Path(str(url.database)).resolve()
+    db_file = file.resolve()
     return db_file.with_name(db_file.name + ".daemon-lock")
 
 

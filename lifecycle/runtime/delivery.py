@@ -15,13 +15,9 @@ with the same Message-ID, so the copy is recognisable (and the maildir skips it)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
-
-from sqlalchemy import or_
-from sqlalchemy.engine import Engine as DbEngine
-from sqlmodel import Session, col, select
 
 from handlers.mail import DeliveryResult, Message, deliver, next_attempt_at
 from handlers.transport import MaildirTransport, SmtpTransport, Transport
@@ -29,12 +25,14 @@ from lifecycle import log
 from lifecycle.core import notify
 from lifecycle.settings import Settings
 from states.enums import Role
-from storage import queries
-from storage.db import is_sqlite, transaction
-from storage.models import Case, Outbox
+from states.registry import REGISTRY, UnknownDefinition
+from storage import cases, outbox, users
+from storage.db import Database, Tx, transaction
+from storage.outbox import FAILED, PENDING, SENT, OutboxRecord
 
 LEASE = timedelta(minutes=10)
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+__all__ = ["FAILED", "LEASE", "PENDING", "SENT", "Composed", "DeliveryReport", "claim",
+           "compose", "composed", "deliver_outbox", "mark", "retry", "transport_for"]
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,7 @@ def transport_for(settings: Settings) -> Transport:
     return MaildirTransport(settings.mail.mail_dir)
 
 
-def deliver_outbox(db: DbEngine, settings: Settings, now: datetime, *,
+def deliver_outbox(db: Database, settings: Settings, now: datetime, *,
                    batches: int | None = None, transport: Transport | None = None,
                    ) -> DeliveryReport:
     """Deliver every message due at `now`, a batch at a time; returns what happened."""
@@ -101,51 +99,46 @@ def deliver_outbox(db: DbEngine, settings: Settings, now: datetime, *,
     return report
 
 
-def claim(db: DbEngine, settings: Settings, now: datetime, limit: int) -> list[Message]:
+def claim(db: Database, settings: Settings, now: datetime, limit: int) -> list[Message]:
     """Lease up to `limit` due messages, oldest first, count the attempt, and render each
     queued notice (once) into the message that will be sent."""
-    stmt = (
-        select(Outbox)
-        .where(Outbox.status == PENDING, col(Outbox.next_attempt_at) <= now,
-               or_(col(Outbox.claimed_until).is_(None), col(Outbox.claimed_until) <= now))
-        .order_by(col(Outbox.id))
-        .limit(limit)
-    )
-    if not is_sqlite(db):
-        stmt = stmt.with_for_update(skip_locked=True)
-    with transaction(db) as session:
-        rows = session.exec(stmt).all()
-        messages = []
-        for row in rows:
-            row.claimed_until = now + LEASE
-            row.attempts += 1
-            if _render_once(row):
-                messages.append(_message(row, settings.board.mail_from, now))
-            else:  # kept, failed and alerted: never sent empty, never dropped
-                row.status, row.claimed_until = FAILED, None
-                _alert(session, settings, row, now)
+    with transaction(db) as tx:
+        messages, bodies, unrenderable = [], [], []
+        for row in outbox.lease(tx, now=now, limit=limit, until=now + LEASE):
+            done = _render_once(row)
+            if isinstance(done, str):  # kept, failed and alerted: never sent, never dropped
+                unrenderable.append(replace(row, last_error=done, status=FAILED))
+                continue
+            if done is not _KEPT:
+                bodies.append((row.id, done.subject, done.text, done.html, done.ics))
+                row = replace(row, subject=done.subject, body_text=done.text,
+                              body_html=done.html, ics=done.ics)
+            messages.append(_message(row, settings.board.mail_from))
+        outbox.rendered(tx, bodies)
+        outbox.settle(tx, now=now, failed=[(r.id, str(r.last_error)) for r in unrenderable])
+        for row in unrenderable:
+            _alert(tx, settings, row, now)
         return messages
 
 
-def _render_once(row: Outbox) -> bool:
-    """Render a queued notice into the row, once, so a retry sends the same words;
-    False (with the error kept on the row) if its templates fail."""
+_KEPT = Composed("", "", "", None)  # the row's bodies were rendered before: send them
+
+
+def _render_once(row: OutboxRecord) -> Composed | str:
+    """The bodies to store for a queued notice rendered now, _KEPT when the row has them
+    already, or the error (logged) if its templates fail."""
     if row.body_text or row.notice is None:
-        return True
+        return _KEPT
     try:
-        done = composed(row)
+        return compose(row.notice, row.calendar, row.created_at)
     except Exception as exc:  # a template bug must not stop the rest of the batch
-        row.last_error = f"could not render: {exc.__class__.__name__}: {exc}"[:500]
+        error = f"could not render: {exc.__class__.__name__}: {exc}"[:500]
         log.get(case_ref=row.case_ref, outbox_id=row.id).error("mail.unrenderable",
-                                                               error=row.last_error)
-        return False
-    row.subject, row.body_text, row.body_html, row.ics = (done.subject, done.text,
-                                                          done.html, done.ics)
-    return True
+                                                               error=error)
+        return error
 
 
-def _message(row: Outbox, sender: str, now: datetime) -> Message:
-    assert row.id is not None
+def _message(row: OutboxRecord, sender: str) -> Message:
     return Message(
         outbox_id=row.id, message_id=row.message_id, sender=sender, to=row.recipient,
         subject=row.subject, text=row.body_text, html=row.body_html, ics=row.ics,
@@ -153,71 +146,65 @@ def _message(row: Outbox, sender: str, now: datetime) -> Message:
     )
 
 
-def mark(db: DbEngine, settings: Settings, results: Sequence[DeliveryResult],
+def mark(db: Database, settings: Settings, results: Sequence[DeliveryResult],
          now: datetime) -> DeliveryReport:
     """Record each result: sent, due again after back-off, or failed (and alerted)."""
-    sent = retried = failed = 0
-    with transaction(db) as session:
-        ids = [r.outbox_id for r in results]
-        rows = {row.id: row for row in session.exec(
-            select(Outbox).where(col(Outbox.id).in_(ids)))} if ids else {}
+    sent: list[int] = []
+    retry: list[tuple[int, datetime, str]] = []
+    failed: list[OutboxRecord] = []
+    with transaction(db) as tx:
+        rows = outbox.get(tx, [r.outbox_id for r in results])
         for result in results:
             row = rows.get(result.outbox_id)
             if row is None or row.status != PENDING:
                 continue
-            row.claimed_until = None
             logger = log.get(case_ref=row.case_ref, outbox_id=row.id, template=row.template)
             if result.ok:
-                row.status, row.sent_at, row.last_error = SENT, now, None
-                sent += 1
+                sent.append(row.id)
                 logger.info("mail.sent", message_id=row.message_id, attempts=row.attempts)
                 continue
-            row.last_error = (result.error or "unknown error")[:500]
+            error = (result.error or "unknown error")[:500]
             if result.permanent or row.attempts >= settings.mail.max_attempts:
-                row.status = FAILED
-                failed += 1
-                logger.error("mail.failed", attempts=row.attempts, error=row.last_error)
-                _alert(session, settings, row, now)
+                failed.append(replace(row, last_error=error, status=FAILED))
+                logger.error("mail.failed", attempts=row.attempts, error=error)
             else:
-                row.next_attempt_at = next_attempt_at(
-                    row.attempts, now, base_seconds=settings.mail.backoff_seconds,
-                    cap_seconds=settings.mail.backoff_cap_seconds)
-                retried += 1
-                logger.warning("mail.retry", attempts=row.attempts, error=row.last_error,
-                               next_attempt_at=row.next_attempt_at.isoformat())
-    return DeliveryReport(sent, retried, failed)
+                at = next_attempt_at(row.attempts, now, base_seconds=settings.mail.backoff_seconds,
+                                     cap_seconds=settings.mail.backoff_cap_seconds)
+                retry.append((row.id, at, error))
+                logger.warning("mail.retry", attempts=row.attempts, error=error,
+                               next_attempt_at=at.isoformat())
+        outbox.settle(tx, now=now, sent=sent, retry=retry,
+                      failed=[(r.id, str(r.last_error)) for r in failed])
+        for row in failed:
+            _alert(tx, settings, row, now)
+    return DeliveryReport(len(sent), len(retry), len(failed))
 
 
-def _alert(session: Session, settings: Settings, row: Outbox, now: datetime) -> None:
+def _alert(tx: Tx, settings: Settings, row: OutboxRecord, now: datetime) -> None:
     """Tell the business managers a message failed; an alert that fails raises no alert."""
     if row.template == "delivery_failed" or row.case_id is None:
         return
-    case = session.get(Case, row.case_id)
-    assert case is not None
+    case = cases.load_by_id(tx, row.case_id)
+    try:
+        state_label = REGISTRY.get(case.definition, case.definition_version).state_label(
+            case.state)
+    except UnknownDefinition:  # a definition this code does not ship: the state's name
+        state_label = case.state
     managers = [notify.Recipient(u.name, u.email, Role.BUSINESS_MANAGER)
-                for u in queries.users_with_role(session, Role.BUSINESS_MANAGER)]
+                for u in users.with_role(tx, Role.BUSINESS_MANAGER)]
     event = notify.Event(
         template="delivery_failed", label="An e-mail about this case could not be delivered",
         source=case.state, actor="scr (automatic)", reason=None,
         details=(("Outbox message", str(row.id)), ("Address", row.recipient),
                  ("Attempts", str(row.attempts)), ("Message", row.subject)),
     )
-    notify.insert(session, notify.queue(
-        case, event, managers, board=settings.board,
-        timezone=settings.process.calendar.timezone, now=now, deadline=None,
-        history_seq=row.history_seq))
+    outbox.queue(tx, notify.queue(
+        case, event, managers, board=settings.board, state_label=state_label,
+        timezone=settings.process.working_days.timezone, now=now,
+        deadline=None, history_seq=row.history_seq))
 
 
-def retry(db: DbEngine, outbox_id: int, now: datetime) -> Outbox:
+def retry(db: Database, outbox_id: int, now: datetime) -> OutboxRecord:
     """Put a failed message back in the queue, due now, with its attempts reset."""
-    from states.errors import InvalidInput, NotFound
-
-    with transaction(db) as session:
-        row = session.get(Outbox, outbox_id)
-        if row is None:
-            raise NotFound(f"no outbox message {outbox_id}")
-        if row.status != FAILED:
-            raise InvalidInput(f"outbox message {outbox_id} is {row.status}, not failed")
-        row.status, row.attempts, row.next_attempt_at = PENDING, 0, now
-        row.claimed_until, row.last_error = None, None
-        return row
+    with transaction(db) as tx:
+        return outbox.requeue(tx, outbox_id, now)

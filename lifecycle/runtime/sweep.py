@@ -32,30 +32,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, update
-from sqlalchemy import select as sa_select
-from sqlalchemy.engine import Engine as DbEngine
-from sqlmodel import Session, col, select
-
 from lifecycle import log
-from lifecycle.core.arming import FIRED, PENDING, SKIPPED, STALE
 from lifecycle.core.engine import Engine, timer_announcement
+from lifecycle.core.process import Process
 from states.case import SYSTEM_ACTOR
-from states.definition import TIMER_TRIGGER
 from states.errors import Refused
-from states.timers import TIMER_BY_LADDER, next_occurrence, recurrence_rule
-from storage import queries
-from storage.db import is_sqlite, transaction
-from storage.models import Case, Timer
+from states.planning import next_occurrence, recurrence_rule
+from states.process import TIMER_TRIGGER
+from storage import cases, timers
+from storage.cases import LockedCase
+from storage.db import Database, Tx, is_sqlite, reading, transaction
+from storage.timers import FIRED, PENDING, SKIPPED, STALE, TimerRecord
 
 BATCH = 200
-_TIMER_COLUMNS = tuple(col(c) for c in (
-    Timer.id, Timer.case_id, Timer.ladder, Timer.level, Timer.rank, Timer.key, Timer.name,
-    Timer.state, Timer.fires, Timer.due_at, Timer.rule, Timer.status, Timer.armed_at))
 
 
 @dataclass(frozen=True)
-class Firing:
+class TimerOutcome:
     """What became of one timer: fired, blocked (a timed transition refused and escalated),
     stale or skipped."""
 
@@ -76,11 +69,11 @@ class Firing:
 @dataclass
 class SweepReport:
     now: datetime
-    firings: list[Firing] = field(default_factory=list)
+    firings: list[TimerOutcome] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     busy: int = 0  # due timers of cases locked by someone else: left for the next wake
 
-    def of(self, *outcomes: str) -> list[Firing]:
+    def of(self, *outcomes: str) -> list[TimerOutcome]:
         return [f for f in self.firings if f.outcome in outcomes]
 
     def as_dict(self) -> dict[str, Any]:
@@ -94,7 +87,7 @@ class SweepReport:
         }
 
 
-def sweep(db: DbEngine, engine: Engine, now: datetime, *,
+def sweep(db: Database, engine: Engine, now: datetime, *,
           stop: Callable[[], bool] = lambda: False, batch: int = BATCH) -> SweepReport:
     """Fire every timer due at `now`, oldest first; `stop()` is asked between timers.
 
@@ -139,41 +132,32 @@ class _Turns:
             self.since = time.monotonic()
 
 
-def next_due(db: DbEngine) -> datetime | None:
-    """The earliest due moment of any pending timer (one probe of the status/due index)."""
-    with Session(db) as session:
-        stmt = select(func.min(Timer.due_at)).where(Timer.status == PENDING)
-        return session.exec(stmt).one()
+def next_due(db: Database) -> datetime | None:
+    """The earliest due moment of any pending timer."""
+    with reading(db) as tx:
+        return timers.next_due(tx)
 
 
-def _due(db: DbEngine, now: datetime, cursor: tuple[datetime, int] | None,
+def _due(db: Database, now: datetime, cursor: tuple[datetime, int] | None,
          batch: int) -> list[tuple[int, int, datetime]]:
     """The next `batch` due pending timers after `cursor`, by (due_at, id), without locks."""
-    stmt = (sa_select(col(Timer.id), col(Timer.case_id), col(Timer.due_at))
-            .where(col(Timer.status) == PENDING, col(Timer.due_at) <= now))
-    if cursor is not None:
-        due_at, timer_id = cursor
-        stmt = stmt.where(col(Timer.due_at) >= due_at,
-                          or_(col(Timer.due_at) > due_at,
-                              and_(col(Timer.due_at) == due_at, col(Timer.id) > timer_id)))
-    stmt = stmt.order_by(col(Timer.due_at), col(Timer.id)).limit(batch)
-    with Session(db) as session:
-        return [(int(i), int(c), d) for i, c, d in session.execute(stmt).all()]
+    with reading(db) as tx:
+        return timers.due(tx, now, cursor, batch)
 
 
-def _one(db: DbEngine, engine: Engine, timer_id: int, case_id: int, now: datetime,
+def _one(db: Database, engine: Engine, timer_id: int, case_id: int, now: datetime,
          report: SweepReport) -> None:
     """Claim and fire one due timer (and its ladder) in one transaction; log after commit."""
-    done: list[Firing] = []
+    done: list[TimerOutcome] = []
     ref = pseudonym = None
     try:
-        with transaction(db) as session:
-            case = _lock_case(session, case_id)
+        with transaction(db) as tx:
+            case = cases.lock(tx, case_id)
             if case is None:
                 report.busy += 1
                 return
             ref, pseudonym = case.ref, case.pseudonym
-            done = _claim_and_fire(session, engine, case, timer_id, now)
+            done = _claim_and_fire(tx, engine, case, timer_id, now)
     except Refused as exc:
         _error(report, timer_id, ref, pseudonym, "timer.refused", "; ".join(exc.reasons))
         return
@@ -185,107 +169,86 @@ def _one(db: DbEngine, engine: Engine, timer_id: int, case_id: int, now: datetim
         _log(firing, pseudonym)
 
 
-def _lock_case(session: Session, case_id: int) -> Any:
-    """The case's row (id, ref, pseudonym, state, state_entered_at), locked; None if another
-    transaction holds it (PostgreSQL)."""
-    stmt = sa_select(col(Case.id), col(Case.ref), col(Case.pseudonym), col(Case.state),
-                     col(Case.state_entered_at)).where(col(Case.id) == case_id)
-    if not is_sqlite(session.get_bind()):  # type: ignore[arg-type]
-        stmt = stmt.with_for_update(skip_locked=True)
-    return session.execute(stmt).first()
-
-
-def _claim_and_fire(session: Session, engine: Engine, case: Any, timer_id: int,
-                    now: datetime) -> list[Firing]:
-    pending = session.execute(sa_select(*_TIMER_COLUMNS).where(
-        col(Timer.case_id) == case.id, col(Timer.status) == PENDING)).all()
+def _claim_and_fire(tx: Tx, engine: Engine, case: LockedCase, timer_id: int,
+                    now: datetime) -> list[TimerOutcome]:
+    pending = timers.pending(tx, case.id)
     timer = next((t for t in pending if t.id == timer_id), None)
     if timer is None:
         return []  # fired, disarmed or skipped since it was read: nothing to do
     if timer.state != case.state or timer.armed_at < case.state_entered_at:
-        return [_firing(case, timer, STALE, None, now)] if _mark(session, timer, STALE,
-                                                                 now) else []
+        claimed = timers.claim(tx, timer, STALE, now)
+        return [_firing(case, timer, STALE, None, now)] if claimed else []
     group = [t for t in pending if (t.ladder, t.key) == (timer.ladder, timer.key)]
     top = max((t for t in group if t.due_at <= now), key=lambda t: (t.rank, t.due_at))
-    if not _mark(session, top, FIRED, now):
+    if not timers.claim(tx, top, FIRED, now):
         return []
     done = [_firing(case, t, SKIPPED, None, now) for t in group
-            if t.rank < top.rank and _mark(session, t, SKIPPED, now)]
-    _arm_next(session, engine, top, now)
-    done.append(_fire(session, engine, case, top, now))
+            if t.rank < top.rank and timers.claim(tx, t, SKIPPED, now)]
+    process = engine.processes.of(case)
+    _arm_next(tx, process, top, now)
+    done.append(_fire(tx, engine, process, case, top, now))
     return done
 
 
-def _mark(session: Session, timer: Any, status: str, now: datetime) -> bool:
-    """The claim: move a pending timer to `status`; False if someone else moved it first."""
-    values: dict[str, Any] = {"status": status}
-    if status == FIRED:
-        values["fired_at"] = now
-    stmt = (update(Timer).where(col(Timer.id) == timer.id, col(Timer.status) == PENDING)
-            .values(**values).execution_options(synchronize_session=False))
-    return bool(session.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
-
-
-def _arm_next(session: Session, engine: Engine, timer: Any, now: datetime) -> None:
+def _arm_next(tx: Tx, process: Process, timer: TimerRecord, now: datetime) -> None:
     """A recurring level arms its next occurrence, the first one after `now`."""
-    spec = TIMER_BY_LADDER.get(timer.ladder)
+    spec = process.definition.timer(timer.ladder)
     level = spec.level(timer.level) if spec else None
-    if level is None or not level.recurring:
+    if level is None or not level.recurring or timer.case_id is None:
         return
-    config = engine.config
-    latest = queries.latest_sequence(session, timer.case_id, timer.name)
-    session.add(Timer(
-        case_id=timer.case_id, ladder=timer.ladder, level=timer.level, rank=timer.rank,
-        key=timer.key, name=timer.name, state=timer.state, fires=timer.fires,
+    config = process.config
+    latest = timers.latest_sequence(tx, timer.case_id, timer.name)
+    timers.arm(tx, timer.case_id, [TimerRecord(
+        name=timer.name, ladder=timer.ladder, level=timer.level, rank=timer.rank,
+        key=timer.key, status=PENDING, armed_at=now,
         due_at=next_occurrence(timer.ladder, timer.level, timer.due_at, now, config),
+        sequence=(latest or 0) + 1, state=timer.state, fires=timer.fires,
         rule=recurrence_rule(timer.ladder, timer.level, timer.due_at, config)[:300],
-        status=PENDING, armed_at=now, sequence=(latest or 0) + 1,
-    ))
-    session.flush()
+    )])
 
 
-def _fire(session: Session, engine: Engine, case: Any, timer: Any,
-          now: datetime) -> Firing:
+def _fire(tx: Tx, engine: Engine, process: Process, case: LockedCase, timer: TimerRecord,
+          now: datetime) -> TimerOutcome:
     """Fire the timer's trigger; a refused timed transition announces its refusal level."""
     params: dict[str, Any] = {"timer": timer.ladder, "level": timer.level}
     if timer.key:
         params["key"] = timer.key
     if timer.fires is None:
-        engine.fire(session, case.ref, TIMER_TRIGGER.name, actor=SYSTEM_ACTOR, params=params,
+        engine.fire(tx, case.ref, TIMER_TRIGGER, actor=SYSTEM_ACTOR, params=params,
                     now=now, due_at=became_due(timer))
-        return _firing(case, timer, FIRED, TIMER_TRIGGER.name, now)
+        return _firing(case, timer, FIRED, TIMER_TRIGGER, now)
     try:
-        with session.begin_nested():
-            engine.fire(session, case.ref, timer.fires, actor=SYSTEM_ACTOR, now=now,
+        with tx.begin_nested():
+            engine.fire(tx, case.ref, timer.fires, actor=SYSTEM_ACTOR, now=now,
                         due_at=became_due(timer), reason=f"automatic: {timer.rule}")
         return _firing(case, timer, FIRED, timer.fires, now)
     except Refused as exc:
-        spec = TIMER_BY_LADDER.get(timer.ladder)
+        spec = process.definition.timer(timer.ladder)
         if spec is None or spec.refused is None:
             raise  # nothing to announce: roll back, leave it pending, report the refusal
-        announce = timer_announcement(timer.ladder, spec.refused.name, timer.key or None,
-                                      reasons=exc.reasons)
-        engine.fire(session, case.ref, TIMER_TRIGGER.name, actor=SYSTEM_ACTOR,
+        announce = timer_announcement(process, timer.ladder, spec.refused.name,
+                                      timer.key or None, reasons=exc.reasons)
+        engine.fire(tx, case.ref, TIMER_TRIGGER, actor=SYSTEM_ACTOR,
                     params={**params, "level": spec.refused.name}, now=now,
                     due_at=became_due(timer), announce=announce)
-        return _firing(case, timer, "blocked", TIMER_TRIGGER.name, now, exc.reasons)
+        return _firing(case, timer, "blocked", TIMER_TRIGGER, now, exc.reasons)
 
 
-def became_due(timer: Any) -> datetime:
+def became_due(timer: TimerRecord) -> datetime:
     """When a timer could first fire: its due moment, or the moment it was armed if that
     came later (a deadline already past when the case reached the state). Lateness is
     counted from here, so a timer armed overdue is not reported as fired late."""
     return max(timer.due_at, timer.armed_at)
 
 
-def _firing(case: Any, timer: Any, outcome: str, trigger: str | None,
-            now: datetime, reasons: tuple[str, ...] = ()) -> Firing:
+def _firing(case: LockedCase, timer: TimerRecord, outcome: str, trigger: str | None,
+            now: datetime, reasons: tuple[str, ...] = ()) -> TimerOutcome:
     due = became_due(timer)
-    return Firing(case.ref, timer.name, outcome, trigger, due,
+    return TimerOutcome(case.ref, timer.name, outcome, trigger, due,
                   max(0.0, (now - due).total_seconds()), tuple(reasons))
 
 
-def _log(firing: Firing, pseudonym: str | None) -> None:
+def _log(firing: TimerOutcome, pseudonym: str | None) -> None:
     logger = log.get(case_ref=firing.case_ref, pseudonym=pseudonym, timer=firing.timer)
     if firing.outcome in ("fired", "blocked"):
         logger.info("timer.fired", outcome=firing.outcome, trigger=firing.trigger,

@@ -1,4 +1,4 @@
-"""`scr diagram`: the lifecycle drawn from the process definition itself.
+"""`scr diagram`: the lifecycle drawn from a process definition itself.
 
 Mermaid `stateDiagram-v2` text (docs/lifecycle.md is generated from it) and an SVG picture
 laid out and drawn by hand with the standard library. Transitions carry their trigger and
@@ -10,17 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from states.definition import (
-    ALL_TRIGGERS,
-    CREATE_TRIGGER,
-    TIMER_TRIGGER,
-    VERSION,
-    TriggerSpec,
-)
-from states.enums import FINAL_STATES, INITIAL_STATE, STATE_LABELS, Role, State
-from states.timers import TIMERS
+from states.enums import Role
+from states.process import ProcessDefinition, TriggerSpec
 
 DOC_PATH = "docs/lifecycle.md"
+State = str
 
 
 @dataclass(frozen=True)
@@ -30,20 +24,20 @@ class Edge:
     spec: TriggerSpec
 
 
-def edges() -> list[Edge]:
+def edges(d: ProcessDefinition) -> list[Edge]:
     """Every transition that moves a case, in the definition's order."""
-    return [Edge(s, t.dest, t) for t in ALL_TRIGGERS if t.dest is not None and t.sources
+    return [Edge(s, t.dest, t) for t in d.all_triggers if t.dest is not None and t.sources
             for s in t.sources]
 
 
-def internal(state: State) -> list[TriggerSpec]:
+def internal(d: ProcessDefinition, state: State) -> list[TriggerSpec]:
     """The triggers that record data in `state` without moving it (the daemon's aside)."""
-    return [t for t in ALL_TRIGGERS if t.dest is None and state in t.sources
-            and t is not TIMER_TRIGGER]
+    return [t for t in d.all_triggers if t.dest is None and state in t.sources
+            and t is not d.timer_trigger]
 
 
-def timers_of(state: State) -> list[str]:
-    return [t.ladder for t in TIMERS if t.state == state]
+def timers_of(d: ProcessDefinition, state: State) -> list[str]:
+    return [t.ladder for t in d.timers if t.state == state]
 
 
 def _who(spec: TriggerSpec) -> str:
@@ -63,31 +57,29 @@ def _safe(text: str) -> str:
     return text.replace(";", ",").replace("#", "no.")
 
 
-def mermaid() -> str:
+def mermaid(d: ProcessDefinition) -> str:
     lines = ["stateDiagram-v2"]
-    lines += [f"    {s.value} : {_safe(STATE_LABELS[s])}" for s in State]
-    create = next(t for t in ALL_TRIGGERS if t.name == CREATE_TRIGGER)
-    lines.append(f"    [*] --> {INITIAL_STATE.value} : {_transition_text(create)}")
-    lines += [f"    {e.source.value} --> {e.dest.value} : {_transition_text(e.spec)}"
-              for e in edges()]
-    lines += [f"    {s.value} --> [*]" for s in State if s in FINAL_STATES]
-    for state in State:
-        notes = [_transition_text(t) for t in internal(state)]
-        if timers_of(state):
-            notes.append(f"{TIMER_TRIGGER.name}: {', '.join(timers_of(state))}")
+    lines += [f"    {s} : {_safe(d.state_label(s))}" for s in d.states]
+    lines.append(f"    [*] --> {d.initial} : {_transition_text(d.create)}")
+    lines += [f"    {e.source} --> {e.dest} : {_transition_text(e.spec)}" for e in edges(d)]
+    lines += [f"    {s} --> [*]" for s in d.states if s in d.finals]
+    for state in d.states:
+        notes = [_transition_text(t) for t in internal(d, state)]
+        if timers_of(d, state):
+            notes.append(f"{d.timer_trigger.name}: {', '.join(timers_of(d, state))}")
         if notes:
-            lines.append(f"    note right of {state.value}")
+            lines.append(f"    note right of {state}")
             lines += [f"        {n}" for n in notes]
             lines.append("    end note")
     return "\n".join(lines) + "\n"
 
 
-def markdown() -> str:
+def markdown(d: ProcessDefinition) -> str:
     """docs/lifecycle.md: the Mermaid diagram and a table of every trigger."""
     out = [
-        "# The case review lifecycle",
+        f"# The case review lifecycle: {d.label}",
         "",
-        f"Generated from the process definition (version {VERSION}) by "
+        f"Generated from the process definition {d.name} version {d.version} by "
         f"`scr diagram --out {DOC_PATH}`;",
         "do not edit by hand. A test fails when this file falls behind the definition.",
         "",
@@ -95,19 +87,19 @@ def markdown() -> str:
         "hold.",
         "The notes list each state's internal transitions (which record data without moving "
         "the",
-        f"case) and the timers it arms; `{TIMER_TRIGGER.name}` is how scr records a timer "
+        f"case) and the timers it arms; `{d.timer_trigger.name}` is how scr records a timer "
         "firing.",
         "",
         "```mermaid",
-        mermaid().rstrip("\n"),
+        mermaid(d).rstrip("\n"),
         "```",
         "",
         "| trigger | from | to | who | guards |",
         "|---|---|---|---|---|",
     ]
-    for t in ALL_TRIGGERS:
+    for t in (d.create, *d.all_triggers):
         sources = ", ".join(t.sources) or "(creates the case)"
-        dest = t.dest.value if t.dest else "(stays)"
+        dest = t.dest or "(stays)"
         who = _who(t) or "scr (daemon)"
         out.append(f"| `{t.name}` | {sources} | {dest} | {who} | "
                    f"{', '.join(t.guards) or '-'} |")
@@ -119,11 +111,12 @@ BOX_W, LINE, HEAD, MARGIN, COL_GAP = 300, 14, 44, 300, 280
 INK, MUTED, ACCENT = "#222222", "#666666", "#1f4e79"
 
 
-def _layout() -> tuple[dict[State, int], dict[State, int], set[tuple[State, State]]]:
+def _layout(d: ProcessDefinition) -> tuple[dict[State, int], dict[State, int],
+                                           set[tuple[State, State]]]:
     """Rows by longest forward path from the initial state, columns within a row, and the
     back edges (those that return to a state already on the path)."""
-    graph: dict[State, list[State]] = {s: [] for s in State}
-    for e in edges():
+    graph: dict[State, list[State]] = {s: [] for s in d.states}
+    for e in edges(d):
         if e.dest not in graph[e.source]:
             graph[e.source].append(e.dest)
     back: set[tuple[State, State]] = set()
@@ -140,25 +133,25 @@ def _layout() -> tuple[dict[State, int], dict[State, int], set[tuple[State, Stat
                 visit(nxt)
         on_path.pop()
 
-    visit(INITIAL_STATE)
-    row = {s: 0 for s in State}
-    for _ in State:  # relax: longest path in the acyclic rest
+    visit(d.initial)
+    row = {s: 0 for s in d.states}
+    for _ in d.states:  # relax: longest path in the acyclic rest
         for s, nexts in graph.items():
             for n in nexts:
                 if (s, n) not in back:
                     row[n] = max(row[n], row[s] + 1)
     col: dict[State, int] = {}
     for r in sorted(set(row.values())):
-        members = sorted((s for s in State if row[s] == r),
-                         key=lambda s: (s in FINAL_STATES, list(State).index(s)))
+        members = sorted((s for s in d.states if row[s] == r),
+                         key=lambda s: (s in d.finals, d.states.index(s)))
         col.update({s: i for i, s in enumerate(members)})
     return row, col, back
 
 
-def _box_lines(state: State) -> list[str]:
-    lines = [t.name for t in internal(state)]
-    if timers_of(state):
-        lines.append(f"{TIMER_TRIGGER.name}: {', '.join(timers_of(state))}")
+def _box_lines(d: ProcessDefinition, state: State) -> list[str]:
+    lines = [t.name for t in internal(d, state)]
+    if timers_of(d, state):
+        lines.append(f"{d.timer_trigger.name}: {', '.join(timers_of(d, state))}")
     return lines
 
 
@@ -179,30 +172,30 @@ def _edge_lines(spec: TriggerSpec) -> list[str]:
     return [head, *guards[:1], *(" " + g for g in guards[1:])]  # a leading space: a guard
 
 
-def _bundles() -> list[tuple[State, State, list[str]]]:
+def _bundles(d: ProcessDefinition) -> list[tuple[State, State, list[str]]]:
     """Edges between the same two states drawn once, their labels stacked."""
     bundles: dict[tuple[State, State], list[str]] = {}
-    for e in edges():
+    for e in edges(d):
         bundles.setdefault((e.source, e.dest), []).extend(_edge_lines(e.spec))
     return [(s, d, lines) for (s, d), lines in bundles.items()]
 
 
-def svg() -> str:
-    row, col, back = _layout()
-    heights = {s: HEAD + LINE * len(_box_lines(s)) + 6 for s in State}
+def svg(d: ProcessDefinition) -> str:
+    row, col, back = _layout(d)
+    heights = {s: HEAD + LINE * len(_box_lines(d, s)) + 6 for s in d.states}
     rows = max(row.values()) + 1
-    row_h = [max(heights[s] for s in State if row[s] == r) for r in range(rows)]
-    bundles = _bundles()
+    row_h = [max(heights[s] for s in d.states if row[s] == r) for r in range(rows)]
+    bundles = _bundles(d)
     gaps = []
     for r in range(rows):
-        below = [lines for s, d, lines in bundles
-                 if row[s] == r and row[d] == r + 1 and col[s] == col[d]]
+        below = [lines for s, t, lines in bundles
+                 if row[s] == r and row[t] == r + 1 and col[s] == col[t]]
         gaps.append(max([56] + [20 + LINE * len(lines) for lines in below]))
     top = [70.0]
     for r in range(1, rows):
         top.append(top[-1] + row_h[r - 1] + gaps[r - 1])
-    x = {s: MARGIN + col[s] * (BOX_W + COL_GAP) for s in State}
-    y = {s: top[row[s]] for s in State}
+    x = {s: MARGIN + col[s] * (BOX_W + COL_GAP) for s in d.states}
+    y = {s: top[row[s]] for s in d.states}
     columns = max(col.values()) + 1
     width = MARGIN + columns * BOX_W + (columns - 1) * COL_GAP + 40
     height = int(top[-1] + row_h[-1] + 40)
@@ -215,47 +208,46 @@ def svg() -> str:
            "markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\">"
            f"<path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"{INK}\"/></marker></defs>",
            f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
-           _text(16, 26, f"Case review lifecycle (process definition {VERSION})", 16,
-                 weight="bold")]
-    start = INITIAL_STATE
+           _text(16, 26, f"Case review lifecycle ({d.title})", 16, weight="bold")]
+    start = d.initial
     sx = x[start] + BOX_W / 2
     out.append(f'<circle cx="{sx}" cy="{y[start] - 34}" r="6" fill="{INK}"/>')
     out.append(_line(sx, y[start] - 28, sx, y[start]))
-    out.append(_text(sx + 8, y[start] - 12, CREATE_TRIGGER, 11, weight="bold"))
+    out.append(_text(sx + 8, y[start] - 12, d.create.name, 11, weight="bold"))
     back_count = 0
-    for s, d, lines in bundles:
-        if (s, d) in back:
+    for s, t, lines in bundles:
+        if (s, t) in back:
             back_count += 1
             bulge = 60 + 40 * back_count
             x1, y1 = x[s], y[s] + heights[s] / 2
-            x2, y2 = x[d], y[d] + heights[d] / 2
+            x2, y2 = x[t], y[t] + heights[t] / 2
             out.append(_path(f"M {x1} {y1} C {x1 - bulge} {y1} {x2 - bulge} {y2} {x2} {y2}"))
             out += _label(x1 - bulge * 0.75 - 6, (y1 + y2) / 2, lines, "end")
-        elif col[s] == col[d] and row[d] == row[s] + 1:
+        elif col[s] == col[t] and row[t] == row[s] + 1:
             cx = x[s] + BOX_W / 2
-            out.append(_line(cx, y[s] + heights[s], cx, y[d]))
+            out.append(_line(cx, y[s] + heights[s], cx, y[t]))
             out += _label(cx + 8, y[s] + heights[s] + 16, lines, "start")
         else:
             x1, y1 = x[s] + BOX_W, y[s] + heights[s] / 2
-            x2, y2 = x[d], y[d] + heights[d] / 2
+            x2, y2 = x[t], y[t] + heights[t] / 2
             out.append(_path(f"M {x1} {y1} C {x1 + 120} {y1} {x2 - 120} {y2} {x2} {y2}"))
             out += _label((x1 + x2) / 2 + 12, (y1 + y2) / 2 - 4, lines, "start")
-    for state in State:
-        out += _box(state, x[state], y[state], heights[state])
+    for state in d.states:
+        out += _box(d, state, x[state], y[state], heights[state])
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
 
-def _box(state: State, bx: float, by: float, h: float) -> list[str]:
-    final = state in FINAL_STATES
+def _box(d: ProcessDefinition, state: State, bx: float, by: float, h: float) -> list[str]:
+    final = state in d.finals
     out = [f'<rect x="{bx}" y="{by}" width="{BOX_W}" height="{h}" rx="10" fill="#f4f8fc" '
            f'stroke="{ACCENT}" stroke-width="{2.5 if final else 1.5}"/>']
     if final:
         out.append(f'<rect x="{bx + 4}" y="{by + 4}" width="{BOX_W - 8}" height="{h - 8}" '
                    f'rx="8" fill="none" stroke="{ACCENT}" stroke-width="1"/>')
-    out.append(_text(bx + 12, by + 20, state.value, 13, weight="bold", fill=ACCENT))
-    out.append(_text(bx + 12, by + 36, STATE_LABELS[state], 11, fill=MUTED))
-    for i, line in enumerate(_box_lines(state)):
+    out.append(_text(bx + 12, by + 20, state, 13, weight="bold", fill=ACCENT))
+    out.append(_text(bx + 12, by + 36, d.state_label(state), 11, fill=MUTED))
+    for i, line in enumerate(_box_lines(d, state)):
         out.append(_text(bx + 20, by + HEAD + 8 + LINE * i, line, 11, fill=INK))
     return out
 

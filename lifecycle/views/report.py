@@ -29,13 +29,12 @@ from datetime import date, datetime, timedelta
 from statistics import median
 from typing import Any
 
-from sqlmodel import Session, col, select
-
+from lifecycle.core.process import Processes
 from states.config import ProcessConfig
-from states.enums import FINAL_STATES, State
 from states.errors import InvalidInput
-from storage import queries
-from storage.models import Action, Case, History
+from storage import cases as stored_cases
+from storage import facts, history
+from storage.db import Tx
 
 DECISIONS = {"commission_scr": "scr", "commission_case_review": "case_review",
              "decide_no_review": "no_review", "withdraw": "withdrawn"}
@@ -54,7 +53,7 @@ class Period:
     def of(cls, first: date, last: date, config: ProcessConfig) -> Period:
         if last < first:
             raise InvalidInput(f"--to {last} is before --from {first}")
-        zone = config.calendar.zone
+        zone = config.working_days.zone
         start = datetime.combine(first, datetime.min.time(), tzinfo=zone)
         end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=zone)
         return cls(first, last, start, end)
@@ -71,7 +70,7 @@ class Stay:
     left: datetime | None
 
 
-def stays(rows: list[History]) -> list[Stay]:
+def stays(rows: list[Any]) -> list[Stay]:
     """Each case's stays in each state, from its history's state changes (rows by case, seq)."""
     found: list[Stay] = []
     current: tuple[int, str, datetime] | None = None
@@ -99,12 +98,11 @@ def _spread(durations: list[float]) -> dict[str, Any]:
             "longest_days": _days(max(durations)) if durations else None}
 
 
-def figures(session: Session, period: Period, *, now: datetime,
+def figures(tx: Tx, processes: Processes, period: Period, *, now: datetime,
             config: ProcessConfig) -> dict[str, Any]:
-    """The report's figures as one document."""
-    cases = {c.id: c for c in session.exec(select(Case)).all()}
-    rows = list(session.exec(select(History).where(History.at < period.end)
-                             .order_by(col(History.case_id), col(History.seq))).all())
+    """The report's figures as one document, over the cases of every definition."""
+    cases = {c.id: c for c in stored_cases.every(tx)}
+    rows = list(history.before(tx, period.end))
     in_period = [h for h in rows if period.holds(h.at)]
     as_of = min(period.end, now)
 
@@ -116,30 +114,29 @@ def figures(session: Session, period: Period, *, now: datetime,
 
     all_stays = stays(rows)
     stages = []
-    for state in State:
-        if state in FINAL_STATES:
-            continue
+    for state in _states(processes):
         ended = [(s.left - s.entered).total_seconds() for s in all_stays
                  if s.state == state and s.left is not None and period.holds(s.left)]
-        stages.append({"state": state.value, **_spread(ended)})
+        stages.append({"state": state, **_spread(ended)})
 
-    due = config.offset("completion.due")
+    due = processes.starting().config.offset("completion.due")
     completed = [h for h in in_period if h.trigger == "complete_review"]
     within = sum(1 for h in completed if (c := cases.get(h.case_id)) is not None
                  and c.commissioned_at is not None
-                 and h.at <= config.calendar.shift(c.commissioned_at, due))
+                 and h.at <= _completion_due(processes, c))
     published = Counter(str(cases[h.case_id].kind) for h in in_period if h.trigger == "publish")
 
-    holds = [s for s in all_stays if s.state == State.PUBLICATION_HOLD
+    holds = [s for s in all_stays if s.state == "publication_hold"
              and s.entered < as_of and (s.left is None or s.left >= period.start)]
     held_for = [((s.left if s.left is not None and s.left < as_of else as_of)
                  - s.entered).total_seconds() for s in holds]
     still = sum(1 for s in holds if s.left is None or s.left >= as_of)
 
+    routes = facts.routes(tx)
     return {
         "period": {"from": period.first.isoformat(), "to": period.last.isoformat()},
         "referrals": {"received": len(referred),
-                      "by_route": dict(sorted(Counter(_route(session, c) for c in referred)
+                      "by_route": dict(sorted(Counter(routes[c.id] for c in referred)
                                               .items()))},
         "decisions": dict(decisions),
         "reviews": [{"kind": k, "methodology": m, "count": n}
@@ -150,20 +147,29 @@ def figures(session: Session, period: Period, *, now: datetime,
         "published": {"reports": sum(published.values()), "by_kind": dict(sorted(
             published.items()))},
         "holds": {"held": len(holds), "still_held": still, **_spread(held_for)},
-        "actions": _actions(session, period, as_of, config),
+        "actions": _actions(tx, period, as_of, config),
     }
 
 
-def _route(session: Session, case: Case) -> str:
-    assert case.id is not None
-    return queries.referral(session, case.id).route
+def _states(processes: Processes) -> list[str]:
+    """The states of every definition that are not final, in the definitions' order."""
+    found: dict[str, None] = {}
+    for process in processes.every():
+        definition = process.definition
+        found.update({s: None for s in definition.states if s not in definition.finals})
+    return list(found)
 
 
-def _actions(session: Session, period: Period, as_of: datetime,
+def _completion_due(processes: Processes, case: Any) -> datetime:
+    config = processes.of(case).config
+    return config.working_days.shift(case.commissioned_at, config.offset("completion.due"))
+
+
+def _actions(tx: Tx, period: Period, as_of: datetime,
              config: ProcessConfig) -> list[dict[str, Any]]:
-    today = config.calendar.local_date(as_of)  # an action due before today is overdue
+    today = config.working_days.local_date(as_of)  # an action due before today is overdue
     by_agency: dict[str, Counter[str]] = defaultdict(Counter)
-    for a in session.exec(select(Action).where(Action.created_at < as_of)).all():
+    for a in facts.actions_added_before(tx, as_of):
         counts = by_agency[a.agency]
         counts["total"] += 1
         if a.signed_off_at is not None and a.signed_off_at < as_of:

@@ -12,14 +12,15 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from sqlmodel import Session
-
-from lifecycle.core.arming import PENDING, label
-from lifecycle.views import documents as present
+from lifecycle.core.arming import label
+from lifecycle.core.process import Process
 from lifecycle.views.overdue import DEADLINE_LEVELS
-from states.calendar import WorkingCalendar
-from storage import queries
-from storage.models import Case, Timer
+from lifecycle.views.text import table, when
+from states.working_days import WorkingDays
+from storage import facts, history, timers
+from storage.cases import CaseRecord
+from storage.db import Tx
+from storage.timers import PENDING
 
 HISTORY, TIMER, DEADLINE = "history", "timer", "deadline"
 MARKS = {HISTORY: "●", TIMER: "○", DEADLINE: "◆"}
@@ -38,19 +39,20 @@ class Event:
                 "detail": self.detail, "status": self.status}
 
 
-def events(session: Session, case: Case, *, now: datetime, cal: WorkingCalendar) -> list[Event]:
+def events(tx: Tx, process: Process, case: CaseRecord, *, now: datetime,
+           cal: WorkingDays) -> list[Event]:
     """Everything on the case's time axis, oldest first (history before timers at a tie)."""
-    assert case.id is not None
-    found = [_history_event(h) for h in queries.history(session, case.id)]
-    for t in present.current_timers(session, case):
+    found = [_history_event(h) for h in history.of_case(tx, case.id)]
+    for t in timers.current(tx, case):
         if t.status == PENDING:
-            found.append(Event(t.due_at, TIMER, label(t), t.rule, _timer_status(t, now)))
-    found += _deadlines(session, case, now, cal)
+            found.append(Event(t.due_at, TIMER, label(process.definition, t), t.rule,
+                               _timer_status(t, now)))
+    found += _deadlines(tx, case, now, cal)
     order = {HISTORY: 0, DEADLINE: 1, TIMER: 2}
     return sorted(found, key=lambda e: (e.at, order[e.kind]))
 
 
-def _timer_status(timer: Timer, now: datetime) -> str:
+def _timer_status(timer: Any, now: datetime) -> str:
     """Pending, or past its moment and not yet fired: overdue for a deadline, else passed."""
     if timer.due_at > now:
         return "pending"
@@ -72,16 +74,15 @@ def _history_event(h: Any) -> Event:
     return Event(h.at, HISTORY, title, f"{move}; by {h.actor}{late}", "done")
 
 
-def _deadlines(session: Session, case: Case, now: datetime, cal: WorkingCalendar) -> list[Event]:
-    assert case.id is not None
+def _deadlines(tx: Tx, case: CaseRecord, now: datetime, cal: WorkingDays) -> list[Event]:
     found = []
-    for ask in queries.agency_requests(session, case.id):
+    for ask in facts.asks(tx, case.id):
         returned = ask.returned_at
         status = _met(returned, ask.due_at, now)
-        detail = f"round {ask.round}" + (f"; returned {present.when(returned, cal)}"
+        detail = f"round {ask.round}" + (f"; returned {when(returned, cal)}"
                                          if returned else "")
         found.append(Event(ask.due_at, DEADLINE, f"{ask.agency} return due", detail, status))
-    for action in queries.actions(session, case.id):
+    for action in facts.actions(tx, case.id):
         due = cal.start_of(action.due)
         done = action.completed_at
         status = _met(done, due + timedelta(days=1), now) if action.status != "open" else (
@@ -92,7 +93,7 @@ def _deadlines(session: Session, case: Case, now: datetime, cal: WorkingCalendar
         due = cal.start_of(case.scheduled_publication)
         found.append(Event(due, DEADLINE, "publication scheduled", "",
                            _met(case.published_at, due + timedelta(days=1), now)))
-    proceedings = queries.proceedings(session, case.id)
+    proceedings = facts.proceedings(tx, case.id)
     if proceedings.expected_conclusion:
         day = proceedings.expected_conclusion
         found.append(Event(cal.start_of(day), DEADLINE, "proceedings expected to conclude",
@@ -119,15 +120,15 @@ def _span(delta: timedelta) -> str:
 
 
 # ---------------------------------------------------------------------------- text
-def timeline_text(doc: dict[str, Any], cal: WorkingCalendar) -> str:
+def timeline_text(doc: dict[str, Any], cal: WorkingDays) -> str:
     now = datetime.fromisoformat(doc["now"])
-    rows = [[present.when(e["at"], cal), f"{MARKS[e['kind']]} {e['kind']}", e["title"],
+    rows = [[when(e["at"], cal), f"{MARKS[e['kind']]} {e['kind']}", e["title"],
              e["status"], e["detail"]] for e in doc["events"]]
-    table = present.table(["when", "kind", "what", "status", "detail"], rows).split("\n")
+    rendered = table(["when", "kind", "what", "status", "detail"], rows).split("\n")
     past = sum(1 for e in doc["events"] if datetime.fromisoformat(e["at"]) <= now)
-    marker = f"──── now: {present.when(now, cal)} ────"
-    lines = [f"{doc['ref']}  {doc['pseudonym']}  (state {doc['state']})", "", table[0],
-             *table[1:past + 1], marker, *table[past + 1:]]
+    marker = f"──── now: {when(now, cal)} ────"
+    lines = [f"{doc['ref']}  {doc['pseudonym']}  (state {doc['state']})", "", rendered[0],
+             *rendered[1:past + 1], marker, *rendered[past + 1:]]
     return "\n".join(lines)
 
 
@@ -137,7 +138,7 @@ COLOURS = {HISTORY: "#1f4e79", TIMER: "#c55a11", DEADLINE: "#7030a0"}
 LATE = "#c00000"
 
 
-def timeline_svg(doc: dict[str, Any], cal: WorkingCalendar) -> str:
+def timeline_svg(doc: dict[str, Any], cal: WorkingDays) -> str:
     """The timeline as a standalone SVG document: one row per event, one shared time axis."""
     evs = [(datetime.fromisoformat(e["at"]), e) for e in doc["events"]]
     now = datetime.fromisoformat(doc["now"])
@@ -161,7 +162,7 @@ def timeline_svg(doc: dict[str, Any], cal: WorkingCalendar) -> str:
            f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
            _text(16, 24, f"{doc['ref']}  {doc['pseudonym']} — state {doc['state']}",
                  size=16, weight="bold"),
-           _text(16, 44, f"as of {present.when(now, cal)}", fill="#555555")]
+           _text(16, 44, f"as of {when(now, cal)}", fill="#555555")]
     out += _legend(width - 330, 24)
     axis_y = TOP - 16
     out.append(f'<line x1="{LEFT}" y1="{axis_y}" x2="{LEFT + PLOT}" y2="{axis_y}" '
@@ -176,7 +177,7 @@ def timeline_svg(doc: dict[str, Any], cal: WorkingCalendar) -> str:
         cx = x(moment)
         colour = LATE if e["status"] in ("overdue", "late") else COLOURS[e["kind"]]
         out.append(_mark(e["kind"], cx, y, colour))
-        out.append(_text(12, y + 4, present.when(moment, cal), size=10, fill="#555555"))
+        out.append(_text(12, y + 4, when(moment, cal), size=10, fill="#555555"))
         caption = (f"{e['title']} ({e['detail'].split(';')[0]})" if e["kind"] == HISTORY
                    else f"{e['title']} — {e['status']}")
         out.append(_text(LEFT + PLOT + 12, y + 4, caption, fill=colour))
@@ -221,7 +222,7 @@ def _text(x: float, y: float, text: str, *, size: int = 12, anchor: str = "start
 LABEL_WIDTH = 56  # pixels a tick label such as "Sep 2026" needs at size 10
 
 
-def _ticks(start: datetime, end: datetime, cal: WorkingCalendar,
+def _ticks(start: datetime, end: datetime, cal: WorkingDays,
            width: float) -> list[tuple[datetime, str]]:
     """Ticks at local midnights: days, Mondays, first of months or years, by the span,
     thinned so that their labels never overlap on an axis `width` pixels long."""

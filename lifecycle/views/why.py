@@ -12,77 +12,76 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session
-
-from lifecycle.core.engine import REASON_MAX, Engine
-from lifecycle.core.snapshot import snapshot
-from states.case import SYSTEM_ACTOR, Actor, CaseView, GuardContext
+from lifecycle.core.engine import REASON_MAX
+from lifecycle.core.judge import judge, role_text
+from lifecycle.core.process import Process, Processes
+from states.case import Actor, CaseSnapshot
 from states.config import ProcessConfig
-from states.criteria import assess
-from states.definition import CREATE_TRIGGER, RECIPIENTS, TRIGGER_BY_NAME, TriggerSpec
-from states.enums import Role, State
 from states.errors import InvalidInput, NotFound
-from states.guards import GUARDS, INPUT_GUARDS
 from states.params import Param, PType, clean_text, parse_params
-from states.timers import ENTER, TIMERS
-from storage import queries
+from states.process import ProcessDefinition, TriggerSpec
+from storage import cases
+from storage.db import Tx
 
 
-def trigger_spec(name: str) -> TriggerSpec:
-    """The trigger called `name`; NotFound (exit 2) if there is none."""
-    spec = TRIGGER_BY_NAME.get(name)
+def trigger_spec(definition: ProcessDefinition, name: str) -> TriggerSpec:
+    """The trigger called `name` in `definition`; NotFound (exit 2) if there is none."""
+    spec = definition.trigger(name)
     if spec is None:
         raise NotFound(f"unknown trigger {name!r} (scr diagram or help in the shell lists them)")
     return spec
 
 
-def criteria_matter(spec: TriggerSpec) -> bool:
-    """Decisions are made here: the recommendation and every trigger of the chair's decision."""
-    if all(r.role == Role.SYSTEM for r in spec.roles):
-        return False
-    return spec.name == "recommend" or State.CHAIR_DECISION in spec.sources
-
-
-def explain(session: Session, config: ProcessConfig, ref: str, trigger: str, *,
+def explain(tx: Tx, processes: Processes, ref: str, trigger: str, *,
             actor: Actor | None, params: Mapping[str, str], reason: str | None,
             now: datetime) -> dict[str, Any]:
     """Every check `trigger` must pass on case `ref` at `now`, and the overall verdict."""
-    spec = trigger_spec(trigger)
-    if spec.name == CREATE_TRIGGER:
-        raise InvalidInput("refer creates a case; there is no case to judge it on")
-    case = queries.case_by_ref(session, ref)
-    view = snapshot(session, case)
-    applies = view.state in spec.sources
-    values, param_checks = judge_params(spec, params, config, now, view)
+    case = cases.load(tx, ref)
+    process = processes.of(case)
+    spec = trigger_spec(process.definition, trigger)
+    if spec is process.definition.create:
+        raise InvalidInput(f"{trigger} creates a case; there is no case to judge it on")
+    snapshot = cases.snapshot(tx, case)
+    values, param_checks = judge_params(spec, params, process.config, now, snapshot)
     clean_reason = clean_text(reason, "reason", REASON_MAX, multiline=True) if reason else None
-    role = _judge_role(spec, actor, view, values)
-    ctx = GuardContext(values, clean_reason, now, config, actor or SYSTEM_ACTOR)
-    guards: list[dict[str, Any]] = []
-    for name in spec.guards:
-        refusal = GUARDS[name](view, ctx)
-        guards.append({"guard": name, "reads_input": name in INPUT_GUARDS,
-                       "holds": refusal is None, "reason": refusal})
-    reasons: list[str] = [] if applies else [
-        f"{spec.name} does not apply in state {view.state} (it applies in "
-        f"{', '.join(spec.sources)})"]
-    reasons += [c["reason"] for c in param_checks if not c["ok"]]
-    if role["ok"] is False:
-        reasons.append(role["reason"])
-    reasons += [g["reason"] for g in guards if not g["holds"]]
+    verdict = judge(process, snapshot, spec, actor=actor, values=values, reason=clean_reason,
+                    now=now)
+    state_reason = [verdict.state_reason] if verdict.state_reason else []
+    role = verdict.role
+    reasons: list[str] = state_reason + [c["reason"] for c in param_checks if not c["ok"]]
+    if role.ok is False and role.reason:
+        reasons.append(role.reason)
+    reasons += verdict.guard_reasons
     return {
         "ref": case.ref, "pseudonym": case.pseudonym, "trigger": spec.name,
-        "label": spec.label, "state": view.state.value, "applies": applies,
-        "dest": spec.dest.value if spec.dest else None, "allowed": not reasons,
-        "reasons": reasons, "actor": actor.name if actor else None, "at": now.isoformat(),
-        "params": param_checks, "reason_given": bool(clean_reason), "role": role,
-        "guards": guards,
-        "criteria": assess(view.referral).as_dict() if criteria_matter(spec) else None,
-        "needs": list(Engine.needs(spec)), "timed": spec.timed,
+        "label": spec.label, "state": snapshot.state, "applies": verdict.applies,
+        "dest": verdict.dest, "allowed": not reasons, "reasons": reasons,
+        "actor": actor.name if actor else None, "at": now.isoformat(),
+        "definition": case.definition, "definition_version": case.definition_version,
+        "params": param_checks, "reason_given": bool(clean_reason),
+        "role": _role_doc(verdict.role),
+        "guards": [{"guard": g.guard, "reads_input": g.reads_input, "holds": g.holds,
+                    "reason": g.reason} for g in verdict.guards],
+        "criteria": process.definition.criteria(snapshot.referral).as_dict()
+        if criteria_matter(spec) else None,
+        "needs": list(verdict.needs), "timed": spec.timed,
     }
 
 
+def criteria_matter(spec: TriggerSpec) -> bool:
+    """A decision is made with it, and not by the daemon: the criteria are shown."""
+    return spec.criteria and not spec.system_only and bool(spec.sources)
+
+
+def _role_doc(role: Any) -> dict[str, Any]:
+    if not role.judged:
+        return {"judged": False, "ok": None, "reason": None, "roles": list(role.roles)}
+    return {"judged": True, "ok": role.ok, "reason": role.reason, "roles": list(role.roles),
+            "actor_roles": list(role.actor_roles), "scope_judged": role.scope_judged}
+
+
 def judge_params(spec: TriggerSpec, raw: Mapping[str, str], config: ProcessConfig,
-                 now: datetime, view: CaseView) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+                 now: datetime, view: CaseSnapshot) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Each parameter parsed on its own, so that one bad value does not hide the others.
 
     Returns the values the guards will see (None for what is missing or malformed) and a
@@ -96,7 +95,7 @@ def judge_params(spec: TriggerSpec, raw: Mapping[str, str], config: ProcessConfi
             expected = ", ".join(known) or "none"
             checks.append(_check(key, True, False, None,
                                  f"unknown parameter {key!r} (expected: {expected})"))
-    today = config.calendar.local_date(now)
+    today = config.working_days.local_date(now)
     for p in spec.params:
         if p.name not in raw:
             values[p.name] = None if p.required else p.default
@@ -138,30 +137,6 @@ def _check(name: str, given: bool, ok: bool, value: str | None,
     return {"param": name, "given": given, "ok": ok, "value": value, "reason": reason}
 
 
-def _judge_role(spec: TriggerSpec, actor: Actor | None, view: CaseView,
-                values: Mapping[str, Any]) -> dict[str, Any]:
-    wanted = [_role_text(r.role, r.scope) for r in spec.roles]
-    if actor is None:
-        return {"judged": False, "ok": None, "reason": None, "roles": wanted}
-    scoped = [r.scope for r in spec.roles if r.scope]
-    # An agency lead's scope can only be judged once the agency or action is named.
-    judge_scope = not scoped or all(
-        values.get("agency" if s == "param" else "action") is not None for s in scoped)
-    refusal = Engine._role_refusal(spec, actor, view, values, judge_scope=judge_scope)
-    return {"judged": True, "ok": refusal is None, "reason": refusal, "roles": wanted,
-            "actor_roles": sorted(actor.roles), "scope_judged": judge_scope}
-
-
-def _role_text(role: str, scope: str | None) -> str:
-    if role == Role.SYSTEM:
-        return "scr itself (timed)"
-    if scope == "param":
-        return f"{role} of the agency named"
-    if scope == "action":
-        return f"{role} of the action's agency"
-    return str(role)
-
-
 # ---------------------------------------------------------------------------- text
 def explain_text(doc: dict[str, Any], when: str) -> str:
     verdict = "allowed" if doc["allowed"] else "refused"
@@ -197,17 +172,20 @@ def explain_text(doc: dict[str, Any], when: str) -> str:
     return "\n".join(lines)
 
 
-def trigger_help(spec: TriggerSpec, config: ProcessConfig) -> str:
-    """What a trigger does, who may fire it, what it takes and what must hold, for `help`."""
+def trigger_help(process: Process, spec: TriggerSpec) -> str:
+    """What a trigger does, who may fire it, what it takes and what must hold, for `help`:
+    the same rules the judge weighs (lifecycle/core/judge.py), from the definition."""
+    definition = process.definition
+    create = spec is definition.create
     move = (f"{', '.join(spec.sources)} → {spec.dest}" if spec.dest
             else f"in {', '.join(spec.sources)} (records; the state does not change)")
-    if spec.name == CREATE_TRIGGER:
+    if create:
         move = f"creates a case in {spec.dest} (use the refer command)"
     lines = [f"{spec.name} — {spec.label}", ""]
     if spec.help:
         lines.append(f"  {spec.help}")
     lines.append(f"  moves      {move}")
-    lines.append("  who        " + " or ".join(_role_text(r.role, r.scope) for r in spec.roles))
+    lines.append("  who        " + " or ".join(role_text(r) for r in spec.roles))
     if spec.timed:
         lines.append("  timed      scr fires it itself when its timer falls due")
     if spec.params:
@@ -216,21 +194,21 @@ def trigger_help(spec: TriggerSpec, config: ProcessConfig) -> str:
     if spec.guards:
         lines.append("  guards     (refused unless every one holds)")
         lines.extend(f"    {g.replace('_', ' ')}" + (" (judged on the input)"
-                                                    if g in INPUT_GUARDS else "")
+                                                    if definition.reads_input(g) else "")
                      for g in spec.guards)
     if "reason_given" in spec.guards:
         lines.append("  reason     required: --reason TEXT")
-    tells = ["every business manager", *(RECIPIENTS[s] for s in spec.notify)]
+    tells = ["every business manager", *(definition.recipients[s] for s in spec.notify)]
     lines.append("  e-mails    " + "; ".join(dict.fromkeys(tells)))
-    arms = [t.label for t in TIMERS if spec.dest == t.state and ENTER in t.arm_on
-            and (not t.enter_via or spec.name in t.enter_via)]
-    arms += [t.label for t in TIMERS if spec.name in t.arm_on]
+    arms = [t.label for t in process.machine.entering(spec.dest, spec.name)] \
+        if spec.dest and not spec.internal else []
+    arms += [t.label for t in definition.timers if spec.name in t.arm_on]
     if arms:
         lines.append("  arms       " + "; ".join(dict.fromkeys(arms)))
     if criteria_matter(spec):
         lines.append("  criteria   the SCR criteria assessment is shown (scr why REF "
                      f"{spec.name})")
-    if spec.name != CREATE_TRIGGER and any(r.role != Role.SYSTEM for r in spec.roles):
+    if not create and not spec.system_only:
         lines.append(f"  usage      advance REF {spec.name}"
                      + "".join(f" {p.name}=…" for p in spec.params if p.required)
                      + (" --reason TEXT" if "reason_given" in spec.guards else ""))

@@ -17,7 +17,6 @@ from sqlmodel import Session
 from handlers.mail import make_message_id
 from states.enums import State
 from storage import chain
-from storage.db import transaction
 from storage.models import (
     Action,
     AgencyRequest,
@@ -31,6 +30,7 @@ from storage.models import (
     Referral,
     Timer,
 )
+from tests import records
 from tests.board import BELOW_THRESHOLD, CHAIR, SCR_REFERRAL, SUBCHAIR, Board
 from tests.conftest import T0
 
@@ -75,7 +75,7 @@ def templates(board: Board) -> dict[str, str]:
 def settle_mail(db: DbEngine, *, keep_last: int) -> None:
     """Mark the templates' mail sent, but the last `keep_last` messages of each case: the
     daemon starts with some mail of its own to deliver, not the whole walk's."""
-    with transaction(db) as s:
+    with records.orm(db) as s:
         rows = s.execute(select(Outbox.id, Outbox.case_id).order_by(Outbox.id.desc())).all()
         seen: Counter[int | None] = Counter()
         done = []
@@ -97,7 +97,7 @@ def clone(db: DbEngine, refs: list[str], groups: list[datetime], *, due_by: date
     (so a ladder still has all its levels due at once). Returns the new references by
     group."""
     made: list[list[str]] = [[] for _ in groups]
-    with transaction(db) as s:
+    with records.orm(db) as s:
         for template, ref in enumerate(refs):
             case = s.execute(select(Case).where(Case.ref == ref)).scalar_one()
             new_refs = [f"CR-2026-{first_number + template * len(groups) + g:05d}"
@@ -321,6 +321,6 @@ class Invariants:
 
 def outbox_ids(db: DbEngine) -> dict[str, tuple[str, int]]:
     """Each outbox row's Message-ID with its status and attempts."""
-    with transaction(db) as s:
+    with records.orm(db) as s:
         rows = s.execute(select(Outbox.message_id, Outbox.status, Outbox.attempts)).all()
     return {mid: (status, attempts) for mid, status, attempts in rows}

@@ -15,13 +15,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine as DbEngine
+from sqlmodel import select
 
-from storage import queries
 from storage.db import make_engine, transaction
 from storage.migrate import upgrade
-from storage.models import Case, History, Outbox, ProceedingsStatus, Referral, Timer
+from storage.models import Case, History, ProceedingsStatus, Referral, Timer
+from storage.tables import OUTBOX
+from tests import records
 from tests.board import BM, SCR_REFERRAL, Board
 from tests.cli.scr import Scr
 
@@ -92,10 +94,10 @@ def refer_many(board: Board, n: int, at: datetime) -> list[str]:
     """`n` referrals at `at`, in one transaction; each arms its triage ladder. Their own
     e-mail is marked sent, so that the daemon's work is the timers' (and their mail)."""
     manager = board.actor(BM)
-    with transaction(board.db) as s:
-        refs = [board.engine.refer(s, actor=manager, params=SCR_REFERRAL, now=at).ref
+    with transaction(board.db) as tx:
+        refs = [board.engine.refer(tx, actor=manager, params=SCR_REFERRAL, now=at).ref
                 for _ in range(n)]
-        s.execute(update(Outbox).values(status="sent", sent_at=at))
+        tx.execute(update(OUTBOX).values(status="sent", sent_at=at))
     return refs
 
 
@@ -103,13 +105,13 @@ def clone_cases(board: Board, ref: str, n: int) -> list[str]:
     """`n` copies of case `ref` (its case, referral, proceedings, history and timer rows),
     written in bulk: hundreds of real-shaped cases in a fraction of a second, where
     referring each through the engine would take most of a daemon test's time budget."""
-    with transaction(board.db) as s:
-        source = queries.case_by_ref(s, ref)
+    with records.orm(board.db) as s:
+        source = s.exec(select(Case).where(Case.ref == ref)).one()
         assert source.id is not None
-        referral = queries.referral(s, source.id)
-        status = queries.proceedings(s, source.id)
-        rows = list(queries.history(s, source.id))
-        armed = list(queries.timers(s, source.id))
+        referral = s.get(Referral, source.id)
+        status = s.get(ProceedingsStatus, source.id)
+        rows = list(s.exec(select(History).where(History.case_id == source.id)))
+        armed = list(s.exec(select(Timer).where(Timer.case_id == source.id)))
         prefix = ref.rsplit("-", 1)[0]
         refs = [f"{prefix}-{9000 + i:05d}" for i in range(n)]
         skip = {"id", "ref"}
@@ -143,7 +145,7 @@ def count_fired(db: DbEngine) -> int:
 def whole(db: DbEngine) -> dict[str, int]:
     """Per-timer bookkeeping: each fired timer has exactly one history row of its firing
     (matched by case and due moment) and each pending timer has none."""
-    with transaction(db) as s:
+    with records.orm(db) as s:
         timers = s.execute(select(Timer.case_id, Timer.due_at, Timer.status)).all()
         rows = s.execute(select(History.case_id, History.due_at)
                          .where(History.due_at.is_not(None))).all()

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lifecycle.cli.main import run
-from states.definition import ALL_TRIGGERS
+from states.scr.v1 import DEFINITION
 from tests.board import BM, HEALTH, USERS
 from tests.cli.conftest import CASE_REF as REF
 from tests.cli.conftest import _copy_db
@@ -33,8 +33,9 @@ NASTY = [
 ]
 text = st.one_of(st.sampled_from(NASTY), st.text(max_size=60),
                  st.text(alphabet=st.characters(codec="utf-8"), max_size=300))
-keys = st.sampled_from(sorted({p.name for t in ALL_TRIGGERS for p in t.params} | {"x", ""}))
-triggers = st.one_of(st.sampled_from([t.name for t in ALL_TRIGGERS]), text)
+keys = st.sampled_from(sorted({p.name for t in DEFINITION.all_triggers for p in t.params}
+                              | {"x", ""}))
+triggers = st.one_of(st.sampled_from([t.name for t in DEFINITION.all_triggers]), text)
 users = st.sampled_from([u[0] for u in USERS] + ["Nobody", "", "system"])
 
 

@@ -24,8 +24,8 @@ from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import col
 
 from lifecycle.runtime.delivery import LEASE
-from storage.db import transaction
 from storage.models import Case, History, Outbox, Timer
+from tests import records
 from tests.cli import crashing
 from tests.cli.crashing import BACK, Counts
 from tests.cli.daemons import daemon, iso, seeded_board, wait_for
@@ -250,7 +250,7 @@ def _wait(check: Callable[[], bool], timeout: float) -> bool:
 
 def _ends(db: DbEngine, refs: list[str]) -> dict[str, tuple[str, set[str], set[str]]]:
     """Each case's state, its timers fired and its timers skipped."""
-    with transaction(db) as s:
+    with records.orm(db) as s:
         cases = s.execute(select(Case.ref, Case.id, Case.state)
                           .where(col(Case.ref).in_(refs))).all()
         timers = s.execute(select(Timer.case_id, Timer.name, Timer.status)
@@ -265,7 +265,7 @@ def _ends(db: DbEngine, refs: list[str]) -> dict[str, tuple[str, set[str], set[s
 
 def _firing_mail(db: DbEngine, refs: list[str]) -> dict[str, list[tuple[str, str, int]]]:
     """Each case's firings in order, each with how many messages it queued."""
-    with transaction(db) as s:
+    with records.orm(db) as s:
         ids = dict(s.execute(select(Case.id, Case.ref).where(col(Case.ref).in_(refs))).all())
         rows = s.execute(select(History.case_id, History.seq, History.trigger, History.params)
                          .where(col(History.case_id).in_(ids), col(History.due_at).is_not(None))

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from storage.db import transaction
 from storage.models import History, Timer
+from tests import records
 from tests.cli.daemons import (
     DUE_REMINDERS,
     clone_cases,
@@ -83,14 +83,14 @@ def test_daemon_wakes_at_the_due_moment_and_delivers(tmp_path, sqlite_url):
     moment is measured by `make bench`, not asserted here.)"""
     board = seeded_board(sqlite_url)
     [ref] = refer_many(board, 1, T0)
-    with transaction(board.db) as s:
+    with records.orm(board.db) as s:
         due = s.execute(select(Timer.due_at).where(Timer.name == "triage.reminder")).scalar_one()
     scr = Scr.in_dir(tmp_path, database_url=sqlite_url)
     try:
         with daemon(scr, "--interval", "60", SCR_NOW=iso(due - timedelta(seconds=3))) as run:
             wait_for(lambda: run.named("daemon.started"), timeout=10, what="start-up")
             wait_for(lambda: count_fired(board.db), timeout=10, what="the reminder")
-            with transaction(board.db) as s:
+            with records.orm(board.db) as s:
                 row = s.execute(select(History).where(History.trigger == "timer")).scalar_one()
             assert timedelta(0) <= row.at - row.due_at < timedelta(seconds=30)
             assert row.due_at == due

@@ -7,8 +7,8 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from storage.db import transaction
 from storage.models import History, Timer
+from tests import records
 from tests.cli.daemons import (
     DUE_REMINDERS,
     clone_cases,
@@ -47,7 +47,7 @@ def test_two_daemons_on_postgresql_fire_500_due_timers_each_once(tmp_path, pg_ur
         assert len(together) == DUE and set(together.values()) == {1}
         assert {ref for ref, _ in together} == set(refs)
         assert whole(board.db) == {"fired": DUE, "pending": DUE}  # escalations ahead
-        with transaction(board.db) as s:
+        with records.orm(board.db) as s:
             per_case = Counter(s.execute(select(History.case_id)
                                          .where(History.trigger == "timer")).scalars())
             statuses = dict(s.execute(select(Timer.level, func.count())

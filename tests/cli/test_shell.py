@@ -19,8 +19,8 @@ from lifecycle.cli.app import App, Output
 from lifecycle.cli.shell import Shell, history_file, subcommands
 from lifecycle.settings import load
 from lifecycle.views import style
-from states.definition import ALL_TRIGGERS
 from states.enums import State
+from states.scr.v1 import DEFINITION
 from tests.board import BM, CHAIR, HEALTH, SUBCHAIR
 from tests.conftest import T0
 
@@ -187,7 +187,7 @@ def test_help_lists_commands_and_triggers_and_explains_each_trigger(shell, capsy
     out = run(shell, capsys, "help")[1]
     for name in subcommands(shell.parser):
         assert f"\n  {name} " in out
-    for spec in ALL_TRIGGERS:
+    for spec in DEFINITION.all_triggers:
         assert f"\n  {spec.name} " in out and spec.label in out
     record = run(shell, capsys, "help record_return")[1]
     assert record.startswith("record_return — Agency return received\n")

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from lifecycle.core.engine import Engine
 from lifecycle.runtime.sweep import SweepReport, sweep
-from storage import queries
-from storage.db import transaction
-from storage.models import History, Outbox, Timer
+from tests import records
 from tests.board import Board
 
 
@@ -22,25 +21,23 @@ def fired_names(report: SweepReport) -> list[str]:
     return [f.timer for f in report.of("fired", "blocked")]
 
 
-def timers(board: Board, ref: str, status: str | None = None) -> list[Timer]:
+def timers(board: Board, ref: str, status: str | None = None) -> list[Any]:
     """The case's timers by due moment."""
-    with transaction(board.db) as s:
-        return list(queries.timers(s, queries.case_by_ref(s, ref).id, status=status))
+    return records.case_timers(board.db, ref, status)
 
 
-def by_name(rows: list[Timer]) -> dict[str, Timer]:
+def by_name(rows: list[Any]) -> dict[str, Any]:
     return {t.name: t for t in rows}
 
 
-def history(board: Board, ref: str) -> list[History]:
-    with transaction(board.db) as s:
-        return list(queries.history(s, queries.case_by_ref(s, ref).id))
+def history(board: Board, ref: str) -> list[Any]:
+    return records.case_history(board.db, ref)
 
 
 @dataclass(frozen=True)
 class Firing:
-    row: History
-    mail: list[Outbox]
+    row: Any
+    mail: list[records.OutboxRecord]
 
     @property
     def recipients(self) -> set[str]:
@@ -49,7 +46,6 @@ class Firing:
 
 def firings(board: Board, ref: str, trigger: str = "timer") -> list[Firing]:
     """The case's history rows of `trigger`, each with the e-mail queued with it."""
-    with transaction(board.db) as s:
-        mail = [o for o in queries.outbox(s) if o.case_ref == ref]
+    mail = records.mail(board.db, ref)
     return [Firing(h, [o for o in mail if o.history_seq == h.seq])
             for h in history(board, ref) if h.trigger == trigger]

@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from states.definition import TRIGGERS
 from states.enums import USER_ROLES, State
 from states.errors import Refused
-from storage.db import transaction
+from states.scr.v1 import TRIGGERS
 from storage.models import UserAudit
 from tests.board import USERS
 from tests.conftest import T0
@@ -69,7 +68,7 @@ def test_user_changes_are_recorded_in_their_own_trail(tmp_path):
     from storage.db import make_engine
 
     engine = make_engine(scr.env["SCR_DATABASE_URL"])
-    with transaction(engine) as s:
+    with Session(engine) as s:
         trail = [(a.actor, a.action, a.user_name, a.details["roles"])
                  for a in s.exec(select(UserAudit).order_by(UserAudit.id))]
     engine.dispose()

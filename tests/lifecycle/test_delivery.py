@@ -16,8 +16,7 @@ from handlers.transport import SmtpTransport
 from lifecycle.runtime.delivery import LEASE, claim, composed, deliver_outbox, mark, retry
 from lifecycle.settings import MailSettings, Settings
 from states.enums import State
-from storage import queries
-from storage.db import transaction
+from tests import records
 from tests.board import BM, CHAIR, CSC, HEALTH, POLICE, REVIEWER, SCR_REFERRAL, SUBCHAIR, Board
 from tests.conftest import T0
 
@@ -30,8 +29,7 @@ def settings_for(tmp_path: Path, smtp_port: int | None = None, **mail) -> Settin
 
 
 def rows(board: Board, status: str | None = None):
-    with transaction(board.db) as s:
-        return list(queries.outbox(s, status=status))
+    return records.mail(board.db, status=status)
 
 
 def some_mail(board: Board) -> str:
@@ -292,8 +290,8 @@ def test_a_notice_that_cannot_be_rendered_fails_and_alerts(board, tmp_path):
     from storage.models import Outbox
 
     some_mail(board)
-    with transaction(board.db) as s:
-        first = queries.outbox(s)[0]
+    first = records.mail(board.db)[0]
+    with records.orm(board.db) as s:
         broken = dict(first.notice, template="no_such_template")
         s.execute(update(Outbox).where(Outbox.id == first.id).values(notice=broken))
     report = deliver_outbox(board.db, settings_for(tmp_path), T0 + 2 * H)

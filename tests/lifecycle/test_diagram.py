@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from lifecycle.views import diagram
-from states.definition import ALL_TRIGGERS
 from states.enums import FINAL_STATES, State
+from states.scr.v1 import DEFINITION
 from tests.lifecycle.views_cli import InProcess
+
+ALL_TRIGGERS = DEFINITION.all_triggers
 
 ROOT = Path(__file__).resolve().parents[2]
 SVG = "{http://www.w3.org/2000/svg}"
@@ -25,7 +27,7 @@ def scr(monkeypatch, capsys, tmp_path) -> InProcess:
 
 def test_mermaid_names_every_state_and_trigger():
     """Every state is declared and every trigger appears as a word in the Mermaid text."""
-    text = diagram.mermaid()
+    text = diagram.mermaid(DEFINITION)
     assert text.startswith("stateDiagram-v2\n")
     for state in State:
         assert re.search(rf"^    {state.value} : ", text, re.M), state
@@ -35,7 +37,7 @@ def test_mermaid_names_every_state_and_trigger():
 
 def test_mermaid_transitions_match_the_definition():
     """One arrow per (source, trigger) that moves a case, the start arrow, and final exits."""
-    text = diagram.mermaid()
+    text = diagram.mermaid(DEFINITION)
     arrows = re.findall(r"^    (\S+) --> (\S+) : (\w+)", text, re.M)
     expected = {(s.value, t.dest.value, t.name) for t in ALL_TRIGGERS
                 if t.dest is not None and t.sources for s in t.sources}
@@ -48,7 +50,7 @@ def test_mermaid_transitions_match_the_definition():
 
 def test_internal_transitions_are_listed_in_their_states_notes():
     """Each internal trigger is in the note of every state it records in, with its guards."""
-    text = diagram.mermaid()
+    text = diagram.mermaid(DEFINITION)
     notes = dict(re.findall(r"note right of (\w+)\n(.*?)\n    end note", text, re.S))
     for spec in ALL_TRIGGERS:
         if spec.dest is None and spec.name != "timer":
@@ -60,9 +62,9 @@ def test_internal_transitions_are_listed_in_their_states_notes():
 def test_docs_lifecycle_md_is_up_to_date():
     """docs/lifecycle.md is exactly what `scr diagram --out docs/lifecycle.md` writes now."""
     on_disk = (ROOT / diagram.DOC_PATH).read_text(encoding="utf-8")
-    assert on_disk == diagram.markdown(), (
+    assert on_disk == diagram.markdown(DEFINITION), (
         "docs/lifecycle.md is stale: run scr diagram --out docs/lifecycle.md")
-    assert "```mermaid\n" + diagram.mermaid() + "```" in on_disk
+    assert "```mermaid\n" + diagram.mermaid(DEFINITION) + "```" in on_disk
 
 
 def test_svg_is_well_formed_and_names_every_state_and_trigger(scr, tmp_path):
@@ -81,7 +83,7 @@ def test_svg_is_well_formed_and_names_every_state_and_trigger(scr, tmp_path):
 
 def test_diagram_command_prints_mermaid_and_json(scr):
     """Without --out the Mermaid text is printed; --json gives one document of the graph."""
-    assert scr.ok("diagram").out == diagram.mermaid()
+    assert scr.ok("diagram").out == diagram.mermaid(DEFINITION)
     doc = scr.ok("diagram", "--json").json()
     assert doc["states"] == [s.value for s in State]
     assert {"trigger": "publish", "source": "publication_hold", "dest": "published",

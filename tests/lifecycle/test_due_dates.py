@@ -15,8 +15,7 @@ from datetime import UTC, datetime
 import pytest
 
 from states.enums import State
-from storage import queries
-from storage.db import transaction
+from tests import records
 from tests.board import CHAIR, CSC, HEALTH, POLICE, SUBCHAIR, Board
 
 EARLY_INCIDENT = {
@@ -33,9 +32,7 @@ def utc(*args: int) -> datetime:
 
 
 def pending(board: Board, ref: str) -> dict[str, object]:
-    with transaction(board.db) as s:
-        case = queries.case_by_ref(s, ref)
-        return {t.name: t for t in queries.timers(s, case.id, status="pending")}
+    return records.timers_by_name(board.db, ref, "pending")
 
 
 def at_information_request(board: Board, referred: datetime, requested: datetime) -> str:

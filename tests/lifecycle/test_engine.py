@@ -7,14 +7,11 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 import pytest
-from sqlalchemy import func, select
 
 from lifecycle.runtime.delivery import composed
 from states.enums import State
 from states.errors import Conflict, InvalidInput, NotFound, Refused
-from storage import queries
-from storage.db import transaction
-from storage.models import History, Outbox, Timer
+from tests import records
 from tests.board import (
     BM,
     CHAIR,
@@ -31,20 +28,15 @@ H = timedelta(hours=1)
 
 
 def counts(board) -> tuple[int, int, int]:
-    with transaction(board.db) as s:
-        return tuple(s.execute(select(func.count()).select_from(m)).scalar_one()
-                     for m in (History, Timer, Outbox))
+    return records.counts(board.db)
 
 
-def timers(board, ref, status=None) -> dict[str, Timer]:
-    with transaction(board.db) as s:
-        case = queries.case_by_ref(s, ref)
-        return {t.name: t for t in queries.timers(s, case.id, status=status)}
+def timers(board, ref, status=None) -> dict[str, object]:
+    return records.timers_by_name(board.db, ref, status)
 
 
-def outbox(board, ref) -> list[Outbox]:
-    with transaction(board.db) as s:
-        return [o for o in queries.outbox(s) if o.case_ref == ref]
+def outbox(board, ref) -> list[records.OutboxRecord]:
+    return records.mail(board.db, ref)
 
 
 def test_refused_and_bad_triggers_write_nothing(board):
@@ -188,9 +180,7 @@ def test_rescheduling_publication_replaces_the_timer(board):
     board.fire(ref, "send_prepublication_notice", at=at + H)
     board.fire(ref, "schedule_publication", at=at + 2 * H, date="2027-01-20")
     board.fire(ref, "schedule_publication", at=at + 3 * H, date="2027-02-03")
-    with transaction(board.db) as s:
-        case = queries.case_by_ref(s, ref)
-        rows = [t for t in queries.timers(s, case.id) if t.ladder == "publication"]
+    rows = [t for t in records.case_timers(board.db, ref) if t.ladder == "publication"]
     assert [(r.status, r.sequence) for r in rows] == [("disarmed", 0), ("pending", 1)]
     assert rows[1].due_at == datetime(2027, 2, 3, 9, 0, tzinfo=UTC)
 
@@ -213,12 +203,10 @@ def test_free_text_stays_out_of_history_and_mail(board):
     board.fire(ref, "request_information", at=T0 + H, agencies="health")
     board.fire(ref, "record_return", at=T0 + 2 * H, by=HEALTH, agency="health", view="scr",
                summary=f"GP saw {secret}")
-    with transaction(board.db) as s:
-        case = queries.case_by_ref(s, ref)
-        assert queries.referral(s, case.id).summary == secret
-        rows = queries.history(s, case.id)
-        assert all(secret not in str(h.params) for h in rows)
-        assert rows[0].params["summary"] == "(stored)"
+    assert records.referral(board.db, ref).summary == secret
+    rows = records.case_history(board.db, ref)
+    assert all(secret not in str(h.params) for h in rows)
+    assert rows[0].params["summary"] == "(stored)"
     for message in outbox(board, ref):
         done = composed(message)
         for part in (done.subject, done.text, done.html):
@@ -229,8 +217,7 @@ def test_history_records_every_step(board):
     """The history of a whole SCR holds one row per trigger, in order, chained by state."""
     ref = board.refer(at=T0)
     board.walk(ref, State.ACTIONS_SIGNED_OFF, at=T0)
-    with transaction(board.db) as s:
-        rows = queries.history(s, queries.case_by_ref(s, ref).id)
+    rows = records.case_history(board.db, ref)
     assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
     assert rows[0].trigger == "refer" and rows[-1].dest == "actions_signed_off"
     for before, after in pairwise(rows):
@@ -238,17 +225,18 @@ def test_history_records_every_step(board):
     assert {r.actor for r in rows} >= {BM, CHAIR, SUBCHAIR, REVIEWER, HEALTH}
 
 
-def test_a_view_derived_wrongly_is_caught_by_the_check(board, monkeypatch):
-    """The engine derives the case's view after a trigger from what the effect says it
+def test_a_snapshot_derived_wrongly_is_caught_by_the_check(board, monkeypatch):
+    """The engine derives the case's snapshot after a trigger from what the effect says it
     changed; the check (on in every test) re-reads the case and fails on a difference.
     Here an effect that forgets to say it recorded a meeting is caught."""
     from lifecycle.core import effects
+    from lifecycle.core.firing import Firing
 
     ref = board.refer(at=T0)
     board.walk(ref, State.SUB_GROUP, at=T0)
     real = effects.EFFECTS["record_meeting"]
 
-    def forgetful(ctx: effects.EffectContext) -> None:
+    def forgetful(ctx: Firing) -> None:
         real(ctx)
         del ctx.changes["meetings"]
 

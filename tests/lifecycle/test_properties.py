@@ -8,13 +8,15 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from states.definition import ALL_TRIGGERS, TRIGGER_BY_NAME
 from states.enums import FINAL_STATES, State
 from states.errors import LifecycleError
-from storage import queries
-from storage.db import transaction
+from states.scr.v1 import DEFINITION
+from tests import records
 from tests.board import BELOW_THRESHOLD, QUORUM, REVIEWER, SCR_REFERRAL, USERS
 from tests.conftest import T0
+
+ALL_TRIGGERS = (DEFINITION.create, *DEFINITION.all_triggers)
+TRIGGER_BY_NAME = {t.name: t for t in ALL_TRIGGERS}
 
 NAMES = [u[0] for u in USERS] + ["system"]
 ROLE_HOLDER = {roles[0]: name for name, _, roles, _ in USERS}
@@ -93,8 +95,7 @@ def test_random_sequences_keep_cases_valid(shared_board, data, below):
         state, version, seq = State(case.state), case.version, seq + 1
         assert version == seq
 
-    with transaction(board.db) as s:
-        rows = queries.history(s, queries.case_by_ref(s, ref).id)
+    rows = records.case_history(board.db, ref)
     assert [r.seq for r in rows] == list(range(1, seq + 1))
     replayed = None
     for row in rows:

@@ -14,9 +14,8 @@ from lifecycle.runtime.delivery import composed
 from lifecycle.runtime.sweep import _due, next_due
 from states.config import ProcessConfig
 from states.enums import State
-from storage import queries
-from storage.db import transaction
 from storage.models import History, Outbox, Timer
+from tests import records
 from tests.board import BELOW_THRESHOLD, CHAIR, CSC, HEALTH, SCR_REFERRAL, SUBCHAIR, Board
 from tests.conftest import T0
 from tests.lifecycle.sweeping import (
@@ -64,7 +63,7 @@ def test_completion_ladder_through_every_level_and_its_recurrence(board):
         assert fired_names(sweep_at(board, due[name] - S)) == []
         assert fired_names(sweep_at(board, due[name])) == [name]
     nxt = by_name(timers(board, ref, "pending"))["completion.overdue"]
-    local = board.engine.config.calendar.local
+    local = board.engine.config.working_days.local
     assert local(nxt.due_at).date().month == local(due["completion.overdue"]).date().month + 1
     assert nxt.sequence == 1 and "every" not in nxt.rule and "1 month after" in nxt.rule
     assert fired_names(sweep_at(board, nxt.due_at)) == ["completion.overdue"]
@@ -112,8 +111,8 @@ def test_stale_timer_is_marked_and_nothing_else(board, state, armed_before_entry
     row, no e-mail, the case untouched."""
     ref = board.refer(at=T0)
     board.fire(ref, "request_information", at=T0 + 2 * H, agencies="health")
-    with transaction(board.db) as s:
-        case = queries.case_by_ref(s, ref)
+    case = board.case(ref)
+    with records.orm(board.db) as s:
         s.add(Timer(case_id=case.id, ladder="triage", level="reminder", name="triage.reminder",
                     state=state, due_at=T0 + 3 * H, rule="left behind", status="pending",
                     armed_at=T0 + (H if armed_before_entry else 2 * H)))
@@ -214,7 +213,7 @@ def test_refused_timed_transition_without_an_escalation_waits_and_retries(sqlite
     """A board that sets the auto-submission before the deadline sees it refused while
     returns are outstanding: it stays pending, is reported, and fires once the guard holds."""
     config = ProcessConfig().with_offsets({"returns_auto_submit.transition": "-3wd"})
-    board = Board(sqlite_db, Engine(config, check_views=True))
+    board = Board(sqlite_db, Engine(config, check_snapshots=True))
     board.seed_users()
     ref = board.refer(at=T0)
     board.fire(ref, "request_information", at=T0 + H, agencies="health")
@@ -264,7 +263,7 @@ def test_due_timers_are_read_from_the_status_due_index(board):
 
 
 def _count(board: Board, model: type) -> int:
-    with transaction(board.db) as s:
+    with records.orm(board.db) as s:
         return s.execute(select(func.count()).select_from(model)).scalar_one()
 
 
@@ -274,7 +273,7 @@ def test_history_rows_of_firings_are_exactly_the_fired_timers(board):
     board.fire(refs[0], "request_information", at=T0 + 6 * H, agencies="health")
     now = T0 + timedelta(days=30)
     sweep_at(board, now)
-    with transaction(board.db) as s:
+    with records.orm(board.db) as s:
         fired = s.execute(select(func.count()).select_from(Timer)
                           .where(Timer.status == "fired")).scalar_one()
         rows = s.execute(select(func.count()).select_from(History)
@@ -361,14 +360,14 @@ def test_the_definition_check_knows_refusal_levels():
     import dataclasses
 
     from states import validate
-    from states.definition import ALL_TRIGGERS
-    from states.timers import TIMERS, Level
+    from states.process import Level
+    from states.scr.v1 import DEFINITION, TIMERS
 
-    assert validate.problems(ALL_TRIGGERS, TIMERS) == []
+    assert validate.problems(DEFINITION) == []
     broken = tuple(
         dataclasses.replace(t, refused=Level("reminder", "entered", ("chair",)))
         if t.ladder == "triage" else t for t in TIMERS)
-    found = validate.problems(ALL_TRIGGERS, broken)
+    found = validate.problems(dataclasses.replace(DEFINITION, timers=broken))
     assert "timer triage: a refusal level, but it fires no trigger" in found
     assert "timer triage: refusal level reminder is also a planned level" in found
 

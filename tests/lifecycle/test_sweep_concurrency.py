@@ -9,6 +9,7 @@ from collections import Counter
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlmodel import Session
 
 from lifecycle.core.engine import Engine
 from lifecycle.runtime.sweep import SweepReport, sweep
@@ -28,9 +29,9 @@ def test_two_concurrent_sweeps_fire_each_timer_once(db_url):
     board = Board(setup)
     board.seed_users()
     manager = board.actor(BM)
-    with transaction(setup) as s:
+    with transaction(setup) as tx:
         for i in range(CASES):
-            board.engine.refer(s, actor=manager, params=SCR_REFERRAL,
+            board.engine.refer(tx, actor=manager, params=SCR_REFERRAL,
                                now=T0 + timedelta(minutes=i))
     now = T0 + timedelta(days=3, hours=2)  # every triage reminder is due, no escalation
     engines = [make_engine(db_url) for _ in range(2)]
@@ -39,7 +40,7 @@ def test_two_concurrent_sweeps_fire_each_timer_once(db_url):
 
     def run(db) -> None:
         start.wait()
-        reports.append(sweep(db, Engine(check_views=True), now))
+        reports.append(sweep(db, Engine(check_snapshots=True), now))
 
     threads = [threading.Thread(target=run, args=(e,)) for e in engines]
     for t in threads:
@@ -50,7 +51,7 @@ def test_two_concurrent_sweeps_fire_each_timer_once(db_url):
         fired = Counter(f.case_ref for r in reports for f in r.of("fired"))
         assert len(fired) == CASES and set(fired.values()) == {1}
         assert all(r.errors == [] for r in reports)
-        with transaction(setup) as s:
+        with Session(setup) as s:
             statuses = dict(s.execute(select(Timer.status, func.count())
                                       .where(Timer.level == "reminder")
                                       .group_by(Timer.status)).all())

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from states.definition import ALL_TRIGGERS
 from states.enums import State
 from states.errors import InvalidInput, Refused
+from states.scr.v1 import DEFINITION
 from tests.board import (
     BELOW_THRESHOLD,
     BM,
@@ -22,6 +22,8 @@ from tests.board import (
 )
 from tests.conftest import T0
 from tests.states.test_definition import SPEC_TABLE
+
+ALL_TRIGGERS = DEFINITION.all_triggers
 
 S = State
 DONE = "done"

@@ -124,10 +124,10 @@ def test_axis_labels_never_crowd_on_a_long_span():
     from datetime import UTC, datetime
 
     from lifecycle.views.timeline import LABEL_WIDTH, PLOT, _ticks
-    from states.calendar import WorkingCalendar
+    from states.working_days import WorkingDays
 
     start, end = datetime(2025, 1, 13, tzinfo=UTC), datetime(2026, 5, 7, tzinfo=UTC)
-    ticks = _ticks(start, end, WorkingCalendar(), PLOT)
+    ticks = _ticks(start, end, WorkingDays(), PLOT)
     span = (end - start).total_seconds()
     xs = [(t - start).total_seconds() / span * PLOT for t, _ in ticks]
     assert len(ticks) >= 4

@@ -6,11 +6,12 @@ from datetime import date
 
 import pytest
 
-from states.definition import REFERRAL_PARAMS, TRIGGER_BY_NAME
 from states.enums import CORE_AGENCIES
 from states.errors import InvalidInput
 from states.params import parse_params
+from states.scr.v1 import DEFINITION, REFERRAL_PARAMS
 
+TRIGGER_BY_NAME = {t.name: t for t in (DEFINITION.create, *DEFINITION.all_triggers)}
 TODAY = date(2026, 11, 23)
 
 
@@ -45,6 +46,7 @@ def test_strings_and_typed_values_convert_alike():
         ("record_milestone", {"milestone": 12}, "not text"),
     ],
 )
+
 def test_bad_input_is_refused_with_a_clear_message(trigger, raw, message):
     """Missing, unknown and malformed values are InvalidInput naming the problem."""
     with pytest.raises(InvalidInput, match=message):

@@ -10,9 +10,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from lifecycle.cli.records import verify
 from states.enums import State
 from storage import migrate
+from storage.history import verify
 from tests.board import Board
 from tests.cli.scr import Scr
 from tests.conftest import T0

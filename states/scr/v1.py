@@ -1,66 +1,41 @@
-"""The process of SPEC §3 as data: every trigger with its sources, destination, roles,
-parameters, guards and the people its e-mail goes to.
+"""The Serious Case Review process, version 1 (`scr`, "1"): the lifecycle of a Serious Case
+Review or a case review under the LSCB Regulations 2006 and Working Together to Safeguard
+Children 2013 and 2015 (see docs/lifecycle.md for the picture, docs/regimes.md for the
+sources).
 
-Change the process here and bump VERSION: each case records the version it started under.
+Every rule is data here: the triggers with their sources, destination, roles, parameters,
+guards (states.guards), the effect they record and the people their e-mail goes to
+(states.recipients); the timer ladders (states.planning) with their default distances.
+Cases started under this version keep these rules for the whole of their life: change the
+process by adding a new version beside this one (states.registry), never by editing it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from types import MappingProxyType
 
+from states import guards, recipients
+from states.criteria import assess
 from states.enums import (
-    USER_ROLES,
+    STATE_LABELS,
     Abuse,
     Ground,
     Harm,
     Methodology,
     OutputKind,
     Proceedings,
+    ReviewKind,
     Role,
     Route,
     State,
-    View,
 )
 from states.params import Param, PType
-
-VERSION = "1"
+from states.planning import CONDITIONS
+from states.process import ENTER, Level, ProcessDefinition, RoleRule, TimerSpec, TriggerSpec
 
 S = State
 R = Role
-
-
-@dataclass(frozen=True)
-class RoleRule:
-    """A role that may fire a trigger; `scope` narrows an agency lead to one agency.
-
-    scope "param": the agency named by the `agency` parameter; "action": the agency of the
-    action named by the `action` parameter.
-    """
-
-    role: Role
-    scope: str | None = None
-
-
-@dataclass(frozen=True)
-class TriggerSpec:
-    name: str
-    label: str
-    sources: tuple[State, ...]
-    dest: State | None  # None: an internal transition, recording data without moving
-    roles: tuple[RoleRule, ...]
-    params: tuple[Param, ...] = ()
-    guards: tuple[str, ...] = ()
-    # Recipient selectors (see RECIPIENTS); the business manager is always added.
-    notify: tuple[str, ...] = ()
-    timed: bool = False  # the daemon may fire it as the system actor
-    help: str = ""
-
-    @property
-    def internal(self) -> bool:
-        return self.dest is None
-
-    def param(self, name: str) -> Param | None:
-        return next((p for p in self.params if p.name == name), None)
 
 
 def _choices(enum: type) -> tuple[str, ...]:
@@ -100,12 +75,14 @@ AMEND_PARAMS = tuple(
 AGENCIES = Param("agencies", PType.AGENCIES, help="agencies to ask")
 URGENT = Param("urgent", PType.BOOL, required=False, default=False)
 
+# Opens a case; the engine records it (there is no state to leave).
+REFER = TriggerSpec(
+    "refer", "Case referred for consideration", (), S.REFERRAL, (BM,),
+    params=REFERRAL_PARAMS, notify=("chair",), effect=None, criteria=True,
+    help="Record a referral (creates the case).",
+)
+
 TRIGGERS: tuple[TriggerSpec, ...] = (
-    TriggerSpec(
-        "refer", "Case referred for consideration", (), S.REFERRAL, (BM,),
-        params=REFERRAL_PARAMS, notify=("chair",),
-        help="Record a referral (creates the case).",
-    ),
     TriggerSpec(
         "request_information", "Information requested from agencies",
         (S.REFERRAL,), S.INFORMATION_REQUEST, (BM,),
@@ -115,7 +92,8 @@ TRIGGERS: tuple[TriggerSpec, ...] = (
     ),
     TriggerSpec(
         "withdraw", "Referral withdrawn", (S.REFERRAL, S.INFORMATION_REQUEST), S.CLOSED, (BM,),
-        guards=("reason_given",), notify=("chair", "subgroup_chair", "agency_leads:asked"),
+        guards=("reason_given",), effect="close",
+        notify=("chair", "subgroup_chair", "agency_leads:asked"),
         help="Withdraw the referral, with a reason.",
     ),
     TriggerSpec(
@@ -129,7 +107,7 @@ TRIGGERS: tuple[TriggerSpec, ...] = (
         (RoleRule(R.AGENCY_LEAD, "param"), BM),
         params=(
             Param("agency", PType.AGENCY),
-            Param("view", PType.CHOICE, choices=_choices(View)),
+            Param("view", PType.CHOICE, choices=_choices(ReviewKind)),
             Param("summary", PType.LONG_TEXT, private=True, max_length=20000,
                   help="the agency's summary of involvement; never e-mailed or logged"),
         ),
@@ -168,8 +146,8 @@ TRIGGERS: tuple[TriggerSpec, ...] = (
     TriggerSpec(
         "recommend", "Sub-group recommendation made", (S.SUB_GROUP,), S.CHAIR_DECISION,
         roles(R.SUBGROUP_CHAIR),
-        params=(Param("recommendation", PType.CHOICE, choices=_choices(View)),),
-        guards=("quorate_meeting_recorded", "reason_given"),
+        params=(Param("recommendation", PType.CHOICE, choices=_choices(ReviewKind)),),
+        guards=("quorate_meeting_recorded", "reason_given"), criteria=True,
         notify=("chair", "subgroup_chair"),
         help="Recommend to the independent chair: scr, case_review or no_review.",
     ),
@@ -181,6 +159,7 @@ TRIGGERS: tuple[TriggerSpec, ...] = (
             Param("lead_reviewer", PType.TEXT, max_length=100),
         ),
         guards=("methodology_and_reviewer_given", "rationale_if_criteria_not_met"),
+        effect="commission", criteria=True,
         notify=("chair", "subgroup_chair", "lead_reviewer", "agency_leads:asked"),
         help="Commission an SCR; where the criteria are not met a rationale is required.",
     ),
@@ -192,26 +171,27 @@ TRIGGERS: tuple[TriggerSpec, ...] = (
             Param("lead_reviewer", PType.TEXT, max_length=100),
         ),
         guards=("methodology_and_reviewer_given", "criteria_not_met"),
+        effect="commission", criteria=True,
         notify=("chair", "subgroup_chair", "lead_reviewer", "agency_leads:asked"),
         help="Commission a case review below the SCR threshold.",
     ),
     TriggerSpec(
         "decide_no_review", "Decision: no review", (S.CHAIR_DECISION,), S.CLOSED,
-        roles(R.CHAIR), guards=("criteria_not_met", "reason_given"),
+        roles(R.CHAIR), guards=("criteria_not_met", "reason_given"), criteria=True,
         notify=("chair", "subgroup_chair", "agency_leads:asked"),
         help="Decide that no review is held; the national panel must have the decision and "
         "reasons within 14 days.",
     ),
     TriggerSpec(
         "refer_back", "Referred back to the sub-group", (S.CHAIR_DECISION,), S.SUB_GROUP,
-        roles(R.CHAIR), guards=("reason_given",), notify=("subgroup_chair",),
+        roles(R.CHAIR), guards=("reason_given",), criteria=True, notify=("subgroup_chair",),
         help="Send the case back to the sub-group, with a reason.",
     ),
     TriggerSpec(
         "record_milestone", "Review milestone recorded", (S.REVIEW,), None,
         roles(R.LEAD_REVIEWER, R.BUSINESS_MANAGER),
         params=(Param("milestone", PType.TEXT, max_length=300),),
-        notify=("lead_reviewer",),
+        notify=("lead_reviewer",), effect=None,
         help="Record a milestone of the review (e.g. practitioner event held).",
     ),
     TriggerSpec(
@@ -290,7 +270,7 @@ TRIGGERS: tuple[TriggerSpec, ...] = (
     ),
     TriggerSpec(
         "sign_off_actions", "Action plan signed off", (S.PUBLISHED,), S.ACTIONS_SIGNED_OFF,
-        roles(R.SUBGROUP_CHAIR, R.CHAIR), guards=("all_actions_signed_off",),
+        roles(R.SUBGROUP_CHAIR, R.CHAIR), guards=("all_actions_signed_off",), effect="close",
         notify=("chair", "subgroup_chair", "agency_leads:asked"),
         help="Close the case once every action is signed off.",
     ),
@@ -305,48 +285,125 @@ TRIGGERS: tuple[TriggerSpec, ...] = (
     TriggerSpec(
         "amend_referral", "Referral details amended",
         (S.REFERRAL, S.INFORMATION_REQUEST, S.SUB_GROUP, S.CHAIR_DECISION), None, (BM,),
-        params=AMEND_PARAMS, guards=("amendment_given", "reason_given"), notify=("chair",),
+        params=AMEND_PARAMS, guards=("amendment_given", "reason_given"), criteria=True,
+        notify=("chair",),
         help="Correct the referral's facts before the decision (the criteria are assessed "
         "again), with a reason.",
     ),
 )
 
-# The daemon's timer firings are recorded as this internal trigger, in every state that
-# arms timers; its history row names the timer and how late it fired.
-TIMER_TRIGGER = TriggerSpec(
-    "timer", "Timer fired",
-    (S.REFERRAL, S.INFORMATION_REQUEST, S.SUB_GROUP, S.CHAIR_DECISION, S.REVIEW,
-     S.PUBLICATION_HOLD, S.PUBLISHED, S.CLOSED),
-    None, (SYSTEM,),
-    params=(
-        Param("timer", PType.TEXT, max_length=100, help="the ladder, e.g. triage"),
-        Param("level", PType.TEXT, max_length=40, help="the level, e.g. reminder"),
-        Param("key", PType.TEXT, required=False, max_length=20, help="the action number"),
+
+TIMERS: tuple[TimerSpec, ...] = (
+    TimerSpec(
+        "triage", "Triage of the referral", S.REFERRAL, (ENTER,),
+        (Level("reminder", "entered", ("business_manager",)),
+         Level("escalation", "entered", ("chair",))),
     ),
-    help="A reminder or escalation sent by the daemon.",
+    TimerSpec(
+        "returns", "Agency returns due", S.INFORMATION_REQUEST,
+        (ENTER, "add_agency", "record_return"),
+        (Level("reminder", "returns_due", ("agency_leads:outstanding",)),
+         Level("overdue", "returns_due", ("agency_leads:outstanding", "business_manager"))),
+        when="returns_outstanding", invite="overdue",
+    ),
+    TimerSpec(
+        "returns_auto_submit", "Automatic submission to the sub-group", S.INFORMATION_REQUEST,
+        (ENTER, "add_agency"), (Level("transition", "returns_due"),),
+        fires="submit_to_sub_group",
+    ),
+    TimerSpec(
+        "recommendation", "Sub-group recommendation due", S.SUB_GROUP, (ENTER, "record_meeting"),
+        (Level("escalation", "meeting", ("subgroup_chair",)),
+         Level("chair", "previous", ("chair",))),
+        invite="escalation",
+    ),
+    TimerSpec(
+        "decision", "Chair's decision due", S.CHAIR_DECISION, (ENTER,),
+        (Level("reminder", "entered", ("chair",)),
+         Level("due", "referred", ("chair", "business_manager"))),
+        invite="due",
+    ),
+    TimerSpec(
+        "panel", "National panel to be told of the decision", S.CLOSED, (ENTER,),
+        (Level("reminder", "decided", ("business_manager",)),
+         Level("due", "decided", ("business_manager",))),
+        disarm_on=("record_panel_notice",), enter_via=("decide_no_review",), invite="due",
+    ),
+    TimerSpec(
+        "completion", "Review completion due", S.REVIEW, (ENTER,),
+        (Level("reminder", "commissioned", ("lead_reviewer", "business_manager")),
+         Level("due", "commissioned", ("chair", "lead_reviewer", "business_manager")),
+         Level("overdue", "commissioned", ("chair", "business_manager"), recurring=True)),
+        invite="due",
+    ),
+    TimerSpec(
+        "proceedings_check", "Proceedings status check", S.PUBLICATION_HOLD,
+        (ENTER, "record_proceedings"),
+        (Level("check", "armed", ("business_manager",), recurring=True),),
+        when="proceedings_pending",
+    ),
+    TimerSpec(
+        "long_hold", "Twelve months on publication hold", S.PUBLICATION_HOLD, (ENTER,),
+        (Level("escalation", "entered", ("chair",)),),
+    ),
+    TimerSpec(
+        "publication", "Scheduled publication", S.PUBLICATION_HOLD, ("schedule_publication",),
+        (Level("transition", "publication_date"),), fires="publish", invite="transition",
+        refused=Level("blocked", "publication_date", ("chair",)),
+    ),
+    TimerSpec(
+        "action", "Action due", S.PUBLISHED, ("add_action",),
+        (Level("reminder", "action_due", ("action_owner",)),
+         Level("overdue", "action_due", ("subgroup_chair", "action_owner"))),
+        disarm_on=("complete_action",), per_action=True, invite="overdue",
+    ),
 )
 
-ALL_TRIGGERS = (*TRIGGERS, TIMER_TRIGGER)
-TRIGGER_BY_NAME = {t.name: t for t in ALL_TRIGGERS}
-CREATE_TRIGGER = "refer"
-
-# How each recipient selector resolves, for the e-mail issue and for `scr help`.
-RECIPIENTS = {
-    "business_manager": "every business manager",
-    "chair": "every independent chair",
-    "subgroup_chair": "every sub-group chair",
-    "subgroup_members": "every sub-group member",
-    "lead_reviewer": "the case's lead reviewer",
-    "agency_leads:params": "the leads of the agencies named in the trigger",
-    "agency_leads:asked": "the leads of every agency asked on the case",
-    "agency_leads:outstanding": "the leads of agencies whose return is outstanding",
-    "agency_leads:action": "the lead of the action's agency",
-    "action_owner": "the action's owner (or its agency's lead)",
+DEFAULT_OFFSETS: Mapping[str, str] = {
+    "notice_period": "7wd",
+    "returns.due": "10wd",
+    "triage.reminder": "3wd",
+    "triage.escalation": "5wd",
+    "returns.reminder": "-2wd",
+    "returns.overdue": "0wd",
+    "returns_auto_submit.transition": "5wd",
+    "recommendation.escalation": "1wd",
+    "recommendation.without_meeting": "20wd",
+    "recommendation.chair": "5wd",
+    "decision.reminder": "15wd",
+    "decision.due": "1m",
+    "panel.reminder": "10d",
+    "panel.due": "14d",
+    "completion.reminder": "5m",
+    "completion.due": "6m",
+    "completion.overdue": "7m",
+    "completion.overdue.every": "1m",
+    "proceedings_check.check": "20wd",
+    "proceedings_check.check.every": "20wd",
+    "long_hold.escalation": "12m",
+    "publication.transition": "0d",
+    "action.reminder": "-5wd",
+    "action.overdue": "1wd",
 }
 
-ASSIGNABLE_ROLES = USER_ROLES
 
-
-def transitions_from(state: State) -> tuple[TriggerSpec, ...]:
-    """Every trigger that applies in `state`, the daemon's own included, in table order."""
-    return tuple(t for t in ALL_TRIGGERS if state in t.sources)
+DEFINITION = ProcessDefinition(
+    name="scr",
+    version="1",
+    label="Serious Case Review",
+    source="Local Safeguarding Children Boards Regulations 2006, reg. 5; Working Together "
+    "to Safeguard Children 2013 and 2015, chapter 4; Working Together 2010, chapter 8",
+    states=tuple(s.value for s in State),
+    state_labels=MappingProxyType({s.value: label for s, label in STATE_LABELS.items()}),
+    initial=S.REFERRAL.value,
+    finals=frozenset({S.ACTIONS_SIGNED_OFF.value, S.CLOSED.value}),
+    create=REFER,
+    triggers=TRIGGERS,
+    timers=TIMERS,
+    default_offsets=MappingProxyType(dict(DEFAULT_OFFSETS)),
+    guards=guards.GUARDS,
+    input_guards=frozenset(guards.INPUT_GUARDS),
+    recipients=recipients.RECIPIENTS,
+    conditions=CONDITIONS,
+    criteria=assess,
+)

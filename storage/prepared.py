@@ -1,37 +1,32 @@
-"""Statements run on the driver's own cursor, inside the session's transaction.
+"""Statements run on the driver's own cursor, inside the connection's transaction.
 
-The engine runs a dozen statements per trigger. Through SQLAlchemy's session each costs
-20 to 80 µs of Python before the database sees it; on the driver's cursor it costs 3 to 10 µs.
-So the engine's hot path (the case row, its snapshot, timers, history, effects and outbox)
-uses `Prepared` statements:
+A trigger runs a dozen statements. Through SQLAlchemy's execution path each costs 20 to
+80 µs of Python before the database sees it; on the driver's cursor it costs 3 to 10 µs.
+So the statements of the hot path (the case row, its snapshot, timers, history, the
+case's facts and the outbox) are `Prepared`:
 
 - each is still written with SQLAlchemy Core against the tables (storage.tables), and
   compiled once per dialect, so the SQL is the same that SQLAlchemy itself would send;
 - values go in and come out through the column types' own bind and result processors
   (those of the dialect's implementation of each type), so a row written here is stored
-  exactly as the ORM would store it, and reads back as the ORM would read it;
-- statements run on the cursor of the connection the session holds, so they share its
-  transaction: they commit or roll back with everything else;
+  exactly as SQLAlchemy (and its ORM) would store it, and reads back the same;
+- statements run on the cursor of the DB-API connection under the SQLAlchemy connection
+  they are given, so they share its transaction: they commit or roll back with the rest;
 - a driver error is raised as SQLAlchemy's own exception (IntegrityError,
   OperationalError), as the rest of the code expects.
 
-What this leaves out is SQLAlchemy's unit of work: objects of the ORM already loaded in the
-session are not told about rows changed here (`forget` expires one). What the session has
-pending is flushed first, as for its own queries.
+Only storage/ uses this module: the rest of the code calls storage's verbs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, exc, insert
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
 Processor = Callable[[Any], Any] | None
 _MISSING = object()
@@ -98,32 +93,32 @@ class Prepared:
             compiled = self._compiled[key] = _Compiled(self.stmt, self.columns, dialect)
         return compiled
 
-    def all(self, session: Session | Connection, params: Mapping[str, Any] | None = None
+    def all(self, tx: Connection, params: Mapping[str, Any] | None = None
             ) -> list[tuple[Any, ...]]:
         """Every row the statement returns, each a tuple of its columns in order."""
-        cursor, compiled = self._run(session, params or {})
+        cursor, compiled = self._run(tx, params or {})
         try:
             return [compiled.row(r) for r in cursor.fetchall()] if self.columns else []
         finally:
             cursor.close()
 
-    def one(self, session: Session | Connection, params: Mapping[str, Any] | None = None
+    def one(self, tx: Connection, params: Mapping[str, Any] | None = None
             ) -> tuple[Any, ...] | None:
         """The first row, or None."""
-        rows = self.all(session, params)
+        rows = self.all(tx, params)
         return rows[0] if rows else None
 
-    def run(self, session: Session | Connection, params: Mapping[str, Any] | None = None) -> int:
+    def run(self, tx: Connection, params: Mapping[str, Any] | None = None) -> int:
         """Run a statement that returns no rows; the number of rows it changed."""
-        cursor, _ = self._run(session, params or {})
+        cursor, _ = self._run(tx, params or {})
         try:
             return int(cursor.rowcount)
         finally:
             cursor.close()
 
-    def run_many(self, session: Session | Connection, rows: Iterable[Mapping[str, Any]]) -> None:
+    def run_many(self, tx: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
         """Run the statement once for each of `rows` (one round trip where the driver can)."""
-        compiled, connection = self._setup(session)
+        compiled, connection = self._setup(tx)
         args = [compiled.args(r) for r in rows]
         if not args:
             return
@@ -135,13 +130,12 @@ class Prepared:
         finally:
             cursor.close()
 
-    def _setup(self, session: Session | Connection) -> tuple[_Compiled, Any]:
-        dialect, driver = _driver(session)
-        return self._for(dialect), driver
+    def _setup(self, tx: Connection) -> tuple[_Compiled, Any]:
+        return self._for(tx.dialect), tx.connection.driver_connection
 
-    def _run(self, session: Session | Connection, params: Mapping[str, Any]
+    def _run(self, tx: Connection, params: Mapping[str, Any]
              ) -> tuple[Any, _Compiled]:
-        compiled, connection = self._setup(session)
+        compiled, connection = self._setup(tx)
         args = compiled.args(params)
         cursor = connection.cursor()
         try:
@@ -150,30 +144,6 @@ class Prepared:
             cursor.close()
             raise _wrapped(compiled, args, error) from error
         return cursor, compiled
-
-
-def _driver(db: Session | Connection) -> tuple[Dialect, Any]:
-    """The dialect and the DB-API connection under `db`, in its current transaction.
-
-    A session first flushes what is pending in it (unless autoflush is off), as it would
-    before any query of its own, so a statement here sees the objects added to it. Its
-    connection is remembered for as long as its root transaction lasts (asking the session
-    each time costs more than most of the statements): a new transaction, after a commit
-    or a rollback, asks again."""
-    if isinstance(db, Connection):
-        return db.dialect, db.connection.driver_connection
-    if db.autoflush:
-        db.flush()
-    transaction = db.get_transaction()
-    known = db.info.get(_DRIVER)
-    if known is None or transaction is None or known[0] is not transaction:
-        connection = db.connection()
-        known = db.info[_DRIVER] = (db.get_transaction(), connection.dialect,
-                                    connection.connection.driver_connection)
-    return known[1], known[2]
-
-
-_DRIVER = "storage.direct.driver"
 
 
 def inserting(table: Table, *, returning: Any = None) -> Prepared:
@@ -188,13 +158,3 @@ def _wrapped(compiled: _Compiled, args: Any, error: Exception) -> Exception:
     """The driver's error as SQLAlchemy's (IntegrityError, OperationalError, ...)."""
     return exc.DBAPIError.instance(compiled.sql, args, error, compiled.dbapi_error,
                                    hide_parameters=True)
-
-
-def forget(session: Session, entity: type, ident: Any) -> None:
-    """Expire the session's loaded copy of a row changed here, if it holds one, so that
-    the next attribute read loads it again."""
-    from sqlalchemy.orm.util import identity_key
-
-    instance = session.identity_map.get(identity_key(entity, ident))
-    if instance is not None:
-        session.expire(instance)

@@ -1,7 +1,7 @@
-"""Prepared statements on the driver's cursor (storage.direct) and the engine's case record
-(storage.caserow), on SQLite and PostgreSQL: a row written either way is stored and read
-back the same as through the ORM, shares the session's transaction, and fails as
-SQLAlchemy's own errors."""
+"""Prepared statements on the driver's cursor (storage.prepared) and the case record
+(storage.cases), on SQLite and PostgreSQL: a row written either way is stored and read back
+the same as through the ORM, shares the connection's transaction, and fails as SQLAlchemy's
+own errors."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session
 
-from lifecycle.core.notify import _OUTBOX
-from storage import caserow
+from states.errors import Conflict
+from storage import cases, outbox
 from storage.db import transaction
-from storage.direct import Prepared, inserting
 from storage.models import Case, History, Outbox
+from storage.prepared import Prepared, inserting
 from tests.board import Board
 
 AT = datetime(2026, 11, 23, 12, 30, 15, 123456, tzinfo=timezone(timedelta(hours=1)))
@@ -30,7 +30,7 @@ def _board(db) -> tuple[Board, str, int]:
     board = Board(db)
     board.seed_users()
     ref = board.refer(at=AT)
-    with transaction(db) as s:
+    with Session(db) as s:
         case = s.exec(select(Case).where(Case.ref == ref)).scalars().one()  # type: ignore[call-overload]
         assert case.id is not None
         return board, ref, case.id
@@ -47,10 +47,11 @@ def _history_row(case_id: int, seq: int, **extra: object) -> dict[str, object]:
 
 def test_a_row_written_here_is_stored_as_the_orm_stores_it(db):
     _, _, case_id = _board(db)
-    with transaction(db) as s:
-        _HISTORY.run(s, _history_row(case_id, 50))
+    with transaction(db) as tx:
+        _HISTORY.run(tx, _history_row(case_id, 50))
+    with Session(db) as s, s.begin():
         s.add(History(**_history_row(case_id, 51)))  # type: ignore[arg-type]
-    with transaction(db) as s:
+    with Session(db) as s:
         # The stored text, not only the values read back: both ways wrote the same.
         stored = s.execute(text(
             "SELECT seq, CAST(params AS TEXT), CAST(at AS TEXT) FROM history "
@@ -65,20 +66,20 @@ def test_a_row_written_here_is_stored_as_the_orm_stores_it(db):
 
 def test_a_row_the_orm_wrote_reads_back_the_same_here(db):
     _, _, case_id = _board(db)
-    with transaction(db) as s:
+    with Session(db) as s, s.begin():
         s.add(History(**_history_row(case_id, 60, reason="why", due_at=AT)))  # type: ignore[arg-type]
         s.flush()
         row_id = s.exec(select(History.id).where(  # type: ignore[call-overload]
             History.case_id == case_id, History.seq == 60)).scalar_one()
-    with transaction(db) as s:
-        params, at, due_at, reason = _READ_HISTORY.one(s, {"id": row_id}) or ()
+    with transaction(db) as tx:
+        params, at, due_at, reason = _READ_HISTORY.one(tx, {"id": row_id}) or ()
     assert params == {"b": [1, 2], "a": "x"}
     assert at == AT and at.utcoffset() == timedelta(0)  # read back in UTC, as the ORM does
     assert due_at == AT
     assert reason == "why"
 
 
-def test_statements_share_the_sessions_transaction(db):
+def test_statements_share_the_connections_transaction(db):
     _, _, case_id = _board(db)
     with pytest.raises(RuntimeError), transaction(db) as s:
         _HISTORY.run(s, _history_row(case_id, 70))
@@ -120,9 +121,9 @@ def test_outbox_rows_keep_a_missing_calendar_as_the_orm_reads_it(db):
                recipient_role="chair", template="t", subject="s", body_text="", body_html="",
                message_id="<direct-test@example.org>", status="pending", attempts=0,
                created_at=now, next_attempt_at=now, notice={"case_ref": ref})
-    with transaction(db) as s:
-        _OUTBOX.run_many(s, [row])
-    with transaction(db) as s:
+    with transaction(db) as tx:
+        outbox.queue(tx, [row])
+    with Session(db) as s:
         stored = s.exec(select(Outbox).where(  # type: ignore[call-overload]
             Outbox.message_id == "<direct-test@example.org>")).scalars().one()
     assert stored.calendar is None and stored.notice == {"case_ref": ref}
@@ -130,75 +131,27 @@ def test_outbox_rows_keep_a_missing_calendar_as_the_orm_reads_it(db):
 
 
 def test_the_case_record_loads_and_saves_with_a_version_check(db):
+    """cases.save writes every column and raises the version by one; a record read before
+    someone else saved is a Conflict, and writes nothing."""
     _, ref, _ = _board(db)
-    with transaction(db) as s:
-        case = caserow.load(s, ref, for_update=True)
+    with transaction(db) as tx:
+        case = cases.load(tx, ref, for_update=True)
         version = case.version
         case.meeting_date = date(2026, 12, 1)
         case.flags = ["urgent"]
-        caserow.save(s, case)
+        cases.save(tx, case)
         assert case.version == version + 1
-    with transaction(db) as s:
+    with Session(db) as s:
         orm = s.exec(select(Case).where(Case.ref == ref)).scalars().one()  # type: ignore[call-overload]
         assert (orm.version, orm.meeting_date, orm.flags) == (version + 1, date(2026, 12, 1),
                                                               ["urgent"])
-        assert orm.referred_at == caserow.load(s, ref).referred_at
-    with transaction(db) as s:
-        old = caserow.load(s, ref)
-    with transaction(db) as s:
-        caserow.save(s, caserow.load(s, ref))  # someone else saves first
-    with pytest.raises(StaleDataError), transaction(db) as s:
-        caserow.save(s, old)
-
-
-def test_saving_expires_the_orms_copy_in_the_same_session(db):
-    _, ref, _ = _board(db)
-    with transaction(db) as s:
-        orm = s.exec(select(Case).where(Case.ref == ref)).scalars().one()  # type: ignore[call-overload]
-        before = orm.version
-        case = caserow.load(s, ref)
-        case.state = "withdrawn"
-        caserow.save(s, case)
-        assert (orm.version, orm.state) == (before + 1, "withdrawn")
-
-
-def test_the_case_record_has_every_column_of_the_table():
-    assert {f for f in caserow.CaseRow.__dataclass_fields__} == {
-        c.key for c in Case.__table__.columns}  # type: ignore[attr-defined]
-
-
-def test_a_session_used_again_runs_on_its_new_connection(db):
-    """The driver connection is remembered per transaction: when the session's next
-    transaction gets another connection from the pool, statements follow it."""
-    from sqlmodel import Session
-
-    from storage.direct import _driver
-
-    _, _, case_id = _board(db)
-    count = Prepared(select(_H.c.id).where(_H.c.seq == bindparam("seq")))
-    with Session(db) as s:
-        with s.begin():
-            _HISTORY.run(s, _history_row(case_id, 100))
-            first = _driver(s)[1]
-            s.rollback()
-        # The pooled connection the session gave back is taken by someone else.
-        with db.connect(), s.begin():
-            current = s.connection().connection.driver_connection
-            assert current is not first
-            assert _driver(s)[1] is current
-            assert count.all(s, {"seq": 100}) == []
-            _HISTORY.run(s, _history_row(case_id, 101))
-        with s.begin():
-            assert len(count.all(s, {"seq": 101})) == 1
-
-
-def test_what_the_session_has_pending_is_flushed_first(db):
-    """As for the session's own queries: a row added to it and not yet flushed is seen."""
-    _, _, case_id = _board(db)
-    count = Prepared(select(_H.c.id).where(_H.c.seq == bindparam("seq")))
-    with transaction(db) as s:
-        s.add(History(**_history_row(case_id, 110)))  # type: ignore[arg-type]
-        assert len(count.all(s, {"seq": 110})) == 1
-        with s.no_autoflush:
-            s.add(History(**_history_row(case_id, 111)))  # type: ignore[arg-type]
-            assert count.all(s, {"seq": 111}) == []  # autoflush off: not yet
+    with transaction(db) as tx:
+        assert orm.referred_at == cases.load(tx, ref).referred_at
+        old = cases.load(tx, ref)
+    with transaction(db) as tx:
+        cases.save(tx, cases.load(tx, ref))  # someone else saves first
+    with pytest.raises(Conflict, match="changed by someone else"), transaction(db) as tx:
+        old.state = "closed"
+        cases.save(tx, old)
+    with transaction(db) as tx:
+        assert cases.load(tx, ref).state != "closed"

@@ -59,7 +59,7 @@ def add_months(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, last))
 
 
-class WorkingCalendar:
+class WorkingDays:
     """Working days of one region in one time zone; pure apart from the holiday tables."""
 
     def __init__(

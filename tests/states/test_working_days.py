@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from states.calendar import Offset, WorkingCalendar, add_months
+from states.working_days import Offset, WorkingDays, add_months
 
-CAL = WorkingCalendar()
+CAL = WorkingDays()
 
 
 @pytest.mark.parametrize(
@@ -43,7 +43,7 @@ def test_add_working_days(start, n, expected):
 def test_scotland_differs_when_configured():
     """The region is configurable: 2 January is a bank holiday in Scotland, not England
     (in 2027 it is a Saturday, so Scotland's substitute is Monday 4 January)."""
-    scotland = WorkingCalendar(subdiv="SCT")
+    scotland = WorkingDays(subdiv="SCT")
     assert scotland.add_working_days(date(2026, 12, 31), 1) == date(2027, 1, 5)
     assert CAL.add_working_days(date(2026, 12, 31), 1) == date(2027, 1, 4)
     assert not scotland.is_working_day(date(2027, 1, 4))

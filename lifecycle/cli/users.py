@@ -1,0 +1,88 @@
+"""`scr users add` and `scr users list`: the board's people."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import re
+from argparse import Namespace
+from collections.abc import Callable
+
+from lifecycle.cli.app import App, Output
+from lifecycle.views.documents import user_entry
+from lifecycle.views.text import table
+from states.enums import USER_ROLES, Role
+from states.errors import InvalidInput, Refused
+from states.params import clean_text
+from storage import users
+from storage.db import Tx, reading, transaction
+
+_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
+
+
+def users_add(app: App, args: Namespace) -> Output:
+    name = clean_text(args.name, "name", 100)
+    if not name or "," in name:
+        raise InvalidInput("name: must be non-empty text without commas")
+    email = args.email.strip()
+    if not _EMAIL.match(email) or len(email) > 254:
+        raise InvalidInput(f"email: not an e-mail address: {email[:60]!r}")
+    roles = list(dict.fromkeys(args.role or []))
+    if not roles:
+        raise InvalidInput("give at least one --role")
+    for role in roles:
+        if role not in USER_ROLES:
+            raise InvalidInput(f"unknown role {role!r} (one of {', '.join(USER_ROLES)})")
+    agency = args.agency
+    if agency is not None and agency not in app.settings.process.agencies:
+        raise InvalidInput(f"unknown agency {agency!r}")
+    if Role.AGENCY_LEAD in roles and agency is None:
+        raise InvalidInput("an agency_lead needs --agency")
+    with transaction(app.db()) as tx:
+        by = _user_admin(app, tx)
+        if any(u.name == name for u in users.every(tx)):
+            raise InvalidInput(f"user {name!r} already exists")
+        user = users.add(tx, name=name, email=email, agency=agency, roles=roles, by=by,
+                         now=app.now())
+    return Output(user_entry(user), f"added {name} <{email}> as {', '.join(roles)}"
+                  + (f" ({agency})" if agency else ""))
+
+
+def _user_admin(app: App, tx: Tx) -> str:
+    """Who is changing users: a business manager named by --as, or the operating-system
+    account when no --as is given (installing the first users happens before any exist)."""
+    actor = app.actor(tx, required=False)
+    if actor is None:
+        return f"os:{getpass.getuser()}"
+    if Role.BUSINESS_MANAGER not in actor.roles:
+        raise Refused(f"{actor.name} may not change users: it needs business_manager")
+    return actor.name
+
+
+def users_list(app: App, args: Namespace) -> Output:
+    with reading(app.db()) as tx:
+        entries = [user_entry(u) for u in users.every(tx)]
+    text = table(["name", "email", "roles", "agency", "active"],
+                 [[e["name"], e["email"], ", ".join(e["roles"]), e["agency"],
+                   "yes" if e["active"] else "no"] for e in entries])
+    return Output(entries, text)
+
+
+def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """`users add` and `users list`."""
+    from lifecycle.cli.main import add_json_option
+
+    group = command("users", "add and list users")
+    sub = group.add_subparsers(dest="users_command", metavar="ACTION", parser_class=type(group))
+    add = sub.add_parser("add", help="add a user")
+    add.add_argument("name")
+    add.add_argument("--email", required=True)
+    add.add_argument("--role", action="append", metavar="ROLE",
+                     help="business_manager, chair, subgroup_chair, subgroup_member, "
+                     "agency_lead, lead_reviewer or auditor; repeat for several")
+    add.add_argument("--agency", help="the user's agency (required for agency_lead)")
+    add_json_option(add)
+    add.set_defaults(func=users_add)
+    lst = sub.add_parser("list", help="list users")
+    add_json_option(lst)
+    lst.set_defaults(func=users_list)

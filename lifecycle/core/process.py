@@ -1,0 +1,62 @@
+"""A process as the engine runs it: a registered definition with its machine and the board's
+configuration bound to it, looked up by the name and version a case stores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lifecycle.core.machine import SHIPPED, ProcessMachine
+from states.config import ProcessConfig
+from states.process import ProcessDefinition
+from states.registry import REGISTRY, Registry
+
+
+@dataclass(frozen=True)
+class Process:
+    definition: ProcessDefinition
+    machine: ProcessMachine
+    config: ProcessConfig  # bound to the definition
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+    @property
+    def version(self) -> str:
+        return self.definition.version
+
+
+@dataclass
+class Processes:
+    """The registry's definitions, each with its machine (built once) and bound config."""
+
+    config: ProcessConfig = field(default_factory=ProcessConfig)
+    registry: Registry = field(default_factory=lambda: REGISTRY)
+    _known: dict[tuple[str, str], Process] = field(default_factory=dict, init=False)
+
+    def get(self, name: str, version: str) -> Process:
+        """The process `name` at `version`; UnknownDefinition (exit 2) if there is none."""
+        found = self._known.get((name, version))
+        if found is None:
+            definition = self.registry.get(name, version)
+            machine = SHIPPED.get(definition.key)
+            if machine is None or machine.definition is not definition:
+                machine = ProcessMachine(definition)
+            found = self._known[definition.key] = Process(definition, machine,
+                                                          self.config.bind(definition))
+        return found
+
+    def of(self, case: Any) -> Process:
+        """The process a case runs under (anything with `definition` and
+        `definition_version`)."""
+        return self.get(case.definition, case.definition_version)
+
+    def starting(self) -> Process:
+        """The process new cases start under (the board's `[process]` setting)."""
+        name, version = self.config.start
+        definition = self.registry.resolve(name, version)
+        return self.get(definition.name, definition.version)
+
+    def every(self) -> list[Process]:
+        return [self.get(d.name, d.version) for d in self.registry]

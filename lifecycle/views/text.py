@@ -1,0 +1,92 @@
+"""Text for people: aligned tables, moments in the board's time zone, a case at a glance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from lifecycle.views import style
+from states.working_days import WorkingDays
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A plain aligned table; empty cells show as '-'."""
+    cells = [[("-" if v is None or v == "" else str(v)) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = [style.header(
+        "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+              for r in cells]
+    return "\n".join(lines)
+
+
+def when(moment: str | datetime | None, cal: WorkingDays) -> str:
+    if moment is None:
+        return "-"
+    value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return cal.local(value).strftime("%a %d %b %Y %H:%M")
+
+
+def case_text(doc: dict[str, Any], cal: WorkingDays) -> str:
+    """A case's document (lifecycle.views.documents.case_document) for people."""
+    state = doc["state"]
+    lines = [
+        f"{doc['ref']}  {doc['pseudonym']}",
+        f"  state      {state} — {doc['state_label']} (since "
+        f"{when(doc['state_entered_at'], cal)})",
+        f"  kind       {doc['kind'] or '-'}    version {doc['version']}    "
+        f"flags {', '.join(doc['flags']) or '-'}",
+        f"  referred   {when(doc['referred_at'], cal)}",
+    ]
+    ref = doc["referral"]
+    lines.append(f"  referral   harm {ref['harm']}, abuse {ref['abuse']}, agency concern "
+                 f"{'yes' if ref['agency_concern'] else 'no'}, route {ref['route']}"
+                 + (f", grounds {', '.join(ref['grounds'])}" if ref["grounds"] else ""))
+    crit = doc["criteria"]
+    lines.append("  criteria   " + "; ".join(crit["reasons"]))
+    if ref.get("summary"):
+        lines.append("  summary    " + ref["summary"].replace("\n", "\n             "))
+    if doc["agencies"]:
+        lines.append("\nAgencies asked")
+        lines.append(_indent(table(
+            ["agency", "round", "due", "returned", "view"],
+            [[a["agency"], a["round"], when(a["due_at"], cal), when(a["returned_at"], cal),
+              a["view"]] for a in doc["agencies"]])))
+    if doc["meetings"]:
+        lines.append("\nMeetings")
+        lines.extend(f"  {m['date']}: {', '.join(m['attendees'])}" for m in doc["meetings"])
+    facts = [("recommendation", doc["recommendation"]), ("methodology", doc["methodology"]),
+             ("lead reviewer", doc["lead_reviewer"]), ("report", doc["report"]),
+             ("notice sent", when(doc["notice_sent_at"], cal) if doc["notice_sent_at"] else None),
+             ("publication", doc["scheduled_publication"]),
+             ("published", when(doc["published_at"], cal) if doc["published_at"] else None),
+             ("panel told", doc["panel_notified_on"])]
+    shown = [(k, v) for k, v in facts if v]
+    if shown:
+        lines.append("")
+        lines.extend(f"  {k:<15}{v}" for k, v in shown)
+    p = doc["proceedings"]
+    if state in ("publication_hold", "published") or p["criminal"] != "none":
+        lines.append(f"  {'proceedings':<15}criminal {p['criminal']}, care {p['care']}"
+                     + (f", expected to conclude {p['expected_conclusion']}"
+                        if p["expected_conclusion"] else ""))
+    if doc["outputs"]:
+        lines.append(f"  {'outputs':<15}" + ", ".join(o["output"] for o in doc["outputs"]))
+    if doc["actions"]:
+        lines.append("\nActions")
+        lines.append(_indent(table(
+            ["#", "agency", "owner", "due", "status", "description"],
+            [[a["action"], a["agency"], a["owner"], a["due"], a["status"], a["description"]]
+             for a in doc["actions"]])))
+    if doc["timers"]:
+        lines.append("\nTimers")
+        lines.append(_indent(table(
+            ["timer", "due", "status", "rule"],
+            [[t["name"], when(t["due_at"], cal), t["status"], t["rule"]]
+             for t in doc["timers"]])))
+    return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())

@@ -1,0 +1,201 @@
+"""The vocabulary a process definition is declared in: triggers, role rules, timer ladders,
+and the definition that holds them under a name and a version.
+
+A definition is data. It names its guards, recipients, anchors and conditions by the
+libraries' names (states.guards, states.recipients, states.planning), and its effects by
+the names lifecycle/core/effects.py registers them under; states.validate checks every name
+when the definition is registered, and the lifecycle's machine when it is built, so a
+misspelt name never loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from states.case import ReferralFacts
+from states.criteria import Assessment
+from states.enums import Role
+from states.params import Param, PType
+
+# TriggerSpec.effect: "the effect registered under the trigger's own name".
+OWN_EFFECT = ""
+ENTER = "enter"  # TimerSpec.arm_on: armed when the case enters the ladder's state
+TIMER_TRIGGER = "timer"
+
+
+@dataclass(frozen=True)
+class RoleRule:
+    """A role that may fire a trigger; `scope` narrows an agency lead to one agency.
+
+    scope "param": the agency named by the `agency` parameter; "action": the agency of the
+    action named by the `action` parameter.
+    """
+
+    role: Role
+    scope: str | None = None
+
+
+@dataclass(frozen=True)
+class TriggerSpec:
+    name: str
+    label: str
+    sources: tuple[str, ...]
+    dest: str | None  # None: an internal transition, recording data without moving
+    roles: tuple[RoleRule, ...]
+    params: tuple[Param, ...] = ()
+    guards: tuple[str, ...] = ()
+    # Recipient selectors (states.recipients); the business manager is always added.
+    notify: tuple[str, ...] = ()
+    timed: bool = False  # the daemon may fire it as the system actor
+    help: str = ""
+    # What the trigger records beyond the state change: the name of an effect registered
+    # in lifecycle/core/effects.py (OWN_EFFECT: the trigger's own name), or None.
+    effect: str | None = OWN_EFFECT
+    # A decision is made: the SCR criteria assessment is shown with it (`scr why`, e-mail).
+    criteria: bool = False
+
+    @property
+    def internal(self) -> bool:
+        return self.dest is None
+
+    @property
+    def effect_name(self) -> str | None:
+        return self.name if self.effect == OWN_EFFECT else self.effect
+
+    @property
+    def system_only(self) -> bool:
+        return all(r.role == Role.SYSTEM for r in self.roles)
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+@dataclass(frozen=True)
+class Level:
+    name: str
+    anchor: str  # states.planning.ANCHORS
+    notify: tuple[str, ...] = ()
+    recurring: bool = False  # fires again every `<ladder>.<level>.every` after its due moment
+
+
+@dataclass(frozen=True)
+class TimerSpec:
+    """A ladder of timers armed in one state (reminder → escalation → chair).
+
+    Each level is its own timer row so the board sees every coming deadline; after an
+    outage the sweep fires only the highest level that fell due. Leaving the state disarms
+    the ladder; `arm_on` triggers re-arm it (its pending levels are replaced). A ladder with
+    `fires` is a timed transition: at its due moment the daemon fires that trigger as the
+    system actor; when the trigger is refused, its `refused` level (if it has one) is
+    announced instead, with the reasons, so the board learns why.
+    """
+
+    ladder: str
+    label: str
+    state: str
+    arm_on: tuple[str, ...]
+    levels: tuple[Level, ...]
+    fires: str | None = None
+    disarm_on: tuple[str, ...] = ()
+    enter_via: tuple[str, ...] = ()  # armed on entry only when entered by these triggers
+    when: str | None = None  # a condition (states.planning.CONDITIONS); unarmed while false
+    per_action: bool = False
+    # The level whose due moment is the deadline sent as a calendar invitation, if any.
+    invite: str | None = None
+    # For `fires` ladders: the escalation announced when the fired trigger is refused. It is
+    # not planned as a timer row of its own.
+    refused: Level | None = None
+
+    def level(self, name: str) -> Level | None:
+        """The level called `name`, the refusal level included; None if there is none."""
+        found = next((lv for lv in self.levels if lv.name == name), None)
+        if found is None and self.refused is not None and self.refused.name == name:
+            return self.refused
+        return found
+
+
+def _timer_trigger(states: tuple[str, ...]) -> TriggerSpec:
+    """The daemon's timer firings, recorded as this internal trigger in every state that
+    arms timers; its history row names the timer and how late it fired."""
+    return TriggerSpec(
+        TIMER_TRIGGER, "Timer fired", states, None, (RoleRule(Role.SYSTEM),),
+        params=(
+            Param("timer", PType.TEXT, max_length=100, help="the ladder, e.g. triage"),
+            Param("level", PType.TEXT, max_length=40, help="the level, e.g. reminder"),
+            Param("key", PType.TEXT, required=False, max_length=20, help="the action number"),
+        ),
+        effect=None,
+        help="A reminder or escalation sent by the daemon.",
+    )
+
+
+@dataclass(frozen=True)
+class ProcessDefinition:
+    """One review process, under a name and a version, as data.
+
+    Each case stores the name and version it started under and runs under that definition
+    for the whole of its life; a new version is a new definition beside the old.
+    """
+
+    name: str
+    version: str
+    label: str
+    source: str  # the statutory guidance the rules rest on
+    states: tuple[str, ...]
+    state_labels: Mapping[str, str]
+    initial: str
+    finals: frozenset[str]
+    create: TriggerSpec  # the trigger that opens a case (`refer`)
+    triggers: tuple[TriggerSpec, ...]  # the rest, in the order people are shown them
+    timers: tuple[TimerSpec, ...]
+    default_offsets: Mapping[str, str]
+    guards: Mapping[str, Callable[..., str | None]]
+    input_guards: frozenset[str]
+    recipients: Mapping[str, str]
+    conditions: Mapping[str, Callable[..., bool]]
+    criteria: Callable[[ReferralFacts], Assessment]
+    # Derived in __post_init__.
+    timer_trigger: TriggerSpec = field(init=False)
+    all_triggers: tuple[TriggerSpec, ...] = field(init=False)
+    _by_name: Mapping[str, TriggerSpec] = field(init=False, repr=False)
+    _by_ladder: Mapping[str, TimerSpec] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        timed_states = tuple(s for s in self.states if any(t.state == s for t in self.timers))
+        timer = _timer_trigger(timed_states)
+        everything = (*self.triggers, timer)
+        set_ = object.__setattr__  # a frozen dataclass computes its derived fields once
+        set_(self, "timer_trigger", timer)
+        set_(self, "all_triggers", everything)
+        set_(self, "_by_name", MappingProxyType({t.name: t for t in (self.create, *everything)}))
+        set_(self, "_by_ladder", MappingProxyType({t.ladder: t for t in self.timers}))
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.name, self.version)
+
+    @property
+    def title(self) -> str:
+        """How people see it named: 'scr version 1 (Serious Case Review)'."""
+        return f"{self.name} version {self.version} ({self.label})"
+
+    def trigger(self, name: str) -> TriggerSpec | None:
+        """The trigger called `name` (the creating one included), or None."""
+        return self._by_name.get(name)
+
+    def timer(self, ladder: str) -> TimerSpec | None:
+        return self._by_ladder.get(ladder)
+
+    def state_label(self, state: str) -> str:
+        return self.state_labels.get(state, state)
+
+    def reads_input(self, guard: str) -> bool:
+        """Whether the guard judges the trigger's input (parameters or --reason)."""
+        return guard in self.input_guards
+
+    def describe(self, *, starts_new: bool) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "label": self.label,
+                "source": self.source, "starts_new_cases": starts_new}

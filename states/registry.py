@@ -1,0 +1,79 @@
+"""The process definitions this code knows, by name and version.
+
+Each case stores the name and version of the definition it started under, and everything
+that works on a case (the engine, the sweep, timers, criteria, `why`, the diagram, e-mail)
+looks that definition up here. Adding a definition, or a new version of one, changes no
+stored case: the cases of the old version keep its rules. The board's configuration names
+the definition new cases start under (`[process] definition`, and optionally `version`;
+without one, the newest version of that name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from states import validate
+from states.errors import InvalidInput
+from states.process import ProcessDefinition
+
+
+class UnknownDefinition(InvalidInput):
+    """A definition name or version that is not registered."""
+
+
+def _order(version: str) -> tuple[int, str]:
+    return (int(version), "") if version.isdigit() else (10**9, version)
+
+
+class Registry:
+    """Definitions keyed by (name, version); each is validated when it is registered."""
+
+    def __init__(self, *definitions: ProcessDefinition) -> None:
+        self._known: dict[tuple[str, str], ProcessDefinition] = {}
+        for definition in definitions:
+            self.register(definition)
+
+    def register(self, definition: ProcessDefinition) -> ProcessDefinition:
+        """Add `definition`; DefinitionError if it is unsound, ValueError if its name and
+        version are taken."""
+        validate.check(definition)
+        if definition.key in self._known:
+            raise ValueError(f"{definition.name} version {definition.version} is registered "
+                             "already: a changed process is a new version")
+        self._known[definition.key] = definition
+        return definition
+
+    def get(self, name: str, version: str) -> ProcessDefinition:
+        found = self._known.get((name, version))
+        if found is None:
+            raise UnknownDefinition(f"no process definition {name} version {version} "
+                                    f"(scr definitions lists them)")
+        return found
+
+    def newest(self, name: str) -> ProcessDefinition:
+        versions = [d for (n, _), d in self._known.items() if n == name]
+        if not versions:
+            known = ", ".join(sorted({n for n, _ in self._known})) or "none"
+            raise UnknownDefinition(f"no process definition called {name!r} (known: {known})")
+        return max(versions, key=lambda d: _order(d.version))
+
+    def resolve(self, name: str, version: str | None) -> ProcessDefinition:
+        """The definition `name` at `version`, or its newest version when None."""
+        return self.newest(name) if version is None else self.get(name, version)
+
+    def __iter__(self) -> Iterator[ProcessDefinition]:
+        """Every definition, by name then version."""
+        return iter(sorted(self._known.values(), key=lambda d: (d.name, _order(d.version))))
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+
+def shipped() -> Registry:
+    """The definitions this code ships with."""
+    from states import scr
+
+    return Registry(scr.V1)
+
+
+REGISTRY = shipped()

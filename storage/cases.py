@@ -1,0 +1,253 @@
+"""A case's own row, and the snapshot of the whole case that guards and timers read.
+
+The case is a plain record (storage.tables.CaseRecord, generated from the model): `new`
+makes one and `insert` stores it with its referral; `load` reads it (locking it for a
+change); `save` writes every column and raises the version by one on the condition that
+nobody raised it first. `refer` and `fire` return the same record type. Statements here
+are prepared (storage.prepared): this is the hot path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import insert as sql_insert
+
+from states.case import ActionFacts, AgencyAsk, CaseSnapshot, MeetingFacts, ReferralFacts
+from states.errors import Conflict, NotFound
+from storage.db import CONFLICT, Tx
+from storage.prepared import Prepared
+from storage.tables import (
+    ACTIONS,
+    AGENCY_REQUESTS,
+    CASES,
+    CASES_FIELDS,
+    MEETING_ATTENDANCE,
+    MEETINGS,
+    OUTPUTS,
+    PROCEEDINGS,
+    REFERRALS,
+    TIMERS,
+    CaseRecord,
+)
+
+__all__ = ["CaseRecord", "LockedCase", "every", "insert", "listing", "load", "load_by_id",
+           "lock", "new", "next_ref", "overdue", "own_facts", "refs", "save", "snapshot"]
+
+_C = CASES
+_KEPT = tuple(n for n in CASES_FIELDS if n not in ("id", "version"))
+_COLUMNS = tuple(_C.c[n] for n in CASES_FIELDS)
+_BY_REF = select(*_COLUMNS).where(_C.c.ref == bindparam("ref"))
+_LOAD = Prepared(_BY_REF)
+_LOAD_FOR_UPDATE = Prepared(_BY_REF.with_for_update())
+_LOAD_BY_ID = Prepared(select(*_COLUMNS).where(_C.c.id == bindparam("case_id")))
+_SAVE = Prepared(
+    update(_C)
+    .where(_C.c.id == bindparam("case_id"), _C.c.version == bindparam("old_version"))
+    .values({_C.c[n]: bindparam(f"new_{n}") for n in (*_KEPT, "version")})
+)
+_INSERT = Prepared(sql_insert(_C).values({c: bindparam(c.key) for c in _COLUMNS if c.key != "id"})
+                   .returning(_C.c.id))
+_REFERRAL = Prepared(sql_insert(REFERRALS).values(
+    {c: bindparam(c.key) for c in REFERRALS.columns}))
+_PROCEEDINGS = Prepared(sql_insert(PROCEEDINGS).values(
+    {c: bindparam(c.key) for c in PROCEEDINGS.columns}))
+_REFS = Prepared(select(_C.c.ref).where(_C.c.ref.startswith(bindparam("stem"))))
+_REF_LOCK = Prepared(text("SELECT pg_advisory_xact_lock(5243001)"))
+
+
+def new(*, ref: str, pseudonym: str, definition: str, definition_version: str, state: str,
+        now: datetime) -> CaseRecord:
+    """The record of a case about to be opened (not yet stored: its id is 0)."""
+    return CaseRecord(
+        id=0, ref=ref, pseudonym=pseudonym, state=state, kind=None, version=1,
+        definition=definition, definition_version=definition_version, flags=[], round=1,
+        referred_at=now, state_entered_at=now, updated_at=now, returns_due_at=None,
+        meeting_date=None, recommendation=None, methodology=None, lead_reviewer=None,
+        commissioned_at=None, decided_at=None, report_title=None, completed_at=None,
+        notice_sent_at=None, scheduled_publication=None, published_at=None,
+        panel_notified_on=None, closed_at=None, history_head=None,
+    )
+
+
+def insert(tx: Tx, case: CaseRecord, *, referral: Mapping[str, Any], criminal: str) -> None:
+    """Store a new case (at version 1) with its referral and proceedings; sets its id."""
+    row = _INSERT.one(tx, {n: getattr(case, n) for n in CASES_FIELDS if n != "id"})
+    assert row is not None
+    case.id = int(row[0])
+    _REFERRAL.run(tx, {"case_id": case.id, **referral})
+    _PROCEEDINGS.run(tx, {"case_id": case.id, "criminal": criminal, "care": "none",
+                          "expected_conclusion": None, "recorded_at": case.referred_at})
+
+
+def next_ref(tx: Tx, prefix: str, year: int) -> str:
+    """The next free reference `PREFIX-YEAR-NNNN`, numbering afresh each year. On
+    PostgreSQL an advisory lock held to the end of the transaction serialises the numbering,
+    so two concurrent referrals never take the same number."""
+    if tx.dialect.name == "postgresql":
+        _REF_LOCK.all(tx)
+    stem = f"{prefix}-{year}-"
+    numbers = [int(r[len(stem):]) for (r,) in _REFS.all(tx, {"stem": stem})
+               if r[len(stem):].isdigit()]
+    return f"{stem}{max(numbers, default=0) + 1:04d}"
+
+
+def load(tx: Tx, ref: str, *, for_update: bool = False) -> CaseRecord:
+    """The case with reference `ref`; NotFound if there is none. `for_update` locks the row
+    on PostgreSQL until the transaction ends (SQLite's BEGIN IMMEDIATE already has)."""
+    row = (_LOAD_FOR_UPDATE if for_update else _LOAD).one(tx, {"ref": ref})
+    if row is None:
+        raise NotFound(f"unknown case {ref!r}")
+    return CaseRecord(*row)
+
+
+def load_by_id(tx: Tx, case_id: int) -> CaseRecord:
+    row = _LOAD_BY_ID.one(tx, {"case_id": case_id})
+    if row is None:
+        raise NotFound(f"no case with id {case_id}")
+    return CaseRecord(*row)
+
+
+def save(tx: Tx, case: CaseRecord) -> None:
+    """Write the case and raise its version by one; Conflict if its version moved since it
+    was read."""
+    values: dict[str, Any] = {f"new_{n}": getattr(case, n) for n in _KEPT}
+    values.update(case_id=case.id, old_version=case.version, new_version=case.version + 1)
+    if _SAVE.run(tx, values) != 1:
+        raise Conflict(f"{case.ref} {CONFLICT}")
+    case.version += 1
+
+
+# ------------------------------------------------------------------------- snapshot
+_R, _P = REFERRALS, PROCEEDINGS
+_A, _M, _MA, _O, _X = AGENCY_REQUESTS, MEETINGS, MEETING_ATTENDANCE, OUTPUTS, ACTIONS
+_ID: Any = bindparam("case_id")
+_SNAP_REFERRAL = Prepared(select(
+    _R.c.incident_date, _R.c.harm, _R.c.abuse, _R.c.agency_concern, _R.c.grounds, _R.c.route,
+    _R.c.referrer_agency, _R.c.criminal_proceedings, _P.c.criminal, _P.c.care,
+    _P.c.expected_conclusion,
+).join(_P, _P.c.case_id == _R.c.case_id).where(_R.c.case_id == _ID))
+_SNAP_AGENCIES = Prepared(select(
+    _A.c.agency, _A.c.round, _A.c.requested_at, _A.c.due_at, _A.c.returned_at, _A.c.view,
+).where(_A.c.case_id == _ID).order_by(_A.c.round, _A.c.id))
+# Only the meetings of the current stay in the state count (CaseSnapshot.meetings): what
+# is read does not grow with the case's history. Attendance is read apart, unprocessed.
+_SINCE: Any = bindparam("entered", _M.c.recorded_at.type)
+_SNAP_MEETINGS = Prepared(select(_M.c.id, _M.c.held_on, _M.c.recorded_at).where(
+    _M.c.case_id == _ID, _M.c.recorded_at >= _SINCE).order_by(_M.c.id))
+_SNAP_ATTENDANCE = Prepared(select(_MA.c.meeting_id, _MA.c.agency).join(
+    _M, _MA.c.meeting_id == _M.c.id).where(_M.c.case_id == _ID, _M.c.recorded_at >= _SINCE))
+_SNAP_OUTPUTS = Prepared(select(_O.c.output).where(_O.c.case_id == _ID))
+_SNAP_ACTIONS = Prepared(select(
+    _X.c.number, _X.c.agency, _X.c.owner, _X.c.due, _X.c.status,
+).where(_X.c.case_id == _ID).order_by(_X.c.number))
+
+
+def own_facts(case: CaseRecord) -> dict[str, Any]:
+    """What the snapshot takes from the case's own row."""
+    return {
+        "ref": case.ref, "state": case.state, "referred_at": case.referred_at,
+        "state_entered_at": case.state_entered_at, "kind": case.kind,
+        "flags": frozenset(case.flags), "round": case.round,
+        "returns_due_at": case.returns_due_at, "meeting_date": case.meeting_date,
+        "recommendation": case.recommendation, "lead_reviewer": case.lead_reviewer,
+        "commissioned_at": case.commissioned_at, "decided_at": case.decided_at,
+        "notice_sent_at": case.notice_sent_at,
+        "scheduled_publication": case.scheduled_publication,
+        "panel_notified": case.panel_notified_on is not None,
+    }
+
+
+def snapshot(tx: Tx, case: CaseRecord) -> CaseSnapshot:
+    """Everything guards and timers may look at, read in six statements."""
+    ids = {"case_id": case.id}
+    r = _SNAP_REFERRAL.one(tx, ids)
+    assert r is not None, f"case {case.ref} has no referral"
+    (incident, harm, abuse, concern, grounds, route, referrer, criminal_proceedings,
+     criminal, care, expected) = r
+    since = {"case_id": case.id, "entered": case.state_entered_at}
+    present: dict[int, set[str]] = {}
+    for meeting_id, agency in _SNAP_ATTENDANCE.all(tx, since):
+        present.setdefault(meeting_id, set()).add(agency)
+    return CaseSnapshot(
+        **own_facts(case),
+        referral=ReferralFacts(incident, harm, abuse, concern, tuple(grounds), route, referrer,
+                               criminal_proceedings),
+        agencies=tuple(AgencyAsk(*a) for a in _SNAP_AGENCIES.all(tx, ids)),
+        meetings=tuple(MeetingFacts(held, frozenset(present.get(meeting_id, ())), recorded)
+                       for meeting_id, held, recorded in _SNAP_MEETINGS.all(tx, since)),
+        criminal=criminal,
+        care=care,
+        expected_conclusion=expected,
+        outputs=frozenset(o for (o,) in _SNAP_OUTPUTS.all(tx, ids)),
+        actions=tuple(ActionFacts(*a) for a in _SNAP_ACTIONS.all(tx, ids)),
+    )
+
+
+# ------------------------------------------------------------------------ the sweep
+@dataclass(frozen=True)
+class LockedCase:
+    """What the sweep needs of a case it has locked to fire one of its timers."""
+
+    id: int
+    ref: str
+    pseudonym: str
+    state: str
+    state_entered_at: datetime
+    definition: str
+    definition_version: str
+
+
+_LOCK_COLUMNS = (_C.c.id, _C.c.ref, _C.c.pseudonym, _C.c.state, _C.c.state_entered_at,
+                 _C.c.definition, _C.c.definition_version)
+_LOCK = Prepared(select(*_LOCK_COLUMNS).where(_C.c.id == _ID))
+_LOCK_SKIP = Prepared(select(*_LOCK_COLUMNS).where(_C.c.id == _ID)
+                      .with_for_update(skip_locked=True))
+
+
+def lock(tx: Tx, case_id: int) -> LockedCase | None:
+    """The case with id `case_id`, locked for the rest of the transaction; None when
+    another transaction holds it (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite's BEGIN
+    IMMEDIATE holds the whole database already) or it is gone."""
+    stmt = _LOCK if tx.dialect.name == "sqlite" else _LOCK_SKIP
+    row = stmt.one(tx, {"case_id": case_id})
+    return LockedCase(*row) if row is not None else None
+
+
+# -------------------------------------------------------------------------- listing
+_LISTED = select(_C.c.id, _C.c.ref, _C.c.pseudonym, _C.c.state, _C.c.kind, _C.c.version,
+                 _C.c.flags, _C.c.state_entered_at, _C.c.definition,
+                 _C.c.definition_version).order_by(_C.c.ref)
+_T = TIMERS
+# Cases with a deadline-level timer of their current stay in their state due by `now`.
+_OVERDUE = select(_T.c.case_id).join(_C, _C.c.id == _T.c.case_id).where(
+    (_T.c.status == "pending") | (_T.c.status == "fired"), _T.c.state == _C.c.state,
+    _T.c.armed_at >= _C.c.state_entered_at, _T.c.level.in_(bindparam("levels", expanding=True)),
+    _T.c.due_at <= bindparam("now", _T.c.due_at.type))
+
+
+def listing(tx: Tx, *, state: str | None = None) -> Sequence[Any]:
+    """Every case (or those in `state`) by reference: id, ref, pseudonym, state, kind,
+    version, flags, state_entered_at, definition, definition_version."""
+    stmt = _LISTED if state is None else _LISTED.where(_C.c.state == state)
+    return tx.execute(stmt).all()
+
+
+def overdue(tx: Tx, *, now: datetime, levels: Sequence[str]) -> set[int]:
+    """The ids of cases with a timer at one of `levels`, of their current stay in their
+    state, pending or fired, due by `now`."""
+    return set(tx.execute(_OVERDUE, {"levels": list(levels), "now": now}).scalars())
+
+
+def every(tx: Tx) -> list[CaseRecord]:
+    """Every case, by id."""
+    return [CaseRecord(*row) for row in tx.execute(select(*_COLUMNS).order_by(_C.c.id))]
+
+
+def refs(tx: Tx) -> list[tuple[str, str, str]]:
+    """(ref, pseudonym, state) of every case, by reference."""
+    return [(r.ref, r.pseudonym, r.state) for r in tx.execute(_LISTED)]

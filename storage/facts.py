@@ -1,0 +1,201 @@
+"""The facts of a case beside its own row: the referral and the proceedings, the agencies
+asked and their returns, the sub-group's meetings, the publication outputs and the action
+plan. The writes are what triggers record (lifecycle/core/effects.py calls them, inside the
+trigger's transaction); the reads are what a case's document shows.
+
+Writes are prepared statements (storage.prepared): they are on the hot path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, bindparam, func, select, update
+
+from states.enums import ActionStatus
+from storage.db import Tx
+from storage.prepared import Prepared, inserting
+from storage.tables import (
+    ACTIONS,
+    AGENCY_REQUESTS,
+    MEETING_ATTENDANCE,
+    MEETINGS,
+    OUTPUTS,
+    PROCEEDINGS,
+    REFERRALS,
+)
+
+_A, _M, _MA, _O = AGENCY_REQUESTS, MEETINGS, MEETING_ATTENDANCE, OUTPUTS
+_X, _P, _R = ACTIONS, PROCEEDINGS, REFERRALS
+_CASE_ID: Any = bindparam("case_id")
+# The referral's fields an amendment may change (all but the pseudonym).
+AMENDABLE = ("incident_date", "harm", "abuse", "agency_concern", "grounds", "route",
+             "referrer_agency", "criminal_proceedings", "summary")
+
+
+def _setting(table: Any, *columns: str, where: Any) -> Prepared:
+    """UPDATE `table` SET each of `columns` (bound under its own name) WHERE `where`."""
+    return Prepared(update(table).where(where).values(
+        {table.c[name]: bindparam(f"set_{name}") for name in columns}))
+
+
+_ASK = inserting(_A)
+_RETURNED = _setting(_A, "returned_at", "view", "summary", "returned_by", where=(
+    (_A.c.case_id == _CASE_ID) & (_A.c.round == bindparam("round"))
+    & (_A.c.agency == bindparam("agency"))))
+_MEETING = inserting(_M, returning=_M.c.id)
+_ATTENDED = inserting(_MA)
+_PROCEEDINGS = _setting(_P, "criminal", "care", "expected_conclusion", "recorded_at",
+                        where=_P.c.case_id == _CASE_ID)
+_OUTPUT = inserting(_O)
+_OUTPUT_AGAIN = _setting(_O, "location", "recorded_at", where=(
+    (_O.c.case_id == _CASE_ID) & (_O.c.output == bindparam("output"))))
+_ACTION = inserting(_X)
+_ACTION_DONE = _setting(_X, "status", "evidence", "completed_at", where=(
+    (_X.c.case_id == _CASE_ID) & (_X.c.number == bindparam("number"))))
+_ACTION_SIGNED = _setting(_X, "status", "signed_off_at", "signed_off_by", where=(
+    (_X.c.case_id == _CASE_ID) & (_X.c.number == bindparam("number"))))
+# An amendment changes only what it names: a column given no value keeps its own.
+# (A JSON value of None would be bound as the JSON text 'null', which is not NULL.)
+_AMEND = Prepared(update(_R).where(_R.c.case_id == _CASE_ID).values(
+    {_R.c[name]: func.coalesce(bindparam(f"set_{name}", type_=JSON(none_as_null=True) if
+                                         isinstance(_R.c[name].type, JSON) else
+                                         _R.c[name].type), _R.c[name])
+     for name in AMENDABLE}))
+_CRIMINAL = _setting(_P, "criminal", where=_P.c.case_id == _CASE_ID)
+
+
+# --------------------------------------------------------------------------- writes
+def ask_agencies(tx: Tx, case_id: int, round: int, agencies: Sequence[str], *,
+                 at: datetime, due_at: datetime) -> None:
+    """Ask each of `agencies` for its return in information-request round `round`."""
+    _ASK.run_many(tx, [
+        {"case_id": case_id, "round": round, "agency": agency, "requested_at": at,
+         "due_at": due_at, "returned_at": None, "view": None, "summary": None,
+         "returned_by": None}
+        for agency in agencies])
+
+
+def record_return(tx: Tx, case_id: int, round: int, agency: str, *, at: datetime,
+                  view: str, summary: str, by: str) -> None:
+    _RETURNED.run(tx, {"case_id": case_id, "round": round, "agency": agency,
+                       "set_returned_at": at, "set_view": view, "set_summary": summary,
+                       "set_returned_by": by})
+
+
+def record_meeting(tx: Tx, case_id: int, held_on: date, attendees: Sequence[str], *,
+                   at: datetime, by: str) -> None:
+    row = _MEETING.one(tx, {"case_id": case_id, "held_on": held_on, "recorded_at": at,
+                            "recorded_by": by})
+    assert row is not None
+    _ATTENDED.run_many(tx, [{"meeting_id": row[0], "agency": a} for a in attendees])
+
+
+def set_proceedings(tx: Tx, case_id: int, *, criminal: str, care: str,
+                    expected_conclusion: date | None, at: datetime) -> None:
+    _PROCEEDINGS.run(tx, {"case_id": case_id, "set_criminal": criminal, "set_care": care,
+                          "set_expected_conclusion": expected_conclusion,
+                          "set_recorded_at": at})
+
+
+def set_criminal(tx: Tx, case_id: int, criminal: str) -> None:
+    _CRIMINAL.run(tx, {"case_id": case_id, "set_criminal": criminal})
+
+
+def record_output(tx: Tx, case_id: int, output: str, location: str, *, at: datetime,
+                  again: bool) -> None:
+    """Record a publication output; `again` replaces the location of one recorded before."""
+    values = {"case_id": case_id, "output": output}
+    if again:
+        _OUTPUT_AGAIN.run(tx, {**values, "set_location": location, "set_recorded_at": at})
+    else:
+        _OUTPUT.run(tx, {**values, "location": location, "recorded_at": at})
+
+
+def add_action(tx: Tx, case_id: int, number: int, *, agency: str, description: str,
+               owner: str, due: date, at: datetime) -> None:
+    _ACTION.run(tx, {
+        "case_id": case_id, "number": number, "agency": agency, "description": description,
+        "owner": owner, "due": due, "status": ActionStatus.OPEN.value, "evidence": None,
+        "created_at": at, "completed_at": None, "signed_off_at": None, "signed_off_by": None})
+
+
+def complete_action(tx: Tx, case_id: int, number: int, *, evidence: str,
+                    at: datetime) -> None:
+    _ACTION_DONE.run(tx, {"case_id": case_id, "number": number,
+                          "set_status": ActionStatus.COMPLETED.value, "set_evidence": evidence,
+                          "set_completed_at": at})
+
+
+def sign_off_action(tx: Tx, case_id: int, number: int, *, at: datetime, by: str) -> None:
+    _ACTION_SIGNED.run(tx, {"case_id": case_id, "number": number,
+                            "set_status": ActionStatus.SIGNED_OFF.value,
+                            "set_signed_off_at": at, "set_signed_off_by": by})
+
+
+def amend_referral(tx: Tx, case_id: int, values: Mapping[str, Any]) -> None:
+    """Change the referral's fields given a value in `values` (None: left as it is)."""
+    _AMEND.run(tx, {"case_id": case_id,
+                    **{f"set_{name}": values.get(name) for name in AMENDABLE}})
+
+
+# ---------------------------------------------------------------------------- reads
+_REFERRAL_READ = select(_R).where(_R.c.case_id == _CASE_ID)
+_PROCEEDINGS_READ = select(_P).where(_P.c.case_id == _CASE_ID)
+_ASKS_READ = select(_A).where(_A.c.case_id == _CASE_ID).order_by(_A.c.round, _A.c.id)
+_MEETINGS_READ = select(_M.c.id, _M.c.held_on).where(_M.c.case_id == _CASE_ID).order_by(
+    _M.c.id)
+_ATTENDANCE_READ = select(_MA.c.meeting_id, _MA.c.agency).join(
+    _M, _M.c.id == _MA.c.meeting_id).where(_M.c.case_id == _CASE_ID).order_by(_MA.c.agency)
+_OUTPUTS_READ = select(_O).where(_O.c.case_id == _CASE_ID).order_by(_O.c.id)
+_ACTIONS_READ = select(_X).where(_X.c.case_id == _CASE_ID).order_by(_X.c.number)
+_ALL_ACTIONS = select(_X).where(_X.c.created_at < bindparam("before", _X.c.created_at.type))
+_ROUTES = select(_R.c.case_id, _R.c.route)
+
+
+def referral(tx: Tx, case_id: int) -> Any:
+    """The referral: every column of the referrals table, the free-text summary included
+    (show it only to those who may read it)."""
+    return tx.execute(_REFERRAL_READ, {"case_id": case_id}).one()
+
+
+def proceedings(tx: Tx, case_id: int) -> Any:
+    """criminal, care, expected_conclusion, recorded_at."""
+    return tx.execute(_PROCEEDINGS_READ, {"case_id": case_id}).one()
+
+
+def asks(tx: Tx, case_id: int) -> Sequence[Any]:
+    """Every agency asked, by round then the order they were asked."""
+    return tx.execute(_ASKS_READ, {"case_id": case_id}).all()
+
+
+def meetings(tx: Tx, case_id: int) -> list[tuple[date, list[str]]]:
+    """Every meeting recorded, oldest first: its date and the agencies present (by name)."""
+    present: dict[int, list[str]] = {}
+    for meeting_id, agency in tx.execute(_ATTENDANCE_READ, {"case_id": case_id}):
+        present.setdefault(meeting_id, []).append(agency)
+    return [(held_on, present.get(meeting_id, []))
+            for meeting_id, held_on in tx.execute(_MEETINGS_READ, {"case_id": case_id})]
+
+
+def outputs(tx: Tx, case_id: int) -> Sequence[Any]:
+    """The outputs recorded, in the order they were first recorded."""
+    return tx.execute(_OUTPUTS_READ, {"case_id": case_id}).all()
+
+
+def actions(tx: Tx, case_id: int) -> Sequence[Any]:
+    """The action plan, by action number."""
+    return tx.execute(_ACTIONS_READ, {"case_id": case_id}).all()
+
+
+def actions_added_before(tx: Tx, moment: datetime) -> Sequence[Any]:
+    """Every action of every case added before `moment`."""
+    return tx.execute(_ALL_ACTIONS, {"before": moment}).all()
+
+
+def routes(tx: Tx) -> dict[int, str]:
+    """Each case's referral route, by case id."""
+    return {case_id: route for case_id, route in tx.execute(_ROUTES)}
+

@@ -1,0 +1,90 @@
+"""The board's people: users, their roles, and the audit trail of changes to them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select
+
+from states.errors import NotFound
+from storage.db import Tx
+from storage.prepared import Prepared
+from storage.tables import USER_AUDIT, USER_ROLES, USERS
+
+_U, _UR = USERS, USER_ROLES
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: int
+    name: str
+    email: str
+    agency: str | None
+    active: bool
+    roles: tuple[str, ...]
+
+
+_USER = select(_U.c.id, _U.c.name, _U.c.email, _U.c.agency, _U.c.active)
+_BY_NAME = _USER.where(_U.c.name == bindparam("name"))
+_ROLES = select(_UR.c.user_id, _UR.c.role).order_by(_UR.c.role)
+_ACTIVE_ROLES = Prepared(
+    select(_U.c.name, _U.c.email, _U.c.agency, _UR.c.role)
+    .join(_UR, _UR.c.user_id == _U.c.id)
+    .where(_U.c.active.is_(True))
+    .order_by(_U.c.name, _UR.c.role)
+)
+
+
+def _with_roles(tx: Tx, rows: Sequence[Any]) -> list[UserRecord]:
+    ids = [r.id for r in rows]
+    roles: dict[int, list[str]] = {}
+    if ids:
+        for user_id, role in tx.execute(_ROLES.where(_UR.c.user_id.in_(ids))):
+            roles.setdefault(user_id, []).append(role)
+    return [UserRecord(r.id, r.name, r.email, r.agency, bool(r.active),
+                       tuple(roles.get(r.id, ()))) for r in rows]
+
+
+def named(tx: Tx, name: str) -> UserRecord:
+    """The user called `name` (exact match), with their roles; NotFound if there is none."""
+    rows = tx.execute(_BY_NAME, {"name": name}).all()
+    if not rows:
+        raise NotFound(f"unknown user {name!r}")
+    return _with_roles(tx, rows)[0]
+
+
+def every(tx: Tx) -> list[UserRecord]:
+    """Every user, by name, with their roles (sorted)."""
+    return _with_roles(tx, tx.execute(_USER.order_by(_U.c.name)).all())
+
+
+def with_role(tx: Tx, role: str) -> list[UserRecord]:
+    """Active users holding `role`, by name."""
+    return [u for u in every(tx) if u.active and role in u.roles]
+
+
+def active_roles(tx: Tx) -> list[tuple[str, str, str | None, str]]:
+    """(name, email, agency, role) of every role of every active user, by name then role;
+    one statement, read once per firing for the e-mail's recipients."""
+    return [(name, email, agency, role) for name, email, agency, role
+            in _ACTIVE_ROLES.all(tx)]
+
+
+def add(tx: Tx, *, name: str, email: str, agency: str | None, roles: Sequence[str],
+        by: str, now: datetime) -> UserRecord:
+    """A new active user with `roles`, and its line in the audit trail."""
+    user_id = tx.execute(insert(_U).values(name=name, email=email, agency=agency, active=True,
+                                           created_at=now).returning(_U.c.id)).scalar_one()
+    tx.execute(insert(_UR), [{"user_id": user_id, "role": role} for role in roles])
+    tx.execute(insert(USER_AUDIT).values(
+        at=now, actor=by, action="add", user_name=name,
+        details={"email": email, "roles": list(roles), "agency": agency}))
+    return UserRecord(user_id, name, email, agency, True, tuple(roles))
+
+
+def audit(tx: Tx) -> Sequence[Any]:
+    """The audit trail of changes to users, oldest first."""
+    return tx.execute(select(USER_AUDIT).order_by(USER_AUDIT.c.id)).all()
