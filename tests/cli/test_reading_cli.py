@@ -82,3 +82,30 @@ def test_reading_commands_start_without_the_orm(case_template, command, shows):
                           capture_output=True, text=True, timeout=60)
     assert shows in proc.stdout, proc.stderr
     assert "loaded: [] exit: 0" in proc.stdout
+
+
+def test_definitions_lists_each_process_and_where_new_cases_start(scr, tmp_path):
+    """`scr definitions --json`: name, version, label, whether new cases start under it;
+    the board's [process] setting must name a definition this scr has."""
+    listed = scr.ok("definitions", "--json").json()
+    assert [(d["name"], d["version"], d["starts_new_cases"]) for d in listed] == \
+        [("scr", "1", True)]
+    assert listed[0]["label"] == "Serious Case Review"
+    assert "start here" in scr.ok("definitions").out
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[process]\ndefinition = "cspr"\n', encoding="utf-8")
+    result = scr("--config", str(bad), "definitions")
+    assert result.code == 2
+    assert result.err.startswith("error: config: process: no process definition called 'cspr'")
+    pinned = tmp_path / "pinned.toml"
+    pinned.write_text('[process]\ndefinition = "scr"\nversion = "1"\n', encoding="utf-8")
+    assert scr.ok("--config", str(pinned), "definitions", "--json").json()[0][
+        "starts_new_cases"] is True
+
+
+def test_a_case_document_names_its_definition(scr, referral_file):
+    """show --json says which definition (and version) the case runs under."""
+    ref = scr.ok("--as", BM, "--now", "2026-11-23T10:00", "refer", "--file",
+                 referral_file(), "--json").json()["ref"]
+    case = scr.ok("show", ref, "--json").json()
+    assert (case["definition"], case["definition_version"]) == ("scr", "1")

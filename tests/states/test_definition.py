@@ -3,9 +3,7 @@ definition is validated when it is registered."""
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-from pathlib import Path
 
 import pytest
 
@@ -127,30 +125,3 @@ def test_every_guard_is_used_and_every_final_state_is_entered():
     used = {g for t in ALL_TRIGGERS for g in t.guards}
     assert used == set(GUARDS) == set(DEFINITION.guards)
     assert {t.dest for t in ALL_TRIGGERS if t.dest} >= FINAL_STATES
-
-
-def test_states_package_imports_nothing_of_the_project():
-    """states/ is pure: it imports no other package of the project (SPEC §7)."""
-    root = Path(__file__).resolve().parents[2]
-    for path in (root / "states").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                assert node.module.split(".")[0] not in ("storage", "lifecycle", "handlers"), \
-                    f"{path.name} imports {node.module}"
-
-
-def test_imports_run_one_way():
-    """states ← storage ← lifecycle → handlers; handlers and storage never import lifecycle."""
-    root = Path(__file__).resolve().parents[2]
-    forbidden = {"storage": {"lifecycle", "handlers"}, "handlers": {"lifecycle", "storage",
-                                                                    "states"}}
-    for package, banned in forbidden.items():
-        for path in (root / package).rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text())):
-                names = []
-                if isinstance(node, ast.ImportFrom) and node.module:
-                    names = [node.module]
-                elif isinstance(node, ast.Import):
-                    names = [a.name for a in node.names]
-                for name in names:
-                    assert name.split(".")[0] not in banned, f"{path} imports {name}"
