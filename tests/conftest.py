@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -35,7 +38,23 @@ T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
+    """The URL of a SQLite file in this test's folder; nothing is there yet."""
     return f"sqlite:///{tmp_path / 'scr.db'}"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite database migrated to the latest schema once per test process; tests get
+    copies of it (migrating from scratch costs a quarter of a second each time)."""
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("template") / "scr.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()  # the last connection to close checkpoints the WAL into the file
+    assert not Path(f"{path}-wal").exists()
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -49,49 +68,79 @@ def pg_server() -> str:
     return PG_ADMIN_URL
 
 
-@pytest.fixture
-def pg_url(pg_server) -> Iterator[str]:
-    """A database of this test's own on the PostgreSQL server, dropped afterwards."""
+@contextmanager
+def _pg_database(server: str, template: str | None = None) -> Iterator[str]:
+    """A database of our own on the server (a copy of `template`), dropped afterwards."""
     from storage.db import make_engine
 
     name = f"scr_test_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(pg_server, isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
+    admin = make_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     try:
-        yield pg_server.rsplit("/", 1)[0] + f"/{name}"
+        yield server.rsplit("/", 1)[0] + f"/{name}"
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
+@pytest.fixture
+def pg_url(pg_server) -> Iterator[str]:
+    """An empty database of this test's own on the PostgreSQL server, dropped afterwards."""
+    with _pg_database(pg_server) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server) -> Iterator[str]:
+    """A PostgreSQL database migrated once per test process, copied for each test."""
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+
+    with _pg_database(pg_server) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()  # a template must have no connection when it is copied
+        yield url.rsplit("/", 1)[1]
+
+
+@pytest.fixture
+def pg_migrated_url(pg_server, pg_template) -> Iterator[str]:
+    """A database of this test's own at the latest schema, dropped afterwards."""
+    with _pg_database(pg_server, pg_template) as url:
+        yield url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request) -> str:
-    """Each test using it runs once on SQLite and once on PostgreSQL."""
+    """Each test using it runs once on SQLite and once on PostgreSQL (an empty database)."""
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url")
     return request.getfixturevalue("pg_url")
 
 
-@pytest.fixture
-def db(db_url) -> Iterator[DbEngine]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request) -> Iterator[DbEngine]:
+    """A database at the latest schema: each test using it runs on SQLite and PostgreSQL."""
     from storage.db import make_engine
-    from storage.migrate import upgrade
 
-    engine = make_engine(db_url)
-    upgrade(engine)
+    if request.param == "sqlite":
+        engine = request.getfixturevalue("sqlite_db")
+        yield engine
+        return
+    engine = make_engine(request.getfixturevalue("pg_migrated_url"))
     yield engine
     engine.dispose()
 
 
 @pytest.fixture
-def sqlite_db(sqlite_url) -> Iterator[DbEngine]:
+def sqlite_db(sqlite_url, sqlite_template) -> Iterator[DbEngine]:
     from storage.db import make_engine
-    from storage.migrate import upgrade
 
+    shutil.copyfile(sqlite_template, sqlite_url.removeprefix("sqlite:///"))
     engine = make_engine(sqlite_url)
-    upgrade(engine)
     yield engine
     engine.dispose()
 
@@ -105,12 +154,19 @@ def board(sqlite_db) -> Board:
 
 
 @pytest.fixture
-def pg_board(pg_url) -> Iterator[Board]:
-    from storage.db import make_engine
-    from storage.migrate import upgrade
+def any_board(db) -> Board:
+    """The same on each database: the contract suites (engine, sweep, delivery) take it as
+    their `board`, so every test of theirs runs on SQLite and on PostgreSQL."""
+    b = Board(db)
+    b.seed_users()
+    return b
 
-    engine = make_engine(pg_url)
-    upgrade(engine)
+
+@pytest.fixture
+def pg_board(pg_migrated_url) -> Iterator[Board]:
+    from storage.db import make_engine
+
+    engine = make_engine(pg_migrated_url)
     b = Board(engine)
     b.seed_users()
     yield b
@@ -118,13 +174,13 @@ def pg_board(pg_url) -> Iterator[Board]:
 
 
 @pytest.fixture(scope="module")
-def shared_board(tmp_path_factory) -> Iterator[Board]:
+def shared_board(tmp_path_factory, sqlite_template) -> Iterator[Board]:
     """One SQLite board for a whole module: tests that each use cases of their own."""
     from storage.db import make_engine
-    from storage.migrate import upgrade
 
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('board') / 'scr.db'}")
-    upgrade(engine)
+    path = tmp_path_factory.mktemp("board") / "scr.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
     b = Board(engine)
     b.seed_users()
     yield b

@@ -20,6 +20,12 @@ from tests import records
 from tests.board import BM, CHAIR, CSC, HEALTH, POLICE, REVIEWER, SCR_REFERRAL, SUBCHAIR, Board
 from tests.conftest import T0
 
+
+@pytest.fixture
+def board(any_board):
+    """Part of the contract suite: every test here runs on SQLite and on PostgreSQL."""
+    return any_board
+
 H = timedelta(hours=1)
 
 

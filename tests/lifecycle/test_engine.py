@@ -24,6 +24,12 @@ from tests.board import (
 )
 from tests.conftest import T0
 
+
+@pytest.fixture
+def board(any_board):
+    """Part of the contract suite: every test here runs on SQLite and on PostgreSQL."""
+    return any_board
+
 H = timedelta(hours=1)
 
 
