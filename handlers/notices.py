@@ -58,9 +58,12 @@ def subject(notice: Notice) -> str:
     return " ".join(f"[{notice.case_ref} {notice.pseudonym}] {notice.event_label}".split())
 
 
+_FIELDS = tuple(f.name for f in fields(Notice))
+
+
 def notice_to_json(notice: Notice) -> dict[str, Any]:
     """The notice as the outbox keeps it until delivery (JSON-safe values only)."""
-    data = {f.name: getattr(notice, f.name) for f in fields(Notice)}
+    data = {name: getattr(notice, name) for name in _FIELDS}
     data["details"] = [list(pair) for pair in notice.details]
     data["reasons"] = list(notice.reasons)
     data["late_by"] = notice.late_by.total_seconds() if notice.late_by is not None else None

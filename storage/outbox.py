@@ -55,7 +55,10 @@ class OutboxRecord:
 _FIELDS = tuple(OutboxRecord.__dataclass_fields__)
 assert set(_FIELDS) == {c.key for c in _O.columns}, "OutboxRecord must match the outbox table"
 _ALL = select(*(_O.c[n] for n in _FIELDS))
-_QUEUE = inserting(_O)
+# What every message is when queued: pending, not yet tried, rendered or leased.
+_QUEUED = {"status": PENDING, "attempts": 0, "body_text": "", "body_html": "", "ics": None,
+           "claimed_until": None, "sent_at": None, "last_error": None}
+_QUEUE = inserting(_O, fixed=_QUEUED)
 _NOW: Any = bindparam("now", _O.c.next_attempt_at.type)
 _DUE = _ALL.where(_O.c.status == PENDING, _O.c.next_attempt_at <= _NOW,
                   or_(_O.c.claimed_until.is_(None), _O.c.claimed_until <= _NOW)
@@ -83,8 +86,20 @@ def _records(rows: Iterable[Sequence[Any]]) -> list[OutboxRecord]:
 
 
 def queue(tx: Tx, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert queued messages (each a value for every column but `id`)."""
-    _QUEUE.run_many(tx, rows)
+    """Insert queued messages: for each, a value for every column but `id` and those every
+    queued message starts with (pending, no attempt, not rendered). Rows that share one
+    notice (the same dict: one event, told to several people) have it encoded once."""
+    shared: dict[int, Any] = {}
+    ready = []
+    for row in rows:
+        notice = row.get("notice")
+        if notice is not None:
+            done = shared.get(id(notice))
+            if done is None:
+                done = shared[id(notice)] = _QUEUE.processed(tx, "notice", notice)
+            row = {**row, "notice": done}
+        ready.append(row)
+    _QUEUE.run_many(tx, ready)
 
 
 def lease(tx: Tx, *, now: datetime, limit: int, until: datetime) -> list[OutboxRecord]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exc, insert
+from sqlalchemy import Table, bindparam, exc, insert, literal, null
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -32,8 +32,19 @@ Processor = Callable[[Any], Any] | None
 _MISSING = object()
 
 
+class Processed:
+    """A value already through its bind processor (Prepared.processed): bound as it is.
+    For a large value shared by many rows of one statement, processed once."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
 class _Compiled:
-    __slots__ = ("binds", "dbapi_error", "positional", "results", "sql")
+    __slots__ = ("binds", "dbapi_error", "fetch", "names", "positional", "processed",
+                 "results", "results_processed", "sql")
 
     def __init__(self, stmt: ClauseElement, columns: Sequence[Any], dialect: Dialect) -> None:
         compiled = cast(SQLCompiler, stmt.compile(dialect=dialect))
@@ -58,23 +69,41 @@ class _Compiled:
             c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
         ]
         self.dbapi_error = dialect.loaded_dbapi.Error
+        # The same, laid out for speed: what to fetch from the caller's values, and which
+        # positions a processor converts (the statements run a dozen times per trigger).
+        self.names = tuple(b[0] for b in self.binds)
+        self.fetch = tuple((name, fixed) for name, _, _, fixed in self.binds)
+        self.processed = tuple((i, process, sees_none)
+                               for i, (_, process, sees_none, _) in enumerate(self.binds)
+                               if process is not None)
+        self.results_processed = tuple((i, p) for i, p in enumerate(self.results)
+                                       if p is not None)
 
     def args(self, params: Mapping[str, Any]) -> Any:
-        values = []
-        for name, process, sees_none, fixed in self.binds:
-            value = params.get(name, fixed)
-            if value is _MISSING:
-                raise KeyError(f"no value for :{name} in {self.sql[:60]!r}")
-            if process is not None and (value is not None or sees_none):
-                value = process(value)
-            values.append(value)
+        try:
+            values = [params[name] if fixed is _MISSING else params.get(name, fixed)
+                      for name, fixed in self.fetch]
+        except KeyError as missing:
+            raise KeyError(f"no value for :{missing.args[0]} in {self.sql[:60]!r}") from None
+        for i, process, sees_none in self.processed:
+            value = values[i]
+            if type(value) is Processed:
+                values[i] = value.value
+            elif value is not None or sees_none:
+                values[i] = process(value)
         if self.positional:
             return tuple(values)
-        return dict(zip((b[0] for b in self.binds), values, strict=True))
+        return dict(zip(self.names, values, strict=True))
 
     def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
-        return tuple(v if p is None or v is None else p(v)
-                     for v, p in zip(raw, self.results, strict=True))
+        if not self.results_processed:
+            return tuple(raw)
+        values = list(raw)
+        for i, process in self.results_processed:
+            value = values[i]
+            if value is not None:
+                values[i] = process(value)
+        return tuple(values)
 
 
 class Prepared:
@@ -92,6 +121,15 @@ class Prepared:
         if compiled is None:
             compiled = self._compiled[key] = _Compiled(self.stmt, self.columns, dialect)
         return compiled
+
+    def processed(self, tx: Connection, name: str, value: Any) -> Processed:
+        """`value` through the bind processor of parameter `name`, to bind as it is."""
+        compiled = self._for(tx.dialect)
+        found = next(b for b in compiled.binds if b[0] == name)
+        process, sees_none = found[1], found[2]
+        if process is None or (value is None and not sees_none):
+            return Processed(value)
+        return Processed(process(value))
 
     def all(self, tx: Connection, params: Mapping[str, Any] | None = None
             ) -> list[tuple[Any, ...]]:
@@ -146,10 +184,16 @@ class Prepared:
         return cursor, compiled
 
 
-def inserting(table: Table, *, returning: Any = None) -> Prepared:
+def inserting(table: Table, *, returning: Any = None,
+              fixed: Mapping[str, Any] | None = None) -> Prepared:
     """An INSERT of one row of `table`: every column but `id`, each bound under its own
-    name (all must be given); `returning` adds a RETURNING clause."""
-    stmt = insert(table).values({c: bindparam(c.key) for c in table.columns if c.key != "id"})
+    name (all must be given) but those `fixed` in the statement itself (None: NULL);
+    `returning` adds a RETURNING clause."""
+    fixed = fixed or {}
+    stmt = insert(table).values({
+        c: (null() if fixed[c.key] is None else literal(fixed[c.key], c.type))
+        if c.key in fixed else bindparam(c.key)
+        for c in table.columns if c.key != "id"})
     # Without RETURNING the insert is "inline": PostgreSQL is not asked for the new id.
     return Prepared(stmt.returning(returning) if returning is not None else stmt.inline())
 

@@ -66,7 +66,7 @@ _DISARM = Prepared(update(_T).where(_T.c.id == bindparam("timer_id")).values(
     status=DISARMED))
 _CLAIM = Prepared(update(_T).where(_T.c.id == bindparam("timer_id"), _T.c.status == PENDING)
                   .values(status=bindparam("status"), fired_at=bindparam("fired_at")))
-_ARM = inserting(_T)
+_ARM = inserting(_T, fixed={"status": PENDING, "fired_at": None})
 _NOW: Any = bindparam("now", _T.c.due_at.type)
 _DUE = select(_T.c.id, _T.c.case_id, _T.c.due_at).where(_T.c.status == PENDING,
                                                         _T.c.due_at <= _NOW)
@@ -99,8 +99,7 @@ def arm(tx: Tx, case_id: int, timers: Iterable[TimerRecord]) -> None:
     _ARM.run_many(tx, [{
         "case_id": case_id, "ladder": t.ladder, "level": t.level, "rank": t.rank,
         "key": t.key, "name": t.name, "state": t.state, "fires": t.fires,
-        "due_at": t.due_at, "rule": t.rule, "status": PENDING, "armed_at": t.armed_at,
-        "fired_at": None, "sequence": t.sequence,
+        "due_at": t.due_at, "rule": t.rule, "armed_at": t.armed_at, "sequence": t.sequence,
     } for t in timers])
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from lifecycle.core.firing import TimerPlan
 from states.case import CaseSnapshot
 from states.config import ProcessConfig
-from states.planning import plan
+from states.planning import PlannedTimer, plan
 from states.process import ProcessDefinition, TimerSpec
 from storage import timers
 from storage.cases import CaseRecord
@@ -48,10 +48,13 @@ def apply(tx: Tx, definition: ProcessDefinition, case: CaseRecord, snapshot: Cas
         changes.disarmed += [t for t in pending if t.ladder == spec.ladder and t.key == key]
         if trigger in spec.arm_on:
             arm.append((spec, key))
-    sequences = timers.sequences(tx, case.id) if arm else {}
-    for spec, key in arm:
-        changes.armed += _plan(definition, case, snapshot, spec, key, known, sequences, now,
-                               config)
+    planned = [p for spec, key in arm
+               for p in _plan(definition, case, snapshot, spec, key, known, now, config)]
+    latest = _latest(tx, case.id, planned, pending)
+    changes.armed = [TimerRecord(
+        name=p.name, ladder=p.ladder, level=p.level, rank=p.rank, key=p.key, status=PENDING,
+        armed_at=now, due_at=p.due_at, sequence=latest.get(p.name, -1) + 1, state=state,
+        fires=p.fires, rule=p.rule) for p, state in planned]
     gone = {t.id for t in changes.disarmed}
     changes.pending = [t for t in pending if t.id not in gone] + changes.armed
     timers.disarm(tx, changes.disarmed)
@@ -66,27 +69,30 @@ def _action_key(spec: TimerSpec, params: dict[str, Any], outcome: dict[str, Any]
     return str(number) if number is not None else ""
 
 
+def _latest(tx: Tx, case_id: int, planned: list[tuple[PlannedTimer, str]],
+            pending: list[TimerRecord]) -> dict[str, int]:
+    """The calendar sequence of each planned name's latest timer (a timer armed takes the
+    next). A pending timer is always its name's latest, so the case's older rows are read
+    only for a name with none pending."""
+    latest = {t.name: t.sequence for t in pending}
+    if any(p.name not in latest for p, _ in planned):
+        latest = timers.sequences(tx, case_id)
+    return latest
+
+
 def _plan(definition: ProcessDefinition, case: CaseRecord, snapshot: CaseSnapshot,
-          spec: TimerSpec, key: str, known: list[TimerRecord], sequences: dict[str, int],
-          now: datetime, config: ProcessConfig) -> list[TimerRecord]:
+          spec: TimerSpec, key: str, known: list[TimerRecord], now: datetime,
+          config: ProcessConfig) -> list[tuple[PlannedTimer, str]]:
     action = snapshot.action(int(key)) if key else None
     # Re-arming a ladder (a return recorded, a meeting recorded) must not repeat a level
     # that already went out in this stay in the state and would be due again at once: the
     # people concerned have been told.
     gone_out = {t.name for t in known if t.status in (FIRED, SKIPPED)
                 and t.armed_at >= case.state_entered_at}
-    rows = []
-    for planned in plan(definition.conditions, spec, snapshot, armed_at=now, config=config,
-                        action=action):
-        if planned.due_at <= now and planned.name in gone_out:
-            continue
-        rows.append(TimerRecord(
-            name=planned.name, ladder=planned.ladder, level=planned.level, rank=planned.rank,
-            key=planned.key, status=PENDING, armed_at=now, due_at=planned.due_at,
-            sequence=sequences.get(planned.name, -1) + 1, state=spec.state,
-            fires=planned.fires, rule=planned.rule,
-        ))
-    return rows
+    return [(planned, spec.state)
+            for planned in plan(definition.conditions, spec, snapshot, armed_at=now,
+                                config=config, action=action)
+            if not (planned.due_at <= now and planned.name in gone_out)]
 
 
 def label(definition: ProcessDefinition, timer: Any) -> str:

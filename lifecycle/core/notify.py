@@ -213,21 +213,19 @@ def queue(
         details=event.details, next_deadline=deadline, recipient_name="", recipient_role="",
         level=event.level, late_by=event.late_by, reasons=event.reasons, timezone=timezone,
     )
+    # The stored notice is the event's; the row says whom it addresses (delivery puts the
+    # two together), so every row of the event shares it.
     common = notice_to_json(notice)
+    del common["recipient_name"], common["recipient_role"]
     title = subject(notice)
     rows = []
     for person in recipients:
         rows.append({
             "case_id": case.id, "case_ref": case.ref, "recipient": person.email,
             "recipient_name": person.name, "recipient_role": person.role,
-            "template": event.template, "subject": title, "body_text": "",
-            "body_html": "", "ics": None,
-            "notice": {**common, "recipient_name": person.name,
-                       "recipient_role": person.role},
+            "template": event.template, "subject": title, "notice": common,
             "calendar": calendar(person) if calendar else None,
             "message_id": make_message_id(f"outbox-{uuid.uuid4().hex}", board.domain),
-            "status": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now,
-            "claimed_until": None, "sent_at": None, "last_error": None,
-            "history_seq": history_seq,
+            "created_at": now, "next_attempt_at": now, "history_seq": history_seq,
         })
     return rows

@@ -61,7 +61,14 @@ def composed(row: Any) -> Composed:
     """What an outbox row says: its kept bodies once rendered, else rendered now."""
     if row.body_text or row.notice is None:
         return Composed(row.subject, row.body_text, row.body_html, row.ics)
-    return compose(row.notice, row.calendar, row.created_at)
+    return compose(addressed(row), row.calendar, row.created_at)
+
+
+def addressed(row: Any) -> dict[str, Any]:
+    """The row's notice addressed to the row's recipient (rows queued before the notice was
+    shared by an event's rows carry the same names in the notice itself)."""
+    return {**row.notice, "recipient_name": row.recipient_name,
+            "recipient_role": row.recipient_role}
 
 
 @dataclass(frozen=True)
@@ -130,7 +137,7 @@ def _render_once(row: OutboxRecord) -> Composed | str:
     if row.body_text or row.notice is None:
         return _KEPT
     try:
-        return compose(row.notice, row.calendar, row.created_at)
+        return compose(addressed(row), row.calendar, row.created_at)
     except Exception as exc:  # a template bug must not stop the rest of the batch
         error = f"could not render: {exc.__class__.__name__}: {exc}"[:500]
         log.get(case_ref=row.case_ref, outbox_id=row.id).error("mail.unrenderable",
