@@ -24,10 +24,12 @@ def json_list() -> Any:
     return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
-def case_fk() -> Any:
+def case_fk(*, index: bool = True) -> Any:
+    """The case a row belongs to. `index=False` where a unique constraint beginning with
+    case_id already serves every lookup by case: a second index would only cost writes."""
     return Field(
         sa_column=Column(Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False,
-                         index=True)
+                         index=index)
     )
 
 
@@ -121,7 +123,7 @@ class AgencyRequest(SQLModel, table=True):
     __tablename__ = "agency_requests"
     __table_args__ = (UniqueConstraint("case_id", "round", "agency"),)
     id: int | None = Field(default=None, primary_key=True)
-    case_id: int = case_fk()
+    case_id: int = case_fk(index=False)
     round: int
     agency: str = Field(max_length=60)
     requested_at: datetime = moment()
@@ -174,7 +176,7 @@ class Action(SQLModel, table=True):
     __tablename__ = "actions"
     __table_args__ = (UniqueConstraint("case_id", "number"),)
     id: int | None = Field(default=None, primary_key=True)
-    case_id: int = case_fk()
+    case_id: int = case_fk(index=False)
     number: int
     agency: str = Field(max_length=60)
     description: str = Field(max_length=1000)
@@ -196,7 +198,7 @@ class History(SQLModel, table=True):
     __tablename__ = "history"
     __table_args__ = (UniqueConstraint("case_id", "seq"),)
     id: int | None = Field(default=None, primary_key=True)
-    case_id: int = case_fk()
+    case_id: int = case_fk(index=False)
     seq: int
     trigger: str = Field(max_length=40)
     source: str | None = Field(default=None, max_length=40)

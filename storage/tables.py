@@ -46,7 +46,6 @@ ACTIONS = Table(
     Column("signed_off_at", UTCDateTime(), nullable=True),
     Column("signed_off_by", String(100), nullable=True),
     UniqueConstraint("case_id", "number"),
-    Index("ix_actions_case_id", "case_id"),
 )
 
 AGENCY_REQUESTS = Table(
@@ -62,7 +61,6 @@ AGENCY_REQUESTS = Table(
     Column("summary", Text, nullable=True),
     Column("returned_by", String(100), nullable=True),
     UniqueConstraint("case_id", "round", "agency"),
-    Index("ix_agency_requests_case_id", "case_id"),
 )
 
 CASES = Table(
@@ -114,7 +112,6 @@ HISTORY = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     UniqueConstraint("case_id", "seq"),
-    Index("ix_history_case_id", "case_id"),
 )
 
 MEETING_ATTENDANCE = Table(

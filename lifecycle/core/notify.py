@@ -219,13 +219,14 @@ def queue(
     del common["recipient_name"], common["recipient_role"]
     title = subject(notice)
     rows = []
-    for person in recipients:
+    event_key = f"outbox-{uuid.uuid4().hex}"  # one random key per event, numbered per row
+    for number, person in enumerate(recipients):
         rows.append({
             "case_id": case.id, "case_ref": case.ref, "recipient": person.email,
             "recipient_name": person.name, "recipient_role": person.role,
             "template": event.template, "subject": title, "notice": common,
             "calendar": calendar(person) if calendar else None,
-            "message_id": make_message_id(f"outbox-{uuid.uuid4().hex}", board.domain),
+            "message_id": make_message_id(f"{event_key}-{number}", board.domain),
             "created_at": now, "next_attempt_at": now, "history_seq": history_seq,
         })
     return rows
