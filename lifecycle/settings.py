@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from lifecycle.core.notify import Board
 from states.config import ProcessConfig
 from states.enums import CORE_AGENCIES
 from states.errors import InvalidInput
@@ -33,6 +32,26 @@ _SCHEMA: dict[str, set[str]] = {
     "daemon": {"interval_seconds"},
     "process": {"definition", "version"},
 }
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str = "Local Safeguarding Children Board"
+    mail_from: str = "scr@localhost"
+    ref_prefix: str = "CR"
+
+    # Worked out once per board, not once per message (cached in the instance's dict,
+    # which a frozen dataclass allows).
+    @cached_property
+    def domain(self) -> str:
+        return self.mail_from.rpartition("@")[2].strip("> ") or "scr.local"
+
+    @cached_property
+    def address(self) -> str:
+        """The bare address of mail_from, for calendar ORGANIZER lines."""
+        from email.utils import parseaddr
+
+        return parseaddr(self.mail_from)[1] or "scr@localhost"
 
 
 @dataclass(frozen=True)
@@ -136,6 +155,8 @@ def _start(section: Mapping[str, Any]) -> tuple[str, str | None]:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # only when there is a file to read
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -30,6 +30,7 @@ class App:
     settings: Settings
     _db: Database | None = field(default=None, init=False)
     _engine: Engine | None = field(default=None, init=False)
+    _processes: Processes | None = field(default=None, init=False)
 
     @property
     def engine(self) -> Engine:
@@ -38,13 +39,19 @@ class App:
             from lifecycle.core.engine import Engine
 
             self._engine = Engine(self.settings.process, self.settings.board,
-                                  check_snapshots=self.settings.check_views)
+                                  check_snapshots=self.settings.check_views,
+                                  processes=self.processes)
         return self._engine
 
     @property
     def processes(self) -> Processes:
-        """The process definitions with their machines, as the engine runs them."""
-        return self.engine.processes
+        """The process definitions, with the board's configuration bound to each (reading
+        commands need no more; the engine shares them)."""
+        if self._processes is None:
+            from lifecycle.core.process import Processes
+
+            self._processes = Processes(self.settings.process)
+        return self._processes
 
     def now(self) -> datetime:
         return self.settings.clock()

@@ -12,10 +12,9 @@ import re
 from argparse import Namespace
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifecycle.cli.app import App, Output
-from lifecycle.core.judge import Judgement
 from lifecycle.views import documents
 from lifecycle.views.text import case_text, table, when
 from states.case import Actor
@@ -25,6 +24,9 @@ from states.registry import REGISTRY
 from storage import cases
 from storage.db import Tx, reading, transaction
 from storage.timers import PENDING
+
+if TYPE_CHECKING:
+    from lifecycle.core.judge import Judgement
 
 OVERDUE_LEVELS = ("escalation", "overdue", "due", "chair", "transition")
 REFERRAL_FILE_MAX = 1_000_000

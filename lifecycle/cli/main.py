@@ -22,6 +22,21 @@ EXIT_INTERNAL = 1
 COMMAND_GROUPS = ("lifecycle.cli.records", "lifecycle.cli.users", "lifecycle.cli.cases",
                   "lifecycle.cli.outbox", "lifecycle.cli.running", "lifecycle.cli.inspect",
                   "lifecycle.demo")
+# Where each command lives, so that a one-shot command imports its own group alone (the
+# rest would cost a fresh process a tenth of a second). The shell, --help and anything
+# unknown build every group; tests/cli/test_shell.py checks this table against them.
+COMMAND_HOMES = {
+    **dict.fromkeys(("init", "audit", "backup", "restore"), "lifecycle.cli.records"),
+    "users": "lifecycle.cli.users",
+    **dict.fromkeys(("refer", "advance", "show", "history", "triggers", "list"),
+                    "lifecycle.cli.cases"),
+    "outbox": "lifecycle.cli.outbox",
+    **dict.fromkeys(("tick", "daemon"), "lifecycle.cli.running"),
+    **dict.fromkeys(("why", "timeline", "overdue", "report", "diagram", "definitions",
+                     "shell"), "lifecycle.cli.inspect"),
+    "demo": "lifecycle.demo",
+}
+_GLOBAL_WITH_VALUE = ("--as", "--now", "--config")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,7 +51,8 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
                         help="print one JSON document")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command_word: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of the group `command_word` belongs to alone."""
     parser = _Parser(prog="scr", description="Case review lifecycle orchestrator for "
                      "Local Safeguarding Children Boards.")
     parser.add_argument("--as", dest="actor", metavar="NAME",
@@ -52,9 +68,25 @@ def build_parser() -> argparse.ArgumentParser:
         add_json_option(p)
         return p
 
+    home = COMMAND_HOMES.get(command_word or "")
     for group in COMMAND_GROUPS:
-        import_module(group).add_commands(command)
+        if home is None or group == home:
+            import_module(group).add_commands(command)
     return parser
+
+
+def command_word(argv: Sequence[str]) -> str | None:
+    """The command named in `argv`, past the global options; None if there is none yet."""
+    words = iter(argv)
+    for word in words:
+        if word in _GLOBAL_WITH_VALUE:
+            next(words, None)
+        elif word.startswith("-"):
+            if word in ("-h", "--help"):
+                return None
+        else:
+            return word
+    return None
 
 
 def run(argv: Sequence[str]) -> int:
@@ -64,7 +96,7 @@ def run(argv: Sequence[str]) -> int:
 
     app = None
     try:
-        args = build_parser().parse_args(list(argv))
+        args = build_parser(command_word(argv)).parse_args(list(argv))
         if args.command is None:
             raise InvalidInput("a command is needed (scr --help lists them)")
         _configure_logging()

@@ -18,11 +18,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from lifecycle import log
-from lifecycle.core import arming, invitations, notify
+from lifecycle.core import arming, invitations, machine, notify  # noqa: F401 (machine: built at import)
 from lifecycle.core import snapshot as snapshots
 from lifecycle.core.firing import Firing, TimerPlan
 from lifecycle.core.judge import Judgement, judge, role_refusal
 from lifecycle.core.process import Process, Processes
+from lifecycle.settings import Board
 from states.case import SYSTEM_ACTOR, Actor, CaseSnapshot
 from states.config import ProcessConfig
 from states.enums import Proceedings
@@ -68,16 +69,19 @@ def timer_announcement(process: Process, ladder: str, level: str, key: str | Non
 @dataclass
 class Engine:
     config: ProcessConfig = field(default_factory=ProcessConfig)
-    board: notify.Board = field(default_factory=notify.Board)
+    board: Board = field(default_factory=Board)
     # Read each case again after its trigger and compare with the snapshot the engine
     # derived (lifecycle.core.snapshot); a difference is a bug in an effect, raised as an
     # AssertionError. The tests always check; a board may set SCR_CHECK_VIEWS=1 too.
     check_snapshots: bool = False
     registry: Registry = field(default_factory=lambda: REGISTRY)
-    processes: Processes = field(init=False)
+    # The definitions with their machines and bound configuration (made from `config` and
+    # `registry` unless given).
+    processes: Processes = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        self.processes = Processes(self.config, self.registry)
+        if self.processes is None:
+            self.processes = Processes(self.config, self.registry)
 
     # ----------------------------------------------------------------- creating a case
     def refer(self, tx: Tx, *, actor: Actor, params: Mapping[str, Any],

@@ -14,6 +14,7 @@ from typing import Any
 
 from lifecycle.core import notify
 from lifecycle.core.arming import TimerChanges, label
+from lifecycle.settings import Board
 from states.case import CaseSnapshot
 from states.process import ProcessDefinition
 from storage.cases import CaseRecord
@@ -89,7 +90,7 @@ def _day_of(timer: TimerRecord, view: CaseSnapshot) -> date | None:
 
 
 def queue(definition: ProcessDefinition, case: CaseRecord, view: CaseSnapshot,
-          changes: list[Change], *, people: notify.Directory, board: notify.Board,
+          changes: list[Change], *, people: notify.Directory, board: Board,
           timezone: str, now: datetime, history_seq: int, actor: str) -> list[dict[str, Any]]:
     """One calendar_update message per change and recipient, each carrying its entry."""
     from handlers.ics import entry_json

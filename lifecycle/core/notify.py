@@ -12,35 +12,15 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property
 from typing import Any
 
 from handlers.notices import Deadline, Notice, subject
+from lifecycle.settings import Board
 from states.case import CaseSnapshot
 from states.enums import Role
 from states.process import ProcessDefinition
 from storage import users
 from storage.db import Tx
-
-
-@dataclass(frozen=True)
-class Board:
-    name: str = "Local Safeguarding Children Board"
-    mail_from: str = "scr@localhost"
-    ref_prefix: str = "CR"
-
-    # Worked out once per board, not once per message (cached in the instance's dict,
-    # which a frozen dataclass allows).
-    @cached_property
-    def domain(self) -> str:
-        return self.mail_from.rpartition("@")[2].strip("> ") or "scr.local"
-
-    @cached_property
-    def address(self) -> str:
-        """The bare address of mail_from, for calendar ORGANIZER lines."""
-        from email.utils import parseaddr
-
-        return parseaddr(self.mail_from)[1] or "scr@localhost"
 
 
 @dataclass(frozen=True)

@@ -4,19 +4,32 @@ configuration bound to it, looked up by the name and version a case stores."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from lifecycle.core.machine import SHIPPED, ProcessMachine
 from states.config import ProcessConfig
 from states.process import ProcessDefinition
 from states.registry import REGISTRY, Registry
+
+if TYPE_CHECKING:
+    from lifecycle.core.machine import ProcessMachine
 
 
 @dataclass(frozen=True)
 class Process:
     definition: ProcessDefinition
-    machine: ProcessMachine
     config: ProcessConfig  # bound to the definition
+
+    @cached_property
+    def machine(self) -> ProcessMachine:
+        """The definition's machine: the one built at import for a shipped definition,
+        else built now (reading a case never needs it, so it is made on first use)."""
+        from lifecycle.core.machine import SHIPPED, ProcessMachine
+
+        shipped = SHIPPED.get(self.definition.key)
+        if shipped is not None and shipped.definition is self.definition:
+            return shipped
+        return ProcessMachine(self.definition)
 
     @property
     def name(self) -> str:
@@ -40,10 +53,7 @@ class Processes:
         found = self._known.get((name, version))
         if found is None:
             definition = self.registry.get(name, version)
-            machine = SHIPPED.get(definition.key)
-            if machine is None or machine.definition is not definition:
-                machine = ProcessMachine(definition)
-            found = self._known[definition.key] = Process(definition, machine,
+            found = self._known[definition.key] = Process(definition,
                                                           self.config.bind(definition))
         return found
 

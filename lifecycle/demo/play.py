@@ -22,10 +22,9 @@ from typing import Any
 
 from lifecycle import log
 from lifecycle.cli.app import App, Output
-from lifecycle.core.notify import Board
 from lifecycle.demo import cast, story, summary
 from lifecycle.demo.run import Narrator, OffScript, Run
-from lifecycle.settings import MailSettings, Settings
+from lifecycle.settings import Board, MailSettings, Settings
 from lifecycle.views import text as present
 from states.config import ProcessConfig
 from states.errors import InvalidInput, LifecycleError

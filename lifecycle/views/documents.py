@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lifecycle.core.process import Process
 from states.enums import Role
 from storage import cases, facts, history, timers
 from storage.cases import CaseRecord
@@ -19,6 +18,9 @@ from storage.db import Tx
 from storage.outbox import OutboxRecord
 from storage.timers import PENDING
 from storage.users import UserRecord
+
+if TYPE_CHECKING:
+    from lifecycle.core.process import Process
 
 # Who may read the referral's free text.
 READ_SUMMARY = frozenset({Role.BUSINESS_MANAGER, Role.CHAIR, Role.SUBGROUP_CHAIR,

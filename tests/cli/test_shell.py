@@ -319,3 +319,23 @@ def test_private_lines_are_recognised(board, shell):
         shell.onecmd_plus_hooks(line)
         assert len(shell.history) == before + (0 if private else 1), line
     assert commands.parse_assignments(["a=b"]) == {"a": "b"}
+
+
+def test_each_command_is_found_in_the_group_the_one_shot_parser_loads_alone():
+    """`scr COMMAND` imports only COMMAND's group: the table saying where each command
+    lives agrees with what every group registers, and names every command."""
+    from importlib import import_module
+
+    found = {}
+    for group in cli.COMMAND_GROUPS:
+        registered: list[str] = []
+
+        def command(name, helptext, registered=registered):
+            registered.append(name)
+            return argparse.ArgumentParser()
+
+        import_module(group).add_commands(command)
+        found.update(dict.fromkeys(registered, group))
+    assert found == cli.COMMAND_HOMES
+    assert cli.command_word(["--as", "Sam", "--now", "x", "--json", "show", "CR-1"]) == "show"
+    assert cli.command_word(["--help"]) is None
