@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from states.case import Actor, CaseSnapshot
 from states.config import ProcessConfig
@@ -21,8 +21,17 @@ from states.process import ProcessDefinition, TimerSpec, TriggerSpec
 from storage.cases import CaseRecord
 
 if TYPE_CHECKING:
-    from lifecycle.core.judge import Judgement
     from storage.db import Tx
+
+
+class Verdict(Protocol):
+    """What the machine asks of the judge's answer (lifecycle.core.judge.Judgement)."""
+
+    @property
+    def trigger(self) -> str: ...
+
+    @property
+    def allowed(self) -> bool: ...
 
 
 @dataclass
@@ -46,7 +55,7 @@ class Firing:
     actor: Actor
     now: datetime
     config: ProcessConfig  # bound to the case's definition
-    judgement: Judgement | None = None
+    judgement: Verdict | None = None
     # What an effect learnt that later steps need (e.g. the new action's number).
     outcome: dict[str, Any] = field(default_factory=dict)
     # What it changed outside the case's row, as new values of CaseSnapshot's fields: the
