@@ -78,7 +78,10 @@ def build_mime(msg: Message) -> MimeMessage:
     """
     if not _MESSAGE_ID.match(msg.message_id):
         raise ValueError(f"malformed Message-ID {msg.message_id!r}")
-    body = MIMEMultipart("alternative", policy=MAIL_POLICY)
+    # Boundaries fixed by the Message-ID: "=_" never occurs in a quoted-printable or base64
+    # body, so no part can contain one (and the generator need not search them for it).
+    stem = "=_scr_" + hashlib.sha256(msg.message_id.encode("utf-8")).hexdigest()[:24]
+    body = MIMEMultipart("alternative", policy=MAIL_POLICY, boundary=f"{stem}_a")
     body.attach(_text(msg.text, "plain"))
     body.attach(_text(msg.html, "html"))
     mime: MimeMessage = body
@@ -91,7 +94,7 @@ def build_mime(msg: Message) -> MimeMessage:
         body.attach(calendar)
         attachment = MIMEApplication(msg.ics.encode("utf-8"), "ics", policy=MAIL_POLICY)
         attachment.add_header("Content-Disposition", "attachment", filename="invite.ics")
-        mime = MIMEMultipart("mixed", policy=MAIL_POLICY)
+        mime = MIMEMultipart("mixed", policy=MAIL_POLICY, boundary=f"{stem}_m")
         mime.attach(_part(body))
         mime.attach(_part(attachment))
     _header(mime, "Message-ID", msg.message_id)
