@@ -99,7 +99,7 @@ def render(notice: Notice) -> Rendered:
     _check(notice)
     env = environment()
     # Only the fields declared on Notice reach the templates (not those of a subclass).
-    context = {f.name: getattr(notice, f.name) for f in fields(Notice)}
+    context = {name: getattr(notice, name) for name in _NOTICE_FIELDS}
     text = env.get_template(f"{notice.template}.txt").render(context)
     html = env.get_template(f"{notice.template}.html").render(context)
     return Rendered(subject=subject(notice), text=text, html=html)
@@ -126,6 +126,9 @@ def _check(notice: Notice) -> None:
         raise ValueError(f"unknown timezone {notice.timezone!r}") from None
 
 
+_NOTICE_FIELDS = tuple(f.name for f in fields(Notice))
+
+
 @cache
 def environment() -> Environment:
     """The one Jinja2 environment: HTML autoescaped, undefined names are errors."""
@@ -136,6 +139,9 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # The templates are package data: they do not change under a running process, so
+        # a template once loaded is not checked against its file again for every message.
+        auto_reload=False,
     )
     # No helpers such as range() or lipsum(): a template sees the Notice and nothing else.
     env.globals.clear()
