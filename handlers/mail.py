@@ -24,6 +24,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import Compat32
 from email.utils import format_datetime, formataddr, parseaddr
+from functools import cache
 from typing import Any, TypeVar
 
 from handlers.transport import DeliveryError, Transport, one_line
@@ -55,11 +56,16 @@ class DeliveryResult:
     permanent: bool
 
 
+@cache
+def _is_domain(domain: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z0-9.-]+", domain)) and not domain.startswith((".", "-"))
+
+
 def make_message_id(key: str, domain: str) -> str:
     """A Message-ID fixed by `key` (e.g. "outbox-<uuid>"): "<hex@domain>"."""
     if not key:
         raise ValueError("a Message-ID needs a key")
-    if not re.fullmatch(r"[A-Za-z0-9.-]+", domain) or domain.startswith((".", "-")):
+    if not _is_domain(domain):
         raise ValueError(f"not a mail domain: {domain!r}")
     # Hashed so the key's own characters can never break the header.
     return f"<{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}@{domain}>"

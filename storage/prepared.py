@@ -73,7 +73,9 @@ class _Compiled:
         # positions a processor converts (the statements run a dozen times per trigger).
         self.names = tuple(b[0] for b in self.binds)
         self.fetch = tuple((name, fixed) for name, _, _, fixed in self.binds)
-        self.processed = tuple((i, process, sees_none)
+        # (position, processor, what it makes of None: computed once, as for JSON's 'null';
+        # _MISSING where None passes through unprocessed)
+        self.processed = tuple((i, process, process(None) if sees_none else _MISSING)
                                for i, (_, process, sees_none, _) in enumerate(self.binds)
                                if process is not None)
         self.results_processed = tuple((i, p) for i, p in enumerate(self.results)
@@ -85,11 +87,14 @@ class _Compiled:
                       for name, fixed in self.fetch]
         except KeyError as missing:
             raise KeyError(f"no value for :{missing.args[0]} in {self.sql[:60]!r}") from None
-        for i, process, sees_none in self.processed:
+        for i, process, none_as in self.processed:
             value = values[i]
-            if type(value) is Processed:
+            if value is None:
+                if none_as is not _MISSING:
+                    values[i] = none_as
+            elif type(value) is Processed:
                 values[i] = value.value
-            elif value is not None or sees_none:
+            else:
                 values[i] = process(value)
         if self.positional:
             return tuple(values)

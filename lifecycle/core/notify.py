@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from handlers.notices import Deadline, Notice, subject
 from lifecycle.settings import Board
@@ -45,22 +45,26 @@ class Event:
     reasons: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Person:
+class Person(NamedTuple):
     name: str
     email: str
     agency: str | None
     roles: frozenset[str]
 
 
-@dataclass(frozen=True)
 class Directory:
-    """Every active user with their roles, read once per firing."""
+    """Every active user with their roles, read once per firing, indexed by role."""
 
-    people: tuple[Person, ...]
+    def __init__(self, people: Iterable[Person]) -> None:
+        self.people = tuple(people)
+        by_role: dict[str, list[Person]] = {}
+        for person in self.people:
+            for role in person.roles:
+                by_role.setdefault(role, []).append(person)
+        self._by_role = {role: tuple(found) for role, found in by_role.items()}
 
-    def with_role(self, role: str) -> list[Person]:
-        return [p for p in self.people if role in p.roles]
+    def with_role(self, role: str) -> tuple[Person, ...]:
+        return self._by_role.get(role, ())
 
     def named(self, name: str | None) -> Person | None:
         return next((p for p in self.people if p.name == name), None)
@@ -71,8 +75,8 @@ def directory(tx: Tx) -> Directory:
     people: dict[str, tuple[str, str | None, set[str]]] = {}
     for name, email, agency, role in users.active_roles(tx):
         people.setdefault(name, (email, agency, set()))[2].add(role)
-    return Directory(tuple(Person(name, email, agency, frozenset(roles))
-                           for name, (email, agency, roles) in people.items()))
+    return Directory(Person(name, email, agency, frozenset(roles))
+                     for name, (email, agency, roles) in people.items())
 
 
 def resolve(
