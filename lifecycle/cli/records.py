@@ -9,7 +9,6 @@ while others read and write); PostgreSQL boards use pg_dump and pg_restore (SECU
 from __future__ import annotations
 
 import argparse
-import sqlite3
 from argparse import Namespace
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from lifecycle.cli.app import App, Output
 from states.enums import Role
 from states.errors import InvalidInput, LifecycleError, Refused
+from storage import backup as backups
 from storage import history
 from storage.db import SCHEMA_HEAD, make_engine, reading, redact, schema_revision, sqlite_file
 
@@ -71,11 +71,9 @@ def backup(app: App, args: Namespace) -> Output:
     if target.exists():
         raise InvalidInput(f"{target} exists: choose a new file for the backup")
     app.db()  # the schema is checked before copying
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
+    backups.copy(source, target)
     target.chmod(0o600)
-    with sqlite3.connect(target) as check:
-        cases = check.execute("SELECT count(*) FROM cases").fetchone()[0]
+    cases = backups.count_cases(target)
     return Output({"file": str(target), "cases": cases},
                   f"backup of {cases} cases written to {target}")
 
@@ -102,8 +100,7 @@ def restore(app: App, args: Namespace) -> Output:
     if broken is not None:
         raise ChainBroken(f"the backup's history chain is broken at {broken}; not restored")
     app.close()
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
+    backups.copy(source, target)
     return Output({"file": str(source), "cases": cases, "rows": rows, "revision": revision},
                   f"restored {cases} cases ({rows} history rows, chain verified) from {source}"
                   + ("" if revision == SCHEMA_HEAD else "; run scr init to upgrade"))
