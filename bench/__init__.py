@@ -1,1 +1,1 @@
-"""`make bench`: the performance targets of SPEC §8, measured as ratios in one run."""
+"""`make bench`: the performance targets (BENCHMARKS.md), measured as ratios in one run."""

@@ -1,4 +1,4 @@
-"""`make bench`: measure the targets of SPEC §8 and write bench/results.json.
+"""`make bench`: measure the performance targets (BENCHMARKS.md) and write bench/results.json.
 
 Each figure is the median of several runs; ratios are taken within one run, alternating
 the two sides, so a noisy machine weighs on both. Nothing here is asserted: the table says

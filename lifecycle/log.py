@@ -1,5 +1,5 @@
 """Structured logging: one JSON event per transition, timer and delivery in production,
-readable lines at a terminal (SPEC §7).
+readable lines at a terminal.
 
 Privacy: events carry the case reference, pseudonym, trigger and actor only. Keys that
 could hold free text about a child are withheld, secret-looking keys and URLs with

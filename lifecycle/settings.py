@@ -1,4 +1,4 @@
-"""Configuration, read once at the edge and passed in (SPEC §6).
+"""Configuration, read once at the edge and passed in (README.md, "Configuration").
 
 Precedence: command-line option, then environment variable, then the TOML file given by
 `--config` / `SCR_CONFIG`, then the defaults below. An unknown section or key in the file
@@ -26,7 +26,7 @@ _SLUG = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
 _SCHEMA: dict[str, set[str]] = {
     "board": {"name", "mail_from", "ref_prefix", "agencies"},
     "calendar": {"timezone", "country", "subdivision", "day_start"},
-    "timers": set(),  # any offset key of states.timers.DEFAULT_OFFSETS
+    "timers": set(),  # any key of a definition's default_offsets
     "mail": {"max_attempts", "backoff_seconds", "backoff_cap_seconds", "batch_size"},
     "database": {"url"},
     "daemon": {"interval_seconds"},
@@ -74,8 +74,8 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     daemon_interval: float = 15.0
     # SCR_CHECK_VIEWS=1: the engine re-reads each case after its trigger and compares
-    # (lifecycle.core.engine.Engine.check_views); the tests turn it on.
-    check_views: bool = False
+    # (lifecycle.core.engine.Engine.check_snapshots); the tests turn it on.
+    check_snapshots: bool = False
 
     def clock(self) -> datetime:
         """The moment commands run as: the override, or the real time."""
@@ -119,7 +119,7 @@ def load(
         actor=actor or env.get("SCR_ACTOR") or None,
         now=_clock_override(now or env.get("SCR_NOW"), env, calendar),
         process=process,
-        check_views=env.get("SCR_CHECK_VIEWS") == "1",
+        check_snapshots=env.get("SCR_CHECK_VIEWS") == "1",
         board=Board(
             name=_text(board, "name", "Local Safeguarding Children Board"),
             mail_from=_text(board, "mail_from", "scr@localhost"),

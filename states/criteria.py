@@ -1,4 +1,4 @@
-"""The SCR criteria assessment (SPEC §2): a pure function of the referral's facts.
+"""The SCR criteria assessment: a pure function of the referral's facts.
 
 LSCB Regulations 2006 reg. 5 / Working Together 2013-2015: abuse or neglect known or
 suspected, AND either the child died (suspected suicide included), or the child was

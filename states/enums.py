@@ -1,4 +1,4 @@
-"""The vocabulary of the process: states, roles and every closed list of values (SPEC §2, §3)."""
+"""The vocabulary of the processes: states, roles and every closed list of values."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ CORE_AGENCIES = (
     "housing",
 )
 MULTI_AGENCY = "multi_agency"
-# A meeting may recommend only when these three are present (SPEC §3, `recommend`).
+# A meeting may recommend only when these three are present (the `recommend` guard).
 QUORUM_AGENCIES = ("childrens_social_care", "health", "police")
 
 FINAL_STATES = frozenset({State.ACTIONS_SIGNED_OFF, State.CLOSED})

@@ -1,5 +1,5 @@
 """The one small tree of exceptions that every layer raises and the command line maps
-to exit codes (SPEC §6): bad input 2, refused 3, conflict 4."""
+to exit codes (README.md, "Commands"): bad input 2, refused 3, conflict 4."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from states import validate
 from states.errors import InvalidInput
+from states.params import Param
 from states.process import ProcessDefinition
 
 
@@ -60,6 +61,20 @@ class Registry:
     def resolve(self, name: str, version: str | None) -> ProcessDefinition:
         """The definition `name` at `version`, or its newest version when None."""
         return self.newest(name) if version is None else self.get(name, version)
+
+    def states(self, *, final: bool = True) -> list[str]:
+        """Every state of every definition (without the final ones if `final` is False), in
+        the definitions' order, each once."""
+        return list(dict.fromkeys(s for d in self for s in d.states
+                                  if final or s not in d.finals))
+
+    def referral_params(self) -> dict[str, Param]:
+        """Every definition's referral fields by name (the first definition's wins)."""
+        found: dict[str, Param] = {}
+        for definition in self:
+            for param in definition.create.params:
+                found.setdefault(param.name, param)
+        return found
 
     def __iter__(self) -> Iterator[ProcessDefinition]:
         """Every definition, by name then version."""

@@ -1,4 +1,4 @@
-"""Working days and due moments (SPEC §2, §4).
+"""Working days and due moments (README.md, "Working-day rules").
 
 Due moments are computed on local dates in the board's time zone (Europe/London by
 default) against the bank holidays of the configured region (England and Wales by

@@ -39,7 +39,7 @@ class App:
             from lifecycle.core.engine import Engine
 
             self._engine = Engine(self.settings.process, self.settings.board,
-                                  check_snapshots=self.settings.check_views,
+                                  check_snapshots=self.settings.check_snapshots,
                                   processes=self.processes)
         return self._engine
 

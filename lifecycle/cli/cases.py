@@ -34,7 +34,7 @@ REFERRAL_FILE_MAX = 1_000_000
 
 def refer(app: App, args: Namespace) -> Output:
     fields = _referral_file(args.file) if args.file else {}
-    for name in _referral_fields():
+    for name in REGISTRY.referral_params():
         value = getattr(args, name, None)
         if value is not None:
             fields[name] = value
@@ -156,7 +156,7 @@ def verdict_entry(v: Judgement) -> dict[str, Any]:
 
 def list_cases(app: App, args: Namespace) -> Output:
     state = args.state
-    known = _states()
+    known = REGISTRY.states()
     if state is not None and state not in known:
         raise InvalidInput(f"unknown state {state!r} (one of {', '.join(known)})")
     now = app.now()
@@ -173,28 +173,10 @@ def list_cases(app: App, args: Namespace) -> Output:
     return Output(rows, text if rows else "no cases")
 
 
-def _states() -> list[str]:
-    """Every state of every definition, in the definitions' order."""
-    return list(dict.fromkeys(s for d in REGISTRY for s in d.states))
-
-
 def _actor(app: App, tx: Tx) -> Actor:
     actor = app.actor(tx)
     assert actor is not None
     return actor
-
-
-def _referral_params() -> dict[str, Param]:
-    """The referral fields of every shipped definition, by name (the options of `refer`;
-    the definition new cases start under judges which it takes)."""
-    found: dict[str, Param] = {}
-    for definition in REGISTRY:
-        found.update({p.name: p for p in definition.create.params if p.name not in found})
-    return found
-
-
-def _referral_fields() -> tuple[str, ...]:
-    return tuple(_referral_params())
 
 
 def _option_metavar(p: Param) -> str | None:
@@ -214,7 +196,9 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
     ref = command("refer", "record a referral (creates the case)")
     ref.add_argument("--file", metavar="FILE", help="a JSON object of referral fields "
                      "('-' for standard input); options below override it")
-    for field in _referral_params().values():
+    # The referral fields of every shipped definition: the definition new cases start
+    # under judges which it takes.
+    for field in REGISTRY.referral_params().values():
         option = "--" + field.name.replace("_", "-")
         if field.type is PType.BOOL:
             ref.add_argument(option, dest=field.name, action=argparse.BooleanOptionalAction,

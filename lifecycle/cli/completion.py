@@ -214,7 +214,7 @@ def _param_values(look: Lookup, param: Param, spec: TriggerSpec | None,
 
 
 # The referral fields of every shipped definition, as `refer` takes them.
-_REFERRAL = {p.name: p for d in REGISTRY for p in d.create.params}
+_REFERRAL = REGISTRY.referral_params()
 
 
 def _option_values(look: Lookup, action: argparse.Action, text: str) -> list[Candidate]:
@@ -222,7 +222,7 @@ def _option_values(look: Lookup, action: argparse.Action, text: str) -> list[Can
         return [Candidate(str(c)) for c in action.choices]
     dest = action.dest
     known: dict[str, Sequence[str]] = {
-        "state": list(dict.fromkeys(s for d in REGISTRY for s in d.states)),
+        "state": REGISTRY.states(),
         "role": USER_ROLES, "agency": look.agencies,
         "status": OUTBOX_STATUSES,
     }

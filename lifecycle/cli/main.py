@@ -1,6 +1,6 @@
-"""`scr`, the command line of SPEC §6.
+"""`scr`, the command line (README.md, "Commands").
 
-Errors are one line on stderr beginning `error:` with the exit status of SPEC §6 (2 bad
+Errors are one line on stderr beginning `error:` with its exit status (2 bad
 input, 3 refused, 4 conflict); nothing is written when a command fails, and no traceback
 ever reaches a user.
 """

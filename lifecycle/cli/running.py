@@ -83,7 +83,7 @@ def _configure_logging(fmt: str) -> None:
 
 
 def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
-    """`tick` and `daemon` (SPEC §6)."""
+    """`tick` and `daemon`."""
     command("tick", "fire every timer due now and deliver the outbox once, then exit"
             ).set_defaults(func=tick)
     d = command("daemon", "fire timers and deliver e-mail until SIGTERM or SIGINT (with "

@@ -1,4 +1,4 @@
-"""Calendar invitations for deadlines and planned meetings (SPEC §5).
+"""Calendar invitations for deadlines and planned meetings.
 
 Each calendar change goes out as its own `calendar_update` message carrying one .ics: a
 REQUEST when a deadline is armed or moved (same UID, higher SEQUENCE, so it replaces the

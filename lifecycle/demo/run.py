@@ -35,7 +35,7 @@ from storage.db import Database, Tx, reading, transaction
 from storage.timers import FIRED, PENDING, SKIPPED, STALE
 
 WIDTH = 100
-# What each timer level means, in the words the narration uses (SPEC §4).
+# What each timer level means, in the words the narration uses.
 DAEMON_WHY = {
     "triage.reminder": "Nobody has acted on the referral yet: the business manager is "
     "reminded.",

@@ -1,4 +1,4 @@
-"""Delivering the outbox after commit, at least once (SPEC §5, §7).
+"""Delivering the outbox after commit, at least once.
 
 1. Claim a batch of due messages in one short transaction: each gets a lease
    (`claimed_until`) and its attempt counted. PostgreSQL claims with FOR UPDATE SKIP LOCKED

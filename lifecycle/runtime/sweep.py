@@ -1,4 +1,4 @@
-"""The timer sweep (SPEC §4, §7): fire what is due at `now`, each timer once.
+"""The timer sweep: fire what is due at `now`, each timer once.
 
 For each due timer, in due order, one transaction:
 

@@ -1,5 +1,5 @@
 """`scr overdue`: every deadline passed (or due within N working days), most urgent first,
-with the people who must act: those the timer level notifies (SPEC §4).
+with the people who must act: those the timer level notifies.
 
 A deadline is a timer at a deadline level (not a reminder) armed in the case's current
 state and still standing: not superseded by a re-arming, not ended by its `disarm_on`

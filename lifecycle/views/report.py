@@ -114,7 +114,7 @@ def figures(tx: Tx, processes: Processes, period: Period, *, now: datetime,
 
     all_stays = stays(rows)
     stages = []
-    for state in _states(processes):
+    for state in processes.registry.states(final=False):
         ended = [(s.left - s.entered).total_seconds() for s in all_stays
                  if s.state == state and s.left is not None and period.holds(s.left)]
         stages.append({"state": state, **_spread(ended)})
@@ -149,15 +149,6 @@ def figures(tx: Tx, processes: Processes, period: Period, *, now: datetime,
         "holds": {"held": len(holds), "still_held": still, **_spread(held_for)},
         "actions": _actions(tx, period, as_of, config),
     }
-
-
-def _states(processes: Processes) -> list[str]:
-    """The states of every definition that are not final, in the definitions' order."""
-    found: dict[str, None] = {}
-    for process in processes.every():
-        definition = process.definition
-        found.update({s: None for s in definition.states if s not in definition.finals})
-    return list(found)
 
 
 def _completion_due(processes: Processes, case: Any) -> datetime:

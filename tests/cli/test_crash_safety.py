@@ -1,4 +1,4 @@
-"""Crash safety (SPEC §4, §5, §7): the real `scr daemon`, killed with SIGKILL at random
+"""Crash safety: the real `scr daemon`, killed with SIGKILL at random
 moments of its sweeps and deliveries and started again, loses nothing: every case is before
 or after each transition, every due timer fires once, and every message reaches the SMTP
 server, a second copy only where the kill fell between sending and marking, with the same
@@ -57,7 +57,7 @@ FIRST_SWEEP_GUESS = 0.3  # seconds, until a sweep has been measured
 # A run aimed at its delivery is killed anyway if none begins within this many seconds.
 DELIVERY_WAIT = 5.0
 # What each of the templates ends as, whatever the kills: its state, the timers fired and
-# those skipped (SPEC §4: a ladder fires only its highest due level; deadlines and timed
+# those skipped (a ladder fires only its highest due level; deadlines and timed
 # transitions fire once).
 EXPECTED = {
     "referral": ("referral", {"triage.escalation"}, {"triage.reminder"}),

@@ -1,4 +1,4 @@
-"""Bad input through the real `scr`: one `error:` line, SPEC §6's exit status, no traceback,
+"""Bad input through the real `scr`: one `error:` line, the contracted exit status, no traceback,
 and nothing written (the database is byte-for-byte the same)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reading commands through the real `scr`: JSON documents of SPEC §6, and the referral's
+"""Reading commands through the real `scr`: the contracted JSON documents, and the referral's
 free text shown only to permitted users."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Catching up after an outage of months (SPEC §4): deadlines and timed transitions fire
+"""Catching up after an outage of months : deadlines and timed transitions fire
 once, a ladder fires only its highest due level, recurring timers fire once and are armed
 again in the future, and the history records how late each one was. On SQLite and on
 PostgreSQL."""

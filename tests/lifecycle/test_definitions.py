@@ -23,6 +23,7 @@ from states.enums import State
 from states.errors import NotFound, Refused
 from states.process import ENTER, Level, ProcessDefinition, TimerSpec, TriggerSpec
 from states.registry import Registry, UnknownDefinition
+from storage.db import reading, transaction
 from tests import records
 from tests.board import BM, HEALTH, Board
 from tests.conftest import T0
@@ -101,8 +102,7 @@ def test_each_case_moves_by_its_own_machine(two):
 def test_the_judge_lists_each_cases_own_triggers(two):
     scr_board, drill_board = two
     a, b = scr_board.refer(at=T0), drill_board.refer(at=T0)
-    with records.orm(scr_board.db) as s:
-        tx = s.connection()
+    with reading(scr_board.db) as tx:
         listed = {ref: [j.trigger for j in scr_board.engine.verdicts(
             tx, ref, actor=scr_board.actor(BM), now=T0 + H)[2]] for ref in (a, b)}
     assert listed[b] == ["request_information", "withdraw"]
@@ -150,8 +150,7 @@ def test_the_machine_will_not_move_without_the_judges_verdict(two):
     scr_board, _ = two
     ref = scr_board.refer(at=T0)
     machine = scr_board.engine.processes.get("scr", "1").machine
-    with records.orm(scr_board.db) as s:
-        tx = s.connection()
+    with transaction(scr_board.db) as tx:
         case = cases.load(tx, ref)
         firing = Firing(SCR, SCR.trigger("withdraw"), tx, case, cases.snapshot(tx, case),
                         {}, "x", scr_board.actor(BM), T0 + H, ProcessConfig().bind(SCR))
@@ -159,8 +158,9 @@ def test_the_machine_will_not_move_without_the_judges_verdict(two):
             machine.run(firing)
 
 
-def test_a_definition_is_data(two):
-    """The drill is made of values only: no code of the lifecycle changed to run it."""
+def test_a_definition_derives_its_daemon_trigger_from_its_timers():
+    """The drill is made of values only; its `timer` trigger applies exactly in the states
+    that arm timers, after the triggers it declares."""
     drill = _drill()
     assert isinstance(drill.create, TriggerSpec) and drill.timer_trigger.sources == ("referral",)
     assert [t.name for t in drill.all_triggers] == ["request_information", "withdraw",

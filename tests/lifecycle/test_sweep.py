@@ -324,7 +324,7 @@ def _to(state: State, *, scr: bool = True, criminal: bool = False):
      [("reminder", {BM_MAIL, HEALTH_MAIL}), ("overdue", {BM_MAIL, SUBCHAIR_MAIL, HEALTH_MAIL})]),
 ])
 def test_each_ladder_level_fires_at_its_moment_to_its_people(board, setup, ladder, levels):
-    """Every other ladder of SPEC §4, level by level: nothing a second early, then that
+    """Every other ladder of the SCR process, level by level: nothing a second early, then that
     level alone, to the people the definition names (the business manager always)."""
     ref = setup(board)
     armed = {t.level: t for t in timers(board, ref, "pending") if t.ladder == ladder}

@@ -1,5 +1,5 @@
 """The lifecycle as a table: every trigger from every state is done, or refused with the
-reason a user would read (SPEC §3)."""
+reason a user would read."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from tests.board import (
     Board,
 )
 from tests.conftest import T0
-from tests.states.test_definition import SPEC_TABLE
+from tests.states.test_definition import TRIGGER_TABLE
 
 ALL_TRIGGERS = DEFINITION.all_triggers
 
@@ -130,7 +130,7 @@ NOT_APPLICABLE = [
     (state, spec.name)
     for state in State
     for spec in ALL_TRIGGERS
-    if spec.name in SPEC_TABLE and state.value not in SPEC_TABLE[spec.name][0]
+    if spec.name in TRIGGER_TABLE and state.value not in TRIGGER_TABLE[spec.name][0]
 ]
 
 
@@ -144,7 +144,7 @@ def test_trigger_that_does_not_apply_is_refused(shared_board, one_case_per_state
                                                 trigger):
     """A trigger fired from a state it does not leave is refused, whoever fires it."""
     ref = one_case_per_state[state]
-    spec_roles = SPEC_TABLE[trigger][2]
+    spec_roles = TRIGGER_TABLE[trigger][2]
     by = {"business_manager": BM, "chair": CHAIR, "subgroup_chair": SUBCHAIR,
           "lead_reviewer": REVIEWER, "agency_lead": HEALTH}[sorted(spec_roles)[0]]
     with pytest.raises(Refused, match=f"does not apply to {ref} in state {state.value}"):
@@ -155,7 +155,7 @@ def test_trigger_that_does_not_apply_is_refused(shared_board, one_case_per_state
 def test_final_states_have_no_transition_out(shared_board, one_case_per_state):
     """From actions_signed_off nothing applies; from closed only the panel notice does."""
     for state in (S.ACTIONS_SIGNED_OFF, S.CLOSED):
-        applicable = [t for t, (sources, _, _) in SPEC_TABLE.items() if state.value in sources]
+        applicable = [t for t, (sources, _, _) in TRIGGER_TABLE.items() if state.value in sources]
         assert applicable == ([] if state == S.ACTIONS_SIGNED_OFF else ["record_panel_notice"])
 
 

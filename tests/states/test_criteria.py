@@ -1,4 +1,4 @@
-"""The SCR criteria assessment of SPEC §2, case by case."""
+"""The SCR criteria assessment (LSCB Regulations 2006 reg. 5), case by case."""
 
 from __future__ import annotations
 

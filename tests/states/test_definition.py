@@ -24,7 +24,7 @@ def problems(triggers=ALL_TRIGGERS, timers=TIMERS) -> list[str]:
 
 
 # The board's table of triggers, written out independently of states/scr/v1.py.
-SPEC_TABLE = {
+TRIGGER_TABLE = {
     "request_information": ({"referral"}, "information_request", {"business_manager"}),
     "withdraw": ({"referral", "information_request"}, "closed", {"business_manager"}),
     "add_agency": ({"information_request"}, None, {"business_manager"}),
@@ -52,10 +52,10 @@ SPEC_TABLE = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(SPEC_TABLE))
+@pytest.mark.parametrize("name", sorted(TRIGGER_TABLE))
 def test_trigger_matches_spec_table(name):
-    """Each trigger of SPEC §3 has the table's sources, destination and roles."""
-    sources, dest, roles = SPEC_TABLE[name]
+    """Each trigger of the board's table has the table's sources, destination and roles."""
+    sources, dest, roles = TRIGGER_TABLE[name]
     spec = TRIGGER_BY_NAME[name]
     assert set(spec.sources) == sources
     assert spec.dest == dest
