@@ -119,3 +119,5 @@ class GuardContext:
     actor: Actor = field(default=SYSTEM_ACTOR)
     # The case's definition's criteria assessment (states.criteria.assess when None).
     criteria: Any = None
+    # The definition's own words (ProcessDefinition.words).
+    words: Mapping[str, str] = field(default_factory=dict)

@@ -32,12 +32,21 @@ class ProcessConfig:
     start: tuple[str, str | None] = ("scr", None)
     # Once bound to a definition: its distances with the board's overrides.
     offsets: Mapping[str, Offset] = field(default_factory=_none)
+    # Once bound: whether the definition's clocks in days or months roll on to a working day
+    # (ProcessDefinition.due_on_working_days).
+    rolls: bool = False
 
     def bind(self, definition: Any) -> ProcessConfig:
         """This configuration for the cases of `definition` (a ProcessDefinition)."""
         merged = {k: Offset.parse(v) for k, v in definition.default_offsets.items()}
         merged.update({k: v for k, v in self.overrides.items() if k in merged})
-        return replace(self, offsets=MappingProxyType(merged))
+        return replace(self, offsets=MappingProxyType(merged),
+                       rolls=bool(getattr(definition, "due_on_working_days", False)))
+
+    def shift(self, moment: Any, offset: Offset) -> Any:
+        """`moment` moved by `offset` on the board's working days, rolled on to a working day
+        when the bound definition says its clocks fall due on working days."""
+        return self.working_days.shift(moment, offset, roll=self.rolls)
 
     def offset(self, key: str) -> Offset:
         """A distance of the bound definition; KeyError before `bind` or for an unknown key."""
@@ -60,4 +69,4 @@ class ProcessConfig:
             raise ValueError(f"unknown timer setting {unknown[0]!r}")
         merged = dict(self.overrides)
         merged.update({k: Offset.parse(v) for k, v in overrides.items()})
-        return replace(self, overrides=MappingProxyType(merged), offsets=_NONE)
+        return replace(self, overrides=MappingProxyType(merged), offsets=_NONE, rolls=False)

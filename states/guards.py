@@ -9,12 +9,13 @@ side effects: `scr triggers` and `scr why` call them freely.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from states.case import CaseSnapshot, GuardContext
 from states.criteria import Assessment, assess
 from states.enums import QUORUM_AGENCIES, ActionStatus, Kind, OutputKind, Proceedings
 
+DEFAULT_NOTICE = "pre-publication notice to Ofsted and the Department"
 Guard = Callable[[CaseSnapshot, GuardContext], str | None]
 GUARDS: dict[str, Guard] = {}
 # Guards that read the trigger's input (parameters or --reason). `scr triggers`, which has
@@ -129,11 +130,21 @@ def report_given(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     return None
 
 
+def notice_ends_on(sent_at: datetime, ctx: GuardContext) -> date:
+    """The first day publication may happen after a pre-publication notice sent at
+    `sent_at`: the notice period is counted in whole days from the day it was sent (a
+    notice sent on Thursday 24 December 2026, at any hour, with 7 working days' notice
+    allows publication from Thursday 7 January 2027). `schedule_publication` and `publish`,
+    by hand or timed, judge it by this one day, so a date accepted when it is scheduled is
+    never refused for the notice period on the day itself."""
+    days = ctx.config.working_days
+    sent_on = days.start_of(days.local_date(sent_at))
+    return days.local_date(ctx.config.shift(sent_on, ctx.config.notice_period))
+
+
 @guard(reads_input=True)
 def publication_date_after_notice(case: CaseSnapshot, ctx: GuardContext) -> str | None:
-    start = case.notice_sent_at or ctx.now
-    end = ctx.config.working_days.shift(start, ctx.config.notice_period)
-    end_day = ctx.config.working_days.local_date(end)
+    end_day = notice_ends_on(case.notice_sent_at or ctx.now, ctx)
     day = ctx.params.get("date")
     if day is not None and day < end_day:
         sent = "sent" if case.notice_sent_at else "if sent now"
@@ -159,10 +170,11 @@ def no_criminal_proceedings_pending(case: CaseSnapshot, ctx: GuardContext) -> st
 @guard()
 def notice_period_elapsed(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     if case.notice_sent_at is None:
-        return "the pre-publication notice to Ofsted and the Department has not been sent"
-    end = ctx.config.working_days.shift(case.notice_sent_at, ctx.config.notice_period)
-    if ctx.now < end:
-        return f"the pre-publication notice period runs until {_when(ctx, end)}"
+        return f"the {ctx.words.get('notice', DEFAULT_NOTICE)} has not been sent"
+    end_day = notice_ends_on(case.notice_sent_at, ctx)
+    if ctx.config.working_days.local_date(ctx.now) < end_day:
+        return (f"the notice period runs until {end_day.strftime('%a %d %b %Y')} "
+                "(publication is allowed from that day)")
     return None
 
 

@@ -88,7 +88,7 @@ def plan(
         if found is None:
             return planned
         base, base_label, apply_offset = found
-        due = cal.shift(base, offset) if apply_offset else base
+        due = config.shift(base, offset) if apply_offset else base  # type: ignore[attr-defined]
         rule = _rule(offset if apply_offset else None, base_label, cal.local(base), cal)
         planned.append(PlannedTimer(
             spec.ladder, level.name, rank, str(action.number) if action else "", due, rule,
@@ -104,9 +104,10 @@ def next_occurrence(
     """The first recurrence of a recurring level strictly after `now` (missed ones fold)."""
     every = config.offset(f"{ladder}.{level}.every")  # type: ignore[attr-defined]
     cal = config.working_days  # type: ignore[attr-defined]
-    nxt = cal.shift(due_at, every)
+    shift = config.shift  # type: ignore[attr-defined]
+    nxt = shift(due_at, every)
     while nxt <= now:
-        nxt = cal.shift(nxt, every)
+        nxt = shift(nxt, every)
     return nxt
 
 

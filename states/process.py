@@ -108,6 +108,16 @@ class TimerSpec:
     # For `fires` ladders: the escalation announced when the fired trigger is refused. It is
     # not planned as a timer row of its own.
     refused: Level | None = None
+    # A statutory clock that runs across states (the notification due 5 working days after
+    # awareness, whatever stage the case has reached): the ladder lives in these states
+    # too. Leaving a state disarms it as always; entering another of its states arms it
+    # again (when ENTER is in `arm_on`), and a level that has gone out for the case once,
+    # in any state, does not go out again.
+    also_in: tuple[str, ...] = ()
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        return (self.state, *self.also_in)
 
     def level(self, name: str) -> Level | None:
         """The level called `name`, the refusal level included; None if there is none."""
@@ -157,6 +167,12 @@ class ProcessDefinition:
     recipients: Mapping[str, str]
     conditions: Mapping[str, Callable[..., bool]]
     criteria: Callable[[ReferralFacts], Assessment]
+    # Words a guard's reason or an e-mail uses where the regimes differ (e.g. "notice": what
+    # the pre-publication notice is called), by key; the SCR words when a key is absent.
+    words: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Clocks counted in days or months fall due on a working day (a due date on a weekend
+    # or bank holiday moves to the next working day). Version 1 of the SCR process did not.
+    due_on_working_days: bool = False
     # Derived in __post_init__.
     timer_trigger: TriggerSpec = field(init=False)
     all_triggers: tuple[TriggerSpec, ...] = field(init=False)
@@ -164,7 +180,7 @@ class ProcessDefinition:
     _by_ladder: Mapping[str, TimerSpec] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        timed_states = tuple(s for s in self.states if any(t.state == s for t in self.timers))
+        timed_states = tuple(s for s in self.states if any(s in t.states for t in self.timers))
         timer = _timer_trigger(timed_states)
         everything = (*self.triggers, timer)
         set_ = object.__setattr__  # a frozen dataclass computes its derived fields once

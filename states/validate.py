@@ -95,8 +95,9 @@ def _timer_problems(d: ProcessDefinition, timer: TimerSpec,
                     by_name: dict[str, TriggerSpec]) -> list[str]:
     found: list[str] = []
     where = f"timer {timer.ladder}"
-    if timer.state not in d.states:
-        found.append(f"{where}: unknown state {timer.state}")
+    found += [f"{where}: unknown state {s}" for s in timer.states if s not in d.states]
+    if timer.also_in and timer.per_action:
+        found.append(f"{where}: a per-action ladder cannot span states")
     for name in (*timer.arm_on, *timer.disarm_on, *timer.enter_via):
         if name != ENTER and name not in by_name:
             found.append(f"{where}: unknown trigger {name}")

@@ -126,16 +126,28 @@ class WorkingDays:
         """The start of the board's working day on `day`, in UTC."""
         return datetime.combine(day, self.day_start, tzinfo=self.zone).astimezone(UTC)
 
-    def shift(self, moment: datetime, offset: Offset) -> datetime:
-        """`moment` moved by `offset` on local dates, keeping the local time of day; UTC."""
+    def next_working_day(self, day: date) -> date:
+        """`day` itself if it is a working day, else the first working day after it."""
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day
+
+    def shift(self, moment: datetime, offset: Offset, *, roll: bool = False) -> datetime:
+        """`moment` moved by `offset` on local dates, keeping the local time of day; UTC.
+
+        `roll`: a distance in calendar days or months that lands on a weekend or a bank
+        holiday moves on to the next working day (a statutory clock "due within 14 days"
+        falls due on a day someone is at work to act on it). Working-day distances always
+        land on a working day (or on the anchor's own day, for 0wd)."""
         local = self.local(moment)
         day = local.date()
         if offset.unit == "wd":
             day = self.add_working_days(day, offset.n)
-        elif offset.unit == "d":
-            day += timedelta(days=offset.n)
         else:
-            day = add_months(day, offset.n)
+            day = day + timedelta(days=offset.n) if offset.unit == "d" \
+                else add_months(day, offset.n)
+            if roll:
+                day = self.next_working_day(day)
         shifted = datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=self.zone)
         return shifted.astimezone(UTC)
 

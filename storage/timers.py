@@ -56,6 +56,9 @@ _OF_STAY = Prepared(select(*_COLUMNS).where(
     (_T.c.status == PENDING) | (((_T.c.status == FIRED) | (_T.c.status == SKIPPED))
                                 & (_T.c.armed_at >= _ENTERED)),
 ))
+_GONE_OUT = Prepared(select(_T.c.name).distinct().where(
+    _T.c.case_id == bindparam("case_id"), _T.c.ladder == bindparam("ladder"),
+    (_T.c.status == FIRED) | (_T.c.status == SKIPPED)))
 _PENDING = Prepared(select(*_COLUMNS).where(_T.c.case_id == bindparam("case_id"),
                                             _T.c.status == PENDING))
 _SEQUENCES = Prepared(select(_T.c.name, func.max(_T.c.sequence)).where(
@@ -83,6 +86,12 @@ def _record(row: Sequence[Any]) -> TimerRecord:
 def of_stay(tx: Tx, case_id: int, entered: datetime) -> list[TimerRecord]:
     """The case's pending timers, and those fired or skipped since `entered`."""
     return [_record(r) for r in _OF_STAY.all(tx, {"case_id": case_id, "entered": entered})]
+
+
+def gone_out(tx: Tx, case_id: int, ladder: str) -> set[str]:
+    """The names of the ladder's timers that ever went out for the case (fired, or skipped
+    under a higher level), in whatever state: a ladder that spans states says each once."""
+    return {name for (name,) in _GONE_OUT.all(tx, {"case_id": case_id, "ladder": ladder})}
 
 
 def sequences(tx: Tx, case_id: int) -> dict[str, int]:

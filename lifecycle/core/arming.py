@@ -49,7 +49,7 @@ def apply(tx: Tx, definition: ProcessDefinition, case: CaseRecord, snapshot: Cas
         if trigger in spec.arm_on:
             arm.append((spec, key))
     planned = [p for spec, key in arm
-               for p in _plan(definition, case, snapshot, spec, key, known, now, config)]
+               for p in _plan(tx, definition, case, snapshot, spec, key, known, now, config)]
     latest = _latest(tx, case.id, planned, pending)
     changes.armed = [TimerRecord(
         name=p.name, ladder=p.ladder, level=p.level, rank=p.rank, key=p.key, status=PENDING,
@@ -80,7 +80,7 @@ def _latest(tx: Tx, case_id: int, planned: list[tuple[PlannedTimer, str]],
     return latest
 
 
-def _plan(definition: ProcessDefinition, case: CaseRecord, snapshot: CaseSnapshot,
+def _plan(tx: Tx, definition: ProcessDefinition, case: CaseRecord, snapshot: CaseSnapshot,
           spec: TimerSpec, key: str, known: list[TimerRecord], now: datetime,
           config: ProcessConfig) -> list[tuple[PlannedTimer, str]]:
     action = snapshot.action(int(key)) if key else None
@@ -89,6 +89,13 @@ def _plan(definition: ProcessDefinition, case: CaseRecord, snapshot: CaseSnapsho
     # people concerned have been told.
     gone_out = {t.name for t in known if t.status in (FIRED, SKIPPED)
                 and t.armed_at >= case.state_entered_at}
+    if spec.also_in:
+        # A clock across states says each level once for the case, whatever the state.
+        gone_out |= timers.gone_out(tx, case.id, spec.ladder)
+        return [(planned, case.state)
+                for planned in plan(definition.conditions, spec, snapshot, armed_at=now,
+                                    config=config, action=action)
+                if planned.name not in gone_out]
     return [(planned, spec.state)
             for planned in plan(definition.conditions, spec, snapshot, armed_at=now,
                                 config=config, action=action)

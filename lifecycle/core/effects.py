@@ -45,7 +45,7 @@ def _set_flag(case: CaseRecord, flag: str, on: bool) -> None:
 
 
 def _ask(f: Firing, agencies: list[str]) -> None:
-    due = f.config.working_days.shift(f.now, f.config.offset("returns.due"))
+    due = f.config.shift(f.now, f.config.offset("returns.due"))
     facts.ask_agencies(f.tx, f.case.id, f.case.round, agencies, at=f.now, due_at=due)
     f.changes["agencies"] = f.snapshot.agencies + tuple(
         AgencyAsk(agency, f.case.round, f.now, due) for agency in agencies)

@@ -105,7 +105,7 @@ def judge(process: Process, case: CaseSnapshot, spec: TriggerSpec, *, actor: Act
                           for r in spec.roles if r.scope)
     role = _role(spec, actor, case, values, judge_scope)
     ctx = GuardContext(values, reason, now, process.config, actor or SYSTEM_ACTOR,
-                       definition.criteria)
+                       definition.criteria, definition.words)
     guards = []
     for name in spec.guards:
         reads = definition.reads_input(name)

@@ -80,7 +80,7 @@ class ProcessMachine:
                                 send_event=True)
         self._entering: dict[str, tuple[TimerSpec, ...]] = {}
         for state in definition.states:
-            ladders = tuple(t for t in definition.timers if t.state == state)
+            ladders = tuple(t for t in definition.timers if state in t.states)
             if ladders:
                 self._machine.get_state(str(state)).add_callback("exit", _leave)
             entry = tuple(t for t in ladders if ENTER in t.arm_on)

@@ -37,7 +37,7 @@ def internal(d: ProcessDefinition, state: State) -> list[TriggerSpec]:
 
 
 def timers_of(d: ProcessDefinition, state: State) -> list[str]:
-    return [t.ladder for t in d.timers if t.state == state]
+    return [t.ladder for t in d.timers if state in t.states]
 
 
 def _who(spec: TriggerSpec) -> str:

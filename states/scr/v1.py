@@ -348,7 +348,11 @@ TIMERS: tuple[TimerSpec, ...] = (
     ),
     TimerSpec(
         "publication", "Scheduled publication", S.PUBLICATION_HOLD, ("schedule_publication",),
-        (Level("transition", "publication_date"),), fires="publish", invite="transition",
+        # Recurring: a timed publication refused (proceedings pending, an output missing)
+        # is announced to the chair and tried again each working day until it goes through
+        # or someone reschedules it.
+        (Level("transition", "publication_date", recurring=True),), fires="publish",
+        invite="transition",
         refused=Level("blocked", "publication_date", ("chair",)),
     ),
     TimerSpec(
@@ -382,6 +386,7 @@ DEFAULT_OFFSETS: Mapping[str, str] = {
     "proceedings_check.check.every": "20wd",
     "long_hold.escalation": "12m",
     "publication.transition": "0d",
+    "publication.transition.every": "1wd",
     "action.reminder": "-5wd",
     "action.overdue": "1wd",
 }

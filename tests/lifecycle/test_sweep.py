@@ -4,7 +4,7 @@ claim and the firing commit together."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -14,6 +14,7 @@ from lifecycle.runtime.delivery import composed
 from lifecycle.runtime.sweep import _due, next_due
 from states.config import ProcessConfig
 from states.enums import State
+from states.errors import Refused
 from storage.models import History, Outbox, Timer
 from tests import records
 from tests.board import BELOW_THRESHOLD, CHAIR, CSC, HEALTH, SCR_REFERRAL, SUBCHAIR, Board
@@ -177,7 +178,8 @@ def test_timed_publication_publishes_on_the_date(board):
 
 def test_timed_publication_blocked_by_criminal_proceedings_escalates_why(board):
     """With criminal proceedings pending the report is not published; the chair and the
-    business manager are told why, once."""
+    business manager are told why, and it is tried again each working day until it goes
+    through."""
     ref, timer = _on_hold_and_scheduled(board, criminal=True)
     report = sweep_at(board, timer.due_at)
     assert [f.timer for f in report.firings] == ["proceedings_check.check",
@@ -190,8 +192,22 @@ def test_timed_publication_blocked_by_criminal_proceedings_escalates_why(board):
     assert escalation.row.params == {"timer": "publication", "level": "blocked"}
     assert escalation.recipients == {CHAIR_MAIL, BM_MAIL}
     assert all("criminal proceedings are pending" in composed(m).text for m in escalation.mail)
-    assert by_name(timers(board, ref))["publication.transition"].status == "fired"
-    assert fired_names(sweep_at(board, timer.due_at + 50 * H)) == []
+    # Tuesday 12 January 2027 at 09:00 was refused: the retry is Wednesday's, at 09:00.
+    retry = by_name(timers(board, ref, "pending"))["publication.transition"]
+    assert retry.due_at == timer.due_at + 24 * H
+    assert fired_names(sweep_at(board, retry.due_at - S)) == []
+    again = sweep_at(board, retry.due_at)
+    assert [(f.timer, f.outcome) for f in again.firings] == [
+        ("publication.transition", "blocked")]
+    # Someone acts: the proceedings conclude, and the next retry publishes.
+    board.fire(ref, "record_proceedings", at=retry.due_at + H, criminal="concluded")
+    nxt = by_name(timers(board, ref, "pending"))["publication.transition"]
+    assert nxt.due_at == retry.due_at + 24 * H
+    done = sweep_at(board, nxt.due_at)
+    assert [(f.timer, f.outcome, f.trigger) for f in done.firings] == [
+        ("publication.transition", "fired", "publish")]
+    assert board.case(ref).state == "published"
+    assert "publication.transition" not in by_name(timers(board, ref, "pending"))
 
 
 class _CrashAfterWriting(Engine):
@@ -394,3 +410,25 @@ def test_a_deadline_armed_already_past_is_not_called_late(board):
     [firing] = [f for f in firings(board, ref) if f.row.params.get("level") == "due"]
     assert firing.row.due_at == at
     assert all("Late:" not in composed(m).text for m in firing.mail)
+
+
+def test_a_notice_period_accepted_when_scheduled_is_never_refused_on_the_day(board):
+    """Notice sent on Thursday 24 December 2026 at 15:30; seven working days, across
+    Christmas, Boxing Day (substitute Monday 28th) and New Year's Day, allow publication on
+    Thursday 7 January 2027. Scheduling that date is accepted, and the timed publication at
+    09:00 that day goes through: the notice period is judged by the day both times."""
+    ref = board.refer(at=T0)
+    at = board.walk(ref, State.PUBLICATION_HOLD, at=T0)
+    for output in ("overview_report", "board_response"):
+        board.fire(ref, "record_output", at=at + H, output=output, location="https://x.test")
+    sent = datetime(2026, 12, 24, 15, 30, tzinfo=UTC)  # GMT: London time is UTC
+    board.fire(ref, "send_prepublication_notice", at=sent)
+    with pytest.raises(Refused, match="2027-01-07"):
+        board.fire(ref, "schedule_publication", at=sent + H, date="2027-01-06")
+    board.fire(ref, "schedule_publication", at=sent + H, date="2027-01-07")
+    timer = by_name(timers(board, ref, "pending"))["publication.transition"]
+    assert timer.due_at == datetime(2027, 1, 7, 9, 0, tzinfo=UTC)
+    report = sweep_at(board, timer.due_at)
+    assert [(f.timer, f.outcome, f.trigger) for f in report.firings] == [
+        ("publication.transition", "fired", "publish")]
+    assert board.case(ref).state == "published"
