@@ -24,6 +24,8 @@ class ReferralFacts:
     route: str = "professional"
     referrer_agency: str | None = None
     criminal_proceedings: bool = False
+    aware_on: date | None = None  # None under SCR version 1, which did not ask
+    looked_after: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,12 @@ class CaseSnapshot:
     scheduled_publication: date | None = None
     actions: tuple[ActionFacts, ...] = ()
     panel_notified: bool = False
+    inquest: str = Proceedings.NONE
+    notified_on: date | None = None
+    rapid_review_sent_on: date | None = None
+    panel_response: str | None = None
+    # The safeguarding partners' recorded views (CSPR): partner -> (decision, recorded at).
+    partner_views: Mapping[str, tuple[str, datetime]] = field(default_factory=dict)
 
     def current_asks(self) -> tuple[AgencyAsk, ...]:
         """The agencies asked in the current information-request round."""
@@ -87,6 +95,12 @@ class CaseSnapshot:
 
     def outstanding(self) -> tuple[AgencyAsk, ...]:
         return tuple(a for a in self.current_asks() if a.returned_at is None)
+
+    def agreed(self, decision: str) -> frozenset[str]:
+        """The partners whose view, recorded since the case entered its state, is
+        `decision`."""
+        return frozenset(p for p, (d, at) in self.partner_views.items()
+                         if d == decision and at >= self.state_entered_at)
 
     def action(self, number: int) -> ActionFacts | None:
         return next((a for a in self.actions if a.number == number), None)

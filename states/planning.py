@@ -103,7 +103,6 @@ def next_occurrence(
 ) -> datetime:
     """The first recurrence of a recurring level strictly after `now` (missed ones fold)."""
     every = config.offset(f"{ladder}.{level}.every")  # type: ignore[attr-defined]
-    cal = config.working_days  # type: ignore[attr-defined]
     shift = config.shift  # type: ignore[attr-defined]
     nxt = shift(due_at, every)
     while nxt <= now:

@@ -70,7 +70,9 @@ def new(*, ref: str, pseudonym: str, definition: str, definition_version: str, s
         meeting_date=None, recommendation=None, methodology=None, lead_reviewer=None,
         commissioned_at=None, decided_at=None, report_title=None, completed_at=None,
         notice_sent_at=None, scheduled_publication=None, published_at=None,
-        panel_notified_on=None, closed_at=None, history_head=None,
+        panel_notified_on=None, notified_on=None, rapid_review_sent_on=None,
+        panel_response=None, panel_response_on=None, partner_views={}, closed_at=None,
+        history_head=None,
     )
 
 
@@ -79,9 +81,13 @@ def insert(tx: Tx, case: CaseRecord, *, referral: Mapping[str, Any], criminal: s
     row = _INSERT.one(tx, {n: getattr(case, n) for n in CASES_FIELDS if n != "id"})
     assert row is not None
     case.id = int(row[0])
-    _REFERRAL.run(tx, {"case_id": case.id, **referral})
+    # A definition that does not ask for a field (SCR version 1: awareness, looked after)
+    # stores its empty value.
+    _REFERRAL.run(tx, {"case_id": case.id, "aware_on": None, "looked_after": False,
+                       **referral})
     _PROCEEDINGS.run(tx, {"case_id": case.id, "criminal": criminal, "care": "none",
-                          "expected_conclusion": None, "recorded_at": case.referred_at})
+                          "inquest": "none", "expected_conclusion": None,
+                          "recorded_at": case.referred_at})
 
 
 def next_ref(tx: Tx, prefix: str, year: int) -> str:
@@ -128,8 +134,8 @@ _A, _M, _MA, _O, _X = AGENCY_REQUESTS, MEETINGS, MEETING_ATTENDANCE, OUTPUTS, AC
 _ID: Any = bindparam("case_id")
 _SNAP_REFERRAL = Prepared(select(
     _R.c.incident_date, _R.c.harm, _R.c.abuse, _R.c.agency_concern, _R.c.grounds, _R.c.route,
-    _R.c.referrer_agency, _R.c.criminal_proceedings, _P.c.criminal, _P.c.care,
-    _P.c.expected_conclusion,
+    _R.c.referrer_agency, _R.c.criminal_proceedings, _R.c.aware_on, _R.c.looked_after,
+    _P.c.criminal, _P.c.care, _P.c.inquest, _P.c.expected_conclusion,
 ).join(_P, _P.c.case_id == _R.c.case_id).where(_R.c.case_id == _ID))
 _SNAP_AGENCIES = Prepared(select(
     _A.c.agency, _A.c.round, _A.c.requested_at, _A.c.due_at, _A.c.returned_at, _A.c.view,
@@ -159,7 +165,16 @@ def own_facts(case: CaseRecord) -> dict[str, Any]:
         "notice_sent_at": case.notice_sent_at,
         "scheduled_publication": case.scheduled_publication,
         "panel_notified": case.panel_notified_on is not None,
+        "notified_on": case.notified_on,
+        "rapid_review_sent_on": case.rapid_review_sent_on,
+        "panel_response": case.panel_response,
+        "partner_views": partner_views(case.partner_views),
     }
+
+
+def partner_views(stored: Mapping[str, Any]) -> dict[str, tuple[str, datetime]]:
+    """The partners' views as the snapshot holds them, from the JSON column."""
+    return {p: (v["decision"], datetime.fromisoformat(v["at"])) for p, v in stored.items()}
 
 
 def snapshot(tx: Tx, case: CaseRecord) -> CaseSnapshot:
@@ -168,7 +183,7 @@ def snapshot(tx: Tx, case: CaseRecord) -> CaseSnapshot:
     r = _SNAP_REFERRAL.one(tx, ids)
     assert r is not None, f"case {case.ref} has no referral"
     (incident, harm, abuse, concern, grounds, route, referrer, criminal_proceedings,
-     criminal, care, expected) = r
+     aware_on, looked_after, criminal, care, inquest, expected) = r
     since = {"case_id": case.id, "entered": case.state_entered_at}
     present: dict[int, set[str]] = {}
     for meeting_id, agency in _SNAP_ATTENDANCE.all(tx, since):
@@ -176,12 +191,13 @@ def snapshot(tx: Tx, case: CaseRecord) -> CaseSnapshot:
     return CaseSnapshot(
         **own_facts(case),
         referral=ReferralFacts(incident, harm, abuse, concern, tuple(grounds), route, referrer,
-                               criminal_proceedings),
+                               criminal_proceedings, aware_on, bool(looked_after)),
         agencies=tuple(AgencyAsk(*a) for a in _SNAP_AGENCIES.all(tx, ids)),
         meetings=tuple(MeetingFacts(held, frozenset(present.get(meeting_id, ())), recorded)
                        for meeting_id, held, recorded in _SNAP_MEETINGS.all(tx, since)),
         criminal=criminal,
         care=care,
+        inquest=inquest,
         expected_conclusion=expected,
         outputs=frozenset(o for (o,) in _SNAP_OUTPUTS.all(tx, ids)),
         actions=tuple(ActionFacts(*a) for a in _SNAP_ACTIONS.all(tx, ids)),

@@ -32,7 +32,7 @@ _X, _P, _R = ACTIONS, PROCEEDINGS, REFERRALS
 _CASE_ID: Any = bindparam("case_id")
 # The referral's fields an amendment may change (all but the pseudonym).
 AMENDABLE = ("incident_date", "harm", "abuse", "agency_concern", "grounds", "route",
-             "referrer_agency", "criminal_proceedings", "summary")
+             "referrer_agency", "criminal_proceedings", "aware_on", "looked_after", "summary")
 
 
 def _setting(table: Any, *columns: str, where: Any) -> Prepared:
@@ -47,7 +47,7 @@ _RETURNED = _setting(_A, "returned_at", "view", "summary", "returned_by", where=
     & (_A.c.agency == bindparam("agency"))))
 _MEETING = inserting(_M, returning=_M.c.id)
 _ATTENDED = inserting(_MA)
-_PROCEEDINGS = _setting(_P, "criminal", "care", "expected_conclusion", "recorded_at",
+_PROCEEDINGS = _setting(_P, "criminal", "care", "inquest", "expected_conclusion", "recorded_at",
                         where=_P.c.case_id == _CASE_ID)
 _OUTPUT = inserting(_O)
 _OUTPUT_AGAIN = _setting(_O, "location", "recorded_at", where=(
@@ -93,9 +93,10 @@ def record_meeting(tx: Tx, case_id: int, held_on: date, attendees: Sequence[str]
     _ATTENDED.run_many(tx, [{"meeting_id": row[0], "agency": a} for a in attendees])
 
 
-def set_proceedings(tx: Tx, case_id: int, *, criminal: str, care: str,
+def set_proceedings(tx: Tx, case_id: int, *, criminal: str, care: str, inquest: str,
                     expected_conclusion: date | None, at: datetime) -> None:
     _PROCEEDINGS.run(tx, {"case_id": case_id, "set_criminal": criminal, "set_care": care,
+                          "set_inquest": inquest,
                           "set_expected_conclusion": expected_conclusion,
                           "set_recorded_at": at})
 

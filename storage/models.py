@@ -98,6 +98,18 @@ class Case(SQLModel, table=True):
     scheduled_publication: date | None = None
     published_at: datetime | None = moment(nullable=True)
     panel_notified_on: date | None = None
+    # The serious incident notification to Ofsted and the national panel (SCR version 2,
+    # CSPR): the day it was made.
+    notified_on: date | None = None
+    # CSPR: the rapid review sent to the Child Safeguarding Practice Review Panel, and the
+    # Panel's response (local_review, national_review or no_review) with its day.
+    rapid_review_sent_on: date | None = None
+    panel_response: str | None = Field(default=None, max_length=20)
+    panel_response_on: date | None = None
+    # CSPR: each safeguarding partner's recorded view of the decision, by partner:
+    # {"decision": ..., "at": ISO moment, "by": user}.
+    partner_views: dict[str, Any] = Field(default_factory=dict,
+                                          sa_column=Column(JSON, nullable=False))
     closed_at: datetime | None = moment(nullable=True)
     # The hash of the newest history row: a removed tail of the chain shows (storage.chain).
     history_head: str | None = Field(default=None, max_length=64)
@@ -116,6 +128,11 @@ class Referral(SQLModel, table=True):
     route: str = Field(max_length=30)
     referrer_agency: str | None = Field(default=None, max_length=60)
     criminal_proceedings: bool = False
+    # The day the local authority became aware of the incident (SCR version 2, CSPR): the
+    # statutory clocks run from it. None for cases referred under SCR version 1.
+    aware_on: date | None = None
+    # The child was looked after by the local authority.
+    looked_after: bool = False
     summary: str = Field(default="", sa_column=Column(Text, nullable=False))
 
 
@@ -168,6 +185,7 @@ class ProceedingsStatus(SQLModel, table=True):
     )
     criminal: str = Field(default="none", max_length=20)
     care: str = Field(default="none", max_length=20)
+    inquest: str = Field(default="none", max_length=20)
     expected_conclusion: date | None = None
     recorded_at: datetime = moment()
 

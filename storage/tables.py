@@ -91,6 +91,11 @@ CASES = Table(
     Column("scheduled_publication", Date, nullable=True),
     Column("published_at", UTCDateTime(), nullable=True),
     Column("panel_notified_on", Date, nullable=True),
+    Column("notified_on", Date, nullable=True),
+    Column("rapid_review_sent_on", Date, nullable=True),
+    Column("panel_response", String(20), nullable=True),
+    Column("panel_response_on", Date, nullable=True),
+    Column("partner_views", JSON, nullable=False),
     Column("closed_at", UTCDateTime(), nullable=True),
     Column("history_head", String(64), nullable=True),
     Index("ix_cases_state", "state"),
@@ -173,6 +178,7 @@ PROCEEDINGS = Table(
     Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
     Column("criminal", String(20), nullable=False),
     Column("care", String(20), nullable=False),
+    Column("inquest", String(20), nullable=False),
     Column("expected_conclusion", Date, nullable=True),
     Column("recorded_at", UTCDateTime(), nullable=False),
 )
@@ -188,6 +194,8 @@ REFERRALS = Table(
     Column("route", String(30), nullable=False),
     Column("referrer_agency", String(60), nullable=True),
     Column("criminal_proceedings", Boolean, nullable=False),
+    Column("aware_on", Date, nullable=True),
+    Column("looked_after", Boolean, nullable=False),
     Column("summary", Text, nullable=False),
 )
 
@@ -269,6 +277,11 @@ class CaseRecord:
     scheduled_publication: date | None
     published_at: datetime | None
     panel_notified_on: date | None
+    notified_on: date | None
+    rapid_review_sent_on: date | None
+    panel_response: str | None
+    panel_response_on: date | None
+    partner_views: dict[str, Any]
     closed_at: datetime | None
     history_head: str | None
 

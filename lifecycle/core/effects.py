@@ -142,11 +142,12 @@ def _complete_review(f: Firing) -> None:
 @effect("record_proceedings")
 def _record_proceedings(f: Firing) -> None:
     before: dict[str, Any] = {"criminal": f.snapshot.criminal, "care": f.snapshot.care,
+                              "inquest": f.snapshot.inquest,
                               "expected_conclusion": f.snapshot.expected_conclusion}
     values = {name: f.params[name] if f.params.get(name) is not None else old
               for name, old in before.items()}
     facts.set_proceedings(f.tx, f.case.id, at=f.now, criminal=values["criminal"],
-                          care=values["care"],
+                          care=values["care"], inquest=values["inquest"],
                           expected_conclusion=values["expected_conclusion"])
     f.changes.update(values)
 
