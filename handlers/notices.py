@@ -11,6 +11,51 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
+# A regime's own wording of shared templates, in its folder (`cspr/refer.txt`): a case of
+# that regime's definition is mailed with these (template_for); every other template is
+# shared. handlers/render.py renders them.
+REGIME_TEMPLATES: dict[str, tuple[str, ...]] = {
+    # The Child Safeguarding Practice Review's words: the safeguarding partners in place of
+    # the independent chair, the rapid review, the Child Safeguarding Practice Review Panel.
+    "cspr": (
+        "refer",
+        "request_information",
+        "withdraw",
+        "record_notification",
+        "add_agency",
+        "record_return",
+        "submit_to_sub_group",
+        "record_meeting",
+        "request_more_information",
+        "recommend",
+        "decide_no_review",
+        "refer_back",
+        "record_milestone",
+        "complete_review",
+        "record_proceedings",
+        "record_output",
+        "send_prepublication_notice",
+        "schedule_publication",
+        "publish",
+        "sign_off_actions",
+        "amend_referral",
+        "timer.notification",
+        "timer.triage",
+        "timer.returns",
+        "timer.recommendation",
+        "timer.proceedings_check",
+        "timer.long_hold",
+        "timer.publication",
+        "timer.action",
+    ),
+}
+
+
+def template_for(folder: str, name: str) -> str:
+    """The template a case of a definition whose templates are in `folder` is mailed with:
+    the regime's own wording of `name` if it has one, else the shared template."""
+    return f"{folder}/{name}" if name in REGIME_TEMPLATES.get(folder, ()) else name
+
 
 @dataclass(frozen=True)
 class Deadline:

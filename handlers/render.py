@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from handlers.notices import Notice, Rendered, subject
+from handlers.notices import REGIME_TEMPLATES, Notice, Rendered, subject
 
 TRIGGER_TEMPLATES: tuple[str, ...] = (
     "refer",
@@ -48,6 +48,14 @@ TRIGGER_TEMPLATES: tuple[str, ...] = (
     "sign_off_actions",
     "record_panel_notice",
     "amend_referral",
+    # SCR version 2
+    "record_notification",
+    "decide_not_to_publish",
+    # CSPR
+    "record_partner_view",
+    "commission_practice_review",
+    "send_rapid_review",
+    "record_panel_response",
 )
 
 # Each timer ladder and the levels it may fire at (template "timer.<ladder>").
@@ -62,15 +70,25 @@ TIMER_LEVELS: Mapping[str, tuple[str, ...]] = {
     "long_hold": ("escalation",),
     "publication": ("blocked",),
     "action": ("reminder", "overdue"),
+    "notification": ("reminder", "due"),
+    "panel_case_review": ("reminder", "due"),
+    "panel_not_published": ("reminder", "due"),
+    "rapid_review": ("reminder", "due"),
+    "panel_response": ("reminder",),
+    "publication_due": ("reminder", "due", "overdue"),
 }
+
 
 # delivery_failed alerts the business manager; calendar_update carries one .ics (a deadline
 # or meeting added, moved or withdrawn), separately from the transition that caused it.
 SYSTEM_TEMPLATES: tuple[str, ...] = ("delivery_failed", "calendar_update")
 
-TEMPLATE_NAMES: tuple[str, ...] = (
+SHARED_TEMPLATES: tuple[str, ...] = (
     TRIGGER_TEMPLATES + tuple(f"timer.{ladder}" for ladder in TIMER_LEVELS) + SYSTEM_TEMPLATES
 )
+TEMPLATE_NAMES: tuple[str, ...] = SHARED_TEMPLATES + tuple(
+    f"{folder}/{name}" for folder, names in REGIME_TEMPLATES.items() for name in names)
+
 
 ROLE_LABELS: Mapping[str, str] = {
     "business_manager": "business manager",
@@ -81,6 +99,8 @@ ROLE_LABELS: Mapping[str, str] = {
     "lead_reviewer": "lead reviewer",
     "auditor": "auditor",
     "action_owner": "action owner",
+    "safeguarding_partner": "safeguarding partner",
+    "scrutineer": "independent scrutineer",
 }
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -111,8 +131,9 @@ def _check(notice: Notice) -> None:
             f"no notification template named {notice.template!r}; "
             f"known: {', '.join(TEMPLATE_NAMES)}"
         )
-    if notice.template.startswith("timer."):
-        levels = TIMER_LEVELS[notice.template.removeprefix("timer.")]
+    base = notice.template.rpartition("/")[2]
+    if base.startswith("timer."):
+        levels = TIMER_LEVELS[base.removeprefix("timer.")]
         if notice.level not in levels:
             raise UnknownTemplate(
                 f"template {notice.template!r} has no level {notice.level!r}; "

@@ -18,10 +18,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from states.config import ProcessConfig
-from states.enums import CORE_AGENCIES
+from states.enums import CORE_AGENCIES, PARTNERS
 from states.errors import InvalidInput
 from states.working_days import WorkingDays
 
+DEFAULT_PROCESS = "cspr"
 _SLUG = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
 _SCHEMA: dict[str, set[str]] = {
     "board": {"name", "mail_from", "ref_prefix", "agencies"},
@@ -30,7 +31,7 @@ _SCHEMA: dict[str, set[str]] = {
     "mail": {"max_attempts", "backoff_seconds", "backoff_cap_seconds", "batch_size"},
     "database": {"url"},
     "daemon": {"interval_seconds"},
-    "process": {"definition", "version"},
+    "process": {"default", "version", "lead_partner"},
 }
 
 
@@ -106,8 +107,10 @@ def load(
     if not isinstance(extra, list) or not all(isinstance(a, str) and _SLUG.match(a)
                                               for a in extra):
         raise InvalidInput("config: board.agencies must be a list of lower-case slugs")
+    section = data.get("process", {})
     process = ProcessConfig(agencies=tuple(dict.fromkeys((*CORE_AGENCIES, *extra))),
-                            working_days=calendar, start=_start(data.get("process", {})))
+                            working_days=calendar, start=_start(section),
+                            lead_partner=_lead_partner(section))
     try:
         process = process.with_offsets({str(k): str(v) for k, v in data.get("timers", {}).items()})
     except ValueError as exc:
@@ -138,11 +141,13 @@ def load(
 
 
 def _start(section: Mapping[str, Any]) -> tuple[str, str | None]:
-    """The definition new cases start under (`[process] definition`, `version`): it must be
-    one this scr has. Without a version, the newest version of that name."""
+    """The definition new cases start under (`[process] default`, `version`): it must be
+    one this scr has. Without a version, the newest version of that name; without a
+    `default`, the Child Safeguarding Practice Review process, which replaced Serious Case
+    Reviews in England in 2018-19."""
     from states.registry import REGISTRY
 
-    name = _text(section, "definition", "scr")
+    name = _text(section, "default", DEFAULT_PROCESS)
     version = section.get("version")
     if version is not None and not isinstance(version, str | int):
         raise InvalidInput("config: process.version must be text, e.g. \"1\"")
@@ -152,6 +157,16 @@ def _start(section: Mapping[str, Any]) -> tuple[str, str | None]:
     except InvalidInput as exc:
         raise InvalidInput(f"config: process: {exc}") from None
     return name, version
+
+
+def _lead_partner(section: Mapping[str, Any]) -> str | None:
+    """`[process] lead_partner`: the safeguarding partner who fires the partners' decision."""
+    lead = section.get("lead_partner")
+    if lead is None:
+        return None
+    if lead not in PARTNERS:
+        raise InvalidInput(f"config: process.lead_partner must be one of {', '.join(PARTNERS)}")
+    return str(lead)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -29,12 +29,15 @@ class ProcessConfig:
     # The board's own distances (its `[timers]` settings), by key.
     overrides: Mapping[str, Offset] = field(default_factory=_none)
     # The definition new cases start under: its name, and its version (None: the newest).
-    start: tuple[str, str | None] = ("scr", None)
+    start: tuple[str, str | None] = ("cspr", None)
     # Once bound to a definition: its distances with the board's overrides.
     offsets: Mapping[str, Offset] = field(default_factory=_none)
     # Once bound: whether the definition's clocks in days or months roll on to a working day
     # (ProcessDefinition.due_on_working_days).
     rolls: bool = False
+    # The safeguarding partner who fires the partners' decision, the others' agreement
+    # recorded (`[process] lead_partner`); None: any of the three, once all have agreed.
+    lead_partner: str | None = None
 
     def bind(self, definition: Any) -> ProcessConfig:
         """This configuration for the cases of `definition` (a ProcessDefinition)."""

@@ -25,6 +25,11 @@ class Role(StrEnum):
     AGENCY_LEAD = "agency_lead"
     LEAD_REVIEWER = "lead_reviewer"
     AUDITOR = "auditor"
+    # Child Safeguarding Practice Reviews: one of the three safeguarding partners (the user's
+    # agency names which: PARTNERS), who decide together in place of an independent chair;
+    # and the independent scrutineer, who may read everything and is told of decisions.
+    SAFEGUARDING_PARTNER = "safeguarding_partner"
+    SCRUTINEER = "scrutineer"
     # The daemon's own role: fires timed transitions and timer notices; no user may hold it.
     SYSTEM = "system"
 
@@ -35,6 +40,7 @@ USER_ROLES = tuple(r for r in Role if r is not Role.SYSTEM)
 class Kind(StrEnum):
     SCR = "scr"
     CASE_REVIEW = "case_review"
+    CSPR = "cspr"  # a local child safeguarding practice review
 
 
 class Harm(StrEnum):
@@ -103,6 +109,9 @@ class Flag(StrEnum):
     INCOMPLETE_RETURNS = "incomplete_returns"
     URGENT = "urgent"
     SCR_BELOW_CRITERIA = "scr_below_criteria"
+    # The chair decided not to publish the report (SCR version 2): the case reached
+    # `published` with no public outputs, and its action plan is monitored there.
+    NOT_PUBLISHED = "not_published"
 
 
 CORE_AGENCIES = (
@@ -115,6 +124,10 @@ CORE_AGENCIES = (
     "housing",
 )
 MULTI_AGENCY = "multi_agency"
+# The three safeguarding partners of an area (Children Act 2004, s. 16E, as amended by the
+# Children and Social Work Act 2017; Working Together 2023): a safeguarding_partner user's
+# agency is one of these.
+PARTNERS = ("local_authority", "integrated_care_board", "police")
 # A meeting may recommend only when these three are present (the `recommend` guard).
 QUORUM_AGENCIES = ("childrens_social_care", "health", "police")
 

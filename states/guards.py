@@ -13,7 +13,15 @@ from datetime import date, datetime
 
 from states.case import CaseSnapshot, GuardContext
 from states.criteria import Assessment, assess
-from states.enums import QUORUM_AGENCIES, ActionStatus, Kind, OutputKind, Proceedings
+from states.enums import (
+    PARTNERS,
+    QUORUM_AGENCIES,
+    ActionStatus,
+    Kind,
+    OutputKind,
+    Proceedings,
+    Role,
+)
 
 DEFAULT_NOTICE = "pre-publication notice to Ofsted and the Department"
 Guard = Callable[[CaseSnapshot, GuardContext], str | None]
@@ -178,9 +186,34 @@ def notice_period_elapsed(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     return None
 
 
+@guard()
+def no_proceedings_holding_publication(case: CaseSnapshot, ctx: GuardContext) -> str | None:
+    """Publication waits for pending criminal proceedings and a pending inquest (not for
+    care proceedings)."""
+    found = []
+    if case.criminal == Proceedings.PENDING:
+        found.append("criminal proceedings are pending")
+    if case.inquest == Proceedings.PENDING:
+        found.append("an inquest is pending")
+    if not found:
+        return None
+    until = (f" (expected to conclude {case.expected_conclusion.isoformat()})"
+             if case.expected_conclusion else "")
+    return " and ".join(found) + until
+
+
+@guard()
+def not_yet_notified(case: CaseSnapshot, ctx: GuardContext) -> str | None:
+    if case.notified_on is not None:
+        return f"the serious incident notification was recorded already ({case.notified_on})"
+    return None
+
+
 def required_outputs(kind: str | None) -> tuple[str, ...]:
     if kind == Kind.SCR:
         return (OutputKind.OVERVIEW_REPORT, OutputKind.BOARD_RESPONSE)
+    if kind == Kind.CSPR:
+        return (OutputKind.OVERVIEW_REPORT,)
     return (OutputKind.BRIEFING,)
 
 
@@ -237,4 +270,52 @@ def all_actions_signed_off(case: CaseSnapshot, ctx: GuardContext) -> str | None:
 def amendment_given(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     if not any(v is not None for v in ctx.params.values()):
         return "at least one referral field must be given"
+    return None
+
+
+# --------------------------------------------------------- safeguarding partners (CSPR)
+def _partners_agree(decision: str, case: CaseSnapshot, ctx: GuardContext) -> str | None:
+    """All three partners hold `decision`: each recorded it (record_partner_view) since the
+    case reached the decision, the partner firing the decision counting as agreeing."""
+    agreed = set(case.agreed(decision))
+    if Role.SAFEGUARDING_PARTNER in ctx.actor.roles and ctx.actor.agency in PARTNERS:
+        agreed.add(ctx.actor.agency)
+    missing = [p for p in PARTNERS if p not in agreed]
+    if not missing:
+        return None
+    return (f"the safeguarding partners decide together: no view of {decision} is recorded "
+            f"from {', '.join(missing)} (record_partner_view)")
+
+
+@guard()
+def partners_agree_local_review(case: CaseSnapshot, ctx: GuardContext) -> str | None:
+    return _partners_agree("local_review", case, ctx)
+
+
+@guard()
+def partners_agree_no_review(case: CaseSnapshot, ctx: GuardContext) -> str | None:
+    return _partners_agree("no_review", case, ctx)
+
+
+@guard()
+def lead_partner_decides(case: CaseSnapshot, ctx: GuardContext) -> str | None:
+    """Where the board names a lead partner (`[process] lead_partner`), only that partner
+    fires the decision, the others' agreement recorded."""
+    lead = getattr(ctx.config, "lead_partner", None)
+    if lead is None or ctx.actor.agency == lead:
+        return None
+    return f"the lead partner ({lead}) makes the decision, with the others' agreement recorded"
+
+
+@guard()
+def rapid_review_not_sent(case: CaseSnapshot, ctx: GuardContext) -> str | None:
+    if case.rapid_review_sent_on is not None:
+        return f"the rapid review was sent to the Panel already ({case.rapid_review_sent_on})"
+    return None
+
+
+@guard()
+def rapid_review_sent(case: CaseSnapshot, ctx: GuardContext) -> str | None:
+    if case.rapid_review_sent_on is None:
+        return "the rapid review has not been sent to the Panel (send_rapid_review)"
     return None

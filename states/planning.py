@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from states.case import ActionFacts, CaseSnapshot
+from states.criteria import notifiable
 from states.enums import Proceedings
 from states.process import TimerSpec
 from states.working_days import Offset
@@ -29,6 +30,9 @@ ANCHORS = {
     "decided": "the decision",
     "publication_date": "the scheduled publication date",
     "action_due": "the action's due date",
+    "aware": "the day the authority became aware of the incident",
+    "notified": "the serious incident notification (or the day of awareness before it)",
+    "rapid_review_sent": "the day the rapid review was sent to the national panel",
 }
 
 
@@ -37,12 +41,29 @@ def _returns_outstanding(case: CaseSnapshot) -> bool:
 
 
 def _proceedings_pending(case: CaseSnapshot) -> bool:
-    return Proceedings.PENDING in (case.criminal, case.care)
+    return Proceedings.PENDING in (case.criminal, case.care, case.inquest)
+
+
+def _notification_outstanding(case: CaseSnapshot) -> bool:
+    return case.notified_on is None and case.referral.aware_on is not None \
+        and notifiable(case.referral)
+
+
+def _notified(case: CaseSnapshot) -> bool:
+    return case.notified_on is not None
+
+
+def _publication_not_deferred(case: CaseSnapshot) -> bool:
+    """Publication is deferred while criminal proceedings or an inquest are pending."""
+    return Proceedings.PENDING not in (case.criminal, case.inquest)
 
 
 CONDITIONS: dict[str, Callable[[CaseSnapshot], bool]] = {
     "returns_outstanding": _returns_outstanding,
     "proceedings_pending": _proceedings_pending,
+    "notification_outstanding": _notification_outstanding,
+    "notified": _notified,
+    "publication_not_deferred": _publication_not_deferred,
 }
 
 
@@ -145,6 +166,16 @@ def _anchor(
         return (case.decided_at, label, True) if case.decided_at else None
     if name == "publication_date":
         day = case.scheduled_publication
+        return (start_of(day), label, True) if day else None
+    if name == "aware":
+        day = case.referral.aware_on
+        return (start_of(day), label, True) if day else None
+    if name == "notified":
+        day = case.notified_on or case.referral.aware_on
+        return (start_of(day), label, True) if day else (case.referred_at, ANCHORS["referred"],
+                                                         True)
+    if name == "rapid_review_sent":
+        day = case.rapid_review_sent_on
         return (start_of(day), label, True) if day else None
     if name == "action_due":
         return (start_of(action.due), label, True) if action else None

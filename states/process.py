@@ -31,7 +31,8 @@ class RoleRule:
     """A role that may fire a trigger; `scope` narrows an agency lead to one agency.
 
     scope "param": the agency named by the `agency` parameter; "action": the agency of the
-    action named by the `action` parameter.
+    action named by the `action` parameter; "partner": the safeguarding partner named by the
+    `partner` parameter (a safeguarding_partner user's agency is the partner they are).
     """
 
     role: Role
@@ -173,6 +174,9 @@ class ProcessDefinition:
     # Clocks counted in days or months fall due on a working day (a due date on a weekend
     # or bank holiday moves to the next working day). Version 1 of the SCR process did not.
     due_on_working_days: bool = False
+    # The folder of the regime's own wording of shared e-mail templates (handlers/templates),
+    # or "" for the shared templates only.
+    templates: str = ""
     # Derived in __post_init__.
     timer_trigger: TriggerSpec = field(init=False)
     all_triggers: tuple[TriggerSpec, ...] = field(init=False)

@@ -16,4 +16,6 @@ RECIPIENTS = MappingProxyType({
     "agency_leads:outstanding": "the leads of agencies whose return is outstanding",
     "agency_leads:action": "the lead of the action's agency",
     "action_owner": "the action's owner (or its agency's lead)",
+    "safeguarding_partner": "every safeguarding partner",
+    "scrutineer": "the independent scrutineer",
 })

@@ -86,9 +86,9 @@ class Registry:
 
 def shipped() -> Registry:
     """The definitions this code ships with."""
-    from states import scr
+    from states import cspr, scr
 
-    return Registry(scr.V1)
+    return Registry(scr.V1, scr.V2, cspr.V1)
 
 
 REGISTRY = shipped()

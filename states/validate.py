@@ -76,7 +76,7 @@ def _trigger_problems(d: ProcessDefinition, t: TriggerSpec) -> list[str]:
     found += [f"{t.name}: unknown recipient {r}" for r in t.notify if r not in d.recipients]
     found += [f"{t.name}: unknown role {r.role}" for r in t.roles if r.role not in set(Role)]
     found += [f"{t.name}: unknown role scope {r.scope}" for r in t.roles
-              if r.scope not in (None, "param", "action")]
+              if r.scope not in (None, "param", "action", "partner")]
     found += [f"{t.name}: unknown state {s}" for s in (*t.sources, t.dest)
               if s is not None and s not in d.states]
     if not t.roles:

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine as DbEngine
 
 from lifecycle.core.engine import Engine
 from states.case import Actor
+from states.config import ProcessConfig
 from states.enums import State
 from storage import cases, users
 from storage.cases import CaseRecord
@@ -30,8 +31,16 @@ USERS = (
     ("Pip Police", "police@board.test", ("agency_lead",), "police"),
     ("Lee Reviewer", "reviewer@board.test", ("lead_reviewer",), None),
     ("Aud Auditor", "auditor@board.test", ("auditor",), None),
+    # The safeguarding partners and the independent scrutineer (Child Safeguarding Practice
+    # Reviews).
+    ("Lou Authority", "la@board.test", ("safeguarding_partner",), "local_authority"),
+    ("Ira Board", "icb@board.test", ("safeguarding_partner",), "integrated_care_board"),
+    ("Pat Constable", "constable@board.test", ("safeguarding_partner",), "police"),
+    ("Sky Scrutineer", "scrutineer@board.test", ("scrutineer",), None),
 )
-BM, CHAIR, SUBCHAIR, MEMBER, CSC, HEALTH, POLICE, REVIEWER, AUDITOR = (u[0] for u in USERS)
+(BM, CHAIR, SUBCHAIR, MEMBER, CSC, HEALTH, POLICE, REVIEWER, AUDITOR, LA, ICB, CONSTABLE,
+ SCRUTINEER) = (u[0] for u in USERS)
+PARTNER_USERS = (LA, ICB, CONSTABLE)
 QUORUM = "childrens_social_care,health,police"
 
 SCR_REFERRAL = {
@@ -58,7 +67,10 @@ class Board:
     db: DbEngine
     # Every trigger's derived snapshot is checked against the stored case
     # (Engine.check_snapshots).
-    engine: Engine = field(default_factory=lambda: Engine(check_snapshots=True))
+    # Cases start under SCR version 1, the process these suites were written for; the
+    # regimes' own suites start theirs under the definition they test.
+    engine: Engine = field(default_factory=lambda: Engine(
+        ProcessConfig(start=("scr", "1")), check_snapshots=True))
 
     def seed_users(self, now: datetime | None = None) -> None:
         from tests.conftest import T0

@@ -40,7 +40,8 @@ def refer(app: App, args: Namespace) -> Output:
             fields[name] = value
     with transaction(app.db()) as tx:
         actor = _actor(app, tx)
-        case = app.engine.refer(tx, actor=actor, params=fields, now=app.now())
+        case = app.engine.refer(tx, actor=actor, params=fields, now=app.now(),
+                                process_name=args.process)
         doc = documents.case_document(tx, app.processes.of(case), case, show_summary=False)
     text = f"referred {case.ref} ({case.pseudonym}): state {case.state}\n" + \
         case_text(doc, app.settings.process.working_days)
@@ -196,6 +197,9 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
     ref = command("refer", "record a referral (creates the case)")
     ref.add_argument("--file", metavar="FILE", help="a JSON object of referral fields "
                      "('-' for standard input); options below override it")
+    ref.add_argument("--process", metavar="NAME", choices=sorted({d.name for d in REGISTRY}),
+                     help="the process this case runs under (default: the board's "
+                     "[process] default; scr definitions lists them)")
     # The referral fields of every shipped definition: the definition new cases start
     # under judges which it takes.
     for field in REGISTRY.referral_params().values():

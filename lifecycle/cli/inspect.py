@@ -113,13 +113,13 @@ def diagram(app: App, args: Namespace) -> Output:
 
 
 def _definition(app: App, args: Namespace) -> ProcessDefinition:
-    """The definition named by --definition and --version, else the one new cases start
+    """The definition named by --process and --version, else the one new cases start
     under."""
-    if args.definition is None:
+    if args.process is None:
         if args.version is not None:
-            raise InvalidInput("--version goes with --definition")
+            raise InvalidInput("--version goes with --process")
         return app.processes.starting().definition
-    return app.processes.registry.resolve(args.definition, args.version)
+    return app.processes.registry.resolve(args.process, args.version)
 
 
 def definitions(app: App, args: Namespace) -> Output:
@@ -192,9 +192,9 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
     p.add_argument("--format", choices=("mermaid", "svg"), default="mermaid",
                    help="Mermaid stateDiagram-v2 text (default) or an SVG picture")
     p.add_argument("--out", metavar="FILE",
-                   help="write it to FILE; a Mermaid .md file gets the page docs/lifecycle.md "
+                   help="write it to FILE; a Mermaid .md file gets the page docs/lifecycle-*.md "
                    "is made of")
-    p.add_argument("--definition", metavar="NAME",
+    p.add_argument("--process", metavar="NAME",
                    help="draw this process definition (scr definitions lists them; default: "
                    "the one new cases start under)")
     p.add_argument("--version", metavar="V", help="its version (default: the newest)")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from lifecycle.cli.app import App, Output
 from lifecycle.views.documents import user_entry
 from lifecycle.views.text import table
-from states.enums import USER_ROLES, Role
+from states.enums import PARTNERS, USER_ROLES, Role
 from states.errors import InvalidInput, Refused
 from states.params import clean_text
 from storage import users
@@ -34,10 +34,14 @@ def users_add(app: App, args: Namespace) -> Output:
         if role not in USER_ROLES:
             raise InvalidInput(f"unknown role {role!r} (one of {', '.join(USER_ROLES)})")
     agency = args.agency
-    if agency is not None and agency not in app.settings.process.agencies:
+    partner = Role.SAFEGUARDING_PARTNER in roles
+    if partner and agency not in PARTNERS:
+        raise InvalidInput(f"a safeguarding_partner needs --agency, the partner they are: one "
+                           f"of {', '.join(PARTNERS)}")
+    if agency is not None and agency not in (*app.settings.process.agencies, *PARTNERS):
         raise InvalidInput(f"unknown agency {agency!r}")
-    if Role.AGENCY_LEAD in roles and agency is None:
-        raise InvalidInput("an agency_lead needs --agency")
+    if Role.AGENCY_LEAD in roles and agency not in app.settings.process.agencies:
+        raise InvalidInput("an agency_lead needs --agency, one of the board's agencies")
     with transaction(app.db()) as tx:
         by = _user_admin(app, tx)
         if any(u.name == name for u in users.every(tx)):
@@ -78,9 +82,10 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
     add.add_argument("name")
     add.add_argument("--email", required=True)
     add.add_argument("--role", action="append", metavar="ROLE",
-                     help="business_manager, chair, subgroup_chair, subgroup_member, "
-                     "agency_lead, lead_reviewer or auditor; repeat for several")
-    add.add_argument("--agency", help="the user's agency (required for agency_lead)")
+                     help=", ".join(USER_ROLES[:-1]) + f" or {USER_ROLES[-1]}; repeat for "
+                     "several")
+    add.add_argument("--agency", help="the user's agency (required for agency_lead; for a "
+                     "safeguarding_partner, the partner: " + ", ".join(PARTNERS) + ")")
     add_json_option(add)
     add.set_defaults(func=users_add)
     lst = sub.add_parser("list", help="list users")

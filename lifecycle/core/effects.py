@@ -110,10 +110,15 @@ def _recommend(f: Firing) -> None:
     f.case.recommendation = f.params["recommendation"]
 
 
+# The kind of review each commissioning trigger starts.
+_KINDS = {"commission_scr": Kind.SCR, "commission_case_review": Kind.CASE_REVIEW,
+          "commission_practice_review": Kind.CSPR}
+
+
 @effect("commission")
 def _commission(f: Firing) -> None:
     scr = f.trigger == "commission_scr"
-    f.case.kind = Kind.SCR if scr else Kind.CASE_REVIEW
+    f.case.kind = _KINDS[f.trigger]
     f.case.methodology = f.params["methodology"]
     f.case.lead_reviewer = f.params["lead_reviewer"]
     f.case.commissioned_at = f.now
@@ -209,6 +214,35 @@ def _action_status(f: Firing, status: ActionStatus) -> None:
 @effect("record_panel_notice")
 def _panel(f: Firing) -> None:
     f.case.panel_notified_on = f.params["date"]
+
+
+@effect("record_notification")
+def _notification(f: Firing) -> None:
+    f.case.notified_on = f.params["date"]
+
+
+@effect("not_published")
+def _not_published(f: Firing) -> None:
+    _set_flag(f.case, Flag.NOT_PUBLISHED, True)
+
+
+@effect("record_partner_view")
+def _partner_view(f: Firing) -> None:
+    views = dict(f.case.partner_views)  # a new dict, so the JSON column is saved
+    views[f.params["partner"]] = {"decision": f.params["decision"], "at": f.now.isoformat(),
+                                  "by": f.actor.name}
+    f.case.partner_views = views
+
+
+@effect("send_rapid_review")
+def _send_rapid_review(f: Firing) -> None:
+    f.case.rapid_review_sent_on = f.params["date"]
+
+
+@effect("record_panel_response")
+def _panel_response(f: Firing) -> None:
+    f.case.panel_response = f.params["response"]
+    f.case.panel_response_on = f.params["date"]
 
 
 @effect("amend_referral")

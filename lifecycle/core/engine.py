@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from handlers.notices import template_for
 from lifecycle import log
 from lifecycle.core import arming, invitations, machine, notify  # noqa: F401 (machine: built at import)
 from lifecycle.core import snapshot as snapshots
@@ -85,10 +86,11 @@ class Engine:
 
     # ----------------------------------------------------------------- creating a case
     def refer(self, tx: Tx, *, actor: Actor, params: Mapping[str, Any],
-              now: datetime) -> CaseRecord:
-        """Record a referral: a new case under the process new cases start under, in its
-        first state, with its history row, timers and e-mail."""
-        process = self.processes.starting()
+              now: datetime, process_name: str | None = None) -> CaseRecord:
+        """Record a referral: a new case under the process new cases start under (or the
+        newest version of `process_name`), in its first state, with its history row, timers
+        and e-mail."""
+        process = self.processes.starting(process_name)
         definition = process.definition
         spec = definition.create
         values = self._parse(process, spec, params, now)
@@ -257,6 +259,8 @@ class Engine:
             number = int(announce.key) if announce.key else number
         else:
             selectors, template, label = spec.notify, spec.name, spec.label
+        if definition.templates:
+            template = template_for(definition.templates, template)
         people = notify.directory(tx)
         recipients = notify.resolve(people, selectors, snapshot, values, action_number=number)
         event = notify.Event(
@@ -324,7 +328,7 @@ def mail_details(process: Process, spec: TriggerSpec, values: Mapping[str, Any],
         details.append(("Action", str(outcome["action"])))
     if spec.criteria:
         verdict = process.definition.criteria(snapshot.referral)
-        details.append(("SCR criteria", "met" if verdict.met else "not met"))
+        details.append((verdict.label, verdict.summary))
     return tuple(details)
 
 

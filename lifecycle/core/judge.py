@@ -101,7 +101,7 @@ def judge(process: Process, case: CaseSnapshot, spec: TriggerSpec, *, actor: Act
     applies = machine.applies(case.state, spec.name)
     dest = machine.dest(case.state, spec.name) if applies else spec.dest
     if judge_scope is None:
-        judge_scope = all(values.get("agency" if r.scope == "param" else "action") is not None
+        judge_scope = all(values.get(_SCOPE_PARAM[r.scope]) is not None
                           for r in spec.roles if r.scope)
     role = _role(spec, actor, case, values, judge_scope)
     ctx = GuardContext(values, reason, now, process.config, actor or SYSTEM_ACTOR,
@@ -136,8 +136,8 @@ def role_refusal(spec: TriggerSpec, actor: Actor, case: CaseSnapshot | None,
             continue
         if rule.scope is None or not judge_scope:
             return None
-        if rule.scope == "param":
-            agency = values.get("agency")
+        if rule.scope in ("param", "partner"):
+            agency = values.get(_SCOPE_PARAM[rule.scope])
         else:
             action = case.action(values["action"]) if case else None
             agency = action.agency if action else None
@@ -145,9 +145,13 @@ def role_refusal(spec: TriggerSpec, actor: Actor, case: CaseSnapshot | None,
             return None
     wanted = " or ".join(
         f"{r.role} (of {'that' if r.scope else 'any'} agency)" if r.role == Role.AGENCY_LEAD
+        else f"{r.role} (the partner named)" if r.scope == "partner"
         else str(r.role) for r in spec.roles if r.role != Role.SYSTEM
     ) or "the daemon's own role"
     return f"{actor.name} may not fire {spec.name}: it needs {wanted}"
+
+
+_SCOPE_PARAM = {"param": "agency", "partner": "partner", "action": "action"}
 
 
 def role_text(rule: RoleRule) -> str:
@@ -158,6 +162,8 @@ def role_text(rule: RoleRule) -> str:
         return f"{rule.role} of the agency named"
     if rule.scope == "action":
         return f"{rule.role} of the action's agency"
+    if rule.scope == "partner":
+        return f"{rule.role} (the partner named)"
     return str(rule.role)
 
 

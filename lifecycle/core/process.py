@@ -62,10 +62,14 @@ class Processes:
         `definition_version`)."""
         return self.get(case.definition, case.definition_version)
 
-    def starting(self) -> Process:
-        """The process new cases start under (the board's `[process]` setting)."""
-        name, version = self.config.start
-        definition = self.registry.resolve(name, version)
+    def starting(self, name: str | None = None) -> Process:
+        """The process new cases start under (the board's `[process]` setting), or the
+        newest version of the process `name` (`scr refer --process`; the configured version
+        when `name` is the configured default)."""
+        default, version = self.config.start
+        if name is not None and name != default:
+            version = None
+        definition = self.registry.resolve(name or default, version)
         return self.get(definition.name, definition.version)
 
     def every(self) -> list[Process]:

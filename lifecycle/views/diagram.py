@@ -1,6 +1,6 @@
 """`scr diagram`: the lifecycle drawn from a process definition itself.
 
-Mermaid `stateDiagram-v2` text (docs/lifecycle.md is generated from it) and an SVG picture
+Mermaid `stateDiagram-v2` text (the pages docs/lifecycle-*.md are generated from it) and an SVG picture
 laid out and drawn by hand with the standard library. Transitions carry their trigger and
 guards; internal transitions and the timers each state arms are listed with their state.
 """
@@ -13,7 +13,9 @@ from xml.sax.saxutils import escape
 from states.enums import Role
 from states.process import ProcessDefinition, TriggerSpec
 
-DOC_PATH = "docs/lifecycle.md"
+def doc_path(d: ProcessDefinition) -> str:
+    """The page of the definition's lifecycle in docs/, e.g. docs/lifecycle-cspr-v1.md."""
+    return f"docs/lifecycle-{d.name}-v{d.version}.md"
 State = str
 
 
@@ -75,12 +77,13 @@ def mermaid(d: ProcessDefinition) -> str:
 
 
 def markdown(d: ProcessDefinition) -> str:
-    """docs/lifecycle.md: the Mermaid diagram and a table of every trigger."""
+    """The page docs/lifecycle-NAME-vVERSION.md: the Mermaid diagram and a table of every
+    trigger."""
     out = [
         f"# The case review lifecycle: {d.label}",
         "",
         f"Generated from the process definition {d.name} version {d.version} by "
-        f"`scr diagram --out {DOC_PATH}`;",
+        f"`scr diagram --process {d.name} --version {d.version} --out {doc_path(d)}`;",
         "do not edit by hand. A test fails when this file falls behind the definition.",
         "",
         "Transitions are labelled with their trigger and, in brackets, the guards that must "

@@ -32,13 +32,19 @@ from typing import Any
 from lifecycle.core.process import Processes
 from states.config import ProcessConfig
 from states.errors import InvalidInput
+from states.working_days import Offset
 from storage import cases as stored_cases
 from storage import facts, history
 from storage.db import Tx
 
 DECISIONS = {"commission_scr": "scr", "commission_case_review": "case_review",
-             "decide_no_review": "no_review", "withdraw": "withdrawn"}
-KINDS = {"commission_scr": "scr", "commission_case_review": "case_review"}
+             "commission_practice_review": "cspr", "decide_no_review": "no_review",
+             "withdraw": "withdrawn"}
+KINDS = {"commission_scr": "scr", "commission_case_review": "case_review",
+         "commission_practice_review": "cspr"}
+# How long a review may take from its commissioning, by the definitions' distances: an
+# SCR's completion (6 months), a CSPR's publication (6 months from the decision).
+COMPLETION_KEYS = ("completion.due", "publication_due.due")
 DAY = 86400.0
 
 
@@ -119,7 +125,7 @@ def figures(tx: Tx, processes: Processes, period: Period, *, now: datetime,
                  if s.state == state and s.left is not None and period.holds(s.left)]
         stages.append({"state": state, **_spread(ended)})
 
-    due = processes.starting().config.offset("completion.due")
+    due = _completion_offset(processes.starting().config)
     completed = [h for h in in_period if h.trigger == "complete_review"]
     within = sum(1 for h in completed if (c := cases.get(h.case_id)) is not None
                  and c.commissioned_at is not None
@@ -151,9 +157,13 @@ def figures(tx: Tx, processes: Processes, period: Period, *, now: datetime,
     }
 
 
+def _completion_offset(config: ProcessConfig) -> Offset:
+    return next(config.offset(k) for k in COMPLETION_KEYS if k in config.offsets)
+
+
 def _completion_due(processes: Processes, case: Any) -> datetime:
     config = processes.of(case).config
-    return config.working_days.shift(case.commissioned_at, config.offset("completion.due"))
+    return config.shift(case.commissioned_at, _completion_offset(config))
 
 
 def _actions(tx: Tx, period: Period, as_of: datetime,

@@ -37,12 +37,16 @@ def case_text(doc: dict[str, Any], cal: WorkingDays) -> str:
         f"{when(doc['state_entered_at'], cal)})",
         f"  kind       {doc['kind'] or '-'}    version {doc['version']}    "
         f"flags {', '.join(doc['flags']) or '-'}",
+        f"  process    {doc['process']} version {doc['process_version']} "
+        f"({doc['process_label']})",
         f"  referred   {when(doc['referred_at'], cal)}",
     ]
     ref = doc["referral"]
     lines.append(f"  referral   harm {ref['harm']}, abuse {ref['abuse']}, agency concern "
                  f"{'yes' if ref['agency_concern'] else 'no'}, route {ref['route']}"
-                 + (f", grounds {', '.join(ref['grounds'])}" if ref["grounds"] else ""))
+                 + (f", grounds {', '.join(ref['grounds'])}" if ref["grounds"] else "")
+                 + (f", aware {ref['aware_on']}" if ref.get("aware_on") else "")
+                 + (", looked after" if ref.get("looked_after") else ""))
     crit = doc["criteria"]
     lines.append("  criteria   " + "; ".join(crit["reasons"]))
     if ref.get("summary"):
@@ -61,14 +65,22 @@ def case_text(doc: dict[str, Any], cal: WorkingDays) -> str:
              ("notice sent", when(doc["notice_sent_at"], cal) if doc["notice_sent_at"] else None),
              ("publication", doc["scheduled_publication"]),
              ("published", when(doc["published_at"], cal) if doc["published_at"] else None),
-             ("panel told", doc["panel_notified_on"])]
+             ("panel told", doc["panel_notified_on"]),
+             ("notified", doc["notified_on"]),
+             ("partners", ", ".join(f"{p} {v['decision']}"
+                                    for p, v in doc["partner_views"].items())),
+             ("rapid review", doc["rapid_review_sent_on"] and
+              f"sent to the Panel {doc['rapid_review_sent_on']}"),
+             ("panel response", doc["panel_response"] and
+              f"{doc['panel_response']} ({doc['panel_response_on']})")]
     shown = [(k, v) for k, v in facts if v]
     if shown:
         lines.append("")
         lines.extend(f"  {k:<15}{v}" for k, v in shown)
     p = doc["proceedings"]
     if state in ("publication_hold", "published") or p["criminal"] != "none":
-        lines.append(f"  {'proceedings':<15}criminal {p['criminal']}, care {p['care']}"
+        inquest = f", inquest {p['inquest']}" if p["inquest"] != "none" else ""
+        lines.append(f"  {'proceedings':<15}criminal {p['criminal']}, care {p['care']}{inquest}"
                      + (f", expected to conclude {p['expected_conclusion']}"
                         if p["expected_conclusion"] else ""))
     if doc["outputs"]:

@@ -206,7 +206,7 @@ def trigger_help(process: Process, spec: TriggerSpec) -> str:
     if arms:
         lines.append("  arms       " + "; ".join(dict.fromkeys(arms)))
     if criteria_matter(spec):
-        lines.append("  criteria   the SCR criteria assessment is shown (scr why REF "
+        lines.append("  criteria   the criteria assessment is shown (scr why REF "
                      f"{spec.name})")
     if not create and not spec.system_only:
         lines.append(f"  usage      advance REF {spec.name}"

@@ -1,6 +1,6 @@
 """The Serious Case Review process, version 1 (`scr`, "1"): the lifecycle of a Serious Case
 Review or a case review under the LSCB Regulations 2006 and Working Together to Safeguard
-Children 2013 and 2015 (see docs/lifecycle.md for the picture, docs/regimes.md for the
+Children 2013 and 2015 (see docs/lifecycle-scr-v1.md for the picture, docs/regimes.md for the
 sources).
 
 Every rule is data here: the triggers with their sources, destination, roles, parameters,

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,11 @@ class Scr:
 
     @classmethod
     def in_dir(cls, cwd: Path, *, database_url: str | None = None, **extra: str) -> Scr:
+        """`scr` as a board whose new cases start under SCR version 1 (the process these
+        suites were written for) unless SCR_CONFIG says otherwise."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("SCR_")}
         env.update({
+            "SCR_CONFIG": str(scr_v1_config()),
             "PYTHONPATH": str(ROOT),
             "SCR_DATABASE_URL": database_url or f"sqlite:///{cwd / 'scr.db'}",
             "SCR_MAIL_DIR": str(cwd / "mail"),
@@ -57,6 +61,19 @@ class Scr:
         result = self(*args, **kw)
         assert result.code == 0, f"scr {' '.join(args)} exited {result.code}: {result.err}"
         return result
+
+
+def scr_v1_config() -> Path:
+    """A configuration file that starts new cases under SCR version 1 (written once, beside
+    the tests' temporary folders, so no test's own folder holds it)."""
+    path = Path(tempfile.gettempdir()) / f"scr-tests-{os.getuid()}" / "scr-v1.toml"
+    text = '[process]\ndefault = "scr"\nversion = "1"\n'
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)  # atomic: parallel workers never read half a file
+    return path
 
 
 def dump(folder: Path) -> str:

@@ -13,7 +13,7 @@ from tests.cli.conftest import CASE_REF
 from tests.cli.scr import Scr
 
 CASE_KEYS = {"ref", "pseudonym", "state", "kind", "version", "flags", "timers", "criteria",
-             "agencies", "proceedings", "outputs", "actions"}
+             "agencies", "proceedings", "outputs", "actions", "process", "process_version"}
 
 
 def test_documents_have_the_contracted_fields(scr, referral_file):
@@ -24,7 +24,7 @@ def test_documents_have_the_contracted_fields(scr, referral_file):
            "agencies=health,police")
     case = scr.ok("show", ref, "--json").json()
     assert set(case) >= CASE_KEYS
-    assert set(case["criteria"]) == {"met", "reasons"}
+    assert set(case["criteria"]) == {"met", "reasons", "binding", "label"}
     assert all({"name", "due_at", "status"} <= set(t) for t in case["timers"])
     assert all({"agency", "due_at", "returned_at", "view"} <= set(a)
                for a in case["agencies"])
@@ -87,20 +87,28 @@ def test_reading_commands_start_without_the_orm(case_template, command, shows):
 def test_definitions_lists_each_process_and_where_new_cases_start(scr, tmp_path):
     """`scr definitions --json`: name, version, label, whether new cases start under it;
     the board's [process] setting must name a definition this scr has."""
-    listed = scr.ok("definitions", "--json").json()
+    listed = scr.ok("definitions", "--json").json()  # this board is pinned to scr 1
     assert [(d["name"], d["version"], d["starts_new_cases"]) for d in listed] == \
-        [("scr", "1", True)]
-    assert listed[0]["label"] == "Serious Case Review"
+        [("cspr", "1", False), ("scr", "1", True), ("scr", "2", False)]
+    assert [d["label"] for d in listed] == ["Child Safeguarding Practice Review",
+                                            "Serious Case Review", "Serious Case Review"]
     assert "start here" in scr.ok("definitions").out
     bad = tmp_path / "bad.toml"
-    bad.write_text('[process]\ndefinition = "cspr"\n', encoding="utf-8")
+    bad.write_text('[process]\ndefault = "lscb"\n', encoding="utf-8")
     result = scr("--config", str(bad), "definitions")
     assert result.code == 2
-    assert result.err.startswith("error: config: process: no process definition called 'cspr'")
-    pinned = tmp_path / "pinned.toml"
-    pinned.write_text('[process]\ndefinition = "scr"\nversion = "1"\n', encoding="utf-8")
-    assert scr.ok("--config", str(pinned), "definitions", "--json").json()[0][
-        "starts_new_cases"] is True
+    assert result.err.startswith("error: config: process: no process definition called 'lscb'")
+    # Without a [process] setting, new cases are CSPRs; `default = "scr"` is its newest.
+    empty = tmp_path / "empty.toml"
+    empty.write_text("", encoding="utf-8")
+    starts = {(d["name"], d["version"]) for d in scr.ok(
+        "--config", str(empty), "definitions", "--json").json() if d["starts_new_cases"]}
+    assert starts == {("cspr", "1")}
+    scr_default = tmp_path / "scr.toml"
+    scr_default.write_text('[process]\ndefault = "scr"\n', encoding="utf-8")
+    starts = {(d["name"], d["version"]) for d in scr.ok(
+        "--config", str(scr_default), "definitions", "--json").json() if d["starts_new_cases"]}
+    assert starts == {("scr", "2")}
 
 
 def test_a_case_document_names_its_definition(scr, referral_file):
@@ -108,4 +116,4 @@ def test_a_case_document_names_its_definition(scr, referral_file):
     ref = scr.ok("--as", BM, "--now", "2026-11-23T10:00", "refer", "--file",
                  referral_file(), "--json").json()["ref"]
     case = scr.ok("show", ref, "--json").json()
-    assert (case["definition"], case["definition_version"]) == ("scr", "1")
+    assert (case["process"], case["process_version"]) == ("scr", "1")

@@ -22,6 +22,7 @@ from lifecycle.views import style
 from states.enums import State
 from states.scr.v1 import DEFINITION
 from tests.board import BM, CHAIR, HEALTH, SUBCHAIR
+from tests.cli.scr import scr_v1_config
 from tests.conftest import T0
 
 NOW = (T0 + timedelta(hours=2)).isoformat()
@@ -35,7 +36,9 @@ class Terminal(io.StringIO):
 
 
 def make_app(url: str, actor: str | None = BM, now: str | None = NOW) -> App:
-    env = {"SCR_DATABASE_URL": url, "SCR_ALLOW_CLOCK_OVERRIDE": "1"}
+    # A board whose new cases start under SCR version 1, as these tests' cases do.
+    env = {"SCR_DATABASE_URL": url, "SCR_ALLOW_CLOCK_OVERRIDE": "1",
+           "SCR_CONFIG": str(scr_v1_config())}
     return App(load(actor=actor, now=now, environ=env))
 
 

@@ -9,9 +9,10 @@ from importlib.resources import files
 import pytest
 from jinja2 import UndefinedError
 
-from handlers.notices import Deadline, Notice
+from handlers.notices import REGIME_TEMPLATES, Deadline, Notice, template_for
 from handlers.render import (
     ROLE_LABELS,
+    SHARED_TEMPLATES,
     TEMPLATE_NAMES,
     TIMER_LEVELS,
     TRIGGER_TEMPLATES,
@@ -35,8 +36,9 @@ def combinations() -> list[tuple[str, str | None]]:
     """Every template name with every level it can fire at (None for non-timers)."""
     combos: list[tuple[str, str | None]] = []
     for name in TEMPLATE_NAMES:
-        if name.startswith("timer."):
-            combos += [(name, level) for level in TIMER_LEVELS[name.removeprefix("timer.")]]
+        base = name.rpartition("/")[2]  # "cspr/timer.triage" fires at timer.triage's levels
+        if base.startswith("timer."):
+            combos += [(name, level) for level in TIMER_LEVELS[base.removeprefix("timer.")]]
         else:
             combos.append((name, None))
     return combos
@@ -63,11 +65,38 @@ def must_do_html(body: str) -> str:
     return html_words(body.split('<div class="must-do">', 1)[1].split("</div>", 1)[0])
 
 
+def shipped_files() -> set[str]:
+    """Every file under templates/, as a path relative to it ("cspr/refer.txt")."""
+    root = files("handlers").joinpath("templates")
+    found: set[str] = set()
+    for entry in root.iterdir():
+        if entry.is_dir():
+            if entry.name == "__pycache__":
+                continue
+            found |= {f"{entry.name}/{p.name}" for p in entry.iterdir()}
+        else:
+            found.add(entry.name)
+    return found
+
+
 def test_every_template_name_has_exactly_its_two_files() -> None:
-    """templates/ holds layout.txt/.html and one .txt and one .html per name, nothing else."""
-    shipped = {p.name for p in files("handlers").joinpath("templates").iterdir()}
-    assert shipped == set(template_files())
-    assert len(TEMPLATE_NAMES) == 26 + 10 + 2
+    """templates/ holds layout.txt/.html and one .txt and one .html per name, nothing else
+    (a regime's own wordings in its folder, e.g. cspr/refer.txt)."""
+    assert shipped_files() == set(template_files())
+    # Triggers: 26 of SCR version 1, 2 of version 2, 4 of CSPR; timer ladders: 10 + 3 + 3;
+    # 2 system templates; 29 CSPR wordings of shared templates.
+    assert len(TEMPLATE_NAMES) == (26 + 2 + 4) + (10 + 3 + 3) + 2 + 29
+    assert len(REGIME_TEMPLATES["cspr"]) == 29
+
+
+def test_a_regime_rewords_only_shared_templates() -> None:
+    """Each CSPR wording replaces a shared template; the rest are mailed as they are."""
+    for name in REGIME_TEMPLATES["cspr"]:
+        assert name in SHARED_TEMPLATES, name
+        assert template_for("cspr", name) == f"cspr/{name}"
+    assert template_for("cspr", "add_action") == "add_action"
+    assert template_for("cspr", "record_partner_view") == "record_partner_view"
+    assert template_for("scr", "refer") == "refer"
 
 
 @pytest.mark.parametrize(("template", "level"), combinations())
@@ -138,6 +167,94 @@ ADDRESSED = [
     ("timer.action", "reminder", "action_owner"),
     ("timer.action", "overdue", "subgroup_chair"),
     ("delivery_failed", None, "business_manager"),
+    # SCR version 2
+    ("record_notification", None, "chair"),
+    ("decide_not_to_publish", None, "chair"),
+    ("decide_not_to_publish", None, "subgroup_chair"),
+    ("decide_not_to_publish", None, "lead_reviewer"),
+    ("decide_not_to_publish", None, "agency_lead"),
+    ("timer.notification", "reminder", "business_manager"),
+    ("timer.notification", "due", "business_manager"),
+    ("timer.notification", "due", "chair"),
+    ("timer.panel_case_review", "reminder", "business_manager"),
+    ("timer.panel_case_review", "due", "business_manager"),
+    ("timer.panel_not_published", "reminder", "business_manager"),
+    ("timer.panel_not_published", "due", "business_manager"),
+    # CSPR: the partners' own triggers and timers
+    ("record_partner_view", None, "safeguarding_partner"),
+    ("commission_practice_review", None, "safeguarding_partner"),
+    ("commission_practice_review", None, "scrutineer"),
+    ("commission_practice_review", None, "lead_reviewer"),
+    ("commission_practice_review", None, "agency_lead"),
+    ("send_rapid_review", None, "safeguarding_partner"),
+    ("send_rapid_review", None, "scrutineer"),
+    ("record_panel_response", None, "safeguarding_partner"),
+    ("record_panel_response", None, "scrutineer"),
+    ("record_panel_response", None, "lead_reviewer"),
+    ("timer.rapid_review", "reminder", "business_manager"),
+    ("timer.rapid_review", "reminder", "subgroup_chair"),
+    ("timer.rapid_review", "due", "safeguarding_partner"),
+    ("timer.rapid_review", "due", "business_manager"),
+    ("timer.panel_response", "reminder", "business_manager"),
+    ("timer.panel_response", "reminder", "safeguarding_partner"),
+    ("timer.publication_due", "reminder", "business_manager"),
+    ("timer.publication_due", "reminder", "lead_reviewer"),
+    ("timer.publication_due", "reminder", "safeguarding_partner"),
+    ("timer.publication_due", "due", "safeguarding_partner"),
+    ("timer.publication_due", "due", "business_manager"),
+    ("timer.publication_due", "due", "scrutineer"),
+    ("timer.publication_due", "overdue", "safeguarding_partner"),
+    ("timer.publication_due", "overdue", "business_manager"),
+    # CSPR wordings of shared templates: the business manager has a copy of every trigger's
+    # e-mail; the partners stand where the independent chair was.
+    *(
+        (f"cspr/{name}", None, "business_manager")
+        for name in REGIME_TEMPLATES["cspr"]
+        if not name.startswith("timer.")
+    ),
+    ("cspr/refer", None, "safeguarding_partner"),
+    ("cspr/refer", None, "subgroup_chair"),
+    ("cspr/request_information", None, "agency_lead"),
+    ("cspr/request_information", None, "subgroup_chair"),
+    ("cspr/withdraw", None, "safeguarding_partner"),
+    ("cspr/withdraw", None, "agency_lead"),
+    ("cspr/record_notification", None, "safeguarding_partner"),
+    ("cspr/add_agency", None, "agency_lead"),
+    ("cspr/record_return", None, "agency_lead"),
+    ("cspr/submit_to_sub_group", None, "subgroup_chair"),
+    ("cspr/submit_to_sub_group", None, "subgroup_member"),
+    ("cspr/record_meeting", None, "subgroup_chair"),
+    ("cspr/request_more_information", None, "agency_lead"),
+    ("cspr/recommend", None, "safeguarding_partner"),
+    ("cspr/decide_no_review", None, "safeguarding_partner"),
+    ("cspr/decide_no_review", None, "scrutineer"),
+    ("cspr/decide_no_review", None, "subgroup_chair"),
+    ("cspr/refer_back", None, "subgroup_chair"),
+    ("cspr/record_milestone", None, "lead_reviewer"),
+    ("cspr/complete_review", None, "safeguarding_partner"),
+    ("cspr/complete_review", None, "lead_reviewer"),
+    ("cspr/record_proceedings", None, "safeguarding_partner"),
+    ("cspr/send_prepublication_notice", None, "safeguarding_partner"),
+    ("cspr/schedule_publication", None, "safeguarding_partner"),
+    ("cspr/publish", None, "safeguarding_partner"),
+    ("cspr/publish", None, "agency_lead"),
+    ("cspr/amend_referral", None, "safeguarding_partner"),
+    ("cspr/timer.notification", "reminder", "business_manager"),
+    ("cspr/timer.notification", "due", "business_manager"),
+    ("cspr/timer.notification", "due", "safeguarding_partner"),
+    ("cspr/timer.triage", "reminder", "business_manager"),
+    ("cspr/timer.triage", "escalation", "safeguarding_partner"),
+    ("cspr/timer.returns", "reminder", "agency_lead"),
+    ("cspr/timer.returns", "overdue", "agency_lead"),
+    ("cspr/timer.returns", "overdue", "business_manager"),
+    ("cspr/timer.recommendation", "escalation", "subgroup_chair"),
+    ("cspr/timer.recommendation", "chair", "safeguarding_partner"),
+    ("cspr/timer.proceedings_check", "check", "business_manager"),
+    ("cspr/timer.long_hold", "escalation", "safeguarding_partner"),
+    ("cspr/timer.publication", "blocked", "business_manager"),
+    ("cspr/timer.publication", "blocked", "safeguarding_partner"),
+    ("cspr/timer.action", "reminder", "action_owner"),
+    ("cspr/timer.action", "overdue", "subgroup_chair"),
 ]
 
 
@@ -175,6 +292,83 @@ def test_each_named_recipient_gets_specific_guidance(
         ("commission_scr", None, "lead_reviewer", ["within six months"]),
         ("submit_to_sub_group", None, "subgroup_chair", ["social care, health and police"]),
         ("complete_action", None, "subgroup_chair", ["sign it off"]),
+        # SCR version 2
+        ("record_notification", None, "chair", ["within one month of this notification"]),
+        (
+            "decide_not_to_publish",
+            None,
+            "business_manager",
+            ["national panel within 14 days", "record_panel_notice", "add_action"],
+        ),
+        (
+            "timer.notification",
+            "reminder",
+            "business_manager",
+            ["Ofsted and the national panel", "5 working days", "record_notification"],
+        ),
+        ("timer.notification", "due", "chair", ["overdue", "business manager sends it"]),
+        (
+            "timer.panel_case_review",
+            "due",
+            "business_manager",
+            ["decision not to hold a serious case review", "14 days", "record_panel_notice"],
+        ),
+        (
+            "timer.panel_not_published",
+            "reminder",
+            "business_manager",
+            ["decision not to publish", "14 days", "record_panel_notice"],
+        ),
+        # CSPR
+        (
+            "cspr/timer.notification",
+            "reminder",
+            "business_manager",
+            ["Child Safeguarding Practice Review Panel and Ofsted", "5 working days"],
+        ),
+        ("cspr/timer.notification", "due", "safeguarding_partner", ["overdue"]),
+        (
+            "record_partner_view",
+            None,
+            "safeguarding_partner",
+            ["all three", "partner=local_authority|integrated_care_board|police"],
+        ),
+        ("commission_practice_review", None, "lead_reviewer", ["within 6 months"]),
+        (
+            "send_rapid_review",
+            None,
+            "business_manager",
+            ["15 working days", "record_panel_response response="],
+        ),
+        ("record_panel_response", None, "safeguarding_partner", ["national review"]),
+        ("timer.rapid_review", "due", "safeguarding_partner", ["15 working days"]),
+        ("timer.panel_response", "reminder", "business_manager", ["Chase the Panel"]),
+        (
+            "timer.publication_due",
+            "due",
+            "safeguarding_partner",
+            ["within 6 months", "criminal proceedings or an inquest"],
+        ),
+        (
+            "cspr/recommend",
+            None,
+            "safeguarding_partner",
+            ["record_partner_view", "commission_practice_review", "needs a reason"],
+        ),
+        (
+            "cspr/request_information",
+            None,
+            "agency_lead",
+            ["rapid review", "view=local_review|national_review|no_review"],
+        ),
+        ("cspr/decide_no_review", None, "business_manager", ["send_rapid_review"]),
+        (
+            "cspr/send_prepublication_notice",
+            None,
+            "business_manager",
+            ["Panel and the Secretary of State", "7 working days"],
+        ),
+        ("cspr/timer.proceedings_check", "check", "business_manager", ["inquest"]),
     ],
 )
 def test_guidance_is_concrete_for_the_domain(
@@ -185,6 +379,59 @@ def test_guidance_is_concrete_for_the_domain(
     for phrase in phrases:
         assert phrase in must_do_text(rendered.text)
         assert phrase in must_do_html(rendered.html)
+
+
+# Templates only a CSPR case is mailed with: the CSPR wordings and the CSPR-only names.
+CSPR_ONLY = (
+    "record_partner_view",
+    "commission_practice_review",
+    "send_rapid_review",
+    "record_panel_response",
+    "timer.rapid_review",
+    "timer.panel_response",
+    "timer.publication_due",
+)
+SCR_WORDS = (
+    "independent chair",
+    "serious case review",
+    "national panel",
+    "Department for Education",
+    "board's response",
+)
+
+
+@pytest.mark.parametrize(
+    ("template", "level"),
+    [
+        (t, lv)
+        for t, lv in combinations()
+        if t.startswith("cspr/") or t.rpartition("/")[2] in CSPR_ONLY
+    ],
+)
+@pytest.mark.parametrize("role", ROLES)
+def test_cspr_wording_never_speaks_of_the_scr_process(
+    template: str, level: str | None, role: str
+) -> None:
+    """A CSPR case's guidance names the safeguarding partners, the local review and the
+    Child Safeguarding Practice Review Panel, never the chair, the SCR or the national panel."""
+    rendered = render(make_notice(template, level=level, recipient_role=role))
+    for section in (must_do_text(rendered.text), must_do_html(rendered.html)):
+        for scr_words in SCR_WORDS:
+            assert scr_words not in section, (template, level, role, scr_words)
+
+
+@pytest.mark.parametrize("name", REGIME_TEMPLATES["cspr"])
+def test_cspr_wording_differs_from_the_shared_one(name: str) -> None:
+    """An override that says what the shared template says would be dead weight."""
+    timer = name.startswith("timer.")
+    levels = TIMER_LEVELS[name.removeprefix("timer.")] if timer else (None,)
+    differs = False
+    for level in levels:
+        for role in ROLES:
+            shared = render(make_notice(name, level=level, recipient_role=role))
+            cspr = render(make_notice(f"cspr/{name}", level=level, recipient_role=role))
+            differs |= must_do_text(shared.text) != must_do_text(cspr.text)
+    assert differs, name
 
 
 def test_html_escapes_every_field_and_text_keeps_it_verbatim() -> None:

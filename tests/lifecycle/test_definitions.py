@@ -22,7 +22,7 @@ from states.config import ProcessConfig
 from states.enums import State
 from states.errors import NotFound, Refused
 from states.process import ENTER, Level, ProcessDefinition, TimerSpec, TriggerSpec
-from states.registry import Registry, UnknownDefinition
+from states.registry import REGISTRY, Registry, UnknownDefinition
 from storage.db import reading, transaction
 from tests import records
 from tests.board import BM, HEALTH, Board
@@ -56,7 +56,8 @@ def _drill() -> ProcessDefinition:
 def two(sqlite_db) -> tuple[Board, Board]:
     """One database; a board whose new cases start under scr, one under drill."""
     registry = Registry(SCR, _drill())
-    scr_board = Board(sqlite_db, Engine(registry=registry, check_snapshots=True))
+    scr_board = Board(sqlite_db, Engine(ProcessConfig(start=("scr", "1")), registry=registry,
+                                        check_snapshots=True))
     scr_board.seed_users()
     drill = Engine(ProcessConfig(start=("drill", "1")), registry=registry, check_snapshots=True)
     return scr_board, Board(sqlite_db, drill)
@@ -123,7 +124,7 @@ def test_a_case_of_a_definition_this_code_lacks_is_refused_clearly(two, sqlite_d
     """An engine without the drill definition will not guess: exit 2, naming it."""
     _, drill_board = two
     ref = drill_board.refer(at=T0)
-    plain = Board(sqlite_db, Engine(check_snapshots=True))
+    plain = Board(sqlite_db, Engine(ProcessConfig(start=("scr", "1")), check_snapshots=True))
     with pytest.raises(UnknownDefinition, match="no process definition drill version 1"):
         plain.fire(ref, "withdraw", at=T0 + H, reason="x")
 
@@ -139,7 +140,7 @@ def test_a_trigger_naming_no_effect_fails_when_its_machine_is_built():
 def test_an_effect_no_trigger_names_fails_the_build(monkeypatch):
     monkeypatch.setitem(effects.EFFECTS, "record_meetin", lambda firing: None)
     with pytest.raises(MachineError, match="effects registered for no trigger: record_meetin"):
-        build([SCR])
+        build(REGISTRY)
 
 
 def test_the_machine_will_not_move_without_the_judges_verdict(two):

@@ -1,5 +1,5 @@
 """`scr diagram`: the lifecycle drawn from the definition, as Mermaid and as SVG, and
-docs/lifecycle.md kept up to date with the definition."""
+the docs/lifecycle-*.md pages kept up to date with the definitions."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from lifecycle.views import diagram
 from states.enums import FINAL_STATES, State
+from states.registry import REGISTRY
 from states.scr.v1 import DEFINITION
 from tests.lifecycle.views_cli import InProcess
 
@@ -59,18 +60,23 @@ def test_internal_transitions_are_listed_in_their_states_notes():
     assert "schedule_publication [publication_date_after_notice]" in notes["publication_hold"]
 
 
-def test_docs_lifecycle_md_is_up_to_date():
-    """docs/lifecycle.md is exactly what `scr diagram --out docs/lifecycle.md` writes now."""
-    on_disk = (ROOT / diagram.DOC_PATH).read_text(encoding="utf-8")
-    assert on_disk == diagram.markdown(DEFINITION), (
-        "docs/lifecycle.md is stale: run scr diagram --out docs/lifecycle.md")
-    assert "```mermaid\n" + diagram.mermaid(DEFINITION) + "```" in on_disk
+@pytest.mark.parametrize("definition", list(REGISTRY), ids=lambda d: f"{d.name}-v{d.version}")
+def test_docs_lifecycle_pages_are_up_to_date(definition):
+    """Each definition's page in docs/ is exactly what `scr diagram --process NAME --version
+    V --out PAGE` writes now."""
+    page = diagram.doc_path(definition)
+    on_disk = (ROOT / page).read_text(encoding="utf-8")
+    assert on_disk == diagram.markdown(definition), (
+        f"{page} is stale: run scr diagram --process {definition.name} --version "
+        f"{definition.version} --out {page}")
+    assert "```mermaid\n" + diagram.mermaid(definition) + "```" in on_disk
 
 
 def test_svg_is_well_formed_and_names_every_state_and_trigger(scr, tmp_path):
     """The SVG parses as XML and its text names every state and every trigger."""
     target = tmp_path / "lifecycle.svg"
-    result = scr.ok("diagram", "--format", "svg", "--out", str(target))
+    result = scr.ok("diagram", "--process", "scr", "--version", "1", "--format", "svg",
+                    "--out", str(target))
     assert result.out.strip() == f"wrote the svg diagram to {target}"
     root = ET.parse(target).getroot()
     assert root.tag == f"{SVG}svg"
@@ -83,13 +89,23 @@ def test_svg_is_well_formed_and_names_every_state_and_trigger(scr, tmp_path):
 
 def test_diagram_command_prints_mermaid_and_json(scr):
     """Without --out the Mermaid text is printed; --json gives one document of the graph."""
-    assert scr.ok("diagram").out == diagram.mermaid(DEFINITION)
-    doc = scr.ok("diagram", "--json").json()
+    assert scr.ok("diagram", "--process", "scr", "--version", "1").out == \
+        diagram.mermaid(DEFINITION)
+    doc = scr.ok("diagram", "--process", "scr", "--version", "1", "--json").json()
     assert doc["states"] == [s.value for s in State]
     assert {"trigger": "publish", "source": "publication_hold", "dest": "published",
             "guards": ["no_criminal_proceedings_pending", "notice_period_elapsed",
                        "outputs_recorded"]} in doc["transitions"]
     assert doc["internal"]["published"] == ["add_action", "complete_action",
                                             "sign_off_action"]
+    # The board's default, a Child Safeguarding Practice Review, in its own words.
+    cspr = scr.ok("diagram", "--json").json()
+    assert (cspr["definition"], cspr["version"]) == ("cspr", "1")
+    assert {"trigger": "commission_practice_review", "source": "chair_decision",
+            "dest": "review", "guards": ["methodology_and_reviewer_given",
+                                         "partners_agree_local_review",
+                                         "lead_partner_decides", "reason_given"]} \
+        in cspr["transitions"]
+    assert "Safeguarding partners' decision" in scr.ok("diagram").out
     bad = scr("diagram", "--format", "png")
     assert bad.code == 2 and bad.err.startswith("error: argument --format")

@@ -126,7 +126,8 @@ def test_referrals_and_decisions(doc):
     assert doc["period"] == {"from": "2027-01-01", "to": "2027-12-31"}
     assert doc["referrals"] == {"received": 4, "by_route": {"child_death_review": 2,
                                                             "professional": 2}}
-    assert doc["decisions"] == {"scr": 1, "case_review": 1, "no_review": 1, "withdrawn": 1}
+    assert doc["decisions"] == {"scr": 1, "case_review": 1, "cspr": 0, "no_review": 1,
+                                "withdrawn": 1}
     assert doc["reviews"] == [
         {"kind": "case_review", "methodology": "learning_review", "count": 1},
         {"kind": "scr", "methodology": "scie_systems", "count": 1}]
@@ -176,7 +177,8 @@ def test_a_shorter_period_counts_only_its_own_events(scr):
     jan = scr.ok("--now", NOW, "report", "--from", "2027-01-01", "--to", "2027-01-31",
                  "--json").json()
     assert jan["referrals"]["received"] == 0
-    assert jan["decisions"] == {"scr": 1, "case_review": 0, "no_review": 0, "withdrawn": 0}
+    assert jan["decisions"] == {"scr": 1, "case_review": 0, "cspr": 0, "no_review": 0,
+                                "withdrawn": 0}
     assert {s["state"]: s["count"] for s in jan["stages"]}["sub_group"] == 1
     assert jan["actions"] == []
 

@@ -234,7 +234,8 @@ def test_a_failed_firing_leaves_the_timer_pending_and_nothing_written(board):
 def test_refused_timed_transition_without_an_escalation_waits_and_retries(sqlite_db):
     """A board that sets the auto-submission before the deadline sees it refused while
     returns are outstanding: it stays pending, is reported, and fires once the guard holds."""
-    config = ProcessConfig().with_offsets({"returns_auto_submit.transition": "-3wd"})
+    config = ProcessConfig(start=("scr", "1")).with_offsets(
+        {"returns_auto_submit.transition": "-3wd"})
     board = Board(sqlite_db, Engine(config, check_snapshots=True))
     board.seed_users()
     ref = board.refer(at=T0)
