@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from lifecycle.core.engine import Engine
+from states.config import ProcessConfig
 from states.enums import State
 from storage.db import make_engine
 from storage.migrate import upgrade
@@ -22,7 +23,8 @@ def fresh(path: Path) -> Board:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
-    board = Board(engine, Engine())
+    # The figures are an SCR's (version 1), as they have always been measured.
+    board = Board(engine, Engine(ProcessConfig(start=("scr", "1"))))
     board.seed_users()
     return board
 

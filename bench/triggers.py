@@ -112,13 +112,14 @@ def sqlite_ratio(folder: Path, *, cases: int = 20, per_case: int = 2,
 def postgres_rate(url: str, *, cases: int = 20, per_case: int = 5) -> float:
     """Triggers per second through `Engine.fire` on PostgreSQL (same trigger as above)."""
     from lifecycle.core.engine import Engine
+    from states.config import ProcessConfig
     from storage.db import make_engine
     from storage.migrate import upgrade
 
     engine = make_engine(url)
     try:
         upgrade(engine)
-        board = Board(engine, Engine())
+        board = Board(engine, Engine(ProcessConfig(start=("scr", "1"))))
         board.seed_users()
         refs = [case_in(board, State.SUB_GROUP) for _ in range(cases)]
         fire_rate(board, refs[:2], 1)
