@@ -48,6 +48,22 @@ REGIME_TEMPLATES: dict[str, tuple[str, ...]] = {
         "timer.publication",
         "timer.action",
     ),
+    # The Serious Case Review's words under version 2: the serious incident notification and
+    # the decision counted from it; a case review instead of an SCR, a decision not to hold
+    # one, told to the national panel; pending criminal proceedings and a pending inquest,
+    # not care proceedings, hold publication back; the chair may decide not to publish.
+    "scr2": (
+        "refer",
+        "amend_referral",
+        "commission_case_review",
+        "complete_review",
+        "record_proceedings",
+        "schedule_publication",
+        "timer.decision",
+        "timer.proceedings_check",
+        "timer.long_hold",
+        "timer.publication",
+    ),
 }
 
 

@@ -104,7 +104,8 @@ def quorate_meeting_recorded(case: CaseSnapshot, ctx: GuardContext) -> str | Non
         return None
     needed = ", ".join(QUORUM_AGENCIES)
     if not meetings:
-        return f"no sub-group meeting has been recorded (one with {needed} present)"
+        meeting = ctx.words.get("meeting", "sub-group meeting")
+        return f"no {meeting} has been recorded (one with {needed} present)"
     missing = sorted(set(QUORUM_AGENCIES) - meetings[-1].attendees)
     return f"the meeting recorded lacked {', '.join(missing)} (needs {needed} present)"
 

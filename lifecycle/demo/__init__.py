@@ -1,9 +1,12 @@
 """`scr demo`: a self-contained training run on a throwaway board with a simulated clock.
 
-Three cases (an SCR, a case review published as a learning briefing, and a decision not to
-review) go through their lifecycles by the product's own Engine.fire, sweep and
-deliver_outbox, narrated step by step; the run ends with the e-mail in a maildir and a
-timeline picture of the SCR. See play (the stage), story (the script) and run (the driver).
+Four cases go through their lifecycles by the product's own Engine.fire, sweep and
+deliver_outbox, narrated step by step: three of the board's older Serious Case Reviews (an
+SCR, a case review published as a learning briefing, and a decision not to review), which
+finish under the rules they began with (`scr` version 1), and a Child Safeguarding Practice
+Review begun after the board switched new cases to `cspr` version 1. The run ends with the
+e-mail in a maildir and a timeline picture of the SCR. See play (the stage), story (the
+script) and run (the driver).
 
 Only `add_commands` is imported when `scr` starts; the demo loads when it runs.
 """
@@ -27,9 +30,9 @@ def demo(app: App, args: Namespace) -> Output:
 
 def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
     """`scr demo`."""
-    p = command("demo", "a training run on a throwaway board: three cases through their "
-                "lifecycles on a simulated clock, narrated, ending with their e-mail and a "
-                "timeline picture")
+    p = command("demo", "a training run on a throwaway board: four cases (three under "
+                "the SCR process, then a CSPR) through their lifecycles on a simulated clock, "
+                "narrated, ending with their e-mail and a timeline picture")
     p.add_argument("--dir", metavar="DIR",
                    help="a new or empty folder for the demo's database, maildir, log and "
                    "picture (default: ./scr-demo-YYYYmmdd-HHMMSS); never one holding a "

@@ -1,8 +1,12 @@
-"""The demo's fictional board: its people, and the three referrals with realistic free text.
+"""The demo's fictional board: its people, and the four referrals with realistic free text.
 
 Everyone here is invented; every address is at example.org. The referrals' summaries (and
 the agencies' returns) name a child and give a date of birth, as real ones do, so that the
 run shows those never leave the database: not in e-mail, the narration, the log or --json.
+
+Three referrals are the board's older Serious Case Reviews (January 2025); the fourth is a
+serious incident after the board began new cases as Child Safeguarding Practice Reviews,
+decided by the three safeguarding partners, with an independent scrutineer.
 """
 
 from __future__ import annotations
@@ -50,17 +54,29 @@ PEOPLE = (
     Person("Hazel Wold", "hazel.wold@example.org", ("lead_reviewer",),
            post="independent lead reviewer"),
     Person("Iris Ledger", "iris.ledger@example.org", ("auditor",), post="auditor"),
+    # The safeguarding partners (local authority, integrated care board, police) decide on
+    # Child Safeguarding Practice Reviews together; the scrutineer reads and is told.
+    Person("Marcus Hale", "marcus.hale@example.org", ("safeguarding_partner",),
+           "local_authority", post="safeguarding partner (local authority)"),
+    Person("Leah Oakes", "leah.oakes@example.org", ("safeguarding_partner",),
+           "integrated_care_board", post="safeguarding partner (integrated care board)"),
+    Person("Dev Carrow", "dev.carrow@example.org", ("safeguarding_partner",), "police",
+           post="safeguarding partner (police)"),
+    Person("June Farrier", "june.farrier@example.org", ("scrutineer",),
+           post="independent scrutineer"),
 )
 BY_NAME = {p.name: p for p in PEOPLE}
 
 (BM, CHAIR, SUBCHAIR, MEMBER_EDU, MEMBER_VCS, CSC, HEALTH, POLICE, EDUCATION, REVIEWER_SCR,
- REVIEWER_CR, AUDITOR) = (p.name for p in PEOPLE)
+ REVIEWER_CR, AUDITOR, PARTNER_LA, PARTNER_ICB, PARTNER_POLICE, SCRUTINEER) = (
+    p.name for p in PEOPLE)
 
 # What the free text plants: a child's name and date of birth per referral. The demo's
 # test searches every message, the narration, the log and the JSON for these.
-PLANTED_NAMES = ("Jayden Thornequist", "Maisie Halvorsen-Pike", "Oskar Brindlecombe")
+PLANTED_NAMES = ("Jayden Thornequist", "Maisie Halvorsen-Pike", "Oskar Brindlecombe",
+                 "Tamsin Oakridge-Vey")
 PLANTED_BIRTH_DATES = ("14/03/2019", "14 March 2019", "02/07/2023", "2 July 2023",
-                       "21/11/2021", "21 November 2021")
+                       "21/11/2021", "21 November 2021", "09/10/2014", "9 October 2014")
 
 ROBIN: dict[str, Any] = {
     "pseudonym": "Child Robin", "incident_date": "2024-12-28", "harm": "death",
@@ -88,10 +104,24 @@ LINNET: dict[str, Any] = {
     "health visitor asked for consideration because of a previous attendance for a burn.",
 }
 
+# A Child Safeguarding Practice Review: a serious incident the local authority learnt of on
+# Friday 28 February 2025, after the board began new cases as CSPRs.
+KESTREL: dict[str, Any] = {
+    "pseudonym": "Child Kestrel", "incident_date": "2025-02-27", "aware_on": "2025-02-28",
+    "looked_after": False, "harm": "serious_harm", "abuse": "suspected",
+    "agency_concern": True, "grounds": ["serious_sexual_abuse"], "route": "professional",
+    "referrer_agency": "police", "criminal_proceedings": False,
+    "summary": "Tamsin Oakridge-Vey, born 9 October 2014, was found by police at a flat "
+    "where she had been exploited by adults she met online; she had been missing from home "
+    "for four days. School had reported her missing twice before and the return interviews "
+    "were not shared. She is now in hospital (DOB 09/10/2014 on the police log).",
+}
+REFERRALS = (ROBIN, WREN, LINNET, KESTREL)
+
 
 def return_summary(referral: dict[str, Any], agency: str) -> str:
     """An agency's summary of involvement: it names the child, as real returns do."""
-    child = PLANTED_NAMES[(ROBIN, WREN, LINNET).index(referral)]
+    child = PLANTED_NAMES[REFERRALS.index(referral)]
     return (f"{agency.replace('_', ' ').capitalize()} involvement with {child}: contacts, "
             "assessments and what was known, with dates, are set out in the attached "
             "chronology (held on the agency's secure system).")

@@ -97,12 +97,20 @@ def prepare(given: str | None) -> Path:
 
 
 def demo_settings(folder: Path) -> Settings:
-    """The demo's own settings: its database and maildir in `folder`, no SMTP, the default
-    process (the story's dates rely on its numbers), a fictional board."""
+    """The demo's own settings: its database and maildir in `folder`, no SMTP, the shipped
+    distances (the story's dates rely on their numbers), a fictional board.
+
+    The board starts new cases as the January 2025 referrals began: Serious Case Reviews
+    under `scr` version 1 (story.FIRST_PROCESS), pinned here rather than named on each
+    referral because that is how a board's configuration works (`[process] default` and
+    `version`) and because naming a process on a referral takes its newest version, which
+    is not the one these cases began under. The story later switches the board to `cspr`
+    version 1 for new cases (story.NEW_PROCESS, through Run.switch); cases already open keep
+    the definition they started with."""
     root = folder.resolve()
     return Settings(
         database_url=f"sqlite:///{root / 'scr.db'}",
-        process=ProcessConfig(),
+        process=ProcessConfig(start=story.FIRST_PROCESS),
         board=Board(name=cast.BOARD_NAME, mail_from=cast.MAIL_FROM, ref_prefix="CR"),
         mail=MailSettings(mail_dir=root / "mail", smtp_url=None),
     )
@@ -149,6 +157,10 @@ def _document(run: Run, folder: Path, refs: dict[str, str], started: float) -> d
         if case["state"] != story.FINAL_STATES[case["pseudonym"]]:
             raise OffScript(f"{case['ref']} ended in {case['state']}, not "
                             f"{story.FINAL_STATES[case['pseudonym']]}")
+        process = (case["process"], case["process_version"])
+        if process != story.PROCESSES[case["pseudonym"]]:
+            raise OffScript(f"{case['ref']} ran under {' version '.join(process)}, not "
+                            f"{' version '.join(story.PROCESSES[case['pseudonym']])}")
     fired = [f for f in run.firings if f["outcome"] in ("fired", "blocked")]
     kinds = sorted({f"{f['ladder']}.{f['level']}" for f in fired})
     missing = [k for k in story.LADDERS if k not in kinds]

@@ -18,7 +18,7 @@ import shlex
 import textwrap
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -73,6 +73,32 @@ DAEMON_WHY = {
     "the daemon tells the chair why instead of publishing.",
     "action.reminder": "Five working days before the action is due: its owner is reminded.",
     "action.overdue": "The action is overdue: its owner and the sub-group chair are told.",
+}
+# The same for a Child Safeguarding Practice Review (process `cspr`), in its own words; a
+# level not here is told as above. Its states are the SCR's, named in CSPR words: the
+# narration gives those words beside the state a CSPR moves into.
+CSPR = "cspr"
+DAEMON_WHY_CSPR = {
+    "notification.reminder": "Three working days since the local authority became aware "
+    "and the Panel and Ofsted have not been notified: the business manager is reminded "
+    "(the notification is due within 5 working days).",
+    "notification.due": "Five working days since the local authority became aware and no "
+    "notification: the business manager and the safeguarding partners are told.",
+    "rapid_review.reminder": "Ten working days since the notification: the rapid review is "
+    "due in five more; the business manager and the sub-group chair are reminded.",
+    "rapid_review.due": "Fifteen working days since the notification and the safeguarding "
+    "partners have not decided: they and the business manager are told.",
+    "returns.reminder": "The agencies' information for the rapid review is due in 2 working "
+    "days: each agency lead who has not sent it is reminded.",
+    "returns.overdue": "The agencies' information for the rapid review is late: the "
+    "agencies still owing it and the business manager are told.",
+    "panel_response.reminder": "Fifteen working days since the rapid review went to the "
+    "Panel and no response is recorded: the business manager and the partners are reminded.",
+    "publication_due.reminder": "Five months since the partners decided on a local review: "
+    "the business manager, the lead reviewer and the safeguarding partners are reminded that "
+    "the report should be published within six.",
+    "publication_due.due": "Six months since the decision and the report is not published: "
+    "the safeguarding partners, the business manager and the scrutineer are told.",
 }
 
 
@@ -143,6 +169,16 @@ class Run:
                 raise OffScript(f"a timer due {self.when(due)} did not fire")
         self.now = target
 
+    def switch(self, start: tuple[str, str | None]) -> None:
+        """The board changes its `[process]` setting, so that new cases start under `start`
+        (as editing scr.toml and restarting scr would): a new engine on the same database.
+        Every case already open keeps the definition, and so the rules and timers, it began
+        under."""
+        process = replace(self.settings.process, start=start)
+        self.settings = replace(self.settings, process=process)
+        self.engine = Engine(process, self.settings.board,
+                             check_snapshots=self.settings.check_snapshots)
+
     def _wake(self, now: datetime) -> SweepReport:
         self.wakes += 1
         report = sweep(self.db, self.engine, now)
@@ -169,7 +205,10 @@ class Run:
             criteria = definition.criteria(cases.snapshot(tx, case).referral).as_dict()
         self.steps += 1
         self._head(who, "scr refer --file referral.json")
-        self.say.line(f"{ref} ({pseudonym}): a new case in referral. {why}", 2)
+        self.say.line(f"{ref} ({pseudonym}): a new case in "
+                      f"{self._in_words(definition, definition.initial)}, under "
+                      f"{definition.label} ({definition.name} version {definition.version})."
+                      f" {why}", 2)
         reasons = criteria["reasons"]
         assert isinstance(reasons, list)
         self.say.line(f"criteria: {reasons[0]} — " + "; ".join(reasons[1:]), 2)
@@ -190,7 +229,8 @@ class Run:
             raise OffScript(f"{trigger} on {ref} was refused, but the script expects it to "
                             f"pass: {'; '.join(exc.reasons)}") from None
         self.steps += 1
-        moved = f"{before} → {after}" if after != before else f"still {after}"
+        moved = f"{before} → {self._in_words(self._definition(ref), after)}" \
+            if after != before else f"still {after}"
         flagged = self._new_flags(ref, flags)
         self.say.line(f"{ref} ({pseudonym}): {moved}{flagged}. {why}", 2)
         self._tell_after(ref)
@@ -261,12 +301,13 @@ class Run:
         self.say.line(f"rule: {timer.rule}", 2)
         for item in firing.reasons:
             self.say.line(f"refused because {item}", 2)
-        self.say.line(DAEMON_WHY.get(key, ""), 2)
+        self.say.line(self._why(firing.case_ref, key), 2)
         if firing.trigger not in (None, "timer"):
             with reading(self.db) as tx:
                 case = cases.load(tx, firing.case_ref)
                 state, flags = case.state, list(case.flags)
-            self.say.line(f"{firing.case_ref} is now in {state}"
+            named = self._in_words(self._definition(firing.case_ref), state)
+            self.say.line(f"{firing.case_ref} is now in {named}"
                           f"{self._new_flags(firing.case_ref, flags)}", 2)
         self._tell_mail()
 
@@ -289,6 +330,23 @@ class Run:
     def _actor(self, tx: Tx, who: str) -> Actor:
         user = users.named(tx, who)
         return Actor(user.name, frozenset(user.roles), user.agency)
+
+    def _definition(self, ref: str) -> Any:
+        """The definition (ProcessDefinition) the case runs under."""
+        with reading(self.db) as tx:
+            return self.engine.processes.of(cases.load(tx, ref)).definition
+
+    def _why(self, ref: str, key: str) -> str:
+        """What a timer level means, in the words of the case's process."""
+        words = DAEMON_WHY_CSPR if self._definition(ref).name == CSPR else {}
+        return words.get(key) or DAEMON_WHY.get(key, "")
+
+    @staticmethod
+    def _in_words(definition: Any, state: str) -> str:
+        """A state as the narration names it: a CSPR's in its own words too."""
+        if definition.name != CSPR:
+            return state
+        return f"{state} ({definition.state_label(state)})"
 
     def _state(self, ref: str) -> str:
         with reading(self.db) as tx:

@@ -1,4 +1,7 @@
-"""The demo's script: three cases through a year and a half of a board's work.
+"""The demo's script: four cases through a year and a half of a board's work, under two
+regimes: the board's older Serious Case Reviews finish under the rules they began with
+(`scr` version 1) while a new case runs as a Child Safeguarding Practice Review (`cspr`
+version 1).
 
 - Child Robin: a death where abuse is suspected. The SCR criteria are met; returns come in
   late and the daemon submits the case to the sub-group without the last one; the chair
@@ -10,6 +13,13 @@
   as a learning briefing, and its action plan is still being monitored at the end.
 - Child Linnet: an accident. No review is decided; the daemon reminds the business manager
   that the national panel must be told, until that is recorded.
+- Child Kestrel: referred in March 2025, after the board began new cases as CSPRs. The
+  notification to the Panel and Ofsted is recorded after its reminder; the rapid review
+  (agencies' information, its meeting, a recommendation) is reminded at ten working days;
+  one safeguarding partner may not decide alone; the three partners commission a local
+  review inside the rapid review's fifteen working days; the rapid review goes to the Panel,
+  which responds; the report, reminded at five months, is published inside six; its action
+  plan is signed off by a partner.
 
 Moments are the board's local time. People act at the moments given; between them the
 daemon fires whatever falls due (see run.Run.at).
@@ -25,6 +35,8 @@ from lifecycle.demo.cast import (
     CSC,
     EDUCATION,
     HEALTH,
+    PARTNER_ICB,
+    PARTNER_LA,
     POLICE,
     REVIEWER_CR,
     REVIEWER_SCR,
@@ -34,17 +46,26 @@ from lifecycle.demo.run import Run
 
 START = "2025-01-13 09:30"
 QUORUM = "childrens_social_care,health,police,education,voluntary_sector"
+# The process new cases start under when the demo begins, and the one the board switches
+# to (story._new_regime); both name their version, as the story's dates rely on its rules.
+FIRST_PROCESS = ("scr", "1")
+NEW_PROCESS = ("cspr", "1")
 # The timer levels the story shows firing; the run checks each did.
 LADDERS = (
     "triage.reminder", "triage.escalation", "returns.reminder", "returns.overdue",
     "returns_auto_submit.transition", "recommendation.escalation", "decision.due",
     "panel.reminder", "completion.reminder", "completion.due", "proceedings_check.check",
     "publication.blocked", "publication.transition", "action.reminder", "action.overdue",
+    # Child Kestrel, a CSPR.
+    "notification.reminder", "rapid_review.reminder", "publication_due.reminder",
 )
 AGENCY_LABELS = {"childrens_social_care": "children's social care", "health": "health",
                  "police": "police", "education": "education"}
 FINAL_STATES = {"Child Robin": "actions_signed_off", "Child Wren": "published",
-                "Child Linnet": "closed"}
+                "Child Linnet": "closed", "Child Kestrel": "actions_signed_off"}
+# The process (name, version) each case runs under from referral to the end; the run checks.
+PROCESSES = {"Child Robin": FIRST_PROCESS, "Child Wren": FIRST_PROCESS,
+             "Child Linnet": FIRST_PROCESS, "Child Kestrel": NEW_PROCESS}
 
 
 def tell(run: Run) -> dict[str, str]:
@@ -53,10 +74,14 @@ def tell(run: Run) -> dict[str, str]:
     _returns(run, robin, wren, linnet)
     _sub_group(run, robin, wren, linnet)
     _decisions(run, robin, wren, linnet)
+    kestrel = _new_regime(run)
     _reviews(run, robin, wren)
     _publication_hold(run, robin)
+    _practice_review(run, kestrel)
+    _trial(run, robin)
     _action_plan(run, robin)
-    return {"Child Robin": robin, "Child Wren": wren, "Child Linnet": linnet}
+    return {"Child Robin": robin, "Child Wren": wren, "Child Linnet": linnet,
+            "Child Kestrel": kestrel}
 
 
 def _referrals(run: Run) -> tuple[str, str, str]:
@@ -183,6 +208,120 @@ def _decisions(run: Run, robin: str, wren: str, linnet: str) -> None:
              "the reminders stop.", date="2025-02-28")
 
 
+def _new_regime(run: Run) -> str:
+    """Child Kestrel, the board's first Child Safeguarding Practice Review: from the serious
+    incident to the partners' decision, the rapid review sent to the Panel and its answer."""
+    run.say.chapter("New cases are Child Safeguarding Practice Reviews (March 2025)")
+    run.at("2025-03-03 09:00")
+    run.switch(NEW_PROCESS)
+    run.say.line()
+    run.say.line("The board now starts new cases as Child Safeguarding Practice Reviews "
+                 "(Working Together 2023): its configuration says [process] default = "
+                 f'"{NEW_PROCESS[0]}", version = "{NEW_PROCESS[1]}". The three safeguarding '
+                 "partners (local authority, integrated care board, police) decide together "
+                 "in place of the independent chair, and an independent scrutineer is told "
+                 "of what they decide. Child Robin, Child Wren and Child Linnet finish under "
+                 "the SCR rules they began with (scr version 1).", 2)
+    run.at("2025-03-03 09:30")
+    kestrel = run.refer(BM, cast.KESTREL, "From the police: a child found exploited after "
+                        "going missing; the local authority became aware on Friday 28 "
+                        "February, so the serious incident notification to the Child "
+                        "Safeguarding Practice Review Panel and Ofsted is due within 5 working "
+                        "days of then.")
+    run.at("2025-03-03 11:00")
+    run.fire(BM, kestrel, "request_information", "The rapid review begins: four agencies "
+             "are asked for what they knew; their information is due in 7 working days.",
+             agencies="childrens_social_care,health,police,education")
+    run.at("2025-03-05 14:00")
+    _return(run, POLICE, kestrel, cast.KESTREL, "police", "local_review")
+    run.at("2025-03-06 10:00")
+    run.fire(BM, kestrel, "record_notification", "A day before it was due, after the "
+             "daemon's reminder: the rapid review is due 15 working days from the "
+             "notification.", date="2025-03-06")
+    run.at("2025-03-06 15:00")
+    _return(run, CSC, kestrel, cast.KESTREL, "childrens_social_care", "local_review")
+    run.at("2025-03-07 11:00")
+    _return(run, EDUCATION, kestrel, cast.KESTREL, "education", "local_review")
+    run.at("2025-03-07 14:00")
+    _return(run, HEALTH, kestrel, cast.KESTREL, "health", "local_review")
+    run.at("2025-03-07 15:00")
+    run.fire(BM, kestrel, "submit_to_sub_group", "All four agencies' information is in: "
+             "the rapid review meeting is next Thursday.", meeting_date="2025-03-13")
+    run.at("2025-03-13 16:00")
+    run.fire(BM, kestrel, "record_meeting", "The rapid review meeting, quorate.",
+             date="2025-03-13", attendees=QUORUM)
+    run.at("2025-03-13 16:30")
+    run.fire(SUBCHAIR, kestrel, "recommend", "The rapid review recommends a local review "
+             "to the safeguarding partners.", recommendation="local_review",
+             reason="Three agencies knew of the missing episodes and none put them together; "
+             "the learning is for the area's agencies working together.")
+    run.at("2025-03-14 10:00")
+    run.refuse(PARTNER_LA, kestrel, "commission_practice_review", "The safeguarding partners "
+               "decide together: one partner may not commission a review alone.",
+               reason="The rapid review's recommendation.", methodology="learning_review",
+               lead_reviewer=REVIEWER_CR)
+    run.at("2025-03-17 10:00")
+    run.fire(PARTNER_ICB, kestrel, "record_partner_view", "The integrated care board's view: "
+             "a local review.", partner="integrated_care_board", decision="local_review")
+    run.at("2025-03-20 14:00")
+    run.fire(BM, kestrel, "record_partner_view", "The police partner gave their view at the "
+             "partners' meeting; the business manager may record any partner's view, a "
+             "partner only their own.", partner="police", decision="local_review")
+    run.at("2025-03-21 10:00")
+    run.fire(PARTNER_LA, kestrel, "commission_practice_review", "The local authority fires "
+             "the partners' decision, the other two agreeing: a local child safeguarding "
+             "practice review, inside the rapid review's 15 working days (due 27 March), so "
+             "that clock stops; publication is due within six months.",
+             reason="Missing episodes known to three agencies were never put together; the "
+             "partners expect learning for how agencies share return interviews.",
+             methodology="learning_review", lead_reviewer=REVIEWER_CR)
+    run.at("2025-03-21 11:00")
+    run.fire(BM, kestrel, "send_rapid_review", "The rapid review, with the partners' "
+             "decision, goes to the Panel; its response is awaited.", date="2025-03-21")
+    run.at("2025-04-08 10:00")
+    run.fire(BM, kestrel, "record_panel_response", "The Panel agrees the case is best "
+             "reviewed locally; it answered inside 15 working days, so its reminder never "
+             "fires.", response="local_review", date="2025-04-08")
+    run.expect(kestrel, "review")
+    return kestrel
+
+
+def _practice_review(run: Run, kestrel: str) -> None:
+    """Child Kestrel's practice review: published inside six months of the decision, its
+    action plan signed off by a safeguarding partner."""
+    run.say.chapter("Child Kestrel's practice review is published (September 2025)")
+    run.at("2025-09-09 10:00")
+    run.fire(REVIEWER_CR, kestrel, "complete_review", "The practice review's report waits "
+             "on publication hold; no proceedings hold it back.",
+             report="Child Safeguarding Practice Review: Child Kestrel, final report")
+    run.at("2025-09-09 11:00")
+    run.fire(BM, kestrel, "record_output", "A CSPR publishes its final report.",
+             output="overview_report",
+             location="https://demoshire.example.org/cspr/child-kestrel")
+    run.at("2025-09-09 11:10")
+    run.fire(BM, kestrel, "send_prepublication_notice", "The final report goes to the Panel "
+             "and the Secretary of State, at least 7 working days before publication.")
+    run.at("2025-09-18 10:00")
+    run.fire(BM, kestrel, "publish", "Published by hand, the notice period over and inside "
+             "the six months from the partners' decision (due 22 September): the publication "
+             "clock stops.")
+    run.at("2025-09-19 10:00")
+    run.fire(SUBCHAIR, kestrel, "add_action", "The partners' one action, due in a "
+             "fortnight.", agency="childrens_social_care",
+             description="Share every return home interview with the child's school and the "
+             "police missing persons coordinator", owner=CSC, due="2025-10-03")
+    run.at("2025-10-01 15:00")
+    run.fire(CSC, kestrel, "complete_action", "Done after the daemon's reminder.",
+             action="1", evidence="Return interviews now shared on the day; audit of 20 "
+             "cases.")
+    run.at("2025-10-02 10:00")
+    run.fire(SUBCHAIR, kestrel, "sign_off_action", "Signed off.", action="1")
+    run.at("2025-10-06 10:00")
+    run.fire(PARTNER_ICB, kestrel, "sign_off_actions", "A safeguarding partner signs the "
+             "action plan off: the case ends as actions_signed_off.")
+    run.expect(kestrel, "actions_signed_off")
+
+
 def _reviews(run: Run, robin: str, wren: str) -> None:
     run.say.chapter("Reviews under way; a learning briefing is published")
     run.at("2025-04-09 14:00")
@@ -240,6 +379,10 @@ def _publication_hold(run: Run, robin: str) -> None:
     run.at("2025-09-08 10:10")
     run.fire(BM, robin, "schedule_publication", "In hope that the trial is over by then.",
              date="2025-10-15")
+
+
+def _trial(run: Run, robin: str) -> None:
+    run.say.chapter("The trial: the SCR's publication refused, blocked, then done")
     run.at("2025-10-13 10:00")
     run.refuse(BM, robin, "publish", "Publishing could prejudice the trial.")
     run.at("2025-12-03 14:00")

@@ -19,9 +19,13 @@ from storage import history, outbox
 from storage.db import Database, reading
 
 # Templates whose subjects make a good sample, in the order the story reaches them.
+# The first eight are shown: the SCRs', then the CSPR's in its own words (cspr/: its own
+# wording of a shared template).
 SAMPLE_TEMPLATES = ("timer.triage", "timer.returns", "submit_to_sub_group", "commission_scr",
-                    "timer.panel", "timer.completion", "timer.publication", "publish",
-                    "timer.action", "sign_off_actions")
+                    "timer.panel", "cspr/timer.notification", "timer.rapid_review",
+                    "commission_practice_review", "timer.completion", "timer.publication",
+                    "publish", "timer.action", "sign_off_actions")
+SUBJECTS_SHOWN = 8
 # The message the summary suggests opening: the chair told why publication was blocked.
 EXAMPLE = ("timer.publication", "chair")
 
@@ -32,7 +36,9 @@ def cases(db: Database, refs: dict[str, str]) -> list[dict[str, Any]]:
     with reading(db) as tx:
         for ref in sorted(refs.values()):
             case = stored_cases.load(tx, ref)
-            found.append({"ref": case.ref, "pseudonym": case.pseudonym, "kind": case.kind,
+            found.append({"ref": case.ref, "pseudonym": case.pseudonym,
+                          "process": case.definition,
+                          "process_version": case.definition_version, "kind": case.kind,
                           "state": case.state, "flags": list(case.flags),
                           "history_rows": len(history.of_case(tx, case.id))})
     return found
@@ -113,9 +119,9 @@ def text(doc: dict[str, Any], run: Run) -> str:
              f"{run.when(_moment(doc['clock']['end']))} in {doc['elapsed_s']:.1f} s, "
              "without sleeping.", ""]
     lines.append(present.table(
-        ["case", "pseudonym", "kind", "final state", "history rows"],
-        [[c["ref"], c["pseudonym"], c["kind"], c["state"], c["history_rows"]]
-         for c in doc["cases"]]))
+        ["case", "pseudonym", "process", "kind", "final state", "history rows"],
+        [[c["ref"], c["pseudonym"], f"{c['process']} version {c['process_version']}",
+          c["kind"], c["state"], c["history_rows"]] for c in doc["cases"]]))
     lines += ["", f"The daemon fired {len(doc['timers_fired'])} timers "
               f"({len(doc['ladders_fired'])} kinds); people fired {doc['steps']['people']} "
               f"triggers and {doc['steps']['refused']} were refused.", ""]
@@ -126,7 +132,7 @@ def text(doc: dict[str, Any], run: Run) -> str:
         [[e["name"], e["post"], e["messages"], e["calendar_updates"]]
          for e in mail_doc["by_recipient"]]))
     lines += ["", "A few subjects:"]
-    lines += [f"  {s}" for s in mail_doc["subjects"][:6]]
+    lines += [f"  {s}" for s in mail_doc["subjects"][:SUBJECTS_SHOWN]]
     example = mail_doc["example"]
     lines += ["", f"Open one in full ({example['subject']!r}, to {example['to']}):",
               f"  {example['path']}", "",

@@ -1,8 +1,9 @@
 """`scr diagram`: the lifecycle drawn from a process definition itself.
 
-Mermaid `stateDiagram-v2` text (the pages docs/lifecycle-*.md are generated from it) and an SVG picture
-laid out and drawn by hand with the standard library. Transitions carry their trigger and
-guards; internal transitions and the timers each state arms are listed with their state.
+Mermaid `stateDiagram-v2` text (the pages docs/lifecycle-*.md are generated from it) and an
+SVG picture laid out and drawn by hand with the standard library. Transitions carry their
+trigger and guards; internal transitions and the timers each state arms are listed with
+their state.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from xml.sax.saxutils import escape
 
 from states.enums import Role
 from states.process import ProcessDefinition, TriggerSpec
+
 
 def doc_path(d: ProcessDefinition) -> str:
     """The page of the definition's lifecycle in docs/, e.g. docs/lifecycle-cspr-v1.md."""

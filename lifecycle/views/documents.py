@@ -22,9 +22,12 @@ from storage.users import UserRecord
 if TYPE_CHECKING:
     from lifecycle.core.process import Process
 
-# Who may read the referral's free text.
+# Who may read the referral's free text: those who decide on the case or review it, and
+# those who scrutinise the work (the auditor; the CSPR's independent scrutineer, who may
+# read everything).
 READ_SUMMARY = frozenset({Role.BUSINESS_MANAGER, Role.CHAIR, Role.SUBGROUP_CHAIR,
-                          Role.SUBGROUP_MEMBER, Role.LEAD_REVIEWER, Role.AUDITOR})
+                          Role.SUBGROUP_MEMBER, Role.LEAD_REVIEWER, Role.AUDITOR,
+                          Role.SAFEGUARDING_PARTNER, Role.SCRUTINEER})
 
 
 def iso(value: date | datetime | None) -> str | None:

@@ -267,6 +267,7 @@ DEFINITION = ProcessDefinition(
     criteria=assess_cspr,
     words=MappingProxyType({
         "notice": "final report to the Panel and the Secretary of State",
+        "meeting": "rapid review meeting",
     }),
     due_on_working_days=True,
     templates="cspr",

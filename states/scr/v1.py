@@ -349,8 +349,8 @@ TIMERS: tuple[TimerSpec, ...] = (
     TimerSpec(
         "publication", "Scheduled publication", S.PUBLICATION_HOLD, ("schedule_publication",),
         # Recurring: a timed publication refused (proceedings pending, an output missing)
-        # is announced to the chair and tried again each working day until it goes through
-        # or someone reschedules it.
+        # is announced to the chair and tried again every week (5 working days) until it
+        # goes through, someone publishes by hand, or it is rescheduled.
         (Level("transition", "publication_date", recurring=True),), fires="publish",
         invite="transition",
         refused=Level("blocked", "publication_date", ("chair",)),
@@ -386,7 +386,7 @@ DEFAULT_OFFSETS: Mapping[str, str] = {
     "proceedings_check.check.every": "20wd",
     "long_hold.escalation": "12m",
     "publication.transition": "0d",
-    "publication.transition.every": "1wd",
+    "publication.transition.every": "5wd",
     "action.reminder": "-5wd",
     "action.overdue": "1wd",
 }

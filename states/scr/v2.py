@@ -176,4 +176,5 @@ DEFINITION = replace(
     default_offsets=DEFAULT_OFFSETS,
     criteria=assess_v2,
     due_on_working_days=True,
+    templates="scr2",
 )

@@ -1,5 +1,7 @@
 """`scr demo`: the real command runs a whole training board into a folder of its own, on a
-simulated clock, through the product's engine, sweep and delivery, and touches nothing else."""
+simulated clock, through the product's engine, sweep and delivery, and touches nothing else.
+Its older cases run to the end under SCR version 1 while a new case runs as a Child
+Safeguarding Practice Review (cspr version 1)."""
 
 from __future__ import annotations
 
@@ -28,7 +30,12 @@ LADDERS = {
     "returns_auto_submit.transition", "recommendation.escalation", "decision.due",
     "panel.reminder", "completion.reminder", "completion.due", "proceedings_check.check",
     "publication.blocked", "publication.transition", "action.reminder", "action.overdue",
+    # Child Kestrel, the CSPR: the notification, the rapid review and publication clocks.
+    "notification.reminder", "rapid_review.reminder", "publication_due.reminder",
 }
+# The process (name, version) each case ran under, from its referral to the end.
+PROCESSES = {"Child Robin": ("scr", "1"), "Child Wren": ("scr", "1"),
+             "Child Linnet": ("scr", "1"), "Child Kestrel": ("cspr", "1")}
 
 
 @dataclass
@@ -89,12 +96,14 @@ def demo(tmp_path_factory) -> DemoRun:
 
 def test_demo_takes_each_case_to_the_end_of_its_lifecycle(demo):
     """The SCR ends with its actions signed off, the case review published, the no-review
-    decision closed; history counts match the database."""
+    decision closed, the CSPR with its actions signed off; history counts match the
+    database."""
     cases = {c["pseudonym"]: c for c in demo.doc["cases"]}
     assert {p: (c["kind"], c["state"]) for p, c in cases.items()} == {
         "Child Robin": ("scr", "actions_signed_off"),
         "Child Wren": ("case_review", "published"),
         "Child Linnet": (None, "closed"),
+        "Child Kestrel": ("cspr", "actions_signed_off"),
     }
     assert cases["Child Robin"]["flags"] == ["incomplete_returns"]
     stored = dict(demo.rows("SELECT c.ref, count(*) FROM history h JOIN cases c "
@@ -102,6 +111,28 @@ def test_demo_takes_each_case_to_the_end_of_its_lifecycle(demo):
     assert {c["ref"]: c["history_rows"] for c in cases.values()} == stored
     assert demo.doc["history_rows"] == sum(stored.values())
     assert demo.result.err == ""
+
+
+def test_the_older_scrs_finish_under_version_1_beside_a_cspr(demo):
+    """The three January 2025 referrals run to the end under scr version 1, the board's
+    process when they began; the case referred after the switch runs under cspr version 1.
+    `scr show --json` on the demo's database says so, as do the rows and the JSON."""
+    demo_db = {"SCR_DATABASE_URL": f"sqlite:///{demo.folder / 'scr.db'}"}
+    shown = {}
+    for case in demo.doc["cases"]:
+        doc = demo.scr.ok("show", case["ref"], "--json", **demo_db).json()
+        shown[doc["pseudonym"]] = (doc["process"], doc["process_version"])
+    assert shown == PROCESSES
+    stored = {p: (d, v) for p, d, v in demo.rows(
+        "SELECT pseudonym, definition, definition_version FROM cases")}
+    assert stored == PROCESSES
+    assert {c["pseudonym"]: (c["process"], c["process_version"])
+            for c in demo.doc["cases"]} == PROCESSES
+    # Only the CSPR's timers are the CSPR's; the SCRs never had them.
+    ladders = set(demo.rows(
+        "SELECT c.pseudonym, t.ladder FROM timers t JOIN cases c ON c.id = t.case_id"))
+    cspr_only = {"notification", "rapid_review", "panel_response", "publication_due"}
+    assert {p for p, ladder in ladders if ladder in cspr_only} == {"Child Kestrel"}
 
 
 def test_demo_fires_every_ladder_it_claims_on_time(demo):
@@ -139,7 +170,8 @@ def test_no_message_or_output_carries_the_planted_name_or_birth_date(demo):
     database; no e-mail part, the JSON, the log, the README or the picture does."""
     stored = " ".join(s for (s,) in demo.rows(
         "SELECT summary FROM referrals UNION ALL SELECT summary FROM agency_requests") if s)
-    assert all(p in stored for p in (*PLANTED_NAMES, "14/03/2019", "2 July 2023"))
+    assert all(p in stored for p in (*PLANTED_NAMES, "14/03/2019", "2 July 2023",
+                                     "21/11/2021", "9 October 2014", "09/10/2014"))
     texts = [demo.result.out]
     for path in (demo.folder / "mail" / "new").iterdir():
         message = message_from_bytes(path.read_bytes(), policy=policy.default)
@@ -186,16 +218,34 @@ def test_demo_ignores_the_configured_database_and_mail_settings(demo):
 
 def test_demo_narrates_in_words_into_a_new_folder(demo):
     """Without --json or --dir: a new ./scr-demo-* folder, the steps told in plain English
-    (refusals with their reasons, the daemon's rules), and a summary naming a message."""
+    (refusals with their reasons, the daemon's rules, the CSPR in its own words), and a
+    summary naming a message."""
     out = demo.narrated.out
     folders = list(demo.narrated_in.glob("scr-demo-*"))
     assert len(folders) == 1 and (folders[0] / "scr.db").is_file()
-    assert out.count("refused (exit status 3); nothing was written, because:") == 5
+    assert out.count("refused (exit status 3); nothing was written, because:") == 6
     assert "- criminal proceedings are pending (expected to conclude 2025-11-28)" in out
     assert "- the SCR criteria are met: an SCR must be commissioned" in out
     assert "the daemon: CR-2025-0001 (Child Robin) returns_auto_submit.transition → " \
         "submit_to_sub_group" in out
     assert "rule: 10 days after the decision (2025-02-17 10:00 GMT)" in out
+    # The switch, and the CSPR told in CSPR words: partners, the rapid review, the Panel.
+    assert "The board now starts new cases as Child Safeguarding Practice Reviews" in out
+    assert "CR-2025-0004 (Child Kestrel): a new case in referral (Serious incident " \
+        "notification), under Child Safeguarding Practice Review (cspr version 1)." in \
+        " ".join(out.split())
+    assert "CR-2025-0001 (Child Robin): a new case in referral, under Serious Case Review " \
+        "(scr version 1)." in " ".join(out.split())
+    assert "- the safeguarding partners decide together: no view of local_review is " \
+        "recorded from integrated_care_board, police (record_partner_view)" in \
+        " ".join(out.split())
+    for timer in ("notification.reminder", "rapid_review.reminder",
+                  "publication_due.reminder"):
+        assert f"the daemon: CR-2025-0004 (Child Kestrel) {timer}\n" in out
+    assert "chair_decision → review (Local child safeguarding practice review)" in \
+        " ".join(out.split())
+    assert "[CR-2025-0004 Child Kestrel] Local child safeguarding practice review " \
+        "commissioned" in out
     example = out.split("Open one in full")[1].splitlines()[1].strip()
     assert Path(demo.narrated_in, example).is_file()
     assert not any(p in out for p in PLANTED)

@@ -84,19 +84,27 @@ def test_every_template_name_has_exactly_its_two_files() -> None:
     (a regime's own wordings in its folder, e.g. cspr/refer.txt)."""
     assert shipped_files() == set(template_files())
     # Triggers: 26 of SCR version 1, 2 of version 2, 4 of CSPR; timer ladders: 10 + 3 + 3;
-    # 2 system templates; 29 CSPR wordings of shared templates.
-    assert len(TEMPLATE_NAMES) == (26 + 2 + 4) + (10 + 3 + 3) + 2 + 29
+    # 2 system templates; 29 CSPR and 10 SCR version 2 wordings of shared templates.
+    assert len(TEMPLATE_NAMES) == (26 + 2 + 4) + (10 + 3 + 3) + 2 + 29 + 10
     assert len(REGIME_TEMPLATES["cspr"]) == 29
+    assert len(REGIME_TEMPLATES["scr2"]) == 10
+    assert set(REGIME_TEMPLATES) == {"cspr", "scr2"}
 
 
 def test_a_regime_rewords_only_shared_templates() -> None:
-    """Each CSPR wording replaces a shared template; the rest are mailed as they are."""
-    for name in REGIME_TEMPLATES["cspr"]:
-        assert name in SHARED_TEMPLATES, name
-        assert template_for("cspr", name) == f"cspr/{name}"
+    """Each CSPR or SCR version 2 wording replaces a shared template; the rest are mailed
+    as they are."""
+    for folder, names in REGIME_TEMPLATES.items():
+        assert len(set(names)) == len(names), folder
+        for name in names:
+            assert name in SHARED_TEMPLATES, (folder, name)
+            assert template_for(folder, name) == f"{folder}/{name}"
     assert template_for("cspr", "add_action") == "add_action"
     assert template_for("cspr", "record_partner_view") == "record_partner_view"
     assert template_for("scr", "refer") == "refer"
+    assert template_for("scr2", "refer") == "scr2/refer"
+    assert template_for("scr2", "decide_no_review") == "decide_no_review"
+    assert template_for("scr2", "record_notification") == "record_notification"
 
 
 @pytest.mark.parametrize(("template", "level"), combinations())
@@ -255,6 +263,30 @@ ADDRESSED = [
     ("cspr/timer.publication", "blocked", "safeguarding_partner"),
     ("cspr/timer.action", "reminder", "action_owner"),
     ("cspr/timer.action", "overdue", "subgroup_chair"),
+    # SCR version 2 wordings of shared templates
+    *(
+        (f"scr2/{name}", None, "business_manager")
+        for name in REGIME_TEMPLATES["scr2"]
+        if not name.startswith("timer.")
+    ),
+    ("scr2/refer", None, "chair"),
+    ("scr2/refer", None, "subgroup_chair"),
+    ("scr2/amend_referral", None, "chair"),
+    ("scr2/commission_case_review", None, "lead_reviewer"),
+    ("scr2/commission_case_review", None, "chair"),
+    ("scr2/commission_case_review", None, "agency_lead"),
+    ("scr2/complete_review", None, "chair"),
+    ("scr2/complete_review", None, "lead_reviewer"),
+    ("scr2/schedule_publication", None, "chair"),
+    ("scr2/schedule_publication", None, "subgroup_chair"),
+    ("scr2/timer.decision", "reminder", "chair"),
+    ("scr2/timer.decision", "due", "chair"),
+    ("scr2/timer.decision", "due", "business_manager"),
+    ("scr2/timer.proceedings_check", "check", "business_manager"),
+    ("scr2/timer.long_hold", "escalation", "chair"),
+    ("scr2/timer.long_hold", "escalation", "business_manager"),
+    ("scr2/timer.publication", "blocked", "business_manager"),
+    ("scr2/timer.publication", "blocked", "chair"),
 ]
 
 
@@ -369,6 +401,62 @@ def test_each_named_recipient_gets_specific_guidance(
             ["Panel and the Secretary of State", "7 working days"],
         ),
         ("cspr/timer.proceedings_check", "check", "business_manager", ["inquest"]),
+        # SCR version 2
+        (
+            "scr2/refer",
+            None,
+            "business_manager",
+            [
+                "Ofsted and the national panel",
+                "5 working days",
+                "looked-after child",
+                "Secretary of State",
+                "record_notification date=YYYY-MM-DD",
+            ],
+        ),
+        ("scr2/refer", None, "chair", ["within one month of the notification"]),
+        (
+            "scr2/amend_referral",
+            None,
+            "business_manager",
+            ["5 working days", "record_notification"],
+        ),
+        (
+            "scr2/commission_case_review",
+            None,
+            "business_manager",
+            ["decision not to hold a serious case review", "14 days", "record_panel_notice"],
+        ),
+        ("scr2/commission_case_review", None, "chair", ["decision not to hold", "14 days"]),
+        (
+            "scr2/timer.decision",
+            "reminder",
+            "chair",
+            ["one month from the serious incident notification", "within 14 days"],
+        ),
+        ("scr2/timer.decision", "due", "business_manager", ["record_notification"]),
+        (
+            "scr2/complete_review",
+            None,
+            "business_manager",
+            ["inquest=", "care proceedings do not hold it back"],
+        ),
+        ("scr2/complete_review", None, "chair", ["decide_not_to_publish", "14 days"]),
+        (
+            "scr2/record_proceedings",
+            None,
+            "business_manager",
+            ["criminal proceedings or an inquest", "care proceedings do not", "inquest=..."],
+        ),
+        (
+            "scr2/timer.proceedings_check",
+            "check",
+            "business_manager",
+            ["inquest=...", "coroner", "care proceedings do not"],
+        ),
+        ("scr2/schedule_publication", None, "business_manager", ["inquest", "every week"]),
+        ("scr2/timer.long_hold", "escalation", "chair", ["coroner", "decide_not_to_publish"]),
+        ("scr2/timer.publication", "blocked", "chair", ["decide_not_to_publish", "14 days"]),
     ],
 )
 def test_guidance_is_concrete_for_the_domain(
@@ -420,18 +508,101 @@ def test_cspr_wording_never_speaks_of_the_scr_process(
             assert scr_words not in section, (template, level, role, scr_words)
 
 
-@pytest.mark.parametrize("name", REGIME_TEMPLATES["cspr"])
-def test_cspr_wording_differs_from_the_shared_one(name: str) -> None:
+def levels_of(name: str) -> tuple[str | None, ...]:
+    """The levels a template (shared or a regime's wording) fires at; (None,) for triggers."""
+    base = name.rpartition("/")[2]
+    return TIMER_LEVELS[base.removeprefix("timer.")] if base.startswith("timer.") else (None,)
+
+
+def must_do_sections(name: str) -> list[tuple[str | None, str, str, str]]:
+    """(level, role, text, html) of the must-do section for every level and role."""
+    found = []
+    for level in levels_of(name):
+        for role in ROLES:
+            rendered = render(make_notice(name, level=level, recipient_role=role))
+            found.append((level, role, must_do_text(rendered.text), must_do_html(rendered.html)))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("folder", "name"),
+    [(folder, name) for folder, names in REGIME_TEMPLATES.items() for name in names],
+)
+def test_regime_wording_differs_from_the_shared_one(folder: str, name: str) -> None:
     """An override that says what the shared template says would be dead weight."""
-    timer = name.startswith("timer.")
-    levels = TIMER_LEVELS[name.removeprefix("timer.")] if timer else (None,)
     differs = False
-    for level in levels:
+    for level in levels_of(name):
         for role in ROLES:
             shared = render(make_notice(name, level=level, recipient_role=role))
-            cspr = render(make_notice(f"cspr/{name}", level=level, recipient_role=role))
-            differs |= must_do_text(shared.text) != must_do_text(cspr.text)
-    assert differs, name
+            own = render(make_notice(f"{folder}/{name}", level=level, recipient_role=role))
+            differs |= must_do_text(shared.text) != must_do_text(own.text)
+    assert differs, (folder, name)
+
+
+CSPR_WORDS = (
+    "safeguarding partner",
+    "Child Safeguarding Practice Review Panel",
+    "rapid review",
+    "local review",
+)
+
+
+@pytest.mark.parametrize("name", REGIME_TEMPLATES["scr2"])
+def test_scr2_wording_never_speaks_of_the_cspr_process(name: str) -> None:
+    """An SCR version 2 case is still an SCR: the chair, the national panel, no partners."""
+    for level, role, *sections in must_do_sections(f"scr2/{name}"):
+        for section in sections:
+            for cspr_words in CSPR_WORDS:
+                assert cspr_words not in section, (name, level, role, cspr_words)
+
+
+@pytest.mark.parametrize("name", REGIME_TEMPLATES["scr2"])
+def test_scr2_proceedings_always_come_with_the_inquest(name: str) -> None:
+    """Under SCR version 2 a pending inquest holds publication back beside criminal
+    proceedings: every version 2 wording that speaks of proceedings names the inquest."""
+    for level, role, *sections in must_do_sections(f"scr2/{name}"):
+        for section in sections:
+            if "proceedings" in section:
+                assert "inquest" in section, (name, level, role)
+            if "record_proceedings" in section:
+                assert "inquest=" in section, (name, level, role)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        name
+        for name in SHARED_TEMPLATES
+        if name not in CSPR_ONLY
+        and any("proceedings" in text for _, _, text, _ in must_do_sections(name))
+    ],
+)
+def test_scr2_rewords_every_shared_template_that_speaks_of_proceedings(name: str) -> None:
+    """Under SCR version 2 a pending inquest holds publication back and care proceedings do
+    not: a shared template that speaks of proceedings is wrong for a version 2 case, so it
+    has a version 2 wording (which the test above holds to naming the inquest)."""
+    assert name in REGIME_TEMPLATES["scr2"], name
+
+
+@pytest.mark.parametrize(
+    ("template", "role"),
+    [
+        ("timer.publication", "business_manager"),
+        ("timer.publication", "chair"),
+        ("cspr/timer.publication", "business_manager"),
+        ("cspr/timer.publication", "safeguarding_partner"),
+        ("scr2/timer.publication", "business_manager"),
+        ("scr2/timer.publication", "chair"),
+    ],
+)
+def test_a_refused_timed_publication_says_it_is_tried_again(template: str, role: str) -> None:
+    """The daemon tries a refused publication again every week; the people told of
+    the refusal are told so, and that they will hear each time it cannot go through."""
+    rendered = render(make_notice(template, level="blocked", recipient_role=role))
+    for section in (must_do_text(rendered.text), must_do_html(rendered.html)):
+        assert "try again every week, at the start of the working day," in section
+        assert "until it goes through or someone schedules a new date" in section
+        assert "you will be told each time it cannot" in section
 
 
 def test_html_escapes_every_field_and_text_keeps_it_verbatim() -> None:

@@ -178,7 +178,7 @@ def test_timed_publication_publishes_on_the_date(board):
 
 def test_timed_publication_blocked_by_criminal_proceedings_escalates_why(board):
     """With criminal proceedings pending the report is not published; the chair and the
-    business manager are told why, and it is tried again each working day until it goes
+    business manager are told why, and it is tried again every 5 working days until it goes
     through."""
     ref, timer = _on_hold_and_scheduled(board, criminal=True)
     report = sweep_at(board, timer.due_at)
@@ -192,9 +192,9 @@ def test_timed_publication_blocked_by_criminal_proceedings_escalates_why(board):
     assert escalation.row.params == {"timer": "publication", "level": "blocked"}
     assert escalation.recipients == {CHAIR_MAIL, BM_MAIL}
     assert all("criminal proceedings are pending" in composed(m).text for m in escalation.mail)
-    # Tuesday 12 January 2027 at 09:00 was refused: the retry is Wednesday's, at 09:00.
+    # Tuesday 12 January 2027 at 09:00 was refused: the retry is a week later, at 09:00.
     retry = by_name(timers(board, ref, "pending"))["publication.transition"]
-    assert retry.due_at == timer.due_at + 24 * H
+    assert retry.due_at == timer.due_at + 7 * 24 * H
     assert fired_names(sweep_at(board, retry.due_at - S)) == []
     again = sweep_at(board, retry.due_at)
     assert [(f.timer, f.outcome) for f in again.firings] == [
@@ -202,7 +202,7 @@ def test_timed_publication_blocked_by_criminal_proceedings_escalates_why(board):
     # Someone acts: the proceedings conclude, and the next retry publishes.
     board.fire(ref, "record_proceedings", at=retry.due_at + H, criminal="concluded")
     nxt = by_name(timers(board, ref, "pending"))["publication.transition"]
-    assert nxt.due_at == retry.due_at + 24 * H
+    assert nxt.due_at == retry.due_at + 7 * 24 * H
     done = sweep_at(board, nxt.due_at)
     assert [(f.timer, f.outcome, f.trigger) for f in done.firings] == [
         ("publication.transition", "fired", "publish")]
