@@ -42,8 +42,12 @@ def changes_for(definition: ProcessDefinition, case: CaseRecord, view: CaseSnaps
     meeting planned."""
     found: list[Change] = []
     rearmed = {(t.ladder, t.key) for t in timers.armed if _is_deadline(definition, t)}
+    # A deadline disarmed and armed again at the same moment has not changed (a clock that
+    # runs across states is armed again in each): nobody is sent it again.
+    was = {(t.ladder, t.key): t.due_at for t in timers.disarmed if _is_deadline(definition, t)}
     for timer in timers.armed:
-        if _is_deadline(definition, timer):
+        if _is_deadline(definition, timer) and was.get((timer.ladder, timer.key)) != \
+                timer.due_at:
             found.append(_change(definition, case, view, timer, "REQUEST", timer.sequence,
                                  domain, cal_start))
     for timer in timers.disarmed:

@@ -558,3 +558,16 @@ def test_an_scr_begun_before_the_switch_finishes_under_version_1_beside_a_cspr(s
         after.fire(new, "commission_scr", by=CHAIR, at=at + H, methodology="scie_systems",
                    lead_reviewer=REVIEWER)
     assert (after.case(old).state, after.case(new).state) == ("review", "referral")
+
+
+def test_a_clock_across_states_is_sent_to_calendars_once(cspr):
+    """The rapid review's deadline is armed again in each state it spans, at the same
+    moment: each partner's calendar gets it once, not at every step."""
+    from tests import records
+
+    ref = cspr_at_decision(cspr, at=T0)
+    invites = [m for m in records.mail(cspr.db, ref) if m.template == "calendar_update"
+               and "Rapid review due" in m.subject]
+    assert sorted(m.recipient for m in invites) == sorted(
+        ["bm@board.test", "la@board.test", "icb@board.test", "constable@board.test"])
+    assert pending(cspr, ref)["rapid_review.due"].state == "chair_decision"
