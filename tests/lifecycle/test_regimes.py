@@ -18,7 +18,7 @@ from lifecycle.core.engine import Engine
 from states.config import ProcessConfig
 from states.cspr import V1 as CSPR
 from states.enums import State
-from states.errors import NotFound, Refused
+from states.errors import InvalidInput, NotFound, Refused
 from states.registry import REGISTRY
 from states.scr import V2 as SCR2
 from states.working_days import WorkingDays
@@ -523,8 +523,6 @@ def test_scr_v2_a_looked_after_childs_death_is_notified_whatever_the_criteria(sc
 
 
 def test_scr_v2_referrals_must_say_when_the_authority_became_aware(scr2):
-    from states.errors import InvalidInput
-
     with pytest.raises(InvalidInput, match="aware_on"):
         scr2.refer({k: v for k, v in CSPR_REFERRAL.items() if k != "aware_on"}, at=T0)
     with pytest.raises(InvalidInput, match="looked_after"):
@@ -558,6 +556,25 @@ def test_an_scr_begun_before_the_switch_finishes_under_version_1_beside_a_cspr(s
         after.fire(new, "commission_scr", by=CHAIR, at=at + H, methodology="scie_systems",
                    lead_reviewer=REVIEWER)
     assert (after.case(old).state, after.case(new).state) == ("review", "referral")
+    # The old case goes on to its end under version 1: publication needs the SCR's outputs
+    # and waits for no inquest (version 1 has none to record).
+    t = at + 2 * H
+    after.fire(old, "complete_review", by=REVIEWER, at=t, report="Overview report")
+    for output in ("overview_report", "board_response"):
+        after.fire(old, "record_output", at=t + H, output=output, location="https://x.test")
+    after.fire(old, "send_prepublication_notice", at=t + H)
+    with pytest.raises(InvalidInput, match="unknown parameter 'inquest'"):
+        after.fire(old, "record_proceedings", at=t + 2 * H, inquest="pending")
+    after.fire(old, "publish", at=t + timedelta(days=14))
+    after.fire(old, "add_action", by=SUBCHAIR, at=t + timedelta(days=15), agency="health",
+               description="d", owner=HEALTH, due="2027-06-01")
+    after.fire(old, "complete_action", by=HEALTH, at=t + timedelta(days=16), action="1",
+               evidence="done")
+    after.fire(old, "sign_off_action", by=SUBCHAIR, at=t + timedelta(days=17), action="1")
+    after.fire(old, "sign_off_actions", by=CHAIR, at=t + timedelta(days=18))
+    finished = after.case(old)
+    assert (finished.state, finished.definition, finished.definition_version) == (
+        "actions_signed_off", "scr", "1")
 
 
 def test_a_clock_across_states_is_sent_to_calendars_once(cspr):
