@@ -25,7 +25,8 @@ run: setup
 	mkdir -p $(SCR_MAIL_DIR)
 	@echo
 	@echo "The database is ready ($(SCR_DATABASE_URL)); mail goes to $(SCR_MAIL_DIR) (a maildir)."
-	@echo "Starting the daemon here: it fires deadlines and delivers mail until Ctrl-C."
+	@echo "Starting the daemon and the portal here: the daemon fires deadlines and delivers"
+	@echo "mail, the portal serves the participants' pages, until Ctrl-C."
 	@echo "In another terminal, in this directory, open the admin shell beside it:"
 	@echo "  $(BIN)/scr shell"
 	@echo "or run single commands, e.g. add a business manager and refer a first case:"
@@ -33,7 +34,11 @@ run: setup
 	@echo "  $(BIN)/scr --as 'Sam Patel' refer --file docs/example-referral.json"
 	@echo "Then follow the tour in README.md. To run it on a server, see deploy/README.md."
 	@echo
-	exec $(BIN)/scr daemon
+	@echo "The portal is at http://127.0.0.1:8080: sign in with a user's e-mail address; the"
+	@echo "link arrives in $(SCR_MAIL_DIR) once the daemon delivers it (within 15 seconds)."
+	@echo
+	@$(BIN)/scr web & web=$$!; trap 'kill $$web 2>/dev/null; wait $$web 2>/dev/null' EXIT; \
+	  $(BIN)/scr daemon
 
 test: setup
 	$(BIN)/python -m pytest -q -n auto

@@ -32,6 +32,7 @@ _SCHEMA: dict[str, set[str]] = {
     "database": {"url"},
     "daemon": {"interval_seconds"},
     "process": {"default", "version", "lead_partner"},
+    "web": {"base_url", "session_idle_minutes", "session_hours", "link_minutes"},
 }
 
 
@@ -66,6 +67,22 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """The portal (`scr web`): the address people reach it at (for the links in e-mail),
+    and the limits of its sign-in links and sessions."""
+
+    base_url: str = "http://127.0.0.1:8080"
+    session_idle_minutes: float = 30.0
+    session_hours: float = 8.0
+    link_minutes: float = 15.0
+
+    @property
+    def secure(self) -> bool:
+        """Served behind TLS: cookies are `Secure`, and HSTS is sent."""
+        return self.base_url.startswith("https://")
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///scr.db"
     actor: str | None = None
@@ -74,6 +91,7 @@ class Settings:
     board: Board = field(default_factory=Board)
     mail: MailSettings = field(default_factory=MailSettings)
     daemon_interval: float = 15.0
+    web: WebSettings = field(default_factory=WebSettings)
     # SCR_CHECK_VIEWS=1: the engine re-reads each case after its trigger and compares
     # (lifecycle.core.engine.Engine.check_snapshots); the tests turn it on.
     check_snapshots: bool = False
@@ -137,6 +155,7 @@ def load(
             batch_size=int(_number(mail, "batch_size", 200)),
         ),
         daemon_interval=_number(data.get("daemon", {}), "interval_seconds", 15),
+        web=_web(data.get("web", {})),
     )
 
 
@@ -188,6 +207,19 @@ def _read_toml(path: Path) -> dict[str, Any]:
         if unknown:
             raise InvalidInput(f"config: unknown setting {section}.{unknown[0]}")
     return data
+
+
+def _web(section: Mapping[str, Any]) -> WebSettings:
+    base = _text(section, "base_url", WebSettings.base_url).rstrip("/")
+    if not re.match(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?(/[^\s?#]*)?$", base):
+        raise InvalidInput("config: web.base_url must be an http:// or https:// address, "
+                           "e.g. https://reviews.example.gov.uk")
+    return WebSettings(
+        base_url=base,
+        session_idle_minutes=_number(section, "session_idle_minutes", 30),
+        session_hours=_number(section, "session_hours", 8),
+        link_minutes=_number(section, "link_minutes", 15),
+    )
 
 
 def _text(section: Mapping[str, Any], key: str, default: str) -> str:

@@ -285,3 +285,49 @@ class Outbox(SQLModel, table=True):
     notice: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     calendar: dict[str, Any] | None = Field(default=None,
                                             sa_column=Column(JSON, nullable=True))
+
+
+class SignInLink(SQLModel, table=True):
+    """A single-use sign-in link sent by e-mail (the portal). Only the token's SHA-256 is
+    stored: the database never holds a link that would sign anyone in."""
+
+    __tablename__ = "sign_in_links"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False,
+                         index=True))
+    created_at: datetime = moment()
+    expires_at: datetime = moment()
+    used_at: datetime | None = moment(nullable=True)
+
+
+class SignInAttempt(SQLModel, table=True):
+    """Each request for a sign-in link, known address or not, for the rate limits: the
+    address and the client are kept only as keyed hashes."""
+
+    __tablename__ = "sign_in_attempts"
+    __table_args__ = (Index("ix_sign_in_attempts_address", "address_hash", "at"),
+                      Index("ix_sign_in_attempts_client", "client_hash", "at"))
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = moment()
+    address_hash: str = Field(max_length=64)
+    client_hash: str = Field(max_length=64)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in portal session, held on the server: the cookie carries a random token,
+    the table its SHA-256, the form token (CSRF) and the session's limits."""
+
+    __tablename__ = "web_sessions"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False,
+                         index=True))
+    csrf_token: str = Field(max_length=64)
+    method: str = Field(default="email", max_length=20)  # email | oidc
+    created_at: datetime = moment()
+    last_seen_at: datetime = moment()
+    expires_at: datetime = moment()  # the absolute lifetime's end
+    ended_at: datetime | None = moment(nullable=True)

@@ -59,6 +59,13 @@ _ALL = select(*(_O.c[n] for n in _FIELDS))
 _QUEUED = {"status": PENDING, "attempts": 0, "body_text": "", "body_html": "", "ics": None,
            "claimed_until": None, "sent_at": None, "last_error": None}
 _QUEUE = inserting(_O, fixed=_QUEUED)
+# A message already worded when queued (a sign-in link: no case, no notice to render).
+_QUEUE_WORDED = inserting(_O, fixed={k: v for k, v in _QUEUED.items()
+                                     if k not in ("body_text", "body_html")})
+# Messages whose words hold a secret (a sign-in link's token): once sent, their bodies are
+# cleared, so the outbox keeps only that the message went, to whom and when.
+SECRET_TEMPLATES = ("sign_in",)
+CLEARED = "(cleared once sent: it held a single-use sign-in link)"
 _NOW: Any = bindparam("now", _O.c.next_attempt_at.type)
 _DUE = _ALL.where(_O.c.status == PENDING, _O.c.next_attempt_at <= _NOW,
                   or_(_O.c.claimed_until.is_(None), _O.c.claimed_until <= _NOW)
@@ -102,6 +109,11 @@ def queue(tx: Tx, rows: Sequence[Mapping[str, Any]]) -> None:
     _QUEUE.run_many(tx, ready)
 
 
+def queue_worded(tx: Tx, row: Mapping[str, Any]) -> None:
+    """Insert one message whose subject and bodies are given (no notice to render)."""
+    _QUEUE_WORDED.run(tx, row)
+
+
 def lease(tx: Tx, *, now: datetime, limit: int, until: datetime) -> list[OutboxRecord]:
     """Up to `limit` pending messages due at `now`, oldest first, leased until `until` with
     their attempt counted (the records returned show both)."""
@@ -128,7 +140,11 @@ def settle(tx: Tx, *, now: datetime, sent: Iterable[int] = (),
            failed: Iterable[tuple[int, str]] = ()) -> None:
     """Record what delivery did: sent; due again at a moment, with the error; failed, with
     the error. A message no longer pending (settled by another daemon) is left alone."""
+    sent = list(sent)
     _SENT.run_many(tx, [{"outbox_id": i, "at": now} for i in sent])
+    if sent:
+        tx.execute(update(_O).where(_O.c.id.in_(sent), _O.c.template.in_(SECRET_TEMPLATES))
+                   .values(body_text=CLEARED, body_html=""))
     _RETRY.run_many(tx, [{"outbox_id": i, "at": at, "error": e[:500]} for i, at, e in retry])
     _FAIL.run_many(tx, [{"outbox_id": i, "error": e[:500]} for i, e in failed])
 

@@ -200,6 +200,27 @@ REFERRALS = Table(
     Column("summary", Text, nullable=False),
 )
 
+SIGN_IN_ATTEMPTS = Table(
+    "sign_in_attempts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("address_hash", String(64), nullable=False),
+    Column("client_hash", String(64), nullable=False),
+    Index("ix_sign_in_attempts_address", "address_hash", "at"),
+    Index("ix_sign_in_attempts_client", "client_hash", "at"),
+)
+
+SIGN_IN_LINKS = Table(
+    "sign_in_links", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime(), nullable=True),
+    Index("ix_sign_in_links_user_id", "user_id"),
+)
+
 TIMERS = Table(
     "timers", metadata,
     Column("id", Integer, primary_key=True),
@@ -245,6 +266,20 @@ USERS = Table(
     Column("agency", String(60), nullable=True),
     Column("active", Boolean, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+)
+
+WEB_SESSIONS = Table(
+    "web_sessions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("method", String(20), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("ended_at", UTCDateTime(), nullable=True),
+    Index("ix_web_sessions_user_id", "user_id"),
 )
 
 

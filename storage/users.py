@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, func, insert, select
 
 from states.errors import NotFound
 from storage.db import Tx
@@ -83,6 +83,26 @@ def add(tx: Tx, *, name: str, email: str, agency: str | None, roles: Sequence[st
         at=now, actor=by, action="add", user_name=name,
         details={"email": email, "roles": list(roles), "agency": agency}))
     return UserRecord(user_id, name, email, agency, True, tuple(roles))
+
+
+def by_email(tx: Tx, email: str) -> UserRecord | None:
+    """The active user with this address (compared without regard to case), or None."""
+    rows = tx.execute(select(_U).where(func.lower(_U.c.email) == email.strip().lower(),
+                                       _U.c.active.is_(True)).order_by(_U.c.id)).all()
+    found = _with_roles(tx, rows[:1])
+    return found[0] if found else None
+
+
+def by_id(tx: Tx, user_id: int) -> UserRecord | None:
+    found = _with_roles(tx, tx.execute(select(_U).where(_U.c.id == user_id)).all())
+    return found[0] if found else None
+
+
+def record(tx: Tx, *, at: datetime, actor: str, action: str, user_name: str,
+           details: dict[str, Any]) -> None:
+    """A line in the users' audit trail: a sign-in, a failed one, a sign-out."""
+    tx.execute(insert(USER_AUDIT).values(at=at, actor=actor, action=action,
+                                         user_name=user_name, details=details))
 
 
 def audit(tx: Tx) -> Sequence[Any]:

@@ -31,7 +31,7 @@ COMMAND_HOMES = {
     **dict.fromkeys(("refer", "advance", "show", "history", "triggers", "list"),
                     "lifecycle.cli.cases"),
     "outbox": "lifecycle.cli.outbox",
-    **dict.fromkeys(("tick", "daemon"), "lifecycle.cli.running"),
+    **dict.fromkeys(("tick", "daemon", "web"), "lifecycle.cli.running"),
     **dict.fromkeys(("why", "timeline", "overdue", "report", "diagram", "definitions",
                      "shell"), "lifecycle.cli.inspect"),
     "demo": "lifecycle.demo",

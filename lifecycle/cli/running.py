@@ -73,6 +73,24 @@ def daemon(app: App, args: Namespace) -> Output:
                   f"{totals.fired} timers fired, {totals.delivered.sent} messages sent")
 
 
+def web(app: App, args: Namespace) -> Output:
+    """Serve the portal with uvicorn; its own access log is off (the portal logs each request
+    by route, never the path, which may hold a sign-in token)."""
+    import uvicorn
+
+    from lifecycle.web.app import create_app
+
+    if not 0 < args.port < 65536:
+        raise InvalidInput("--port must be between 1 and 65535")
+    portal = create_app(app.settings)
+    _configure_logging(args.log_format)
+    log.get().info("web.started", host=args.host, port=args.port,
+                   base_url=app.settings.web.base_url)
+    uvicorn.run(portal, host=args.host, port=args.port, access_log=False, log_level="warning",
+                server_header=False, proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+    return Output({"stopped": True}, "scr web stopped")
+
+
 def _configure_logging(fmt: str) -> None:
     """One JSON event per line in production (and whenever stderr is not a terminal);
     readable lines at a terminal. SCR_LOG_FILE sends the events to a file instead."""
@@ -94,3 +112,11 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
                    default="auto", help="log events as JSON lines or readable lines (default: "
                    "JSON unless stderr is a terminal)")
     d.set_defaults(func=daemon)
+    w = command("web", "serve the portal: every participant signs in from an e-mail link and "
+                "acts from their own inbox (until SIGTERM or SIGINT)")
+    w.add_argument("--host", default="127.0.0.1",
+                   help="the address to listen on (default 127.0.0.1; put a TLS proxy in front)")
+    w.add_argument("--port", type=int, default=8080, help="the port (default 8080)")
+    w.add_argument("--log-format", dest="log_format", choices=("auto", "json", "console"),
+                   default="auto", help="as for scr daemon")
+    w.set_defaults(func=web)

@@ -1,0 +1,1 @@
+"""The portal (`scr web`): lifecycle/web/app.py."""

@@ -1,0 +1,450 @@
+"""`scr web`: the portal, an ASGI application (Starlette) served by uvicorn.
+
+Every participant signs in from a link in their e-mail (lifecycle/web/identity.py) and acts
+from their own inbox, in GOV.UK Design System pages (the `govuk-frontend` assets and the
+`govuk-frontend-jinja` macros, without the GOV.UK crown or name: the pages carry the
+board's name). Every page is a plain URL that works without JavaScript; every change goes
+through the same engine as the command line and the shell, as the person signed in.
+
+Security: a CSRF token on every form (a POST without it is 403); a strict
+Content-Security-Policy with no inline script or style; `X-Frame-Options: DENY`;
+`Referrer-Policy: no-referrer`; HSTS when `[web] base_url` is https; session cookies
+`HttpOnly`, `SameSite=Lax` and, behind TLS, `Secure`. The access log names the route, not
+the path, so a sign-in token or a case reference typed in a query never reaches a log.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from lifecycle import log
+from lifecycle.cli.app import App
+from lifecycle.settings import Settings
+from lifecycle.web import access, forms, identity
+from lifecycle.web.identity import Visitor
+from states.case import Actor
+from states.errors import Conflict, InvalidInput, NotFound, Refused
+from storage import cases
+from storage.db import reading, transaction
+
+STATIC = Path(__file__).parent / "static"
+FORM_COOKIE = "scr_form"  # the double-submit token of the forms shown before sign-in
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+       "object-src 'none'")
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=ChoiceLoader([
+            PackageLoader("lifecycle.web", "templates"),
+            PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+        ]),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        auto_reload=False, trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters["words"] = forms.words
+    env.filters["option_item"] = _option_item
+    env.filters["select_item"] = _select_item
+    return env
+
+
+def _local(moment: Any, days: Any) -> str:
+    """A moment (ISO text or datetime) in the board's time zone, for people."""
+    if not moment:
+        return ""
+    value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return days.local(value).strftime("%a %d %b %Y %H:%M")
+
+
+def _option_item(pair: list[str], chosen: Any) -> dict[str, Any]:
+    value, text = pair
+    picked = value in chosen if isinstance(chosen, list) else value == chosen
+    return {"value": value, "text": text, "checked": picked}
+
+
+def _select_item(pair: list[str], chosen: Any) -> dict[str, Any]:
+    value, text = pair
+    return {"value": value, "text": text, "selected": value == chosen}
+
+
+class Portal:
+    """The portal's state: the settings, the database and engine (one App, as a command
+    has), the templates."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = App(settings)
+        self.env = environment()
+        days = settings.process.working_days
+        self.env.filters["local"] = lambda moment: _local(moment, days)
+        self.env.globals["states"] = self.app.processes.registry.states()
+
+    def now(self) -> datetime:
+        return self.settings.clock()
+
+    # ------------------------------------------------------------------ rendering
+    def page(self, request: Request, template: str, who: Visitor | None, *,
+             status: int = 200, **context: Any) -> HTMLResponse:
+        csrf = who.csrf_token if who else request.state.form_token
+        nav = [] if who is None else [
+            {"href": "/", "text": "My inbox", "active": request.url.path == "/"},
+            {"href": "/cases", "text": "Cases",
+             "active": request.url.path.startswith("/cases")},
+        ]
+        html = self.env.get_template(template).render(
+            board_name=self.settings.board.name, user=who.user if who else None,
+            csrf_token=csrf, navigation=nav, **context)
+        return HTMLResponse(html, status_code=status)
+
+    def sign_in_mail(self, url: str, minutes: float, board_name: str) -> tuple[str, str, str]:
+        context = {"url": url, "minutes": int(minutes), "board_name": board_name}
+        text = self.env.get_template("mail/sign_in.txt").render(context)
+        html = self.env.get_template("mail/sign_in.html").render(context)
+        return f"Sign in to {board_name} case reviews", text, html
+
+
+# -------------------------------------------------------------------- middleware
+def security_headers(portal: Portal) -> Callable[..., Awaitable[Response]]:
+    async def middleware(request: Request, call_next: Callable[..., Awaitable[Response]]
+                         ) -> Response:
+        started = time.perf_counter()
+        token = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(32)
+        request.state.form_token = token
+        response = await call_next(request)
+        headers = response.headers
+        headers["Content-Security-Policy"] = CSP
+        headers["X-Frame-Options"] = "DENY"
+        headers["Referrer-Policy"] = "no-referrer"
+        headers["X-Content-Type-Options"] = "nosniff"
+        if not request.url.path.startswith("/static/"):
+            headers["Cache-Control"] = "no-store"
+        if portal.settings.web.secure:
+            headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if FORM_COOKIE not in request.cookies:
+            response.set_cookie(FORM_COOKIE, token, httponly=True, samesite="lax",
+                                secure=portal.settings.web.secure, path="/")
+        route = getattr(request.scope.get("route"), "path", None) or "(static or unknown)"
+        log.get().info("web.request", method=request.method, route=route,
+                       status=response.status_code,
+                       ms=round((time.perf_counter() - started) * 1000, 1))
+        return response
+
+    return middleware
+
+
+# ------------------------------------------------------------------------ helpers
+async def _visitor(portal: Portal, request: Request) -> Visitor | None:
+    cookie = request.cookies.get(identity.SESSION_COOKIE)
+    return await run_in_threadpool(identity.visitor, portal.app.db(), portal.settings,
+                                   cookie, portal.now())
+
+
+async def _signed_in(portal: Portal, request: Request) -> Visitor:
+    who = await _visitor(portal, request)
+    if who is None:
+        raise HTTPException(303, headers={"Location": "/sign-in"})
+    return who
+
+
+async def _checked_form(request: Request, expected: str) -> Any:
+    """The posted form, after its CSRF token: 403 when it is missing or wrong."""
+    form = await request.form()
+    if not identity.same(str(form.get("csrf_token") or ""), expected):
+        raise HTTPException(403, "The form had expired or did not come from this site.")
+    return form
+
+
+def _actor(who: Visitor) -> Actor:
+    return Actor(who.user.name, frozenset(who.user.roles), who.user.agency)
+
+
+# -------------------------------------------------------------------------- pages
+def routes(portal: Portal) -> list[Any]:
+    db = portal.app.db
+
+    async def sign_in_form(request: Request) -> Response:
+        return portal.page(request, "sign_in.html", None, title="Sign in")
+
+    async def sign_in_post(request: Request) -> Response:
+        form = await _checked_form(request, request.state.form_token)
+        email = str(form.get("email") or "").strip()
+        if not email or "@" not in email or len(email) > 254:
+            return portal.page(request, "sign_in.html", None, status=400, title="Sign in",
+                               email=email, error="Enter your e-mail address, like "
+                               "name@example.org")
+        client = request.client.host if request.client else "unknown"
+        try:
+            await run_in_threadpool(identity.request_link, db(), portal.settings,
+                                    email=email, client=client, now=portal.now(),
+                                    render=portal.sign_in_mail)
+        except identity.TooMany:
+            return portal.page(request, "sign_in_sent.html", None, status=429,
+                               title="Too many requests", too_many=True)
+        return portal.page(request, "sign_in_sent.html", None, title="Check your e-mail",
+                           minutes=int(portal.settings.web.link_minutes))
+
+    async def link_page(request: Request) -> Response:
+        secret = request.path_params["token"]
+        view = await run_in_threadpool(identity.look_at_link, db(), secret, portal.now())
+        return portal.page(request, "sign_in_link.html", None, title="Sign in",
+                           view=view, status=200 if view.ok else 410)
+
+    async def link_post(request: Request) -> Response:
+        await _checked_form(request, request.state.form_token)
+        secret = request.path_params["token"]
+        client = request.client.host if request.client else "unknown"
+        started = await run_in_threadpool(identity.complete_sign_in, db(), portal.settings,
+                                          secret, now=portal.now(), client=client)
+        if started is None:
+            view = identity.LinkView(False, problem="This sign-in link cannot be used: it "
+                                     "has been used already, or it has expired.")
+            return portal.page(request, "sign_in_link.html", None, title="Sign in",
+                               view=view, status=410)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(identity.SESSION_COOKIE, started.cookie, httponly=True,
+                            samesite="lax", secure=portal.settings.web.secure, path="/",
+                            max_age=int(portal.settings.web.session_hours * 3600))
+        return response
+
+    async def sign_out(request: Request) -> Response:
+        who = await _signed_in(portal, request)
+        await _checked_form(request, who.csrf_token)
+        await run_in_threadpool(identity.sign_out, db(), who, portal.now())
+        response = RedirectResponse("/sign-in", status_code=303)
+        response.delete_cookie(identity.SESSION_COOKIE, path="/")
+        return response
+
+    async def inbox(request: Request) -> Response:
+        who = await _signed_in(portal, request)
+        items = await run_in_threadpool(_inbox, portal, who)
+        return portal.page(request, "inbox.html", who, title="My inbox", items=items)
+
+    async def case_list(request: Request) -> Response:
+        who = await _signed_in(portal, request)
+        state = request.query_params.get("state") or None
+        overdue = request.query_params.get("overdue") == "1"
+        rows = await run_in_threadpool(_cases, portal, who, state, overdue)
+        return portal.page(request, "cases.html", who, title="Cases", rows=rows,
+                           state=state, overdue=overdue)
+
+    async def case_page(request: Request) -> Response:
+        who = await _signed_in(portal, request)
+        ref = request.path_params["ref"]
+        found = await run_in_threadpool(_case, portal, who, ref)
+        return portal.page(request, "case.html", who, title=f"{ref} {found['doc']['pseudonym']}",
+                           fired=request.query_params.get("done"), **found)
+
+    async def trigger_page(request: Request) -> Response:
+        who = await _signed_in(portal, request)
+        ref, trigger = request.path_params["ref"], request.path_params["trigger"]
+        if request.method == "POST":
+            form = await _checked_form(request, who.csrf_token)
+            outcome = await run_in_threadpool(_fire, portal, who, ref, trigger, form)
+            if outcome.get("done"):
+                return RedirectResponse(f"/cases/{ref}?done={trigger}", status_code=303)
+            return portal.page(request, "trigger.html", who, **outcome)
+        shown = await run_in_threadpool(_trigger_form, portal, who, ref, trigger)
+        return portal.page(request, "trigger.html", who, **shown)
+
+    return [
+        Route("/sign-in", sign_in_form, methods=["GET"]),
+        Route("/sign-in", sign_in_post, methods=["POST"]),
+        Route("/sign-in/{token}", link_page, methods=["GET"]),
+        Route("/sign-in/{token}", link_post, methods=["POST"]),
+        Route("/sign-out", sign_out, methods=["POST"]),
+        Route("/", inbox, methods=["GET"]),
+        Route("/cases", case_list, methods=["GET"]),
+        Route("/cases/{ref}", case_page, methods=["GET"]),
+        Route("/cases/{ref}/{trigger}", trigger_page, methods=["GET", "POST"]),
+        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+    ]
+
+
+# --------------------------------------------------------------- what pages show
+def _visible(tx: Any, who: Visitor, ref: str) -> cases.CaseRecord:
+    try:
+        case = cases.load(tx, ref)
+    except NotFound:
+        raise HTTPException(404) from None
+    if not access.may_see(tx, who, case):
+        raise HTTPException(404)
+    return case
+
+
+def _cases(portal: Portal, who: Visitor, state: str | None,
+           overdue: bool) -> list[dict[str, Any]]:
+    from lifecycle.cli.cases import OVERDUE_LEVELS
+    from lifecycle.views import documents
+
+    with reading(portal.app.db()) as tx:
+        rows = documents.case_list(tx, now=portal.now(), levels=OVERDUE_LEVELS, state=state,
+                                   overdue_only=overdue)
+        if access.limited(who):
+            rows = [r for r in rows if access.may_see(tx, who, cases.load(tx, r["ref"]))]
+    for row in rows:
+        process = portal.app.processes.get(row["process"], row["process_version"])
+        row["state_label"] = process.definition.state_label(row["state"])
+    return rows
+
+
+def _case(portal: Portal, who: Visitor, ref: str) -> dict[str, Any]:
+    from lifecycle.views import documents
+
+    with reading(portal.app.db()) as tx:
+        case = _visible(tx, who, ref)
+        process = portal.app.processes.of(case)
+        doc = access.trimmed(who, documents.case_document(
+            tx, process, case, show_summary=access.reads_free_text(who)))
+        history = documents.history_document(tx, case)
+    with reading(portal.app.db()) as tx:
+        _, _, verdicts = portal.app.engine.verdicts(tx, ref, actor=_actor(who),
+                                                    now=portal.now())
+    actions = [v for v in verdicts if v.role.ok]
+    return {"doc": doc, "history": history, "actions": actions,
+            "definition": process.definition}
+
+
+def _trigger_of(tx: Any, portal: Portal, who: Visitor, ref: str, trigger: str) -> Any:
+    """The case (if this person may see it), its process, the trigger (one a person fires:
+    else 404) and the case's snapshot."""
+    case = _visible(tx, who, ref)
+    process = portal.app.processes.of(case)
+    spec = process.definition.trigger(trigger)
+    if spec is None or spec is process.definition.create or spec.system_only:
+        raise HTTPException(404)
+    return case, process, spec, cases.snapshot(tx, case)
+
+
+def _trigger_form(portal: Portal, who: Visitor, ref: str, trigger: str,
+                  **shown: Any) -> dict[str, Any]:
+    from lifecycle.core.judge import judge
+
+    with reading(portal.app.db()) as tx:
+        case, process, spec, snapshot = _trigger_of(tx, portal, who, ref, trigger)
+        verdict = judge(process, snapshot, spec, actor=_actor(who), values={}, reason=None,
+                        now=portal.now(), with_input=False, judge_scope=False)
+    form = forms.build(spec, process.config.agencies, values=shown.get("values"),
+                       errors=shown.get("errors"), reason=shown.get("reason", ""))
+    return {"title": f"{spec.label}: {ref}", "ref": ref, "pseudonym": case.pseudonym,
+            "spec": spec, "form": form, "verdict": verdict, "version": case.version,
+            "state_label": process.definition.state_label(case.state),
+            "summary_errors": shown.get("summary_errors", []),
+            "changed": shown.get("changed", False)}
+
+
+def _fire(portal: Portal, who: Visitor, ref: str, trigger: str, posted: Any) -> dict[str, Any]:
+    from lifecycle.views.why import judge_params
+
+    with reading(portal.app.db()) as tx:
+        _, process, spec, snapshot = _trigger_of(tx, portal, who, ref, trigger)
+    raw = forms.submitted(spec, posted)
+    reason = str(posted.get("reason") or "").strip() or None
+    try:
+        expect = int(str(posted.get("if_version") or ""))
+    except ValueError:
+        expect = None
+    _, checks = judge_params(spec, raw, process.config, portal.now(), snapshot)
+    errors = {c["param"]: c["reason"] for c in checks if c.get("reason")}
+    again = {"values": forms.shown_values(spec, raw), "reason": reason or ""}
+    if errors:
+        shown = _trigger_form(portal, who, ref, trigger, errors=errors, **again,
+                              summary_errors=[{"text": f"{forms.words(k)}: {v}",
+                                               "href": f"#{k}"} for k, v in errors.items()])
+        return {**shown, "status": 400}
+    try:
+        with transaction(portal.app.db()) as tx:
+            portal.app.engine.fire(tx, ref, trigger, actor=_actor(who), params=raw,
+                                   reason=reason, now=portal.now(), expect_version=expect)
+    except Conflict:
+        shown = _trigger_form(portal, who, ref, trigger, changed=True, **again)
+        return {**shown, "status": 409}
+    except Refused as exc:
+        reasons = list(exc.reasons) or [str(exc)]
+        problems = {"reason": "Give a reason"} if any("reason" in r for r in reasons) else {}
+        shown = _trigger_form(portal, who, ref, trigger, errors=problems, **again,
+                              summary_errors=[{"text": r, "href": "#reason" if "reason" in r
+                                               else "#main-content"} for r in reasons])
+        return {**shown, "status": 422}
+    except InvalidInput as exc:
+        shown = _trigger_form(portal, who, ref, trigger, **again,
+                              summary_errors=[{"text": str(exc), "href": "#main-content"}])
+        return {**shown, "status": 400}
+    return {"done": True}
+
+
+def _inbox(portal: Portal, who: Visitor) -> list[dict[str, Any]]:
+    """What this person may do now, on the cases they may see, most urgent first: each
+    trigger their roles may fire in the case's state (with its judge's verdict), and the
+    case's next deadline."""
+    from lifecycle.views import documents
+
+    actor = _actor(who)
+    items: list[dict[str, Any]] = []
+    with reading(portal.app.db()) as tx:
+        for row in documents.case_list(tx, now=portal.now(), levels=("due", "overdue")):
+            process = portal.app.processes.get(row["process"], row["process_version"])
+            if row["state"] in process.definition.finals:
+                continue
+            case = cases.load(tx, row["ref"])
+            if not access.may_see(tx, who, case):
+                continue
+            _, _, verdicts = portal.app.engine.verdicts(tx, row["ref"], actor=actor,
+                                                        now=portal.now())
+            mine = [v for v in verdicts if v.role.ok and not v.guard_reasons]
+            if not mine:
+                continue
+            items.append({"ref": row["ref"], "pseudonym": row["pseudonym"],
+                          "state_label": process.definition.state_label(row["state"]),
+                          "due": row["next_due_at"], "next": row["next_timer"],
+                          "overdue": row["overdue"], "triggers": mine})
+    far = "9999"
+    items.sort(key=lambda i: (not i["overdue"], i["due"] or far))
+    return items
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The portal for these settings (the database must be initialised: scr init)."""
+    portal = Portal(settings)
+    portal.app.db()  # fail at start, not at the first request, on a missing schema
+    app = Starlette(routes=routes(portal), exception_handlers={
+        HTTPException: _error_page(portal), Exception: _error_page(portal)},
+        middleware=[Middleware(BaseHTTPMiddleware, dispatch=security_headers(portal))])
+    app.state.portal = portal
+    return app
+
+
+def _error_page(portal: Portal) -> Callable[..., Awaitable[Response]]:
+    async def handler(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, HTTPException):
+            if exc.status_code == 303 and exc.headers:
+                return RedirectResponse(exc.headers["Location"], status_code=303)
+            status = exc.status_code
+        else:
+            log.get().error("web.error", error=exc.__class__.__name__)
+            status = 500
+        titles = {403: "Forbidden", 404: "Page not found", 405: "Not allowed",
+                  500: "Sorry, there is a problem with the service"}
+        detail = exc.detail if isinstance(exc, HTTPException) and status == 403 else None
+        if not hasattr(request.state, "form_token"):
+            request.state.form_token = secrets.token_urlsafe(32)
+        return portal.page(request, "error.html", None, status=status,
+                           title=titles.get(status, "Error"), detail=detail, code=status)
+
+    return handler

@@ -1,0 +1,113 @@
+"""A trigger's form, generated from its parameters in the case's process definition.
+
+Each field is named after its parameter (plus `reason` and a hidden `if_version`), so a
+form posts exactly what `scr advance REF TRIGGER KEY=VALUE` would: lists are joined with
+commas, a yes/no is `true` or `false`, a date is `YYYY-MM-DD`. The values then go through
+the same parser and engine as the command line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from states.enums import MULTI_AGENCY
+from states.params import Param, PType
+from states.process import TriggerSpec
+
+# The guards that want a reason: the form says whether it is required.
+REASON_GUARDS = ("reason_given",)
+ENUM_WORDS = {"true": "Yes", "false": "No"}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    kind: str  # text | textarea | date | number | radios | checkboxes | select
+    hint: str = ""
+    required: bool = True
+    options: tuple[tuple[str, str], ...] = ()  # (value, words)
+    value: Any = None  # what was typed, to show again (never private text)
+    error: str | None = None
+    private: bool = False
+
+
+@dataclass
+class Form:
+    trigger: str
+    fields: list[Field] = field(default_factory=list)
+    reason_required: bool = False
+    reason: str = ""
+    reason_error: str | None = None
+
+
+def words(value: str) -> str:
+    """A value as words for people: `childrens_social_care` -> "Childrens social care"."""
+    text = value.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def build(spec: TriggerSpec, agencies: Sequence[str], *,
+          values: Mapping[str, Any] | None = None,
+          errors: Mapping[str, str] | None = None, reason: str = "") -> Form:
+    values, errors = values or {}, errors or {}
+    form = Form(spec.name, reason_required=any(g in spec.guards for g in REASON_GUARDS),
+                reason=reason)
+    for p in spec.params:
+        shown = None if p.private else values.get(p.name)
+        form.fields.append(_field(p, agencies, shown, errors.get(p.name)))
+    form.reason_error = errors.get("reason")
+    return form
+
+
+def _field(p: Param, agencies: Sequence[str], value: Any, error: str | None) -> Field:
+    label = words(p.name)
+    hint = p.help[:1].upper() + p.help[1:] if p.help else ""
+    common = {"name": p.name, "label": label, "hint": hint, "required": p.required,
+              "value": value, "error": error, "private": p.private}
+    if p.type is PType.LONG_TEXT:
+        return Field(kind="textarea", **common)
+    if p.type is PType.DATE:
+        return Field(kind="date", **{**common, "hint": (hint + " " if hint else "")
+                                     + "For example, 2026-11-23"})
+    if p.type is PType.INT:
+        return Field(kind="number", **common)
+    if p.type is PType.BOOL:
+        return Field(kind="radios", options=(("true", "Yes"), ("false", "No")), **common)
+    if p.type is PType.CHOICE:
+        return Field(kind="radios", options=tuple((c, words(c)) for c in p.choices), **common)
+    if p.type is PType.CHOICES:
+        return Field(kind="checkboxes", options=tuple((c, words(c)) for c in p.choices),
+                     **common)
+    if p.type is PType.AGENCY:
+        choices = (*agencies, MULTI_AGENCY) if p.multi_agency else tuple(agencies)
+        return Field(kind="select", options=tuple((a, words(a)) for a in choices), **common)
+    if p.type is PType.AGENCIES:
+        return Field(kind="checkboxes", options=tuple((a, words(a)) for a in agencies),
+                     **common)
+    return Field(kind="text", **common)
+
+
+def submitted(spec: TriggerSpec, form: Mapping[str, Any]) -> dict[str, str]:
+    """The posted values as `scr advance` takes them: only the trigger's parameters, empty
+    ones left out (a missing required one is then reported by the parser), several values
+    of one field joined with commas. `form` is a multi-dict (Starlette's FormData)."""
+    raw: dict[str, str] = {}
+    for p in spec.params:
+        given = [str(v).strip() for v in form.getlist(p.name)]  # type: ignore[attr-defined]
+        given = [v for v in given if v]
+        if given:
+            raw[p.name] = ",".join(given)
+    return raw
+
+
+def shown_values(spec: TriggerSpec, raw: Mapping[str, str]) -> dict[str, Any]:
+    """What to show again in the fields after a refusal: lists split again."""
+    out: dict[str, Any] = {}
+    for p in spec.params:
+        if p.name in raw:
+            out[p.name] = raw[p.name].split(",") if p.type in (PType.CHOICES, PType.AGENCIES) \
+                else raw[p.name]
+    return out

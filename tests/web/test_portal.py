@@ -1,0 +1,289 @@
+"""The portal over real HTTP: signing in by e-mail link, sessions, who sees what, forms
+that fire triggers through the engine, and the security rules, each tested so that it
+fails when the rule is broken."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from states.enums import State
+from storage.models import Case, SignInLink, UserAudit, WebSession
+from storage.outbox import CLEARED
+from tests import records
+from tests.board import BM, CHAIR, POLICE, SCR_REFERRAL
+from tests.web.conftest import Site, form_token, sign_in
+
+BM_MAIL, CHAIR_MAIL, HEALTH_MAIL = "bm@board.test", "chair@board.test", "health@board.test"
+
+
+def audit_actions(site: Site) -> list[tuple[str, str]]:
+    with records.orm(site.board.db) as s:
+        return [(a.action, a.user_name) for a in s.exec(select(UserAudit)).scalars()
+                if a.action.startswith(("sign", "session"))]
+
+
+# ------------------------------------------------------------------------ signing in
+def test_a_link_signs_in_once_after_one_click(site: Site):
+    c = site.client()
+    assert c.get("/").headers["location"] == "/sign-in"  # not signed in
+    page = c.get("/sign-in")
+    assert page.status_code == 200 and 'name="email"' in page.text
+    known = c.post("/sign-in", data={"email": BM_MAIL, "csrf_token": form_token(page.text)})
+    unknown = c.post("/sign-in", data={"email": "nobody@else.test",
+                                       "csrf_token": form_token(page.text)})
+    assert known.status_code == unknown.status_code == 200
+    assert known.text == unknown.text  # the same answer whether or not the address is known
+    link = site.sign_in_link(BM_MAIL)
+    path = re.sub(r"^http://[^/]+", "", link)
+    # A scanner fetching the link signs nobody in: the GET only asks for the click.
+    scanner = site.client()
+    shown = scanner.get(path)
+    assert shown.status_code == 200 and f"Sign in as {BM}" in shown.text
+    assert "scr_session" not in scanner.cookies
+    assert scanner.get("/").status_code == 303
+    done = c.post(path, data={"csrf_token": form_token(c.get(path).text)})
+    assert done.status_code == 303
+    cookie = done.headers["set-cookie"]
+    assert "scr_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    inbox = c.get("/")
+    assert inbox.status_code == 200 and "My inbox" in inbox.text and BM in inbox.text
+    # Replayed: the same link again fails, and the failure is on record.
+    again = site.client()
+    replay = again.post(path, data={"csrf_token": form_token(again.get("/sign-in").text)})
+    assert replay.status_code == 410 and "scr_session" not in again.cookies
+    assert ("sign_in", BM) in audit_actions(site)
+    assert ("sign_in_failed", BM) in audit_actions(site)
+
+
+def test_only_the_links_hash_is_kept_and_the_message_is_cleared_once_sent(site: Site):
+    c = site.client()
+    c.post("/sign-in", data={"email": BM_MAIL, "csrf_token": form_token(c.get("/sign-in").text)})
+    token = site.sign_in_link(BM_MAIL).rsplit("/", 1)[1]
+    with records.orm(site.board.db) as s:
+        stored = [link.token_hash for link in s.exec(select(SignInLink)).scalars()]
+    assert len(stored) == 1 and token not in stored[0]
+    sent = [m for m in records.mail(site.board.db) if m.template == "sign_in"]
+    assert [m.status for m in sent] == ["sent"] and sent[0].body_text == CLEARED
+    assert token not in sent[0].body_html
+
+
+def test_an_expired_link_does_not_sign_in(site: Site):
+    c = site.client()
+    c.post("/sign-in", data={"email": BM_MAIL, "csrf_token": form_token(c.get("/sign-in").text)})
+    path = re.sub(r"^http://[^/]+", "", site.sign_in_link(BM_MAIL))
+    site.at(site.now + timedelta(minutes=15))
+    page = c.get(path)
+    assert page.status_code == 410 and "expired" in page.text
+    failed = c.post(path, data={"csrf_token": form_token(c.get("/sign-in").text)})
+    assert failed.status_code == 410 and "scr_session" not in c.cookies
+
+
+def test_sign_in_requests_are_rate_limited_per_address(site: Site):
+    c = site.client()
+    token = form_token(c.get("/sign-in").text)
+    codes = [c.post("/sign-in", data={"email": BM_MAIL, "csrf_token": token}).status_code
+             for _ in range(6)]
+    assert codes == [200] * 5 + [429]
+    site.at(site.now + timedelta(minutes=16))  # the window has passed
+    assert c.post("/sign-in", data={"email": BM_MAIL, "csrf_token": token}).status_code == 200
+
+
+def test_sessions_end_when_idle_and_on_sign_out(site: Site):
+    c = sign_in(site, BM_MAIL)
+    site.at(site.now + timedelta(minutes=29))
+    assert c.get("/").status_code == 200  # active: the idle clock restarts
+    site.at(site.now + timedelta(minutes=30))
+    assert c.get("/").headers.get("location") == "/sign-in"
+    assert ("session_expired", BM) in audit_actions(site)
+    c = sign_in(site, BM_MAIL)
+    token = form_token(c.get("/").text)
+    out = c.post("/sign-out", data={"csrf_token": token})
+    assert out.status_code == 303 and out.headers["location"] == "/sign-in"
+    with records.orm(site.board.db) as s:
+        ended = [w.ended_at for w in s.exec(select(WebSession)).scalars()]
+    assert all(e is not None for e in ended)
+    assert ("sign_out", BM) in audit_actions(site)
+
+
+def test_sessions_end_at_their_absolute_lifetime(site: Site):
+    c = sign_in(site, BM_MAIL)
+    for _ in range(16):  # active every 29 minutes, for 7 hours 44 minutes
+        site.at(site.now + timedelta(minutes=29))
+        assert c.get("/").status_code == 200
+    site.at(site.now + timedelta(minutes=20))  # 8 hours and 4 minutes after signing in
+    assert c.get("/").status_code == 303
+
+
+# ------------------------------------------------------------------------- security
+def test_every_form_needs_its_token(site: Site):
+    c = site.client()
+    assert c.post("/sign-in", data={"email": BM_MAIL}).status_code == 403
+    assert c.post("/sign-in", data={"email": BM_MAIL, "csrf_token": "forged"}).status_code == 403
+    ref = site.board.refer(at=site.now)
+    c = sign_in(site, BM_MAIL)
+    no_token = c.post(f"/cases/{ref}/request_information", data={"agencies": "health"})
+    assert no_token.status_code == 403
+    assert site.board.state(ref) == "referral"
+
+
+def test_pages_carry_the_security_headers(site: Site):
+    c = sign_in(site, BM_MAIL)
+    for path in ("/sign-in", "/", "/cases", "/no-such-page"):
+        headers = c.get(path).headers
+        csp = headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["referrer-policy"] == "no-referrer"
+    page = c.get("/").text
+    assert "<script>" not in page and " style=" not in page  # nothing inline for the CSP
+    assert "GOV.UK" not in page
+
+
+def test_free_text_is_escaped_everywhere_it_is_shown(site: Site):
+    evil = '<script>alert("x")</script>'
+    ref = site.board.refer({**SCR_REFERRAL, "pseudonym": "Child <b>Z</b>", "summary": evil},
+                           at=site.now)
+    site.board.fire(ref, "amend_referral", at=site.now + timedelta(minutes=1),
+                    reason=evil, harm="death")
+    c = sign_in(site, BM_MAIL)
+    page = c.get(f"/cases/{ref}").text
+    assert evil not in page and "<b>Z</b>" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+    listed = c.get("/cases").text
+    assert "<b>Z</b>" not in listed and "Child &lt;b&gt;Z&lt;/b&gt;" in listed
+
+
+# -------------------------------------------------------------------- who sees what
+def test_an_agency_lead_sees_only_their_agencys_cases(site: Site):
+    t = site.now
+    theirs = site.board.refer(at=t)
+    site.board.fire(theirs, "request_information", at=t + timedelta(minutes=1),
+                    agencies="health,police")
+    other = site.board.refer({**SCR_REFERRAL, "pseudonym": "Child Q"}, at=t)
+    site.board.fire(other, "request_information", at=t + timedelta(minutes=1),
+                    agencies="police")
+    site.at(t + timedelta(minutes=2))
+    c = sign_in(site, HEALTH_MAIL)
+    assert c.get(f"/cases/{other}").status_code == 404
+    assert c.get(f"/cases/{other}/record_return").status_code == 404
+    assert c.get("/cases/CR-1999-0001").status_code == 404
+    page = c.get(f"/cases/{theirs}")
+    assert page.status_code == 200
+    assert "Health" in page.text and "Police" not in page.text  # only their own return
+    assert "free text" not in page.text  # the referral's summary is not theirs to read
+    listed = c.get("/cases").text
+    assert theirs in listed and other not in listed
+    # Their inbox has their return to make, and nothing of the other case.
+    inbox = c.get("/").text
+    assert f"/cases/{theirs}/record_return" in inbox and other not in inbox
+    bm = sign_in(site, BM_MAIL)
+    assert "free text" in bm.get(f"/cases/{theirs}").text
+
+
+# ------------------------------------------------------------------- forms and engine
+def test_a_form_fires_the_trigger_as_the_person_signed_in(site: Site):
+    ref = site.board.refer(at=site.now)
+    c = sign_in(site, BM_MAIL)
+    form = c.get(f"/cases/{ref}/request_information")
+    assert form.status_code == 200
+    assert 'name="agencies"' in form.text and 'name="if_version"' in form.text
+    version = site.board.case(ref).version
+    done = c.post(f"/cases/{ref}/request_information", data={
+        "agencies": ["health", "police"], "urgent": "false",
+        "if_version": str(version), "csrf_token": form_token(form.text)})
+    assert done.status_code == 303 and done.headers["location"].startswith(f"/cases/{ref}")
+    assert site.board.state(ref) == "information_request"
+    last = records.case_history(site.board.db, ref)[-1]
+    assert (last.trigger, last.actor, last.params["agencies"]) == (
+        "request_information", BM, ["health", "police"])
+    assert "done" in c.get(done.headers["location"]).text
+
+
+def test_bad_input_is_shown_by_its_field_and_nothing_is_written(site: Site):
+    ref = site.board.refer(at=site.now)
+    site.at(site.board.walk(ref, State.SUB_GROUP, at=site.now))
+    c = sign_in(site, BM_MAIL)
+    before = site.board.case(ref).version
+    form = c.get(f"/cases/{ref}/record_meeting")
+    bad = c.post(f"/cases/{ref}/record_meeting", data={
+        "date": "next tuesday", "if_version": str(before), "csrf_token": form_token(form.text)})
+    assert bad.status_code == 400
+    assert "There is a problem" in bad.text and 'href="#date"' in bad.text
+    assert 'href="#attendees"' in bad.text  # the missing one too
+    assert site.board.case(ref).version == before
+
+
+def test_a_stale_version_says_the_case_changed(site: Site):
+    ref = site.board.refer(at=site.now)
+    c = sign_in(site, BM_MAIL)
+    form = c.get(f"/cases/{ref}/request_information")
+    version = site.board.case(ref).version
+    site.board.fire(ref, "amend_referral", at=site.now, reason="typo", harm="death")
+    stale = c.post(f"/cases/{ref}/request_information", data={
+        "agencies": "health", "if_version": str(version), "csrf_token": form_token(form.text)})
+    assert stale.status_code == 409 and "The case changed" in stale.text
+    assert site.board.state(ref) == "referral"
+    assert f'name="if_version" value="{version + 1}"' in stale.text
+
+
+def test_the_chair_commissions_from_the_inbox_and_nobody_else_can(site: Site):
+    """The chair follows the link, sees why the sub-group recommends an SCR, and commissions
+    it; the business manager, signed in, cannot do it in the chair's name."""
+    ref = site.board.refer(at=site.now)
+    site.at(site.board.walk(ref, State.CHAIR_DECISION, at=site.now))
+    bm = sign_in(site, BM_MAIL)
+    form = bm.get(f"/cases/{ref}/commission_scr")
+    refused = bm.post(f"/cases/{ref}/commission_scr", data={
+        "methodology": "scie_systems", "lead_reviewer": "Lee Reviewer",
+        "if_version": str(site.board.case(ref).version), "csrf_token": form_token(form.text)})
+    assert refused.status_code == 422 and "may not fire commission_scr" in refused.text
+    assert site.board.state(ref) == "chair_decision"
+    chair = sign_in(site, CHAIR_MAIL)
+    inbox = chair.get("/").text
+    assert f"/cases/{ref}/commission_scr" in inbox
+    case = chair.get(f"/cases/{ref}").text
+    assert "SCR criteria met" in case and "the child has died" in case
+    form = chair.get(f"/cases/{ref}/commission_scr")
+    done = chair.post(f"/cases/{ref}/commission_scr", data={
+        "methodology": "scie_systems", "lead_reviewer": "Lee Reviewer",
+        "if_version": str(site.board.case(ref).version), "csrf_token": form_token(form.text)})
+    assert done.status_code == 303
+    stored = site.board.case(ref)
+    assert (stored.state, stored.kind) == ("review", "scr")
+    assert records.case_history(site.board.db, ref)[-1].actor == CHAIR
+
+
+def test_a_refusal_shows_the_judges_reasons(site: Site):
+    ref = site.board.refer(at=site.now)
+    site.board.fire(ref, "request_information", at=site.now, agencies="health,police")
+    c = sign_in(site, BM_MAIL)
+    form = c.get(f"/cases/{ref}/submit_to_sub_group")
+    assert "This cannot be done now" in form.text and "returns are outstanding" in form.text
+    posted = c.post(f"/cases/{ref}/submit_to_sub_group", data={
+        "if_version": str(site.board.case(ref).version), "csrf_token": form_token(form.text)})
+    assert posted.status_code == 422 and "returns are outstanding" in posted.text
+
+
+def test_no_page_shows_a_traceback(site: Site):
+    c = sign_in(site, BM_MAIL)
+    for path in ("/cases/%00", "/cases/CR-2026-0001/refer", "/cases/x/y/z"):
+        page = c.get(path)
+        assert page.status_code == 404, path
+        assert "Traceback" not in page.text
+
+
+def test_police_lead_cannot_record_healths_return(site: Site):
+    ref = site.board.refer(at=site.now)
+    site.board.fire(ref, "request_information", at=site.now, agencies="health,police")
+    c = sign_in(site, "police@board.test")
+    form = c.get(f"/cases/{ref}/record_return")
+    posted = c.post(f"/cases/{ref}/record_return", data={
+        "agency": "health", "view": "scr", "summary": "not ours",
+        "if_version": str(site.board.case(ref).version), "csrf_token": form_token(form.text)})
+    assert posted.status_code == 422 and f"{POLICE} may not fire record_return" in posted.text
+    with records.orm(site.board.db) as s:
+        assert s.exec(select(Case.version).where(Case.ref == ref)).scalar_one() == \
+            site.board.case(ref).version
