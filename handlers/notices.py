@@ -104,6 +104,12 @@ class Notice:
     late_by: timedelta | None = None
     reasons: tuple[str, ...] = ()
     timezone: str = "Europe/London"
+    # The case's page in the portal, and the forms of what the recipient's role may do next:
+    # (role, label, address); delivery keeps the recipient's own (runtime.delivery.
+    # addressed). The addresses carry the case reference only: no personal data and no
+    # token (signing in is the portal's business).
+    case_url: str | None = None
+    act: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,7 @@ def notice_to_json(notice: Notice) -> dict[str, Any]:
     data = {name: getattr(notice, name) for name in _FIELDS}
     data["details"] = [list(pair) for pair in notice.details]
     data["reasons"] = list(notice.reasons)
+    data["act"] = [list(entry) for entry in notice.act]
     data["late_by"] = notice.late_by.total_seconds() if notice.late_by is not None else None
     if notice.next_deadline is not None:
         data["next_deadline"] = {"label": notice.next_deadline.label,
@@ -139,6 +146,7 @@ def notice_from_json(data: dict[str, Any]) -> Notice:
     values = dict(data)
     values["details"] = tuple((str(k), str(v)) for k, v in data.get("details", ()))
     values["reasons"] = tuple(data.get("reasons", ()))
+    values["act"] = tuple((str(r), str(label), str(url)) for r, label, url in data.get("act", ()))
     late = data.get("late_by")
     values["late_by"] = timedelta(seconds=late) if late is not None else None
     deadline = data.get("next_deadline")

@@ -41,6 +41,8 @@ class Board:
     name: str = "Local Safeguarding Children Board"
     mail_from: str = "scr@localhost"
     ref_prefix: str = "CR"
+    # The portal's address (`[web] base_url`): e-mail links to the case's page there.
+    portal_url: str | None = None
 
     # Worked out once per board, not once per message (cached in the instance's dict,
     # which a frozen dataclass allows).
@@ -134,6 +136,7 @@ def load(
     except ValueError as exc:
         raise InvalidInput(f"config: timers: {exc}") from None
 
+    web = _web(data.get("web", {}))
     return Settings(
         database_url=env.get("SCR_DATABASE_URL") or data.get("database", {}).get("url")
         or "sqlite:///scr.db",
@@ -145,6 +148,7 @@ def load(
             name=_text(board, "name", "Local Safeguarding Children Board"),
             mail_from=_text(board, "mail_from", "scr@localhost"),
             ref_prefix=_text(board, "ref_prefix", "CR"),
+            portal_url=web.base_url,
         ),
         mail=MailSettings(
             mail_dir=Path(env.get("SCR_MAIL_DIR") or "mail"),
@@ -155,7 +159,7 @@ def load(
             batch_size=int(_number(mail, "batch_size", 200)),
         ),
         daemon_interval=_number(data.get("daemon", {}), "interval_seconds", 15),
-        web=_web(data.get("web", {})),
+        web=web,
     )
 
 

@@ -27,7 +27,7 @@ from lifecycle.core.process import Process, Processes
 from lifecycle.settings import Board
 from states.case import SYSTEM_ACTOR, Actor, CaseSnapshot
 from states.config import ProcessConfig
-from states.enums import Proceedings
+from states.enums import Proceedings, Role
 from states.errors import Conflict, InvalidInput, NotFound, Refused
 from states.params import PType, clean_text, parse_params
 from states.process import TIMER_TRIGGER, TriggerSpec
@@ -83,6 +83,7 @@ class Engine:
     def __post_init__(self) -> None:
         if self.processes is None:
             self.processes = Processes(self.config, self.registry)
+        self._next_steps: dict[tuple[tuple[str, str], str], tuple[tuple[str, str, str], ...]] = {}
 
     # ----------------------------------------------------------------- creating a case
     def refer(self, tx: Tx, *, actor: Actor, params: Mapping[str, Any],
@@ -203,6 +204,25 @@ class Engine:
         return case, process, found
 
     # ---------------------------------------------------------------------- internals
+    def _act(self, process: Process, case: CaseRecord) -> tuple[tuple[str, str, str], ...]:
+        """What each role may do next on the case, with its form's address in the portal
+        (e-mail offers the links to the recipients of that role)."""
+        base = notify.case_link(self.board, case.ref)
+        if base is None:
+            return ()
+        key = (process.definition.key, case.state)
+        found = self._next_steps.get(key)
+        if found is None:
+            steps = []
+            for name in process.machine.triggers_from(case.state):
+                spec = process.definition.trigger(name)
+                if spec is None or spec.system_only:
+                    continue
+                steps += [(str(r.role), spec.label, spec.name) for r in spec.roles
+                          if r.role != Role.SYSTEM]
+            found = self._next_steps[key] = tuple(dict.fromkeys(steps))
+        return tuple((role, label, f"{base}/{name}") for role, label, name in found)
+
     @staticmethod
     def _spec(process: Process, trigger: str) -> TriggerSpec:
         spec = process.definition.trigger(trigger)
@@ -275,7 +295,7 @@ class Engine:
         mail = notify.queue(case, event, recipients, board=self.board, timezone=days.timezone,
                             state_label=definition.state_label(case.state), now=now,
                             deadline=notify.next_deadline(definition, changes.pending, now),
-                            history_seq=seq)
+                            history_seq=seq, act=self._act(process, case))
         meeting = values.get("meeting_date") if spec.name == "submit_to_sub_group" else None
         if meeting is not None and meeting < days.local_date(now):
             meeting = None

@@ -164,6 +164,11 @@ def next_deadline(definition: ProcessDefinition, pending: Sequence[Any],
     return Deadline(label(definition, first), first.due_at)
 
 
+def case_link(board: Board, ref: str) -> str | None:
+    """The case's page in the portal, when the board has one (`[web] base_url`)."""
+    return f"{board.portal_url}/cases/{ref}" if board.portal_url else None
+
+
 def queue(
     case: Any,
     event: Event,
@@ -176,6 +181,7 @@ def queue(
     deadline: Deadline | None,
     history_seq: int | None,
     calendar: Callable[[Recipient], dict[str, Any]] | None = None,
+    act: tuple[tuple[str, str, str], ...] = (),
 ) -> list[dict[str, Any]]:
     """One outbox row per recipient, holding the notice it will be rendered from.
 
@@ -196,6 +202,7 @@ def queue(
         event_label=event.label, actor=event.actor, reason=event.reason,
         details=event.details, next_deadline=deadline, recipient_name="", recipient_role="",
         level=event.level, late_by=event.late_by, reasons=event.reasons, timezone=timezone,
+        case_url=case_link(board, case.ref), act=act,
     )
     # The stored notice is the event's; the row says whom it addresses (delivery puts the
     # two together), so every row of the event shares it.

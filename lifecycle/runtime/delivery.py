@@ -66,9 +66,11 @@ def composed(row: Any) -> Composed:
 
 def addressed(row: Any) -> dict[str, Any]:
     """The row's notice addressed to the row's recipient (rows queued before the notice was
-    shared by an event's rows carry the same names in the notice itself)."""
+    shared by an event's rows carry the same names in the notice itself): of the next steps
+    the event offers, those of the recipient's role."""
+    mine = [a for a in row.notice.get("act", ()) if a[0] == row.recipient_role]
     return {**row.notice, "recipient_name": row.recipient_name,
-            "recipient_role": row.recipient_role}
+            "recipient_role": row.recipient_role, "act": mine}
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,8 @@ def environment() -> Environment:
     env.filters["words"] = forms.words
     env.filters["option_item"] = _option_item
     env.filters["select_item"] = _select_item
+    env.filters["summary_row"] = lambda pair: {"key": {"text": forms.words(str(pair[0]))},
+                                               "value": {"text": str(pair[1])}}
     return env
 
 
@@ -103,15 +105,17 @@ class Portal:
     def page(self, request: Request, template: str, who: Visitor | None, *,
              status: int = 200, **context: Any) -> HTMLResponse:
         csrf = who.csrf_token if who else request.state.form_token
+        path = request.url.path
         nav = [] if who is None else [
-            {"href": "/", "text": "My inbox", "active": request.url.path == "/"},
-            {"href": "/cases", "text": "Cases",
-             "active": request.url.path.startswith("/cases")},
-        ]
+            {"href": href, "text": text, "active": path == href or
+             (href != "/" and path.startswith(href))}
+            for href, text in (("/", "My inbox"), ("/cases", "Cases"), ("/overdue", "Overdue"),
+                               ("/report", "Report"), ("/lifecycle", "The lifecycle"))]
         html = self.env.get_template(template).render(
             board_name=self.settings.board.name, user=who.user if who else None,
             csrf_token=csrf, navigation=nav, **context)
-        return HTMLResponse(html, status_code=status)
+        # Set here too: an error page made outside the middleware (a 500) carries them.
+        return secure(HTMLResponse(html, status_code=status), self.settings)
 
     def sign_in_mail(self, url: str, minutes: float, board_name: str) -> tuple[str, str, str]:
         context = {"url": url, "minutes": int(minutes), "board_name": board_name}
@@ -121,6 +125,20 @@ class Portal:
 
 
 # -------------------------------------------------------------------- middleware
+def secure(response: Response, settings: Settings, *, static: bool = False) -> Response:
+    """The security headers every response carries (pages, redirects, errors, files)."""
+    headers = response.headers
+    headers["Content-Security-Policy"] = CSP
+    headers["X-Frame-Options"] = "DENY"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Content-Type-Options"] = "nosniff"
+    if not static:
+        headers["Cache-Control"] = "no-store"
+    if settings.web.secure:
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    return response
+
+
 def security_headers(portal: Portal) -> Callable[..., Awaitable[Response]]:
     async def middleware(request: Request, call_next: Callable[..., Awaitable[Response]]
                          ) -> Response:
@@ -128,15 +146,7 @@ def security_headers(portal: Portal) -> Callable[..., Awaitable[Response]]:
         token = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(32)
         request.state.form_token = token
         response = await call_next(request)
-        headers = response.headers
-        headers["Content-Security-Policy"] = CSP
-        headers["X-Frame-Options"] = "DENY"
-        headers["Referrer-Policy"] = "no-referrer"
-        headers["X-Content-Type-Options"] = "nosniff"
-        if not request.url.path.startswith("/static/"):
-            headers["Cache-Control"] = "no-store"
-        if portal.settings.web.secure:
-            headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        secure(response, portal.settings, static=request.url.path.startswith("/static/"))
         if FORM_COOKIE not in request.cookies:
             response.set_cookie(FORM_COOKIE, token, httponly=True, samesite="lax",
                                 secure=portal.settings.web.secure, path="/")
@@ -263,6 +273,35 @@ def routes(portal: Portal) -> list[Any]:
         shown = await run_in_threadpool(_trigger_form, portal, who, ref, trigger)
         return portal.page(request, "trigger.html", who, **shown)
 
+    async def timeline_picture(request: Request) -> Response:
+        who = await _signed_in(portal, request)
+        picture = await run_in_threadpool(_timeline, portal, who, request.path_params["ref"])
+        return secure(Response(picture, media_type="image/svg+xml"), portal.settings)
+
+    async def overdue_page(request: Request) -> Response:
+        who = await _signed_in(portal, request)
+        entries = await run_in_threadpool(_overdue, portal, who)
+        return portal.page(request, "overdue.html", who, title="Overdue", entries=entries)
+
+    async def report_page(request: Request) -> Response:
+        who = await _signed_in(portal, request)
+        doc = await run_in_threadpool(_report, portal, request.query_params.get("from"),
+                                      request.query_params.get("to"))
+        return portal.page(request, "report.html", who, title="Report", doc=doc)
+
+    async def lifecycle_page(request: Request) -> Response:
+        who = await _signed_in(portal, request)
+        shown = _definition(portal, request)
+        return portal.page(request, "lifecycle.html", who, title="The lifecycle",
+                           shown=shown, every=list(portal.app.processes.registry))
+
+    async def lifecycle_picture(request: Request) -> Response:
+        await _signed_in(portal, request)
+        from lifecycle.views import diagram
+
+        picture = diagram.svg(_definition(portal, request))
+        return secure(Response(picture, media_type="image/svg+xml"), portal.settings)
+
     return [
         Route("/sign-in", sign_in_form, methods=["GET"]),
         Route("/sign-in", sign_in_post, methods=["POST"]),
@@ -272,7 +311,12 @@ def routes(portal: Portal) -> list[Any]:
         Route("/", inbox, methods=["GET"]),
         Route("/cases", case_list, methods=["GET"]),
         Route("/cases/{ref}", case_page, methods=["GET"]),
+        Route("/cases/{ref}/timeline.svg", timeline_picture, methods=["GET"]),
         Route("/cases/{ref}/{trigger}", trigger_page, methods=["GET", "POST"]),
+        Route("/overdue", overdue_page, methods=["GET"]),
+        Route("/report", report_page, methods=["GET"]),
+        Route("/lifecycle", lifecycle_page, methods=["GET"]),
+        Route("/lifecycle.svg", lifecycle_picture, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
 
@@ -319,6 +363,55 @@ def _case(portal: Portal, who: Visitor, ref: str) -> dict[str, Any]:
     actions = [v for v in verdicts if v.role.ok]
     return {"doc": doc, "history": history, "actions": actions,
             "definition": process.definition}
+
+
+def _timeline(portal: Portal, who: Visitor, ref: str) -> str:
+    from lifecycle.views.timeline import events, timeline_svg
+
+    now, days = portal.now(), portal.settings.process.working_days
+    with reading(portal.app.db()) as tx:
+        case = _visible(tx, who, ref)
+        found = events(tx, portal.app.processes.of(case), case, now=now, cal=days)
+    doc = {"ref": case.ref, "pseudonym": case.pseudonym, "state": case.state,
+           "now": now.isoformat(), "events": [e.as_dict() for e in found]}
+    return timeline_svg(doc, days)
+
+
+def _overdue(portal: Portal, who: Visitor) -> list[dict[str, Any]]:
+    from lifecycle.views.overdue import overdue
+
+    with reading(portal.app.db()) as tx:
+        entries = overdue(tx, portal.app.processes, now=portal.now(), within=0,
+                          cal=portal.settings.process.working_days)
+        if access.limited(who):
+            entries = [e for e in entries if access.may_see(tx, who, cases.load(tx, e["ref"]))]
+    return entries
+
+
+def _report(portal: Portal, first: str | None, last: str | None) -> dict[str, Any]:
+    from lifecycle.views.report import Period, figures, parse_day
+
+    config = portal.settings.process
+    today = config.working_days.local_date(portal.now())
+    try:
+        start = parse_day(first, "from") if first else today.replace(month=1, day=1)
+        end = parse_day(last, "to") if last else today
+        period = Period.of(start, end, config)
+    except InvalidInput:
+        raise HTTPException(400) from None
+    with reading(portal.app.db()) as tx:
+        return figures(tx, portal.app.processes, period, now=portal.now(), config=config)
+
+
+def _definition(portal: Portal, request: Request) -> Any:
+    name = request.query_params.get("process")
+    version = request.query_params.get("version")
+    if name is None:
+        return portal.app.processes.starting().definition
+    try:
+        return portal.app.processes.registry.resolve(name, version)
+    except InvalidInput:
+        raise HTTPException(404) from None
 
 
 def _trigger_of(tx: Any, portal: Portal, who: Visitor, ref: str, trigger: str) -> Any:

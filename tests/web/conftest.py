@@ -99,7 +99,9 @@ def site(sqlite_db, sqlite_url, tmp_path) -> Iterator[Site]:
         "SCR_ALLOW_CLOCK_OVERRIDE": "1", "SCR_CONFIG": str(scr_v1_config()),
         "SCR_CHECK_VIEWS": "1",
     }, now=T0.isoformat())
-    settings = replace(settings, web=replace(settings.web, base_url=f"http://127.0.0.1:{port}"))
+    base = f"http://127.0.0.1:{port}"
+    settings = replace(settings, web=replace(settings.web, base_url=base),
+                       board=replace(settings.board, portal_url=base))
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error",
                                            access_log=False, lifespan="off"))

@@ -287,3 +287,54 @@ def test_police_lead_cannot_record_healths_return(site: Site):
     with records.orm(site.board.db) as s:
         assert s.exec(select(Case.version).where(Case.ref == ref)).scalar_one() == \
             site.board.case(ref).version
+
+
+def test_the_other_pages_answer_and_the_pictures_are_pictures(site: Site):
+    ref = site.board.refer(at=site.now)
+    site.board.fire(ref, "request_information", at=site.now, agencies="health,police")
+    site.at(site.now + timedelta(days=30))  # the returns are overdue
+    c = sign_in(site, BM_MAIL)
+    overdue = c.get("/overdue")
+    assert overdue.status_code == 200 and ref in overdue.text
+    report = c.get("/report?from=2026-01-01&to=2026-12-31")
+    assert report.status_code == 200 and "Referrals received" in report.text
+    assert c.get("/report?from=nonsense").status_code == 400
+    picture = c.get(f"/cases/{ref}/timeline.svg")
+    assert picture.status_code == 200 and picture.headers["content-type"] == "image/svg+xml"
+    assert picture.text.lstrip().startswith(("<svg", "<?xml"))
+    lifecycle = c.get("/lifecycle")
+    assert lifecycle.status_code == 200 and "Child Safeguarding Practice Review" in lifecycle.text
+    assert c.get("/lifecycle?process=scr&version=1").status_code == 200
+    assert c.get("/lifecycle?process=nope").status_code == 404
+    drawn = c.get("/lifecycle.svg?process=scr&version=2")
+    assert drawn.status_code == 200 and "record_notification" in drawn.text
+    # A health lead sees no overdue deadline of a case their agency was not asked about.
+    other = site.board.refer({**SCR_REFERRAL, "pseudonym": "Child Q"}, at=site.now)
+    site.board.fire(other, "request_information", at=site.now, agencies="police")
+    site.at(site.now + timedelta(days=30))
+    lead = sign_in(site, HEALTH_MAIL)
+    seen = lead.get("/overdue").text
+    assert ref in seen and other not in seen
+    assert lead.get(f"/cases/{other}/timeline.svg").status_code == 404
+
+
+def test_e_mail_links_to_the_case_and_to_what_the_recipient_may_do(site: Site):
+    ref = site.board.refer(at=site.now)
+    c = sign_in(site, BM_MAIL)
+    form = c.get(f"/cases/{ref}/request_information")
+    c.post(f"/cases/{ref}/request_information", data={
+        "agencies": "health", "if_version": str(site.board.case(ref).version),
+        "csrf_token": form_token(form.text)})
+    site.deliver()
+    to_health = [m for m in site.mails() if b"health@board.test" in m.split(b"\n\n", 1)[0]
+                 and b"Information requested" in m]
+    assert to_health, "the health lead was not e-mailed"
+    import email
+
+    message = email.message_from_bytes(to_health[-1])
+    body = next(part.get_payload(decode=True).decode() for part in message.walk()
+                if part.get_content_type() == "text/plain")
+    assert f"{site.url}/cases/{ref}" in body
+    assert f"{site.url}/cases/{ref}/record_return" in body  # what a lead of an agency asked does
+    assert f"/cases/{ref}/add_agency" not in body  # the business manager's, not theirs
+    assert "/sign-in/" not in body
