@@ -30,6 +30,9 @@ TARGETS: dict[str, tuple[float, str, str]] = {
     "show_cold_s": (0.5, "max", "scr show from a cold start (s)"),
     "show_in_shell_ms": (50.0, "max", "show inside one shell (ms)"),
     "smtp_messages_per_s": (200.0, "min", "outbox delivery to a local SMTP server (msg/s)"),
+    "portal_case_p95_ms": (50.0, "max", "portal case page p95, 20 sessions, 100k cases (ms)"),
+    "portal_inbox_p95_ms": (100.0, "max", "portal inbox p95, 20 sessions, 100k cases (ms)"),
+    "portal_case_vs_static": (0.2, "min", "portal case pages/s over static files/s"),
 }
 
 
@@ -44,6 +47,7 @@ def main() -> int:
         ("timer latency", _latency),
         ("show", _show),
         ("SMTP delivery", _smtp),
+        ("the portal", _portal),
     ]
     started = time.perf_counter()
     for name, step in steps:
@@ -126,6 +130,12 @@ def _show(folder: Path) -> dict[str, float]:
     from bench.commands import show_times
 
     return show_times(folder)
+
+
+def _portal(folder: Path) -> dict[str, float]:
+    from bench.portal import figures
+
+    return figures(folder)
 
 
 def _smtp(folder: Path) -> dict[str, float]:

@@ -36,7 +36,8 @@ from storage.tables import (
 )
 
 __all__ = ["CaseRecord", "LockedCase", "every", "insert", "listing", "load", "load_by_id",
-           "lock", "new", "next_ref", "overdue", "own_facts", "refs", "save", "snapshot"]
+           "lock", "most_urgent", "new", "next_ref", "overdue", "own_facts", "refs", "save",
+           "snapshot"]
 
 _C = CASES
 _KEPT = tuple(n for n in CASES_FIELDS if n not in ("id", "version"))
@@ -257,6 +258,47 @@ def overdue(tx: Tx, *, now: datetime, levels: Sequence[str]) -> set[int]:
     """The ids of cases with a timer at one of `levels`, of their current stay in their
     state, pending or fired, due by `now`."""
     return set(tx.execute(_OVERDUE, {"levels": list(levels), "now": now}).scalars())
+
+
+def most_urgent(tx: Tx, states: Sequence[str], *, limit: int,
+                skip: Any = None) -> list[tuple[CaseRecord, datetime | None]]:
+    """Up to `limit` cases in `states`, each with its earliest pending deadline, the most
+    urgent first, then those with none (by reference). Pending timers are read in due order
+    from the (status, due_at) index and the reading stops once `limit` cases are found, so
+    the cost follows `limit`, not the number of cases stored. `skip(case)` leaves a case out
+    (one the reader may not see)."""
+    found: dict[int, tuple[CaseRecord, datetime | None]] = {}
+    wanted = list(states)
+    if not wanted or limit <= 0:
+        return []
+    rows = tx.execute(
+        select(_T.c.case_id, _T.c.due_at).join(_C, _C.c.id == _T.c.case_id)
+        .where(_T.c.status == "pending", _C.c.state.in_(wanted), _T.c.state == _C.c.state)
+        .order_by(_T.c.due_at, _T.c.id).execution_options(yield_per=200))
+    for case_id, due_at in rows:
+        if case_id in found:
+            continue
+        case = load_by_id(tx, case_id)
+        if skip is not None and skip(case):
+            found[case_id] = (case, None)  # seen and left out: not read again
+            continue
+        found[case_id] = (case, due_at)
+        if sum(1 for c, d in found.values() if d is not None) >= limit:
+            break
+    rows.close()
+    chosen: list[tuple[CaseRecord, datetime | None]] = [
+        (c, d) for c, d in found.values() if d is not None]
+    if len(chosen) < limit:
+        for (case_id,) in tx.execute(select(_C.c.id).where(_C.c.state.in_(wanted))
+                                     .order_by(_C.c.ref)):
+            if case_id in found:
+                continue
+            case = load_by_id(tx, case_id)
+            if skip is None or not skip(case):
+                chosen.append((case, None))
+                if len(chosen) >= limit:
+                    break
+    return chosen
 
 
 def every(tx: Tx) -> list[CaseRecord]:

@@ -103,7 +103,7 @@ class Portal:
 
     # ------------------------------------------------------------------ rendering
     def page(self, request: Request, template: str, who: Visitor | None, *,
-             status: int = 200, **context: Any) -> HTMLResponse:
+             status: int = 200, **context: Any) -> Response:
         csrf = who.csrf_token if who else request.state.form_token
         path = request.url.path
         nav = [] if who is None else [
@@ -482,34 +482,59 @@ def _fire(portal: Portal, who: Visitor, ref: str, trigger: str, posted: Any) -> 
     return {"done": True}
 
 
-def _inbox(portal: Portal, who: Visitor) -> list[dict[str, Any]]:
-    """What this person may do now, on the cases they may see, most urgent first: each
-    trigger their roles may fire in the case's state (with its judge's verdict), and the
-    case's next deadline."""
-    from lifecycle.views import documents
+INBOX_SIZE = 30  # the most urgent cases an inbox shows
 
+
+def _inbox(portal: Portal, who: Visitor) -> list[dict[str, Any]]:
+    """What this person may do now, on the cases they may see, most urgent first: for the
+    INBOX_SIZE most urgent cases in a state where one of their roles may act, each trigger
+    they may fire there now (the judge's verdict, before any input), and the case's next
+    deadline."""
     actor = _actor(who)
+    processes = portal.app.processes
+    states = sorted({state for process in processes.every()
+                     for state in process.definition.states
+                     if state not in process.definition.finals
+                     and _acts_in(process, state, who.roles)})
+    now = portal.now()
     items: list[dict[str, Any]] = []
     with reading(portal.app.db()) as tx:
-        for row in documents.case_list(tx, now=portal.now(), levels=("due", "overdue")):
-            process = portal.app.processes.get(row["process"], row["process_version"])
-            if row["state"] in process.definition.finals:
-                continue
-            case = cases.load(tx, row["ref"])
-            if not access.may_see(tx, who, case):
-                continue
-            _, _, verdicts = portal.app.engine.verdicts(tx, row["ref"], actor=actor,
-                                                        now=portal.now())
-            mine = [v for v in verdicts if v.role.ok and not v.guard_reasons]
-            if not mine:
-                continue
-            items.append({"ref": row["ref"], "pseudonym": row["pseudonym"],
-                          "state_label": process.definition.state_label(row["state"]),
-                          "due": row["next_due_at"], "next": row["next_timer"],
-                          "overdue": row["overdue"], "triggers": mine})
-    far = "9999"
-    items.sort(key=lambda i: (not i["overdue"], i["due"] or far))
+        def hidden(case: cases.CaseRecord) -> bool:
+            return not access.may_see(tx, who, case)
+
+        for case, due in cases.most_urgent(tx, states, limit=INBOX_SIZE, skip=hidden):
+            process = processes.of(case)
+            snapshot = cases.snapshot(tx, case)
+            mine = [v for v in _verdicts(process, snapshot, actor, now)
+                    if v.role.ok and not v.guard_reasons]
+            if mine:
+                items.append({"ref": case.ref, "pseudonym": case.pseudonym,
+                              "state_label": process.definition.state_label(case.state),
+                              "due": due.isoformat() if due else None,
+                              "overdue": due is not None and due <= now, "triggers": mine})
     return items
+
+
+def _acts_in(process: Any, state: str, roles: frozenset[str]) -> bool:
+    for name in process.machine.triggers_from(state):
+        spec = process.definition.trigger(name)
+        if spec is not None and not spec.system_only and \
+                any(r.role in roles for r in spec.roles):
+            return True
+    return False
+
+
+def _verdicts(process: Any, snapshot: Any, actor: Actor, now: datetime) -> list[Any]:
+    from lifecycle.core.judge import judge
+
+    found = []
+    for name in process.machine.triggers_from(snapshot.state):
+        spec = process.definition.trigger(name)
+        if spec is None or spec.system_only:
+            continue
+        found.append(judge(process, snapshot, spec, actor=actor, values={}, reason=None,
+                           now=now, with_input=False, judge_scope=False))
+    return found
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -175,27 +175,34 @@ class Visitor:
         return Role.BUSINESS_MANAGER in self.roles
 
 
+# A session's idle clock is written at most this often: most requests only read.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
 def visitor(db: Database, settings: Settings, cookie: str | None,
             now: datetime) -> Visitor | None:
     """The session's person, or None when there is no live session: ended, past its idle
     timeout or its absolute lifetime, or its user made inactive. A live session's idle
-    clock restarts."""
+    clock restarts (written when a minute or more has passed, so most requests only
+    read)."""
     if not cookie:
         return None
     idle = timedelta(minutes=settings.web.session_idle_minutes)
-    with transaction(db) as tx:
-        found = web.session(tx, digest(cookie))
-        if found is None or found.ended_at is not None or not found.active_user:
-            return None
-        if now >= found.expires_at or now - found.last_seen_at >= idle:
+    hashed = digest(cookie)
+    with reading(db) as tx:
+        found = web.session(tx, hashed)
+        user = users.by_id(tx, found.user_id) if found is not None else None
+    if found is None or found.ended_at is not None or not found.active_user or user is None:
+        return None
+    if now >= found.expires_at or now - found.last_seen_at >= idle:
+        with transaction(db) as tx:
             web.end_session(tx, found.id, now)
             users.record(tx, at=now, actor="scr", action="session_expired",
                          user_name=found.user_name, details={})
-            return None
-        user = users.by_id(tx, found.user_id)
-        if user is None:
-            return None
-        web.touch(tx, found.id, now)
+        return None
+    if now - found.last_seen_at >= TOUCH_EVERY:
+        with transaction(db) as tx:
+            web.touch(tx, found.id, now)
     return Visitor(found.id, user, found.csrf_token)
 
 

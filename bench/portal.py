@@ -1,0 +1,157 @@
+"""The portal under load: 20 signed-in sessions at once over a database of 100,000 cases.
+
+`scr web` runs as its own process (the real command, one worker, on a free loopback port).
+Two kinds of load, each from 20 client threads with a session each:
+
+- latency: every session asks for a page, then waits until a second has passed since it
+  asked before asking again (20 people clicking once a second, each, all at once: far
+  busier than a board's portal). Reported: the case page's and the inbox's median and p95.
+- rate: every session asks as fast as the server answers, for a case page and then for a
+  static file. Reported: both rates, and the case page's over the static file's.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from bench.seed import T0, case_in, clone, fresh
+
+ROOT = Path(__file__).resolve().parent.parent
+SESSIONS = 20
+CASES = 100_000
+SECONDS = 6.0  # of load for each kind of page
+PACE = 1.0  # seconds between one session's requests, for the latency figures
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _sessions(db: object, user: str, n: int) -> list[str]:
+    """`n` live sessions of `user`, made as a sign-in would (their cookies)."""
+    from lifecycle.web.identity import digest
+    from storage import users, web
+    from storage.db import transaction
+
+    cookies = []
+    with transaction(db) as tx:  # type: ignore[arg-type]
+        who = users.named(tx, user)
+        for _ in range(n):
+            cookie = secrets.token_urlsafe(32)
+            web.start_session(tx, token_hash=digest(cookie), user_id=who.id,
+                              csrf_token=secrets.token_urlsafe(32), method="email", now=T0,
+                              expires_at=T0 + timedelta(days=3650))
+            cookies.append(cookie)
+    return cookies
+
+
+def _load(url: str, cookies: list[str], seconds: float,
+          pace: float | None = None) -> list[float]:
+    """Every request's latency (s), from all sessions at once for `seconds`; with `pace`,
+    each session asks at most once every `pace` seconds."""
+    import httpx
+
+    latencies: list[float] = []
+    problems: list[str] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def run(cookie: str) -> None:
+        mine = []
+        if pace is not None:  # people do not click in step: each starts at its own moment
+            time.sleep(random.uniform(0, pace))
+        with httpx.Client(cookies={"scr_session": cookie}, timeout=30) as client:
+            while time.monotonic() < stop:
+                started = time.perf_counter()
+                response = client.get(url)
+                took = time.perf_counter() - started
+                mine.append(took)
+                if pace is not None and took < pace:
+                    time.sleep(pace - took)
+                if response.status_code != 200:
+                    with lock:
+                        problems.append(f"{url}: {response.status_code}")
+                    return
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in cookies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if problems:
+        raise RuntimeError(f"{len(problems)} sessions were refused, e.g. {problems[0]}")
+    return latencies
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1]
+
+
+def figures(folder: Path) -> dict[str, float]:
+    from states.enums import State
+
+    path = folder / "portal.db"
+    board = fresh(path)
+    ref = case_in(board, State.CHAIR_DECISION)
+    clone(path, ref, CASES - 1)
+    cookies = _sessions(board.db, "Ivy Chair", SESSIONS)
+    board.db.dispose()
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCR_")}
+    env.update({"PYTHONPATH": str(ROOT), "SCR_DATABASE_URL": f"sqlite:///{path}",
+                "SCR_MAIL_DIR": str(folder / "mail"), "SCR_ALLOW_CLOCK_OVERRIDE": "1",
+                # A few minutes after the sessions began: they are live.
+                "SCR_NOW": (T0 + timedelta(minutes=5)).isoformat()})
+    server = subprocess.Popen([sys.executable, "-m", "lifecycle.cli", "web", "--port",
+                               str(port)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(base)
+        _load(f"{base}/cases/{ref}", cookies[:2], 1.0)  # warm up
+        case = _load(f"{base}/cases/{ref}", cookies, SECONDS, pace=PACE)
+        inbox = _load(f"{base}/", cookies, SECONDS, pace=PACE)
+        busy = _load(f"{base}/cases/{ref}", cookies, SECONDS)
+        static = _load(f"{base}/static/scr.css", cookies, SECONDS)
+    finally:
+        server.terminate()
+        server.wait(20)
+    rate = len(busy) / SECONDS
+    static_rate = len(static) / SECONDS
+    return {
+        "portal_case_p50_ms": statistics.median(case) * 1000,
+        "portal_case_p95_ms": _p95(case) * 1000,
+        "portal_inbox_p50_ms": statistics.median(inbox) * 1000,
+        "portal_inbox_p95_ms": _p95(inbox) * 1000,
+        "portal_case_per_s": rate,
+        "portal_static_per_s": static_rate,
+        "portal_case_vs_static": rate / static_rate,
+    }
+
+
+def _wait(base: str) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/sign-in", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("scr web did not start")
