@@ -338,3 +338,14 @@ def test_e_mail_links_to_the_case_and_to_what_the_recipient_may_do(site: Site):
     assert f"{site.url}/cases/{ref}/record_return" in body  # what a lead of an agency asked does
     assert f"/cases/{ref}/add_agency" not in body  # the business manager's, not theirs
     assert "/sign-in/" not in body
+
+
+def test_a_case_on_publication_hold_shows_its_proceedings_and_outputs(site: Site):
+    ref = site.board.refer({**SCR_REFERRAL, "criminal_proceedings": True}, at=site.now)
+    at = site.board.walk(ref, State.PUBLICATION_HOLD, at=site.now)
+    site.board.fire(ref, "record_output", at=at, output="overview_report",
+                    location="https://x.test")
+    site.at(at + timedelta(minutes=1))
+    page = sign_in(site, BM_MAIL).get(f"/cases/{ref}").text
+    assert "Criminal proceedings" in page and "Pending" in page
+    assert "Overview report" in page
