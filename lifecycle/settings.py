@@ -32,7 +32,7 @@ _SCHEMA: dict[str, set[str]] = {
     "database": {"url"},
     "daemon": {"interval_seconds"},
     "process": {"default", "version", "lead_partner"},
-    "web": {"base_url", "session_idle_minutes", "session_hours", "link_minutes"},
+    "web": {"base_url", "session_idle_minutes", "session_hours", "link_minutes", "oidc"},
 }
 
 
@@ -77,6 +77,10 @@ class WebSettings:
     session_idle_minutes: float = 30.0
     session_hours: float = 8.0
     link_minutes: float = 15.0
+    # `[web.oidc]`: sign-in through the board's identity provider (OpenID Connect), beside
+    # the e-mail link; None when not configured. Its keys: issuer, client_id, label,
+    # scopes, email_claim; the client secret comes from SCR_OIDC_CLIENT_SECRET.
+    oidc: Any = None
 
     @property
     def secure(self) -> bool:
@@ -136,7 +140,7 @@ def load(
     except ValueError as exc:
         raise InvalidInput(f"config: timers: {exc}") from None
 
-    web = _web(data.get("web", {}))
+    web = _web(data.get("web", {}), env)
     return Settings(
         database_url=env.get("SCR_DATABASE_URL") or data.get("database", {}).get("url")
         or "sqlite:///scr.db",
@@ -213,7 +217,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _web(section: Mapping[str, Any]) -> WebSettings:
+def _web(section: Mapping[str, Any], env: Mapping[str, str]) -> WebSettings:
     base = _text(section, "base_url", WebSettings.base_url).rstrip("/")
     if not re.match(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?(/[^\s?#]*)?$", base):
         raise InvalidInput("config: web.base_url must be an http:// or https:// address, "
@@ -223,7 +227,42 @@ def _web(section: Mapping[str, Any]) -> WebSettings:
         session_idle_minutes=_number(section, "session_idle_minutes", 30),
         session_hours=_number(section, "session_hours", 8),
         link_minutes=_number(section, "link_minutes", 15),
+        oidc=_oidc(section.get("oidc"), env),
     )
+
+
+_OIDC_KEYS = {"issuer", "client_id", "label", "scopes", "email_claim"}
+
+
+def _oidc(section: Any, env: Mapping[str, str]) -> Any:
+    """`[web.oidc]`, or None. The client secret is never read from the file: it is a
+    secret, and the file is not (SCR_OIDC_CLIENT_SECRET, in the service's environment)."""
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise InvalidInput("config: web.oidc must be a table ([web.oidc])")
+    unknown = sorted(set(section) - _OIDC_KEYS)
+    if unknown:
+        raise InvalidInput(f"config: unknown setting web.oidc.{unknown[0]} (the client "
+                           "secret goes in SCR_OIDC_CLIENT_SECRET)" if unknown[0] ==
+                           "client_secret" else f"config: unknown setting web.oidc.{unknown[0]}")
+    issuer = _text(section, "issuer", "")
+    client = _text(section, "client_id", "")
+    if not issuer.startswith("https://") and not issuer.startswith("http://127.0.0.1"):
+        raise InvalidInput("config: web.oidc.issuer must be an https:// address")
+    if not client:
+        raise InvalidInput("config: web.oidc.client_id must be given")
+    secret = env.get("SCR_OIDC_CLIENT_SECRET", "")
+    if not secret:
+        raise InvalidInput("config: [web.oidc] needs SCR_OIDC_CLIENT_SECRET in the environment")
+    from lifecycle.web.oidc import OidcSettings
+
+    values = {k: _text(section, k, "") for k in ("label", "scopes", "email_claim")
+              if k in section}
+    # The issuer exactly as the provider names it (a trailing / included): the ID token's
+    # `iss` is compared with it.
+    return OidcSettings(issuer=issuer, client_id=client, client_secret=secret,
+                        **values)
 
 
 def _text(section: Mapping[str, Any], key: str, default: str) -> str:

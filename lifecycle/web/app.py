@@ -19,6 +19,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ from storage import cases
 from storage.db import reading, transaction
 
 STATIC = Path(__file__).parent / "static"
+OIDC_COOKIE = "scr_oidc"  # binds the browser to its OpenID Connect sign-in attempt
 FORM_COOKIE = "scr_form"  # the double-submit token of the forms shown before sign-in
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
@@ -94,6 +96,11 @@ class Portal:
         self.settings = settings
         self.app = App(settings)
         self.env = environment()
+        # OpenID Connect: the provider, discovered on first use, and the key that signs the
+        # short-lived cookie binding a browser to its sign-in attempt. It is per process:
+        # `scr web` runs one worker (a restart only asks people to start again).
+        self._provider: Any = None
+        self.oidc_key = secrets.token_bytes(32)
         days = settings.process.working_days
         self.env.filters["local"] = lambda moment: _local(moment, days)
         self.env.globals["states"] = self.app.processes.registry.states()
@@ -116,6 +123,13 @@ class Portal:
             csrf_token=csrf, navigation=nav, **context)
         # Set here too: an error page made outside the middleware (a 500) carries them.
         return secure(HTMLResponse(html, status_code=status), self.settings)
+
+    def provider(self) -> Any:
+        from lifecycle.web import oidc
+
+        if self._provider is None:
+            self._provider = oidc.discover(self.settings.web.oidc)
+        return self._provider
 
     def sign_in_mail(self, url: str, minutes: float, board_name: str) -> tuple[str, str, str]:
         context = {"url": url, "minutes": int(minutes), "board_name": board_name}
@@ -190,7 +204,68 @@ def routes(portal: Portal) -> list[Any]:
     db = portal.app.db
 
     async def sign_in_form(request: Request) -> Response:
-        return portal.page(request, "sign_in.html", None, title="Sign in")
+        return portal.page(request, "sign_in.html", None, title="Sign in",
+                           oidc=portal.settings.web.oidc)
+
+    oidc_callback = f"{portal.settings.web.base_url}/sign-in/oidc/callback"
+
+    async def oidc_start(request: Request) -> Response:
+        from lifecycle.web import oidc
+
+        settings = portal.settings.web.oidc
+        if settings is None:
+            raise HTTPException(404)
+        try:
+            provider = await run_in_threadpool(portal.provider)
+        except oidc.OidcError as exc:
+            return portal.page(request, "sign_in_link.html", None, status=502, title="Sign in",
+                               view=identity.LinkView(False, problem=str(exc)))
+        started = oidc.start(provider, settings, redirect_uri=oidc_callback,
+                             key=portal.oidc_key, now=portal.now())
+        response = RedirectResponse(started.url, status_code=303)
+        response.set_cookie(OIDC_COOKIE, started.cookie, httponly=True, samesite="lax",
+                            secure=portal.settings.web.secure, path="/sign-in/oidc",
+                            max_age=oidc.COOKIE_SECONDS)
+        return response
+
+    async def oidc_finish(request: Request) -> Response:
+        from lifecycle.web import oidc
+
+        settings = portal.settings.web.oidc
+        if settings is None:
+            raise HTTPException(404)
+        now = portal.now()
+        try:
+            email = await run_in_threadpool(
+                lambda: oidc.finish(portal.provider(), settings,
+                                    query=dict(request.query_params),
+                                    cookie=request.cookies.get(OIDC_COOKIE),
+                                    redirect_uri=oidc_callback, key=portal.oidc_key,
+                                    now=now))
+        except oidc.OidcError as exc:
+            why = str(exc)
+            await run_in_threadpool(partial(identity.failed, db(), method="oidc", why=why,
+                                            now=now))
+            refused = portal.page(request, "sign_in_link.html", None, status=400,
+                                  title="Sign in", view=identity.LinkView(False, problem=why))
+            refused.delete_cookie(OIDC_COOKIE, path="/sign-in/oidc")  # each attempt once
+            return refused
+        started = await run_in_threadpool(
+            lambda: identity.sign_in_as(db(), portal.settings, email, method="oidc", now=now))
+        if started is None:
+            view = identity.LinkView(False, problem="The board has no user with the address "
+                                     "your organisation's account gave. Ask the business "
+                                     "manager to check the address they hold for you.")
+            refused = portal.page(request, "sign_in_link.html", None, status=403,
+                                  title="Sign in", view=view)
+            refused.delete_cookie(OIDC_COOKIE, path="/sign-in/oidc")
+            return refused
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie(OIDC_COOKIE, path="/sign-in/oidc")
+        response.set_cookie(identity.SESSION_COOKIE, started.cookie, httponly=True,
+                            samesite="lax", secure=portal.settings.web.secure, path="/",
+                            max_age=int(portal.settings.web.session_hours * 3600))
+        return response
 
     async def sign_in_post(request: Request) -> Response:
         form = await _checked_form(request, request.state.form_token)
@@ -305,6 +380,8 @@ def routes(portal: Portal) -> list[Any]:
     return [
         Route("/sign-in", sign_in_form, methods=["GET"]),
         Route("/sign-in", sign_in_post, methods=["POST"]),
+        Route("/sign-in/oidc", oidc_start, methods=["GET"]),
+        Route("/sign-in/oidc/callback", oidc_finish, methods=["GET"]),
         Route("/sign-in/{token}", link_page, methods=["GET"]),
         Route("/sign-in/{token}", link_post, methods=["POST"]),
         Route("/sign-out", sign_out, methods=["POST"]),

@@ -137,14 +137,46 @@ def complete_sign_in(db: Database, settings: Settings, secret: str, *, now: date
             users.record(tx, at=now, actor=name, action="sign_in_failed", user_name=name,
                          details={"method": "email", "why": _why(found, now)})
             return None
-        cookie = token()
-        web.start_session(tx, token_hash=digest(cookie), user_id=found.user_id,
-                          csrf_token=token(), method="email", now=now,
-                          expires_at=now + timedelta(hours=settings.web.session_hours))
-        users.record(tx, at=now, actor=found.user_name, action="sign_in",
-                     user_name=found.user_name, details={"method": "email"})
+        cookie = _open_session(tx, settings, found.user_id, found.user_name, "email", now)
     log.get(user=found.user_name).info("web.sign_in")
     return Started(cookie, found.user_name)
+
+
+def _open_session(tx: Any, settings: Settings, user_id: int, user_name: str, method: str,
+                  now: datetime) -> str:
+    """A new session for the user, and its line in the audit trail; its cookie's token."""
+    cookie = token()
+    web.start_session(tx, token_hash=digest(cookie), user_id=user_id, csrf_token=token(),
+                      method=method, now=now,
+                      expires_at=now + timedelta(hours=settings.web.session_hours))
+    users.record(tx, at=now, actor=user_name, action="sign_in", user_name=user_name,
+                 details={"method": method})
+    return cookie
+
+
+def sign_in_as(db: Database, settings: Settings, email: str, *, method: str,
+               now: datetime) -> Started | None:
+    """Start a session for the user with `email`, whose identity another way proved (the
+    board's OpenID Connect provider); None, and a failed sign-in on record, when the board
+    has no active user with that address."""
+    with transaction(db) as tx:
+        user = users.by_email(tx, email)
+        if user is None:
+            users.record(tx, at=now, actor="(unknown)", action="sign_in_failed",
+                         user_name="(unknown)",
+                         details={"method": method, "why": "no user with that address"})
+            return None
+        cookie = _open_session(tx, settings, user.id, user.name, method, now)
+    log.get(user=user.name).info("web.sign_in", method=method)
+    return Started(cookie, user.name)
+
+
+def failed(db: Database, *, method: str, why: str, now: datetime) -> None:
+    """A sign-in that failed before anyone was known (the provider refused, a forged
+    answer), on record."""
+    with transaction(db) as tx:
+        users.record(tx, at=now, actor="(unknown)", action="sign_in_failed",
+                     user_name="(unknown)", details={"method": method, "why": why[:200]})
 
 
 def _why(found: web.LinkState | None, now: datetime) -> str:
