@@ -41,7 +41,7 @@ run: setup
 	  $(BIN)/scr daemon
 
 test: setup
-	$(BIN)/python -m pytest -q -n auto
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 bench: setup
 	$(BIN)/python -m bench.run

@@ -438,8 +438,9 @@ def _case(portal: Portal, who: Visitor, ref: str) -> dict[str, Any]:
         _, _, verdicts = portal.app.engine.verdicts(tx, ref, actor=_actor(who),
                                                     now=portal.now())
     actions = [v for v in verdicts if v.role.ok]
+    recommended = next((h for h in reversed(history) if h["trigger"] == "recommend"), None)
     return {"doc": doc, "history": history, "actions": actions,
-            "definition": process.definition}
+            "definition": process.definition, "recommended": recommended}
 
 
 def _timeline(portal: Portal, who: Visitor, ref: str) -> str:

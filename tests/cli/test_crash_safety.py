@@ -32,6 +32,10 @@ from tests.cli.daemons import daemon, iso, seeded_board, wait_for
 from tests.cli.scr import Scr
 from tests.smtp import Server
 
+# The kills are aimed by timing: never beside the browser tests, whose Chromium would
+# take the CPU the aim was measured on (make test runs with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("heavy")
+
 KILLS, PG_KILLS = 50, 15
 # Groups of copies of the templates, each falling due at a moment of its own.
 GROUPS, PG_GROUPS = 40, 12

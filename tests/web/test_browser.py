@@ -23,6 +23,8 @@ from tests.web import browser as b
 from tests.web.conftest import LATER, Site
 
 b.skip_module_unless_available()
+# Chromium is heavy: never beside the crash tests, which aim their kills by timing.
+pytestmark = pytest.mark.xdist_group("heavy")
 # Missing only under CI=true: then the `chromium` fixture fails each test, saying why.
 with contextlib.suppress(ImportError):
     from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright

@@ -246,6 +246,9 @@ def test_the_chair_commissions_from_the_inbox_and_nobody_else_can(site: Site):
     assert f"/cases/{ref}/commission_scr" in inbox
     case = chair.get(f"/cases/{ref}").text
     assert "SCR criteria met" in case and "the child has died" in case
+    # Why the sub-group recommends an SCR: its recommendation, by whom, and its reason.
+    assert "recommended by Sol Subchair" in case
+    assert '<p class="govuk-body scr-free-text">criteria met</p>' in case
     form = chair.get(f"/cases/{ref}/commission_scr")
     done = chair.post(f"/cases/{ref}/commission_scr", data={
         "methodology": "scie_systems", "lead_reviewer": "Lee Reviewer",
