@@ -560,7 +560,7 @@ def _fire(portal: Portal, who: Visitor, ref: str, trigger: str, posted: Any) -> 
     return {"done": True}
 
 
-INBOX_SIZE = 30  # the most urgent cases an inbox shows
+INBOX_SIZE = 20  # the most urgent cases an inbox shows (the rest: /cases, /overdue)
 
 
 def _inbox(portal: Portal, who: Visitor) -> list[dict[str, Any]]:
@@ -574,9 +574,15 @@ def _inbox(portal: Portal, who: Visitor) -> list[dict[str, Any]]:
                      for state in process.definition.states
                      if state not in process.definition.finals
                      and _acts_in(process, state, who.roles)})
+    from lifecycle.core import notify
+    from lifecycle.core.arming import label
+    from storage import timers
+
     now = portal.now()
     items: list[dict[str, Any]] = []
     with reading(portal.app.db()) as tx:
+        people = notify.directory(tx)
+
         def hidden(case: cases.CaseRecord) -> bool:
             return not access.may_see(tx, who, case)
 
@@ -585,11 +591,25 @@ def _inbox(portal: Portal, who: Visitor) -> list[dict[str, Any]]:
             snapshot = cases.snapshot(tx, case)
             mine = [v for v in _verdicts(process, snapshot, actor, now)
                     if v.role.ok and not v.guard_reasons]
-            if mine:
+            # The deadlines whose reminders and escalations go to this person.
+            named = []
+            for timer in sorted(timers.pending(tx, case.id), key=lambda t: t.due_at):
+                spec = process.definition.timer(timer.ladder)
+                level = spec.level(timer.level) if spec else None
+                if level is None or timer.state != case.state:
+                    continue
+                told = notify.resolve(people, level.notify, snapshot, {},
+                                      action_number=int(timer.key) if timer.key else None)
+                if any(r.email == who.user.email for r in told):
+                    named.append({"label": label(process.definition, timer),
+                                  "due": timer.due_at.isoformat(),
+                                  "overdue": timer.due_at <= now})
+            if mine or named:
                 items.append({"ref": case.ref, "pseudonym": case.pseudonym,
                               "state_label": process.definition.state_label(case.state),
                               "due": due.isoformat() if due else None,
-                              "overdue": due is not None and due <= now, "triggers": mine})
+                              "overdue": due is not None and due <= now, "triggers": mine,
+                              "deadlines": named[:3]})
     return items
 
 

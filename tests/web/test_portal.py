@@ -176,9 +176,11 @@ def test_an_agency_lead_sees_only_their_agencys_cases(site: Site):
     assert "free text" not in page.text  # the referral's summary is not theirs to read
     listed = c.get("/cases").text
     assert theirs in listed and other not in listed
-    # Their inbox has their return to make, and nothing of the other case.
+    # Their inbox has their return to make, the deadline that names them, and nothing of
+    # the other case.
     inbox = c.get("/").text
     assert f"/cases/{theirs}/record_return" in inbox and other not in inbox
+    assert "Deadlines for you" in inbox and "Agency returns due (reminder)" in inbox
     bm = sign_in(site, BM_MAIL)
     assert "free text" in bm.get(f"/cases/{theirs}").text
 
