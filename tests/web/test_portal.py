@@ -154,6 +154,16 @@ def test_free_text_is_escaped_everywhere_it_is_shown(site: Site):
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
     listed = c.get("/cases").text
     assert "<b>Z</b>" not in listed and "Child &lt;b&gt;Z&lt;/b&gt;" in listed
+    # The free text of a published case's action plan, and the name of its owner.
+    published = site.board.refer(at=site.now)
+    at = site.board.walk(published, State.PUBLISHED, at=site.now)
+    site.board.fire(published, "add_action", by="Sol Subchair", at=at, agency="health",
+                    description=evil, owner='<img src=x onerror="alert(1)">', due="2027-06-01")
+    site.at(at + timedelta(minutes=1))
+    c = sign_in(site, BM_MAIL)
+    page = c.get(f"/cases/{published}").text
+    assert evil not in page and "<img src=x" not in page
+    assert "&lt;script&gt;" in page
 
 
 # -------------------------------------------------------------------- who sees what
