@@ -39,8 +39,10 @@ def outbox_retry(app: App, args: Namespace) -> Output:
         raise InvalidInput("usage: scr outbox retry ID")
     with reading(app.db()) as tx:
         by = app.actor(tx, required=False)
-        if by is not None and Role.BUSINESS_MANAGER not in by.roles:
-            raise Refused(f"{by.name} may not retry mail: it needs business_manager")
+    if by is None:
+        raise Refused("give --as NAME: retrying mail needs a business manager")
+    if Role.BUSINESS_MANAGER not in by.roles:
+        raise Refused(f"{by.name} may not retry mail: it needs business_manager")
     row = retry(app.db(), args.id, app.now())
     return Output(outbox_entry(row), f"outbox message {row.id} to {row.recipient} is queued "
                   "again")

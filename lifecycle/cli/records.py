@@ -17,7 +17,7 @@ from lifecycle.cli.app import App, Output
 from states.enums import Role
 from states.errors import InvalidInput, LifecycleError, Refused
 from storage import backup as backups
-from storage import history
+from storage import history, users
 from storage.db import SCHEMA_HEAD, make_engine, reading, redact, schema_revision, sqlite_file
 
 EXIT_BROKEN = 5
@@ -58,10 +58,19 @@ def _sqlite_path(app: App) -> Path:
 
 
 def _allowed(app: App, roles: set[str], what: str) -> None:
+    """The acting user (--as) must hold one of `roles`. Without --as only a database with no
+    users at all may be worked on (a restore onto a new installation, before anyone is
+    there to name)."""
     with reading(app.db()) as tx:
         actor = app.actor(tx, required=False)
-    if actor is not None and not actor.roles & roles:
-        raise Refused(f"{actor.name} may not {what}: it needs {' or '.join(sorted(roles))}")
+        nobody = actor is None and not users.every(tx)
+    needed = " or ".join(sorted(roles))
+    if actor is None:
+        if nobody:
+            return
+        raise Refused(f"give --as NAME: to {what} needs {needed}")
+    if not actor.roles & roles:
+        raise Refused(f"{actor.name} may not {what}: it needs {needed}")
 
 
 def backup(app: App, args: Namespace) -> Output:

@@ -53,10 +53,14 @@ def users_add(app: App, args: Namespace) -> Output:
 
 
 def _user_admin(app: App, tx: Tx) -> str:
-    """Who is changing users: a business manager named by --as, or the operating-system
-    account when no --as is given (installing the first users happens before any exist)."""
+    """Who is changing users: a business manager named by --as. Only the very first user
+    may be added without one (nobody exists yet to name), and is recorded as added by the
+    operating-system account."""
     actor = app.actor(tx, required=False)
     if actor is None:
+        if users.every(tx):
+            raise Refused("give --as NAME, a business manager: only the very first user may "
+                          "be added without one")
         return f"os:{getpass.getuser()}"
     if Role.BUSINESS_MANAGER not in actor.roles:
         raise Refused(f"{actor.name} may not change users: it needs business_manager")

@@ -30,8 +30,10 @@ def board_template(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("board-template")
     run = Scr.in_dir(folder)
     run.ok("init")
-    for name, email, roles, agency in USERS:
-        args = ["users", "add", name, "--email", email]
+    for number, (name, email, roles, agency) in enumerate(USERS):
+        # The first user (the business manager) needs no --as; everyone after does.
+        args = ([] if number == 0 else ["--as", USERS[0][0]]) + ["users", "add", name,
+                                                                  "--email", email]
         for role in roles:
             args += ["--role", role]
         if agency:

@@ -108,10 +108,25 @@ def test_commands_before_init_say_so_and_create_nothing(tmp_path):
     assert fresh.ok("list", "--json").json() == []
 
 
+def test_only_the_first_user_is_added_without_as(tmp_path):
+    """Roles are checked for everyone but the very first user: users add, restore and
+    outbox retry without --as are refused once anyone exists."""
+    fresh = Scr.in_dir(tmp_path / "fresh")
+    (tmp_path / "fresh").mkdir()
+    fresh.ok("init")
+    fresh.ok("users", "add", "Sam Patel", "--email", "sam@b.test", "--role", "business_manager")
+    one_error_line(fresh("users", "add", "Eve", "--email", "e@b.test", "--role", "chair"), 3,
+                   "only the very first user")
+    fresh.ok("--as", "Sam Patel", "backup", str(tmp_path / "b.db"))
+    one_error_line(fresh("restore", str(tmp_path / "b.db")), 3, "give --as")
+    one_error_line(fresh("outbox", "retry", "1"), 3, "give --as")
+    assert [u["name"] for u in fresh.ok("users", "list", "--json").json()] == ["Sam Patel"]
+
+
 def test_users_are_validated(scr):
     """Duplicate names, unknown roles and agency leads without an agency are refused."""
-    one_error_line(scr("users", "add", BM, "--email", "x@y.org", "--role", "chair"), 2,
-                   "already exists")
+    one_error_line(scr("--as", BM, "users", "add", BM, "--email", "x@y.org", "--role", "chair"),
+                   2, "already exists")
     one_error_line(scr("users", "add", "Zed", "--email", "x@y.org", "--role", "wizard"), 2,
                    "unknown role")
     one_error_line(scr("users", "add", "Zed", "--email", "x@y.org", "--role", "agency_lead"),

@@ -14,7 +14,8 @@ def _board(tmp_path) -> Scr:
     scr.ok("init")
     scr.ok("users", "add", "Bea Manager", "--email", "bm@board.test", "--role",
            "business_manager")
-    scr.ok("users", "add", "Ivy Chair", "--email", "chair@board.test", "--role", "chair")
+    scr.ok("--as", "Bea Manager", "users", "add", "Ivy Chair", "--email", "chair@board.test",
+           "--role", "chair")
     scr.ok("--as", "Bea Manager", "--now", "2026-11-23T10:00", "refer", *REFERRAL)
     return scr
 

@@ -131,19 +131,21 @@ def test_backup_restores_with_a_verified_chain(tmp_path, sqlite_url):
     board = lifecycle_board(engine)
     engine.dispose()
     scr = Scr.in_dir(tmp_path, database_url=sqlite_url)
-    taken = scr.ok("backup", str(tmp_path / "backup.db"), "--json").json()
+    taken = scr.ok("--as", "Bea Manager", "backup", str(tmp_path / "backup.db"),
+                   "--json").json()
     assert taken["cases"] == 2
     assert (tmp_path / "backup.db").stat().st_mode & 0o077 == 0
     engine = make_engine(sqlite_url)
     board.db = engine
     board.refer(at=T0)  # a third case after the backup
     engine.dispose()
-    restored = scr.ok("restore", str(tmp_path / "backup.db"), "--json").json()
+    restored = scr.ok("--as", "Bea Manager", "restore", str(tmp_path / "backup.db"),
+                      "--json").json()
     assert restored["cases"] == 2
     assert len(scr.ok("list", "--json").json()) == 2
     assert scr.ok("audit", "verify", "--json").json()["intact"] is True
     # A tampered backup is refused and the live database left as it was.
     tamper(tmp_path / "backup.db", "UPDATE history SET reason = 'x' WHERE seq = 2")
-    refused = scr("restore", str(tmp_path / "backup.db"))
+    refused = scr("--as", "Bea Manager", "restore", str(tmp_path / "backup.db"))
     assert refused.code == 5 and "not restored" in refused.err
     assert len(scr.ok("list", "--json").json()) == 2
