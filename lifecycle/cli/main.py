@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Sequence
 from importlib import import_module
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from states.errors import InvalidInput, LifecycleError
 
@@ -40,7 +40,14 @@ _GLOBAL_WITH_VALUE = ("--as", "--now", "--config")
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports misuse as one `error:` line and exit status 2."""
+    """argparse that reports misuse as one `error:` line and exit status 2, and takes only
+    whole option names: an abbreviation (`--summ` for `--summary`) is an error, so no
+    spelling of a private option slips past the checks that keep it out of the shell's
+    history."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise InvalidInput(message)

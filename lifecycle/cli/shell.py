@@ -297,13 +297,19 @@ class Shell(cmd2.Cmd):
 
 
 def _carries_private(statement: Statement) -> bool:
+    """Whether the line may carry free text about a child, in any spelling: a word naming
+    a private parameter, or any prefix of one (`--summ`, `summ=`, `-s`), as an option or a
+    KEY=VALUE; a line that cannot be split is treated as private too."""
     try:
         words = shlex.split(statement.args)
     except ValueError:
         return True
-    options = {f"--{name.replace('_', '-')}" for name in PRIVATE}
-    return any(w.partition("=")[0] in PRIVATE or w.partition("=")[0] in options
-               for w in words)
+    for word in words:
+        key = word.partition("=")[0].lstrip("-").replace("-", "_").lower()
+        if key and any(name.startswith(key) or key.startswith(name) for name in PRIVATE) \
+                and (word.startswith("-") or "=" in word):
+            return True
+    return False
 
 
 def _completions(candidates: list[Candidate]) -> Completions:
@@ -312,11 +318,24 @@ def _completions(candidates: list[Candidate]) -> Completions:
     return Completions(items=items, allow_finalization=final)
 
 
+def private_file(path: Path) -> Path:
+    """`path` made ready to hold the shell's history: its folder 0700, the file 0600 (made
+    empty if it is not there), so that no other account reads what was typed."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+    return path
+
+
 def run(app: App, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     """The shell's loop, until quit or the end of input; returns its exit status."""
-    shell = Shell(app, stdin=stdin, stdout=stdout, history=history_file())
+    history = history_file()
+    shell = Shell(app, stdin=stdin, stdout=stdout,
+                  history=private_file(history) if history else None)
     intro = shell.intro_text() if shell.interactive else ""
     try:
         return shell.cmdloop(intro=intro)
     finally:
         shell._persist_history()
+        if history is not None and history.exists():
+            os.chmod(history, 0o600)

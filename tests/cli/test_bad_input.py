@@ -146,3 +146,12 @@ def test_the_real_command_refuses_bad_input_cleanly(world, argv):
     assert result.err.count("\n") == 1 and result.err.startswith("error: ")
     assert "Traceback" not in result.err
     assert dump(world) == before
+
+
+def test_abbreviated_options_are_refused(scr, referral_file):
+    """argparse would take `--summ` for `--summary`; scr takes only whole option names, so
+    no spelling of a private option gets past the shell's history filter."""
+    result = scr("--as", "Bea Manager", "refer", "--file", referral_file(), "--summ", "x")
+    assert result.code == 2 and result.err.startswith("error:")
+    assert "--summ" in result.err
+    assert scr("--as", "Bea Manager", "list", "--over").code == 2

@@ -317,7 +317,12 @@ def test_private_lines_are_recognised(board, shell):
     for line, private in ((f"show {ref}", False),
                           (f"advance {ref} complete_action action=1 evidence=x", True),
                           ("refer --summary 'x' --pseudonym P", True),
-                          (f"why {ref} record_return summary=x", True)):
+                          (f"why {ref} record_return summary=x", True),
+                          # Any spelling: an abbreviation, a prefix as a key, capitals.
+                          ("refer --summ 'words' --pseudonym P", True),
+                          (f"advance {ref} record_return summ=words", True),
+                          (f"advance {ref} complete_action action=1 EVIDENCE=words", True),
+                          (f"list --state referral", False)):
         before = len(shell.history)
         shell.onecmd_plus_hooks(line)
         assert len(shell.history) == before + (0 if private else 1), line

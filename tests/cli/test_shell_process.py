@@ -46,6 +46,7 @@ def test_piped_commands_run_in_order_and_errors_carry_on(board, scr, tmp_path):
     assert out.count(f"{ref}  Child K\n") == 1  # nothing ran after quit
     assert "\x1b" not in out + result.err
     assert (tmp_path / "history").stat().st_size > 0
+    assert (tmp_path / "history").stat().st_mode & 0o777 == 0o600  # no one else reads it
 
 
 def test_global_options_apply_inside_and_as_switches(board, scr):
