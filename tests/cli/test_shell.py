@@ -322,7 +322,7 @@ def test_private_lines_are_recognised(board, shell):
                           ("refer --summ 'words' --pseudonym P", True),
                           (f"advance {ref} record_return summ=words", True),
                           (f"advance {ref} complete_action action=1 EVIDENCE=words", True),
-                          (f"list --state referral", False)):
+                          ("list --state referral", False)):
         before = len(shell.history)
         shell.onecmd_plus_hooks(line)
         assert len(shell.history) == before + (0 if private else 1), line
