@@ -69,6 +69,7 @@ def daemon(app: App, args: Namespace) -> Output:
         runner = Daemon(db, app.engine, app.settings, clock=Clock(app.settings.now),
                         interval=interval)
         totals = runner.run()
+        app.close()  # the connections first: the lock's release closes the database file
     return Output(totals.as_dict(), f"scr daemon stopped after {totals.wakes} wakes: "
                   f"{totals.fired} timers fired, {totals.delivered.sent} messages sent")
 

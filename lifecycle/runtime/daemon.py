@@ -240,12 +240,22 @@ def lock_path(database_url: str) -> Path | None:
 
 @contextmanager
 def single_daemon(database_url: str) -> Iterator[Path | None]:
-    """Hold the one-daemon lock of a SQLite database for the block; Refused if it is held."""
+    """Hold the one-daemon lock of a SQLite database for the block; Refused if it is held.
+
+    Two locks: the lock file beside the database, which names the holder's pid; and a lock
+    on the database file itself (flock: it belongs to the file, whatever path or hard link
+    opened it, so a second daemon reaching the same file by another name is refused too).
+    flock is separate from the POSIX locks SQLite takes; but closing any descriptor of the
+    file drops those, so the caller must close its database connections before the block
+    ends (lifecycle/cli/running.py does)."""
     path = lock_path(database_url)
     if path is None:
         yield None
         return
+    file = sqlite_file(database_url)
+    assert file is not None
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    held = os.open(file, os.O_RDONLY)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -255,8 +265,16 @@ def single_daemon(database_url: str) -> Iterator[Path | None]:
                 f"another scr daemon (pid {holder}) is already running on "
                 f"{redact(database_url)}: on SQLite only one daemon may run (it holds "
                 f"{path}); stop it first, or use PostgreSQL to run several") from None
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Refused(
+                f"another scr daemon is already running on the database file of "
+                f"{redact(database_url)}, reached by another path or link: on SQLite only "
+                "one daemon may run; stop it first") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield path
     finally:
+        os.close(held)
         os.close(fd)  # releases the lock

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -104,3 +105,24 @@ def test_daemon_wakes_at_the_due_moment_and_delivers(tmp_path, sqlite_url):
             assert code == 0
     finally:
         board.db.dispose()
+
+
+def test_a_hard_link_to_the_database_does_not_let_a_second_daemon_run(tmp_path, sqlite_url):
+    """The one-daemon lock belongs to the database file, not to its name: a second daemon
+    reaching the same file through a hard link is refused as well."""
+    import os
+
+    seeded_board(sqlite_url).db.dispose()
+    original = Path(sqlite_url.removeprefix("sqlite:///"))
+    linked = tmp_path / "elsewhere" / "same.db"
+    linked.parent.mkdir()
+    os.link(original, linked)
+    scr = Scr.in_dir(tmp_path, database_url=sqlite_url)
+    other = Scr.in_dir(tmp_path / "elsewhere", database_url=f"sqlite:///{linked}")
+    with daemon(scr, name="first") as first:
+        wait_for(lambda: first.named("daemon.started"), timeout=10, what="the first daemon")
+        second = other("daemon", timeout=20)
+        assert second.code == 3 and second.err.count("\n") == 1
+        assert "another path or link" in second.err
+        code, _took = first.stop()
+        assert code == 0
