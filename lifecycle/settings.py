@@ -156,7 +156,7 @@ def load(
         ),
         mail=MailSettings(
             mail_dir=Path(env.get("SCR_MAIL_DIR") or "mail"),
-            smtp_url=env.get("SCR_SMTP_URL") or None,
+            smtp_url=_smtp_url(env.get("SCR_SMTP_URL") or None),
             max_attempts=int(_number(mail, "max_attempts", 8)),
             backoff_seconds=_number(mail, "backoff_seconds", 60),
             backoff_cap_seconds=_number(mail, "backoff_cap_seconds", 6 * 3600),
@@ -215,6 +215,20 @@ def _read_toml(path: Path) -> dict[str, Any]:
         if unknown:
             raise InvalidInput(f"config: unknown setting {section}.{unknown[0]}")
     return data
+
+
+def _smtp_url(url: str | None) -> str | None:
+    """SCR_SMTP_URL, checked when it is read: a URL scr cannot send through is an error at
+    start (the message shows it with any password hidden), not a failure of every send."""
+    if url is None:
+        return None
+    from handlers.transport import SmtpTransport
+
+    try:
+        SmtpTransport.from_url(url)
+    except (ValueError, OSError) as exc:
+        raise InvalidInput(f"SCR_SMTP_URL: {exc}") from None
+    return url
 
 
 def _web(section: Mapping[str, Any], env: Mapping[str, str]) -> WebSettings:

@@ -96,11 +96,13 @@ def deliver_outbox(db: Database, settings: Settings, now: datetime, *,
     """Deliver every message due at `now`, a batch at a time; returns what happened."""
     report = DeliveryReport()
     done = 0
+    # The transport is made before any message is leased: a bad mail URL fails here, and
+    # no message has an attempt counted that was never tried.
+    channel = transport or transport_for(settings)
     while batches is None or done < batches:
         messages = claim(db, settings, now, settings.mail.batch_size)
         if not messages:
             break
-        channel = transport or transport_for(settings)
         with channel:
             results = deliver(messages, channel)
         report += mark(db, settings, results, now)

@@ -137,3 +137,15 @@ def test_users_are_validated(scr):
                        "chair"), 3, "may not change users")
     listed = scr.ok("users", "list", "--json").json()
     assert "Zed" not in {u["name"] for u in listed}
+
+
+def test_a_mail_url_scr_cannot_send_through_fails_at_start(scr, referral_file):
+    """SCR_SMTP_URL=ftp://x: one clear error line, exit 2, for tick and the daemon alike,
+    and no message has an attempt counted that was never tried."""
+    scr.ok("--as", BM, "--now", "2026-11-23T10:00", "refer", "--file", referral_file())
+    for command in (["tick"], ["daemon"]):
+        result = scr(*command, SCR_SMTP_URL="ftp://user:secret@mail.example")
+        one_error_line(result, 2, "SCR_SMTP_URL: unsupported mail URL scheme")
+        assert "secret" not in result.err
+    queued = scr.ok("outbox", "--json").json()
+    assert queued and all(m["attempts"] == 0 and m["status"] == "pending" for m in queued)
