@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.charset import QP, Charset
@@ -170,8 +170,11 @@ def _address(value: str) -> str:
     return formataddr((name, address), charset="utf-8") if name else address
 
 
-def deliver(messages: Sequence[Message], transport: Transport) -> list[DeliveryResult]:
+def deliver(messages: Sequence[Message], transport: Transport,
+            on_sent: Callable[[DeliveryResult], None] | None = None) -> list[DeliveryResult]:
     """Send each message over one transport batch; one result per message, in order.
+    `on_sent` is told of each message as soon as the server has accepted it (the caller
+    records it sent there and then, so a crash later in the batch sends it no second time).
 
     One message's failure does not stop the others. When the connection itself fails
     (server down, login refused), the messages not yet tried get the same temporary
@@ -204,7 +207,10 @@ def deliver(messages: Sequence[Message], transport: Transport) -> list[DeliveryR
                 results.append(_failed(msg, f"{type(exc).__name__}: {exc}", permanent=False))
             else:
                 sent.add(msg.message_id)
-                results.append(DeliveryResult(msg.outbox_id, msg.message_id, True, None, False))
+                done = DeliveryResult(msg.outbox_id, msg.message_id, True, None, False)
+                if on_sent is not None:
+                    on_sent(done)
+                results.append(done)
     return results
 
 

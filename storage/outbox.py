@@ -135,6 +135,17 @@ def rendered(tx: Tx, bodies: Iterable[tuple[int, str, str, str, str | None]]) ->
                             for i, s, t, h, c in bodies])
 
 
+def mark_sent(tx: Tx, outbox_id: int, now: datetime) -> int:
+    """Mark one message sent (and clear it if its words hold a secret); 1 if it was still
+    pending, 0 if someone settled it first."""
+    done = _SENT.run(tx, {"outbox_id": outbox_id, "at": now})
+    if done:
+        tx.execute(update(_O).where(_O.c.id == outbox_id,
+                                    _O.c.template.in_(SECRET_TEMPLATES))
+                   .values(body_text=CLEARED, body_html=""))
+    return done
+
+
 def settle(tx: Tx, *, now: datetime, sent: Iterable[int] = (),
            retry: Iterable[tuple[int, datetime, str]] = (),
            failed: Iterable[tuple[int, str]] = ()) -> None:

@@ -14,9 +14,10 @@ with the same Message-ID, so the copy is recognisable (and the maildir skips it)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from handlers.mail import DeliveryResult, Message, deliver, next_attempt_at
@@ -103,9 +104,13 @@ def deliver_outbox(db: Database, settings: Settings, now: datetime, *,
         messages = claim(db, settings, now, settings.mail.batch_size)
         if not messages:
             break
+        marked: list[int] = []
+        refs = {m.outbox_id: m.case_ref for m in messages}
         with channel:
-            results = deliver(messages, channel)
-        report += mark(db, settings, results, now)
+            results = deliver(messages, channel, on_sent=partial(
+                _mark_sent, db, now=now, refs=refs, marked=marked))
+        report += mark(db, settings, [r for r in results if not r.ok], now)
+        report += DeliveryReport(sum(marked), 0, 0)
         done += 1
     return report
 
@@ -155,6 +160,19 @@ def _message(row: OutboxRecord, sender: str) -> Message:
         subject=row.subject, text=row.body_text, html=row.body_html, ics=row.ics,
         case_ref=row.case_ref, date=row.created_at,
     )
+
+
+def _mark_sent(db: Database, result: DeliveryResult, *, now: datetime,
+               refs: Mapping[int, str | None], marked: list[int]) -> None:
+    """Record one message sent, in its own transaction, as soon as the server accepted it
+    (one conditional UPDATE: a message settled already, by another daemon, is left as it
+    is); appends 1 to `marked` when this call marked it."""
+    with transaction(db) as tx:
+        done = outbox.mark_sent(tx, result.outbox_id, now)
+    marked.append(done)
+    if done:
+        log.get(case_ref=refs.get(result.outbox_id), outbox_id=result.outbox_id).info(
+            "mail.sent", message_id=result.message_id)
 
 
 def mark(db: Database, settings: Settings, results: Sequence[DeliveryResult],

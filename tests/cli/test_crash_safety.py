@@ -351,7 +351,10 @@ def test_fifty_sigkills_of_the_daemon_on_sqlite_lose_nothing(tmp_path, sqlite_ur
     # must fall in each (the rest fall between, which proves nothing lost as well).
     assert tally.sweep >= KILLS // 8, f"too few kills fell in a sweep\n{tally}"
     assert tally.delivery >= KILLS // 8, f"too few kills fell inside a delivery\n{tally}"
-    assert resent > 0, f"no kill fell between sending and marking\n{tally}"
+    # Each message is marked sent as soon as the server accepts it: a kill inside a
+    # delivery can send again at most the one message it cut between the two.
+    assert resent <= tally.delivery, f"{resent} copies sent again after {tally.delivery} " \
+        f"kills inside a delivery\n{tally}"
 
 
 @pytest.mark.slow
