@@ -36,6 +36,13 @@ def init(app: App, args: Namespace) -> Output:
     migrate.upgrade(db)
     revision = migrate.current(db)
     url = redact(app.settings.database_url)
+    file = sqlite_file(app.settings.database_url)
+    if file is not None:  # a history without its append-only triggers gets them back
+        made = backups.put_back_triggers(file)
+        if made:
+            return Output({"database": url, "revision": revision, "triggers_restored": made},
+                          f"database {url} is at schema revision {revision} (the latest); "
+                          f"put back the missing history triggers: {', '.join(made)}")
     return Output({"database": url, "revision": revision},
                   f"database {url} is at schema revision {revision} (the latest)")
 
@@ -88,31 +95,61 @@ def backup(app: App, args: Namespace) -> Output:
 
 
 def restore(app: App, args: Namespace) -> Output:
+    """Put a backup in place of the board's SQLite database, once it is known sound: SQLite's
+    integrity check, an scr schema, a history chain that verifies, and the append-only
+    triggers (put back if the copy lacks them). The backup is copied beside the database and
+    checked there; the database it replaces is kept beside it. Refused while a daemon holds
+    the database."""
+    from lifecycle.runtime.daemon import single_daemon
+
     _allowed(app, {Role.BUSINESS_MANAGER}, "restore a backup")
     target = _sqlite_path(app)
     source = Path(args.file)
     if not source.is_file():
         raise InvalidInput(f"no backup file at {source}")
-    backup_engine = make_engine(f"sqlite:///{source}")
+    problem = backups.integrity_problem(source)
+    if problem is not None:
+        raise InvalidInput(f"{source} fails SQLite's integrity check ({problem[:200]}); "
+                           "not restored")
+    staged = target.with_name(f"{target.name}.restoring")
+    staged.unlink(missing_ok=True)
     try:
-        with reading(backup_engine) as tx:
+        backups.copy(source, staged)
+        backups.put_back_triggers(staged)
+        revision, cases, rows = _checked(staged, source)
+        app.close()
+        with single_daemon(app.settings.database_url):
+            kept = backups.replace_database(staged, target)
+    finally:
+        staged.unlink(missing_ok=True)
+    return Output({"file": str(source), "cases": cases, "rows": rows, "revision": revision,
+                   "replaced": str(kept)},
+                  f"restored {cases} cases ({rows} history rows, chain verified) from {source}; "
+                  f"the database it replaced is kept as {kept}"
+                  + ("" if revision == SCHEMA_HEAD else "; run scr init to upgrade"))
+
+
+def _checked(staged: Path, source: Path) -> tuple[str, int, int]:
+    """The staged copy's schema revision, cases and history rows, its chain verified."""
+    engine = make_engine(f"sqlite:///{staged}")
+    try:
+        with reading(engine) as tx:
             revision = schema_revision(tx)
             if revision is None:
                 raise InvalidInput(f"{source} is not an scr database")
+            if revision > SCHEMA_HEAD:
+                raise InvalidInput(f"{source} is at schema {revision}, newer than this scr "
+                                   f"({SCHEMA_HEAD}): upgrade scr first")
             cases, rows, broken = history.verify(tx)
     except LifecycleError:
         raise
     except Exception:
         raise InvalidInput(f"{source} is not a readable scr database") from None
     finally:
-        backup_engine.dispose()
+        engine.dispose()
     if broken is not None:
         raise ChainBroken(f"the backup's history chain is broken at {broken}; not restored")
-    app.close()
-    backups.copy(source, target)
-    return Output({"file": str(source), "cases": cases, "rows": rows, "revision": revision},
-                  f"restored {cases} cases ({rows} history rows, chain verified) from {source}"
-                  + ("" if revision == SCHEMA_HEAD else "; run scr init to upgrade"))
+    return revision, cases, rows
 
 
 def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:

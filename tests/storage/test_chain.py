@@ -4,6 +4,7 @@ is found; the database itself refuses UPDATE and DELETE on history."""
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -148,4 +149,90 @@ def test_backup_restores_with_a_verified_chain(tmp_path, sqlite_url):
     tamper(tmp_path / "backup.db", "UPDATE history SET reason = 'x' WHERE seq = 2")
     refused = scr("--as", "Bea Manager", "restore", str(tmp_path / "backup.db"))
     assert refused.code == 5 and "not restored" in refused.err
+    assert len(scr.ok("list", "--json").json()) == 2
+
+
+def _backed_up(tmp_path, sqlite_url):
+    """A board of two cases and a backup of it taken by the real command."""
+    from storage.db import make_engine
+
+    engine = make_engine(sqlite_url)
+    migrate.upgrade(engine)
+    lifecycle_board(engine)
+    engine.dispose()
+    scr = Scr.in_dir(tmp_path, database_url=sqlite_url)
+    scr.ok("--as", "Bea Manager", "backup", str(tmp_path / "backup.db"))
+    return scr, tmp_path / "backup.db"
+
+
+def _corrupt(path, at: int = 4096 * 3) -> None:
+    """Overwrite part of a page in the middle of the file, as a failing disk would."""
+    with open(path, "r+b") as f:
+        f.seek(at)
+        f.write(b"\xde\xad\xbe\xef" * 256)
+
+
+def test_a_backup_that_fails_the_integrity_check_is_not_restored(tmp_path, sqlite_url):
+    scr, backup = _backed_up(tmp_path, sqlite_url)
+    live = sqlite_url.removeprefix("sqlite:///")
+    before = Path(live).read_bytes()
+    _corrupt(backup)
+    refused = scr("--as", "Bea Manager", "restore", str(backup))
+    assert refused.code == 2 and refused.err.startswith("error: ")
+    assert "fails SQLite's integrity check" in refused.err and "not restored" in refused.err
+    assert Path(live).read_bytes() == before  # the healthy database is untouched
+    assert scr.ok("audit", "verify", "--json").json()["intact"] is True
+
+
+def test_a_restored_database_has_its_append_only_triggers_and_keeps_the_old(tmp_path,
+                                                                             sqlite_url):
+    scr, backup = _backed_up(tmp_path, sqlite_url)
+    conn = sqlite3.connect(backup)  # a copy someone stripped of its triggers
+    conn.execute("DROP TRIGGER history_no_update")
+    conn.execute("DROP TRIGGER history_no_delete")
+    conn.commit()
+    conn.close()
+    restored = scr.ok("--as", "Bea Manager", "restore", str(backup), "--json").json()
+    kept = restored["replaced"]
+    old = sqlite3.connect(kept)
+    try:
+        assert old.execute("SELECT count(*) FROM cases").fetchone()[0] == 2
+    finally:
+        old.close()
+    live = sqlite_url.removeprefix("sqlite:///")
+    conn = sqlite3.connect(live)
+    try:
+        names = {n for (n,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        assert {"history_no_update", "history_no_delete"} <= names
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute("UPDATE history SET reason = 'rewritten'")
+    finally:
+        conn.close()
+
+
+def test_init_puts_back_missing_history_triggers(tmp_path, sqlite_url):
+    scr, _backup = _backed_up(tmp_path, sqlite_url)
+    live = sqlite_url.removeprefix("sqlite:///")
+    conn = sqlite3.connect(live)
+    conn.execute("DROP TRIGGER history_no_delete")
+    conn.commit()
+    conn.close()
+    done = scr.ok("init", "--json").json()
+    assert done["triggers_restored"] == ["history_no_delete"]
+    conn = sqlite3.connect(live)
+    try:
+        with pytest.raises(sqlite3.DatabaseError):
+            conn.execute("DELETE FROM history")
+    finally:
+        conn.close()
+
+
+def test_no_restore_while_a_daemon_holds_the_database(tmp_path, sqlite_url):
+    from lifecycle.runtime.daemon import single_daemon
+
+    scr, backup = _backed_up(tmp_path, sqlite_url)
+    with single_daemon(sqlite_url):
+        refused = scr("--as", "Bea Manager", "restore", str(backup))
+    assert refused.code == 3 and "another scr daemon" in refused.err
     assert len(scr.ok("list", "--json").json()) == 2
