@@ -22,7 +22,7 @@ from lifecycle import log
 from lifecycle.core import arming, invitations, machine, notify  # noqa: F401 (machine: built at import)
 from lifecycle.core import snapshot as snapshots
 from lifecycle.core.firing import Firing, TimerPlan
-from lifecycle.core.judge import Judgement, judge, role_refusal
+from lifecycle.core.judge import Judgement, judge, judge_all, role_refusal
 from lifecycle.core.process import Process, Processes
 from lifecycle.settings import Board
 from states.case import SYSTEM_ACTOR, Actor, CaseSnapshot
@@ -192,16 +192,8 @@ class Engine:
         judged here (there is no input yet); they appear in `needs`."""
         case = cases.load(tx, ref)
         process = self.processes.of(case)
-        snapshot = cases.snapshot(tx, case)
-        found = []
-        for name in process.machine.triggers_from(snapshot.state):
-            spec = process.definition.trigger(name)
-            assert spec is not None
-            if spec.system_only:
-                continue
-            found.append(judge(process, snapshot, spec, actor=actor, values={}, reason=None,
-                               now=now, with_input=False, judge_scope=False))
-        return case, process, found
+        return case, process, judge_all(process, cases.snapshot(tx, case), actor=actor,
+                                        now=now)
 
     # ---------------------------------------------------------------------- internals
     def _act(self, process: Process, case: CaseRecord) -> tuple[tuple[str, str, str], ...]:

@@ -117,6 +117,21 @@ def judge(process: Process, case: CaseSnapshot, spec: TriggerSpec, *, actor: Act
                      role, tuple(guards), needs(spec))
 
 
+def judge_all(process: Process, case: CaseSnapshot, *, actor: Actor | None,
+              now: datetime) -> list[Judgement]:
+    """A judgement of each trigger a person may fire from the case's state, before any
+    input: allowed now, or why not (the guards that read the input appear in `needs`)."""
+    found = []
+    for name in process.machine.triggers_from(case.state):
+        spec = process.definition.trigger(name)
+        assert spec is not None
+        if spec.system_only:
+            continue
+        found.append(judge(process, case, spec, actor=actor, values={}, reason=None,
+                           now=now, with_input=False, judge_scope=False))
+    return found
+
+
 def _role(spec: TriggerSpec, actor: Actor | None, case: CaseSnapshot,
           values: Mapping[str, Any], judge_scope: bool) -> RoleCheck:
     wanted = tuple(role_text(r) for r in spec.roles)

@@ -195,6 +195,15 @@ async def _checked_form(request: Request, expected: str) -> Any:
     return form
 
 
+def _with_session(response: Response, portal: Portal, started: identity.Started) -> Response:
+    """The response, carrying the new session's cookie (HttpOnly, SameSite=Lax, Secure
+    behind TLS, for the session's lifetime)."""
+    response.set_cookie(identity.SESSION_COOKIE, started.cookie, httponly=True,
+                        samesite="lax", secure=portal.settings.web.secure, path="/",
+                        max_age=int(portal.settings.web.session_hours * 3600))
+    return response
+
+
 def _actor(who: Visitor) -> Actor:
     return Actor(who.user.name, frozenset(who.user.roles), who.user.agency)
 
@@ -262,10 +271,7 @@ def routes(portal: Portal) -> list[Any]:
             return refused
         response = RedirectResponse("/", status_code=303)
         response.delete_cookie(OIDC_COOKIE, path="/sign-in/oidc")
-        response.set_cookie(identity.SESSION_COOKIE, started.cookie, httponly=True,
-                            samesite="lax", secure=portal.settings.web.secure, path="/",
-                            max_age=int(portal.settings.web.session_hours * 3600))
-        return response
+        return _with_session(response, portal, started)
 
     async def sign_in_post(request: Request) -> Response:
         form = await _checked_form(request, request.state.form_token)
@@ -303,10 +309,7 @@ def routes(portal: Portal) -> list[Any]:
             return portal.page(request, "sign_in_link.html", None, title="Sign in",
                                view=view, status=410)
         response = RedirectResponse("/", status_code=303)
-        response.set_cookie(identity.SESSION_COOKIE, started.cookie, httponly=True,
-                            samesite="lax", secure=portal.settings.web.secure, path="/",
-                            max_age=int(portal.settings.web.session_hours * 3600))
-        return response
+        return _with_session(response, portal, started)
 
     async def sign_out(request: Request) -> Response:
         who = await _signed_in(portal, request)
@@ -568,6 +571,8 @@ def _inbox(portal: Portal, who: Visitor) -> list[dict[str, Any]]:
     INBOX_SIZE most urgent cases in a state where one of their roles may act, each trigger
     they may fire there now (the judge's verdict, before any input), and the case's next
     deadline."""
+    from lifecycle.core.judge import judge_all
+
     actor = _actor(who)
     processes = portal.app.processes
     states = sorted({state for process in processes.every()
@@ -589,7 +594,7 @@ def _inbox(portal: Portal, who: Visitor) -> list[dict[str, Any]]:
         for case, due in cases.most_urgent(tx, states, limit=INBOX_SIZE, skip=hidden):
             process = processes.of(case)
             snapshot = cases.snapshot(tx, case)
-            mine = [v for v in _verdicts(process, snapshot, actor, now)
+            mine = [v for v in judge_all(process, snapshot, actor=actor, now=now)
                     if v.role.ok and not v.guard_reasons]
             # The deadlines whose reminders and escalations go to this person.
             named = []
@@ -620,19 +625,6 @@ def _acts_in(process: Any, state: str, roles: frozenset[str]) -> bool:
                 any(r.role in roles for r in spec.roles):
             return True
     return False
-
-
-def _verdicts(process: Any, snapshot: Any, actor: Actor, now: datetime) -> list[Any]:
-    from lifecycle.core.judge import judge
-
-    found = []
-    for name in process.machine.triggers_from(snapshot.state):
-        spec = process.definition.trigger(name)
-        if spec is None or spec.system_only:
-            continue
-        found.append(judge(process, snapshot, spec, actor=actor, values={}, reason=None,
-                           now=now, with_input=False, judge_scope=False))
-    return found
 
 
 def create_app(settings: Settings) -> Starlette:
