@@ -363,5 +363,6 @@ def test_sigkills_of_the_daemon_on_postgresql_lose_nothing(tmp_path, pg_url, sta
     """15 SIGKILLs mid-sweep and mid-delivery on PostgreSQL lose no transition, timer or e-mail."""
     server: Server = start_server()
     tally, _resent = crash_test(tmp_path, pg_url, server, PG_KILLS, PG_GROUPS)
-    assert tally.sweep >= 3, f"too few kills fell in a sweep\n{tally}"
-    assert tally.delivery >= 3, f"too few kills fell inside a delivery\n{tally}"
+    # Aimed by timing, as on SQLite: at least two of the fifteen must fall in each.
+    assert tally.sweep >= 2, f"too few kills fell in a sweep\n{tally}"
+    assert tally.delivery >= 2, f"too few kills fell inside a delivery\n{tally}"
