@@ -143,6 +143,11 @@ class Engine:
         case = cases.load(tx, ref, for_update=True)
         process = self.processes.of(case)
         spec = self._spec(process, trigger)
+        # A stale version is a conflict before anything is judged: the person acted on a
+        # case that has changed, and a refusal judged on the new state would mislead them.
+        if expect_version is not None and case.version != expect_version:
+            raise Conflict(f"{ref} changed since it was read (version {case.version}, "
+                           f"expected {expect_version}); look again and retry")
         snapshot = cases.snapshot(tx, case)
         if not process.machine.applies(snapshot.state, trigger):
             raise Refused(f"{trigger} does not apply to {ref} in state {snapshot.state}")
@@ -155,9 +160,6 @@ class Engine:
         if not verdict.allowed:
             reasons = verdict.guard_reasons
             raise Refused(f"{trigger} refused for {ref}: " + "; ".join(reasons), reasons)
-        if expect_version is not None and case.version != expect_version:
-            raise Conflict(f"{ref} changed since it was read (version {case.version}, "
-                           f"expected {expect_version}); look again and retry")
         if spec.name == TIMER_TRIGGER and announce is None:
             announce = timer_announcement(process, values["timer"], values["level"],
                                           values.get("key"))

@@ -46,6 +46,8 @@ def one_error_line(result, code: int, words: str) -> None:
         (["--as", BM, "advance", "{ref}", "publish"], 3, "does not apply"),
         (["--as", BM, "advance", "{ref}", "add_agency", "agency=education", "--if-version",
           "1"], 4, "changed since it was read"),
+        (["--as", BM, "advance", "{ref}", "publish", "--if-version", "1"], 4,
+         "changed since it was read"),
         (["--as", "Nobody", "advance", "{ref}", "withdraw", "--reason", "x"], 2,
          "unknown user"),
         (["advance", "{ref}", "withdraw", "--reason", "x"], 2, "no acting user"),

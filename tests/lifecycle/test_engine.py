@@ -75,6 +75,20 @@ def test_stale_version_is_a_conflict_and_writes_nothing(board):
                       expect_version=2).version == 3
 
 
+def test_stale_version_is_a_conflict_even_when_the_state_has_moved_on(board):
+    """Read at version 1, the case then moved on: the trigger no longer applies there and
+    a guard would refuse it, but what the person must hear is that the case changed."""
+    ref = board.refer(at=T0)
+    board.fire(ref, "request_information", at=T0 + H, agencies="health")
+    before = counts(board)
+    with pytest.raises(Conflict, match="changed since it was read"):
+        board.fire(ref, "request_information", at=T0 + 2 * H, agencies="police",
+                   expect_version=1)
+    with pytest.raises(Conflict, match="changed since it was read"):
+        board.fire(ref, "withdraw", at=T0 + 2 * H, expect_version=1)  # no reason: refused
+    assert counts(board) == before
+
+
 def test_referral_arms_triage_on_working_days(board):
     """A referral on Monday 23 Nov 10:00 is reminded on Thursday and escalated next Monday."""
     ref = board.refer(at=T0)
