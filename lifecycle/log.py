@@ -9,10 +9,14 @@ passwords are redacted, and exceptions render without local variables.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import stat
 import sys
 from collections.abc import MutableMapping
 from typing import Any, TextIO
+
+from states.errors import InvalidInput
 
 SECRET_WORDS = ("password", "passwd", "secret", "token", "authorization", "credential")
 # Free text about a child or family never enters a log, whatever key it arrives under.
@@ -72,6 +76,26 @@ class _Plain:
 
     def exception(self, event: str, **kw: Any) -> None:
         self._log(logging.ERROR, event, **kw)
+
+
+def open_file(path: str) -> TextIO:
+    """The log file SCR_LOG_FILE, opened to append: made readable by its owner alone (0600,
+    whatever the umask) when it is new, since events name cases and people. A directory, a
+    path in no directory, or a pipe or socket (which could hold the command up until
+    something reads it) is InvalidInput; a character device (/dev/null, a terminal) is
+    taken as it is."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        raise InvalidInput(f"SCR_LOG_FILE {path}: cannot write there "
+                           f"({exc.strerror or exc.__class__.__name__})") from None
+    mode = os.fstat(fd).st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode)):
+        os.close(fd)
+        raise InvalidInput(f"SCR_LOG_FILE {path}: not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "a", encoding="utf-8", buffering=1)
 
 
 def configure_quiet() -> None:

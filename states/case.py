@@ -108,11 +108,15 @@ class CaseSnapshot:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who fires a trigger: a user with roles (and an agency for agency leads), or the daemon."""
+    """Who fires a trigger: a user with roles (and an agency for agency leads), or the daemon.
+
+    `recorded_by` names the business manager who records a decision `name` made (the
+    command line's --as on a live board): the roles are `name`'s, and both names are kept."""
 
     name: str
     roles: frozenset[str]
     agency: str | None = None
+    recorded_by: str | None = None
 
     @property
     def is_system(self) -> bool:

@@ -16,6 +16,13 @@ from states.enums import CORE_AGENCIES
 from states.working_days import Offset, WorkingDays
 
 _NONE: Mapping[str, Offset] = MappingProxyType({})
+# Anchors that are a date set ahead of time (a deadline, a meeting, a publication date, an
+# action's due date): a distance from one of them may fall before, on or after it, like the
+# reminder two working days before returns are due. Every other distance counts on from
+# something that has happened (a referral, entering a state, the previous level, a
+# recurrence), and is at least one of its unit: zero or less would fall due at once, and a
+# recurrence that does not move on would never end.
+DATED_ANCHORS = frozenset({"returns_due", "meeting", "publication_date", "action_due"})
 
 
 def _none() -> Mapping[str, Offset]:
@@ -60,16 +67,35 @@ class ProcessConfig:
         return self.offsets["notice_period"]
 
     def with_offsets(self, overrides: Mapping[str, str],
-                     known: Iterable[str] | None = None) -> ProcessConfig:
-        """An unbound copy with the board's distances set; a key in none of `known` (by
-        default the keys of every shipped definition) or a bad value raises ValueError."""
-        if known is None:
+                     definitions: Iterable[Any] | None = None) -> ProcessConfig:
+        """An unbound copy with the board's distances set; a key in none of `definitions`
+        (by default every shipped definition), a bad value, or a distance that must count
+        forward (see DATED_ANCHORS) and does not, raises ValueError naming the key."""
+        if definitions is None:
             from states.registry import REGISTRY
 
-            known = {k for d in REGISTRY for k in d.default_offsets}
-        unknown = sorted(set(overrides) - set(known))
+            definitions = REGISTRY
+        definitions = tuple(definitions)
+        known = {k for d in definitions for k in d.default_offsets}
+        unknown = sorted(set(overrides) - known)
         if unknown:
             raise ValueError(f"unknown timer setting {unknown[0]!r}")
+        either_way = _dated_keys(definitions)
         merged = dict(self.overrides)
-        merged.update({k: Offset.parse(v) for k, v in overrides.items()})
+        for key, text in overrides.items():
+            try:
+                offset = Offset.parse(text)
+            except ValueError as exc:
+                raise ValueError(f"{key}: {exc}") from None
+            if offset.n < 1 and key not in either_way:
+                raise ValueError(f"{key} must be at least 1{offset.unit} (it counts on from "
+                                 f"something that has happened; got {text.strip()!r})")
+            merged[key] = offset
         return replace(self, overrides=MappingProxyType(merged), offsets=_NONE, rolls=False)
+
+
+def _dated_keys(definitions: Iterable[Any]) -> set[str]:
+    """The timer keys of `definitions` whose distance is from a dated anchor (a level's
+    own distance; never a recurrence's `.every`)."""
+    return {f"{spec.ladder}.{level.name}" for d in definitions for spec in d.timers
+            for level in spec.levels if level.anchor in DATED_ANCHORS}

@@ -45,6 +45,15 @@ class Param:
     # Free text about a child or family: stored in its own table, shown only to permitted
     # users, and never copied into history, logs or e-mail.
     private: bool = False
+    # Text a person types that is kept for good (SECURITY.md, "Free text"): the prompt warns
+    # that it must not name the child or family.
+    free_text: bool = False
+    # False: never stated in e-mail (text that may hold case detail, or facts the e-mail
+    # has no need of). Private parameters are never mailed either.
+    mailed: bool = True
+    # False: history records "(stored)" in its place, as for private text; only for text
+    # that its own table keeps.
+    in_history: bool = True
     not_future: bool = False
     multi_agency: bool = False  # AGENCY: also accept `multi_agency`
     max_length: int = 500
@@ -64,6 +73,21 @@ class Param:
         }[self.type]
         need = "" if self.required else ", optional"
         return f"{self.name} ({kind}{need})"
+
+    def caution(self) -> str:
+        """The warning the prompt gives with free text: where it is kept, where it goes."""
+        return caution(in_history=self.in_history, mailed=self.mailed) if self.free_text else ""
+
+
+def caution(*, in_history: bool = True, mailed: bool = True) -> str:
+    """The warning for text a person types that is kept for good (SECURITY.md, "Free text")."""
+    kept = "in the case's history" if in_history else "in the case record"
+    sent = "and sent in e-mail" if mailed else "(never e-mailed)"
+    return f"kept for good {kept} {sent}: never name the child or family"
+
+
+# A trigger's reason is kept in its history row and stated in its e-mail.
+REASON_CAUTION = caution()
 
 
 def parse_params(

@@ -20,6 +20,8 @@ from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from states.errors import InvalidInput
+
 _OFFSET = re.compile(r"^\s*([+-]?\d{1,4})\s*(wd|d|m)\s*$")
 _UNIT_WORDS = {"wd": "working day", "d": "day", "m": "month"}
 
@@ -138,18 +140,29 @@ class WorkingDays:
         `roll`: a distance in calendar days or months that lands on a weekend or a bank
         holiday moves on to the next working day (a statutory clock "due within 14 days"
         falls due on a day someone is at work to act on it). Working-day distances always
-        land on a working day (or on the anchor's own day, for 0wd)."""
-        local = self.local(moment)
-        day = local.date()
-        if offset.unit == "wd":
-            day = self.add_working_days(day, offset.n)
-        else:
-            day = day + timedelta(days=offset.n) if offset.unit == "d" \
-                else add_months(day, offset.n)
-            if roll:
-                day = self.next_working_day(day)
-        shifted = datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=self.zone)
-        return shifted.astimezone(UTC)
+        land on a working day (or on the anchor's own day, for 0wd).
+
+        A moment that would fall outside the calendar (before the year 1 or after 9999) is
+        InvalidInput, not an overflow deep in the arithmetic."""
+        _aware(moment)
+        try:
+            local = self.local(moment)
+            day = local.date()
+            if offset.unit == "wd":
+                day = self.add_working_days(day, offset.n)
+            else:
+                day = day + timedelta(days=offset.n) if offset.unit == "d" \
+                    else add_months(day, offset.n)
+                if roll:
+                    day = self.next_working_day(day)
+            shifted = datetime.combine(day, local.timetz().replace(tzinfo=None),
+                                       tzinfo=self.zone)
+            return shifted.astimezone(UTC)
+        except (OverflowError, ValueError):
+            # Date arithmetic past either end raises OverflowError; date() for the year
+            # 10000 (add_months) raises ValueError.
+            raise InvalidInput(f"{offset.describe()} {moment.date().isoformat()} falls "
+                               "outside the calendar") from None
 
 
 def _aware(moment: datetime) -> datetime:

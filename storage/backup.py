@@ -6,26 +6,56 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
-# The append-only triggers of the history table on SQLite (migration 0002 made them).
-HISTORY_TRIGGERS = {
-    verb: (f"CREATE TRIGGER IF NOT EXISTS history_no_{verb.lower()} BEFORE {verb} ON history "
-           f"BEGIN SELECT RAISE(ABORT, 'history is append-only: {verb} refused'); END")
-    for verb in ("UPDATE", "DELETE")
+from states.errors import InvalidInput
+from storage.db import new_private_file, remove_sqlite_file
+
+# The append-only triggers on SQLite, by name: the history's (migration 0002 made them)
+# and the users' audit trail's (migration 0009).
+APPEND_ONLY_TRIGGERS = {
+    f"{table}_no_{verb.lower()}":
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {verb} refused'); END"
+    for table in ("history", "user_audit") for verb in ("UPDATE", "DELETE")
 }
 
 
 def copy(source: Path, target: Path) -> None:
-    """Write a consistent copy of the database `source` over `target`."""
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
+    """Write a consistent copy of the database `source` to `target`, a new file made here
+    readable by its owner alone (0600); InvalidInput if `target` exists or cannot be made.
+    On any failure no file is left at `target`."""
+    new_private_file(target)
+    try:
+        with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+            src.backup(dst)
+    except BaseException:
+        remove_sqlite_file(target)
+        raise
+
+
+def write_backup(source: Path, target: Path) -> int:
+    """Copy `source` to the new file `target` (as `copy`) and check the copy with SQLite's
+    integrity check; the number of cases it holds. A copy that fails the check (the
+    database's own pages are damaged) is removed and InvalidInput raised: a backup that
+    cannot be restored is none. On any failure no file is left at `target`."""
+    copy(source, target)
+    try:
+        problem = integrity_problem(target)
+        if problem is not None:
+            raise InvalidInput(f"the database file is damaged: {problem[:120]}; no backup "
+                               "was written")
+        return count_cases(target)
+    except BaseException:
+        remove_sqlite_file(target)
+        raise
 
 
 def count_cases(path: Path) -> int:
     """How many cases the database file at `path` holds."""
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn:
         return int(conn.execute("SELECT count(*) FROM cases").fetchone()[0])
 
 
@@ -33,7 +63,8 @@ def integrity_problem(path: Path) -> str | None:
     """SQLite's own check of the file (PRAGMA integrity_check): None when it is sound, else
     the first thing it found."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        # As a URI, so that a name holding ? or # is still the file's name.
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             found = [row[0] for row in conn.execute("PRAGMA integrity_check")]
         finally:
@@ -44,15 +75,17 @@ def integrity_problem(path: Path) -> str | None:
 
 
 def put_back_triggers(path: Path) -> list[str]:
-    """Create the history's append-only triggers where they are missing; the names made."""
+    """Create the append-only triggers where they are missing (of the tables there); the
+    names made."""
     conn = sqlite3.connect(path)
     try:
         had = {name for (name,) in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        tables = {name for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
         made = []
-        for verb, statement in HISTORY_TRIGGERS.items():
-            name = f"history_no_{verb.lower()}"
-            if name not in had:
+        for name, statement in APPEND_ONLY_TRIGGERS.items():
+            if name not in had and name.rsplit("_no_", 1)[0] in tables:
                 conn.execute(statement)
                 made.append(name)
         conn.commit()

@@ -37,7 +37,7 @@ from storage.tables import (
 
 __all__ = ["CaseRecord", "LockedCase", "every", "insert", "listing", "load", "load_by_id",
            "lock", "most_urgent", "new", "next_ref", "overdue", "own_facts", "refs", "save",
-           "snapshot"]
+           "set_head", "snapshot"]
 
 _C = CASES
 _KEPT = tuple(n for n in CASES_FIELDS if n not in ("id", "version"))
@@ -57,6 +57,8 @@ _REFERRAL = Prepared(sql_insert(REFERRALS).values(
     {c: bindparam(c.key) for c in REFERRALS.columns}))
 _PROCEEDINGS = Prepared(sql_insert(PROCEEDINGS).values(
     {c: bindparam(c.key) for c in PROCEEDINGS.columns}))
+_SET_HEAD = Prepared(update(_C).where(_C.c.id == bindparam("case_id"))
+                     .values(history_head=bindparam("head")))
 _REFS = Prepared(select(_C.c.ref).where(_C.c.ref.startswith(bindparam("stem"))))
 _REF_LOCK = Prepared(text("SELECT pg_advisory_xact_lock(5243001)"))
 
@@ -89,6 +91,11 @@ def insert(tx: Tx, case: CaseRecord, *, referral: Mapping[str, Any], criminal: s
     _PROCEEDINGS.run(tx, {"case_id": case.id, "criminal": criminal, "care": "none",
                           "inquest": "none", "expected_conclusion": None,
                           "recorded_at": case.referred_at})
+
+
+def set_head(tx: Tx, case: CaseRecord) -> None:
+    """Write the head of a new case's history (its first row is written after the case)."""
+    _SET_HEAD.run(tx, {"case_id": case.id, "head": case.history_head})
 
 
 def next_ref(tx: Tx, prefix: str, year: int) -> str:

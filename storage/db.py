@@ -8,6 +8,7 @@ reads. No ORM session is opened on these paths.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ Tx = Connection
 
 BUSY_TIMEOUT_MS = 15_000
 # The schema revision this code needs; tests assert it is Alembic's head.
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0009"
 CONFLICT = "was changed by someone else at the same time; look again and retry"
 
 
@@ -115,9 +116,65 @@ def conflicts(ref: str) -> Iterator[None]:
         raise Conflict(f"{ref} {CONFLICT}") from None
 
 
+# SQLite's primary result codes for a file that is not, or is no longer, a sound database
+# (https://www.sqlite.org/rescode.html): SQLITE_CORRUPT and SQLITE_NOTADB. PostgreSQL's
+# SQLSTATE class XX: data_corrupted and index_corrupted.
+_SQLITE_DAMAGE = {11, 26}
+_POSTGRESQL_DAMAGE = {"XX001", "XX002"}
+
+
+def damage(error: BaseException) -> str | None:
+    """The driver's own words when `error` (or the error it wraps) says the database file is
+    damaged: corrupt pages, a truncated file, or a file that is not a database at all; None
+    for any other error."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        code = getattr(current, "sqlite_errorcode", None)
+        if isinstance(current, sqlite3.DatabaseError) and isinstance(code, int) \
+                and code & 0xFF in _SQLITE_DAMAGE:
+            return " ".join(str(current).split())[:120]
+        if getattr(current, "sqlstate", None) in _POSTGRESQL_DAMAGE:
+            return " ".join(str(current).split())[:120]
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return None
+
+
+def damaged(error: BaseException) -> InvalidInput | None:
+    """The error to report (exit 2) when `error` says the database file is damaged."""
+    found = damage(error)
+    return None if found is None else _damaged(found)
+
+
+def _damaged(found: str) -> InvalidInput:
+    return InvalidInput(f"the database file is damaged: {found}; nothing was written (restore "
+                        "the latest backup with scr restore FILE)")
+
+
+def check_intact(db: Engine) -> None:
+    """SQLite's quick check of every page of the database (PRAGMA quick_check); the error
+    of `damaged` when it finds a fault. PostgreSQL checks its own pages as it reads them."""
+    if not is_sqlite(db):
+        return
+    try:
+        with reading(db) as connection:
+            found = [row[0] for row in connection.exec_driver_sql("PRAGMA quick_check")]
+    except exc.DBAPIError as error:
+        problem = damaged(error)
+        if problem is None:
+            raise
+        raise problem from None
+    if found != ["ok"]:
+        raise _damaged(" ".join(str(found[0]).split())[:120])
+
+
 def describe(error: Exception) -> str | None:
     """One line for a user about a database that could not be used, or None when `error`
     is not about the database."""
+    problem = damaged(error)
+    if problem is not None:
+        return str(problem)
     if isinstance(error, exc.OperationalError):
         return ("the database could not be used ("
                 + " ".join(str(error.orig).split())[:120] + "); nothing was written")
@@ -129,9 +186,37 @@ def schema_revision(db: Connection) -> str | None:
     try:
         with db.begin_nested():
             row = db.execute(text("SELECT version_num FROM alembic_version")).first()
-    except Exception:  # no alembic_version table: an empty database
+    except (exc.OperationalError, exc.ProgrammingError) as error:
+        # No alembic_version table: an empty database. Anything else (a damaged file, a
+        # locked one) is no reason to offer `scr init`, and is raised.
+        if isinstance(error, exc.OperationalError) and "no such table" not in str(error.orig):
+            raise
         return None
     return row[0] if row else None
+
+
+def new_private_file(path: Path) -> None:
+    """Make the empty file `path` for a SQLite database, readable and writable by its owner
+    alone (0600, whatever the umask): SQLite gives the database's -wal and -shm files the
+    database's own mode, so they are private too. InvalidInput if `path` exists or cannot
+    be made."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        raise InvalidInput(f"{path} exists: choose a new file") from None
+    except OSError as error:
+        raise InvalidInput(f"cannot make {path}: {error.strerror or error.__class__.__name__}") \
+            from None
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
+def remove_sqlite_file(path: Path) -> None:
+    """Remove the database file `path` and any journal, -wal or -shm file beside it."""
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def sqlite_file(url: str) -> Path | None:

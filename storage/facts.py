@@ -1,4 +1,5 @@
-"""The facts of a case beside its own row: the referral and the proceedings, the agencies
+"""The facts of a case beside its own row: the referral (with the summaries amendments
+replaced) and the proceedings, the agencies
 asked and their returns, the sub-group's meetings, the publication outputs and the action
 plan. The writes are what triggers record (lifecycle/core/effects.py calls them, inside the
 trigger's transaction); the reads are what a case's document shows.
@@ -24,11 +25,12 @@ from storage.tables import (
     MEETINGS,
     OUTPUTS,
     PROCEEDINGS,
+    REFERRAL_VERSIONS,
     REFERRALS,
 )
 
 _A, _M, _MA, _O = AGENCY_REQUESTS, MEETINGS, MEETING_ATTENDANCE, OUTPUTS
-_X, _P, _R = ACTIONS, PROCEEDINGS, REFERRALS
+_X, _P, _R, _V = ACTIONS, PROCEEDINGS, REFERRALS, REFERRAL_VERSIONS
 _CASE_ID: Any = bindparam("case_id")
 # The referral's fields an amendment may change (all but the pseudonym).
 AMENDABLE = ("incident_date", "harm", "abuse", "agency_concern", "grounds", "route",
@@ -65,6 +67,10 @@ _AMEND = Prepared(update(_R).where(_R.c.case_id == _CASE_ID).values(
                                          _R.c[name].type), _R.c[name])
      for name in AMENDABLE}))
 _CRIMINAL = _setting(_P, "criminal", where=_P.c.case_id == _CASE_ID)
+_SUMMARY_NOW = Prepared(select(_R.c.summary).where(_R.c.case_id == _CASE_ID))
+_NEXT_VERSION = Prepared(select(func.coalesce(func.max(_V.c.version), 0) + 1).where(
+    _V.c.case_id == _CASE_ID))
+_KEEP_VERSION = inserting(_V)
 
 
 # --------------------------------------------------------------------------- writes
@@ -136,8 +142,20 @@ def sign_off_action(tx: Tx, case_id: int, number: int, *, at: datetime, by: str)
                             "set_signed_off_at": at, "set_signed_off_by": by})
 
 
-def amend_referral(tx: Tx, case_id: int, values: Mapping[str, Any]) -> None:
-    """Change the referral's fields given a value in `values` (None: left as it is)."""
+def amend_referral(tx: Tx, case_id: int, values: Mapping[str, Any], *, at: datetime,
+                   by: str) -> None:
+    """Change the referral's fields given a value in `values` (None: left as it is). A
+    summary that a different one replaces is kept (`summary_versions`), unless it was
+    empty."""
+    new = values.get("summary")
+    if new is not None:
+        row = _SUMMARY_NOW.one(tx, {"case_id": case_id})
+        old = row[0] if row is not None else ""
+        if old and old != new:
+            version = _NEXT_VERSION.one(tx, {"case_id": case_id})
+            assert version is not None
+            _KEEP_VERSION.run(tx, {"case_id": case_id, "version": version[0], "summary": old,
+                                   "replaced_by": by, "replaced_at": at})
     _AMEND.run(tx, {"case_id": case_id,
                     **{f"set_{name}": values.get(name) for name in AMENDABLE}})
 
@@ -151,6 +169,7 @@ _MEETINGS_READ = select(_M.c.id, _M.c.held_on).where(_M.c.case_id == _CASE_ID).o
 _ATTENDANCE_READ = select(_MA.c.meeting_id, _MA.c.agency).join(
     _M, _M.c.id == _MA.c.meeting_id).where(_M.c.case_id == _CASE_ID).order_by(_MA.c.agency)
 _OUTPUTS_READ = select(_O).where(_O.c.case_id == _CASE_ID).order_by(_O.c.id)
+_VERSIONS_READ = select(_V).where(_V.c.case_id == _CASE_ID).order_by(_V.c.version)
 _ACTIONS_READ = select(_X).where(_X.c.case_id == _CASE_ID).order_by(_X.c.number)
 _ALL_ACTIONS = select(_X).where(_X.c.created_at < bindparam("before", _X.c.created_at.type))
 _ROUTES = select(_R.c.case_id, _R.c.route)
@@ -160,6 +179,12 @@ def referral(tx: Tx, case_id: int) -> Any:
     """The referral: every column of the referrals table, the free-text summary included
     (show it only to those who may read it)."""
     return tx.execute(_REFERRAL_READ, {"case_id": case_id}).one()
+
+
+def summary_versions(tx: Tx, case_id: int) -> Sequence[Any]:
+    """The referral summaries amendments replaced, oldest (version 1) first: version,
+    summary, replaced_by, replaced_at (show them only to those who may read the summary)."""
+    return tx.execute(_VERSIONS_READ, {"case_id": case_id}).all()
 
 
 def proceedings(tx: Tx, case_id: int) -> Any:

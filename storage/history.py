@@ -8,11 +8,13 @@ writes the row in the trigger's transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
 
+from storage import cases, seal
 from storage import chain as chains
 from storage.db import Tx
 from storage.prepared import inserting
@@ -27,22 +29,25 @@ _ENDED = select(_H.c.trigger, _H.c.params).where(
     _H.c.case_id == bindparam("case_id"),
     _H.c.trigger.in_(bindparam("triggers", expanding=True)),
     _H.c.at >= bindparam("since", _H.c.at.type))
-_HEADS = select(CASES.c.id, CASES.c.ref, CASES.c.history_head).order_by(CASES.c.ref)
 
 
 def chain(case: CaseRecord, *, seq: int, trigger: str, source: str | None, actor: str,
           reason: str | None, params: Mapping[str, Any], at: datetime,
-          due_at: datetime | None) -> dict[str, Any]:
-    """The history row `seq` of `case`, leading to its state as it is now, chained to the
-    case's previous row; the case's head moves to it (the caller saves the case)."""
+          due_at: datetime | None, record: str, recorded_by: str | None = None,
+          ) -> dict[str, Any]:
+    """The history row `seq` of `case`, leading to its state as it is now and sealing its
+    record (`record`, storage.seal), chained to the case's previous row; the case's head
+    moves to it (the caller saves the case)."""
     prev = chains.GENESIS if seq == 1 else (case.history_head or chains.GENESIS)
     digest = chains.row_hash(case_ref=case.ref, seq=seq, trigger=trigger, source=source,
                              dest=case.state, actor=actor, reason=reason, params=params,
-                             at=at, due_at=due_at, prev_hash=prev)
+                             at=at, due_at=due_at, prev_hash=prev, record=record,
+                             recorded_by=recorded_by)
     case.history_head = digest
     return {"case_id": case.id, "seq": seq, "trigger": trigger, "source": source,
             "dest": case.state, "actor": actor, "reason": reason, "params": dict(params),
-            "at": at, "due_at": due_at, "prev_hash": prev, "hash": digest}
+            "at": at, "due_at": due_at, "prev_hash": prev, "hash": digest,
+            "record_hash": record, "recorded_by": recorded_by}
 
 
 def append(tx: Tx, case_id: int, row: Mapping[str, Any]) -> None:
@@ -66,14 +71,48 @@ def ended(tx: Tx, case_id: int, triggers: Iterable[str], since: datetime) -> Seq
                                "since": since}).all()
 
 
-def verify(tx: Tx) -> tuple[int, int, chains.Break | None]:
-    """Walk every case's chain: (cases, rows, the first break or None), cases by reference."""
-    rows_seen = 0
-    heads = tx.execute(_HEADS).all()
-    for case in heads:
+@dataclass
+class Audit:
+    """What a walk of every chain found: counts, each case's head, and every break."""
+
+    cases: int = 0
+    rows: int = 0
+    sealed: int = 0  # cases whose newest row seals their record, and the record matches
+    unsealed: int = 0  # cases whose history is all from before seals (chain version 1)
+    heads: list[tuple[str, int, str]] = field(default_factory=list)  # (ref, seq, head)
+    breaks: list[chains.Break] = field(default_factory=list)
+
+
+def verify(tx: Tx) -> Audit:
+    """Walk every case's chain, by reference, and check each case's record against the
+    seal of its newest row (storage.seal) and its version against the rows' count."""
+    found = Audit()
+    for case in cases.every(tx):
         rows = of_case(tx, case.id)
-        rows_seen += len(rows)
-        found = chains.verify_case(case.ref, case.history_head, rows)
-        if found is not None:
-            return len(heads), rows_seen, found
-    return len(heads), rows_seen, None
+        found.cases += 1
+        found.rows += len(rows)
+        if rows:
+            found.heads.append((case.ref, rows[-1].seq, rows[-1].hash))
+        broken = chains.verify_case(case.ref, case.history_head, rows)
+        if broken is None and case.version != len(rows):
+            broken = chains.Break(case.ref, None, f"the case is at version {case.version} "
+                                  f"but has {len(rows)} history rows")
+        if broken is None and rows and rows[-1].record_hash is not None:
+            if seal.digest(tx, case) != rows[-1].record_hash:
+                broken = chains.Break(case.ref, None, "the case's record was changed outside "
+                                      "its history (it does not match the seal of its newest "
+                                      "row)")
+            else:
+                found.sealed += 1
+        elif broken is None:
+            found.unsealed += 1
+        if broken is not None:
+            found.breaks.append(broken)
+    found.heads.sort()
+    return found
+
+
+def hash_at(tx: Tx, ref: str, seq: int) -> str | None:
+    """The hash of row `seq` of case `ref`, or None when there is none."""
+    return tx.execute(select(_H.c.hash).join(CASES, CASES.c.id == _H.c.case_id)
+                      .where(CASES.c.ref == ref, _H.c.seq == seq)).scalar()

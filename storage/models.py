@@ -1,8 +1,8 @@
 """The tables (SQLModel on SQLAlchemy 2). Moments are UTCDateTime; plain days are Date.
 
-Free text about a child (the referral's summary, an agency's summary of involvement, an
-action's evidence) lives only in its own column here: it is never copied into history,
-logs or e-mail.
+Free text about a child (the referral's summary and the summaries it replaced, an agency's
+summary of involvement, an action's evidence) lives only in its own column here: it is
+never copied into history, logs or e-mail.
 """
 
 from __future__ import annotations
@@ -35,12 +35,15 @@ def case_fk(*, index: bool = True) -> Any:
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
+    __table_args__ = (Index("uq_users_login", "login", unique=True),)
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100, sa_column_kwargs={"unique": True})
     email: str = Field(max_length=254)
     agency: str | None = Field(default=None, max_length=60)
     active: bool = True
     created_at: datetime = moment()
+    # The operating-system login that acts as this user on the command line (SECURITY.md).
+    login: str | None = Field(default=None, max_length=64)
 
 
 class UserRole(SQLModel, table=True):
@@ -55,12 +58,29 @@ class UserAudit(SQLModel, table=True):
     """Changes to users and their roles: an audit trail of its own."""
 
     __tablename__ = "user_audit"
+    __table_args__ = (Index("uq_user_audit_seq", "seq", unique=True),)
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = moment()
     actor: str = Field(max_length=100)
     action: str = Field(max_length=40)
     user_name: str = Field(max_length=100)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Tamper evidence (storage.ledger), for lines written since migration 0009: the line's
+    # place in the chain, the seal of every user and role after it, and the hashes.
+    seq: int | None = None
+    record_hash: str | None = Field(default=None, max_length=64)
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The newest hash of a chain kept outside the cases (the users' audit trail): a
+    removed tail shows, as a case's history_head shows one of its history."""
+
+    __tablename__ = "audit_heads"
+    chain: str = Field(max_length=20, primary_key=True)
+    seq: int
+    head: str = Field(max_length=64)
 
 
 _version = Column("version", Integer, nullable=False)
@@ -134,6 +154,20 @@ class Referral(SQLModel, table=True):
     # The child was looked after by the local authority.
     looked_after: bool = False
     summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class ReferralVersion(SQLModel, table=True):
+    """A referral summary that an amendment replaced, numbered from 1 (the first summary
+    given) per case: kept, never changed, shown only to those who may read the summary."""
+
+    __tablename__ = "referral_versions"
+    __table_args__ = (UniqueConstraint("case_id", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = case_fk(index=False)
+    version: int
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    replaced_by: str = Field(max_length=100)
+    replaced_at: datetime = moment()
 
 
 class AgencyRequest(SQLModel, table=True):
@@ -227,9 +261,13 @@ class History(SQLModel, table=True):
     at: datetime = moment()
     # For timer firings: the moment it was due, so lateness after an outage is on record.
     due_at: datetime | None = moment(nullable=True)
-    # Tamper evidence (storage.chain): this row's hash and its predecessor's.
+    # Tamper evidence (storage.chain): this row's hash and its predecessor's, and (chain
+    # version 2) the seal of the case's whole record after the trigger (storage.seal).
     prev_hash: str = Field(default="", max_length=64)
     hash: str = Field(default="", max_length=64)
+    record_hash: str | None = Field(default=None, max_length=64)
+    # A decision recorded on someone's behalf: who recorded it (`actor` made it).
+    recorded_by: str | None = Field(default=None, max_length=100)
 
 
 class Timer(SQLModel, table=True):

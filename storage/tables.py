@@ -64,6 +64,13 @@ AGENCY_REQUESTS = Table(
     UniqueConstraint("case_id", "round", "agency"),
 )
 
+AUDIT_HEADS = Table(
+    "audit_heads", metadata,
+    Column("chain", String(20), primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("head", String(64), nullable=False),
+)
+
 CASES = Table(
     "cases", metadata,
     Column("id", Integer, primary_key=True),
@@ -117,6 +124,8 @@ HISTORY = Table(
     Column("due_at", UTCDateTime(), nullable=True),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("record_hash", String(64), nullable=True),
+    Column("recorded_by", String(100), nullable=True),
     UniqueConstraint("case_id", "seq"),
 )
 
@@ -182,6 +191,17 @@ PROCEEDINGS = Table(
     Column("inquest", String(20), nullable=False),
     Column("expected_conclusion", Date, nullable=True),
     Column("recorded_at", UTCDateTime(), nullable=False),
+)
+
+REFERRAL_VERSIONS = Table(
+    "referral_versions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("replaced_by", String(100), nullable=False),
+    Column("replaced_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("case_id", "version"),
 )
 
 REFERRALS = Table(
@@ -250,6 +270,11 @@ USER_AUDIT = Table(
     Column("action", String(40), nullable=False),
     Column("user_name", String(100), nullable=False),
     Column("details", JSON, nullable=False),
+    Column("seq", Integer, nullable=True),
+    Column("record_hash", String(64), nullable=True),
+    Column("prev_hash", String(64), nullable=True),
+    Column("hash", String(64), nullable=True),
+    Index("uq_user_audit_seq", "seq", unique=True),
 )
 
 USER_ROLES = Table(
@@ -266,6 +291,8 @@ USERS = Table(
     Column("agency", String(60), nullable=True),
     Column("active", Boolean, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("login", String(64), nullable=True),
+    Index("uq_users_login", "login", unique=True),
 )
 
 WEB_SESSIONS = Table(

@@ -1,4 +1,5 @@
-"""The board's people: users, their roles, and the audit trail of changes to them."""
+"""The board's people: users, their roles, and the audit trail of changes to them (chained:
+storage.ledger)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select
 
 from states.errors import NotFound
+from storage import ledger
 from storage.db import Tx
 from storage.prepared import Prepared
 from storage.tables import USER_AUDIT, USER_ROLES, USERS
@@ -25,9 +27,10 @@ class UserRecord:
     agency: str | None
     active: bool
     roles: tuple[str, ...]
+    login: str | None = None
 
 
-_USER = select(_U.c.id, _U.c.name, _U.c.email, _U.c.agency, _U.c.active)
+_USER = select(_U.c.id, _U.c.name, _U.c.email, _U.c.agency, _U.c.active, _U.c.login)
 _BY_NAME = _USER.where(_U.c.name == bindparam("name"))
 _ROLES = select(_UR.c.user_id, _UR.c.role).order_by(_UR.c.role)
 _ACTIVE_ROLES = Prepared(
@@ -45,7 +48,7 @@ def _with_roles(tx: Tx, rows: Sequence[Any]) -> list[UserRecord]:
         for user_id, role in tx.execute(_ROLES.where(_UR.c.user_id.in_(ids))):
             roles.setdefault(user_id, []).append(role)
     return [UserRecord(r.id, r.name, r.email, r.agency, bool(r.active),
-                       tuple(roles.get(r.id, ()))) for r in rows]
+                       tuple(roles.get(r.id, ())), r.login) for r in rows]
 
 
 def named(tx: Tx, name: str) -> UserRecord:
@@ -74,35 +77,43 @@ def active_roles(tx: Tx) -> list[tuple[str, str, str | None, str]]:
 
 
 def add(tx: Tx, *, name: str, email: str, agency: str | None, roles: Sequence[str],
-        by: str, now: datetime) -> UserRecord:
-    """A new active user with `roles`, and its line in the audit trail."""
+        by: str, now: datetime, login: str | None = None) -> UserRecord:
+    """A new active user with `roles` (acting on the command line as `login`), and its line
+    in the audit trail."""
     user_id = tx.execute(insert(_U).values(name=name, email=email, agency=agency, active=True,
-                                           created_at=now).returning(_U.c.id)).scalar_one()
+                                           created_at=now, login=login)
+                         .returning(_U.c.id)).scalar_one()
     tx.execute(insert(_UR), [{"user_id": user_id, "role": role} for role in roles])
-    tx.execute(insert(USER_AUDIT).values(
-        at=now, actor=by, action="add", user_name=name,
-        details={"email": email, "roles": list(roles), "agency": agency}))
-    return UserRecord(user_id, name, email, agency, True, tuple(roles))
+    details: dict[str, Any] = {"email": email, "roles": list(roles), "agency": agency}
+    if login is not None:
+        details["login"] = login
+    ledger.append(tx, at=now, actor=by, action="add", user_name=name, details=details)
+    return UserRecord(user_id, name, email, agency, True, tuple(roles), login)
+
+
+def by_login(tx: Tx, login: str) -> UserRecord | None:
+    """The user whose operating-system login is `login`, or None."""
+    found = _with_roles(tx, tx.execute(_USER.where(_U.c.login == login)).all())
+    return found[0] if found else None
 
 
 def by_email(tx: Tx, email: str) -> UserRecord | None:
     """The active user with this address (compared without regard to case), or None."""
-    rows = tx.execute(select(_U).where(func.lower(_U.c.email) == email.strip().lower(),
-                                       _U.c.active.is_(True)).order_by(_U.c.id)).all()
+    rows = tx.execute(_USER.where(func.lower(_U.c.email) == email.strip().lower(),
+                                  _U.c.active.is_(True)).order_by(_U.c.id)).all()
     found = _with_roles(tx, rows[:1])
     return found[0] if found else None
 
 
 def by_id(tx: Tx, user_id: int) -> UserRecord | None:
-    found = _with_roles(tx, tx.execute(select(_U).where(_U.c.id == user_id)).all())
+    found = _with_roles(tx, tx.execute(_USER.where(_U.c.id == user_id)).all())
     return found[0] if found else None
 
 
 def record(tx: Tx, *, at: datetime, actor: str, action: str, user_name: str,
            details: dict[str, Any]) -> None:
     """A line in the users' audit trail: a sign-in, a failed one, a sign-out."""
-    tx.execute(insert(USER_AUDIT).values(at=at, actor=actor, action=action,
-                                         user_name=user_name, details=details))
+    ledger.append(tx, at=at, actor=actor, action=action, user_name=user_name, details=details)
 
 
 def audit(tx: Tx) -> Sequence[Any]:

@@ -19,7 +19,7 @@ from lifecycle.views import documents
 from lifecycle.views.text import case_text, table, when
 from states.case import Actor
 from states.errors import InvalidInput
-from states.params import Param, PType
+from states.params import REASON_CAUTION, Param, PType
 from states.registry import REGISTRY
 from storage import cases
 from storage.db import Tx, reading, transaction
@@ -42,29 +42,44 @@ def refer(app: App, args: Namespace) -> Output:
         actor = _actor(app, tx)
         case = app.engine.refer(tx, actor=actor, params=fields, now=app.now(),
                                 process_name=args.process)
-        doc = documents.case_document(tx, app.processes.of(case), case, show_summary=False)
+        doc = documents.case_document(tx, app.processes.of(case), case, reader=None)
     text = f"referred {case.ref} ({case.pseudonym}): state {case.state}\n" + \
         case_text(doc, app.settings.process.working_days)
     return Output(doc, text)
 
 
 def _referral_file(path: str) -> dict[str, Any]:
+    """The referral fields in the JSON file at `path` ('-': standard input): a regular file
+    of at most REFERRAL_FILE_MAX bytes, so that neither /dev/zero nor a pipe with no writer
+    can hold the command up."""
+    from lifecycle.settings import read_file
+
     try:
-        raw = Path(path).read_bytes() if path != "-" else _stdin_bytes()
+        raw = read_file(Path(path), REFERRAL_FILE_MAX) if path != "-" else _stdin_bytes()
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror or exc.__class__.__name__}") \
             from None
     if len(raw) > REFERRAL_FILE_MAX:
         raise InvalidInput(f"{path}: too large (at most {REFERRAL_FILE_MAX} bytes)")
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), parse_int=_json_int)
     except UnicodeDecodeError:
         raise InvalidInput(f"{path}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:  # the decoder recurses once per level of nesting
+        raise InvalidInput(f"{path}: nested too deeply to be a referral") from None
     if not isinstance(data, dict):
         raise InvalidInput(f"{path}: must hold one JSON object of referral fields")
     return data
+
+
+def _json_int(text: str) -> int:
+    """A JSON whole number; no referral field holds one longer than 18 digits, and Python
+    refuses to read one of more than 4,300."""
+    if len(text.lstrip("-")) > 18:
+        raise InvalidInput(f"a number of {len(text)} digits: too long for any referral field")
+    return int(text)
 
 
 def _stdin_bytes() -> bytes:
@@ -95,7 +110,7 @@ def advance(app: App, args: Namespace) -> Output:
         case = app.engine.fire(tx, args.ref, args.trigger, actor=actor, params=params,
                                reason=args.reason, now=app.now(),
                                expect_version=args.if_version)
-        doc = documents.case_document(tx, app.processes.of(case), case, show_summary=False)
+        doc = documents.case_document(tx, app.processes.of(case), case, reader=None)
     moved = f"{before} → {case.state}" if before != case.state else f"still {case.state}"
     text = f"{case.ref}: {args.trigger} done; {moved} (version {case.version})"
     pending = [t for t in doc["timers"] if t["status"] == PENDING]
@@ -110,13 +125,8 @@ def show(app: App, args: Namespace) -> Output:
     with reading(app.db()) as tx:
         actor = app.actor(tx, required=False)
         case = cases.load(tx, args.ref)
-        doc = documents.case_document(tx, app.processes.of(case), case,
-                                      show_summary=_may_read_summary(actor))
+        doc = documents.case_document(tx, app.processes.of(case), case, reader=actor)
     return Output(doc, case_text(doc, app.settings.process.working_days))
-
-
-def _may_read_summary(actor: Actor | None) -> bool:
-    return actor is not None and bool(actor.roles & documents.READ_SUMMARY)
 
 
 def history(app: App, args: Namespace) -> Output:
@@ -127,7 +137,8 @@ def history(app: App, args: Namespace) -> Output:
     text = table(
         ["seq", "at", "trigger", "from", "to", "actor", "reason"],
         [[e["seq"], when(e["at"], cal), e["trigger"], e["source"], e["dest"],
-          e["actor"], (e["reason"] or "").replace("\n", " ")[:60]] for e in entries])
+          e["actor"] + (f" (recorded by {e['recorded_by']})" if e["recorded_by"] else ""),
+          (e["reason"] or "").replace("\n", " ")[:60]] for e in entries])
     return Output(entries, text)
 
 
@@ -211,8 +222,9 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
             ref.add_argument(option, dest=field.name, help="free text; prefer --file, which "
                              "keeps it out of the shell's history")
         else:
+            said = "; ".join(t for t in (field.help, field.caution()) if t)
             ref.add_argument(option, dest=field.name, metavar=_option_metavar(field),
-                             help=field.help or None)
+                             help=said or None)
     ref.set_defaults(func=refer)
 
     adv = command("advance", "fire a trigger on a case")
@@ -220,7 +232,7 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
     adv.add_argument("trigger")
     adv.add_argument("params", nargs="*", metavar="KEY=VALUE",
                      help="parameters; lists are comma-separated (agencies=health,police)")
-    adv.add_argument("--reason", help="why (required by some triggers)")
+    adv.add_argument("--reason", help=f"why (required by some triggers); {REASON_CAUTION}")
     adv.add_argument("--if-version", dest="if_version", type=int, metavar="N",
                      help="refuse with a conflict unless the case is still at version N")
     adv.set_defaults(func=advance)

@@ -59,11 +59,11 @@ def timeline(app: App, args: Namespace) -> Output:
 
 
 def overdue(app: App, args: Namespace) -> Output:
+    from lifecycle.views.overdue import WITHIN_MAX, overdue_text
     from lifecycle.views.overdue import overdue as find
-    from lifecycle.views.overdue import overdue_text
 
-    if args.within < 0:
-        raise InvalidInput("--within: a number of working days from 0")
+    if not 0 <= args.within <= WITHIN_MAX:
+        raise InvalidInput(f"--within: a number of working days from 0 to {WITHIN_MAX}")
     cal = app.settings.process.working_days
     with reading(app.db()) as tx:
         app.actor(tx, required=False)

@@ -19,14 +19,15 @@ from states.errors import InvalidInput, LifecycleError
 EXIT_INTERNAL = 1
 # Modules that add commands: each has `add_commands(command)`, where `command(name, help)`
 # returns a sub-parser whose defaults name the function to run (`func`).
-COMMAND_GROUPS = ("lifecycle.cli.records", "lifecycle.cli.users", "lifecycle.cli.cases",
-                  "lifecycle.cli.outbox", "lifecycle.cli.running", "lifecycle.cli.inspect",
-                  "lifecycle.demo")
+COMMAND_GROUPS = ("lifecycle.cli.records", "lifecycle.cli.audit", "lifecycle.cli.users",
+                  "lifecycle.cli.cases", "lifecycle.cli.outbox", "lifecycle.cli.running",
+                  "lifecycle.cli.inspect", "lifecycle.demo")
 # Where each command lives, so that a one-shot command imports its own group alone (the
 # rest would cost a fresh process a tenth of a second). The shell, --help and anything
 # unknown build every group; tests/cli/test_shell.py checks this table against them.
 COMMAND_HOMES = {
-    **dict.fromkeys(("init", "audit", "backup", "restore"), "lifecycle.cli.records"),
+    **dict.fromkeys(("init", "backup", "restore"), "lifecycle.cli.records"),
+    "audit": "lifecycle.cli.audit",
     "users": "lifecycle.cli.users",
     **dict.fromkeys(("refer", "advance", "show", "history", "triggers", "list"),
                     "lifecycle.cli.cases"),
@@ -103,6 +104,7 @@ def run(argv: Sequence[str]) -> int:
 
     app = None
     try:
+        _require_utf8(argv)
         args = build_parser(command_word(argv)).parse_args(list(argv))
         if args.command is None:
             raise InvalidInput("a command is needed (scr --help lists them)")
@@ -132,7 +134,7 @@ def run(argv: Sequence[str]) -> int:
         return 130
     except Exception as exc:  # never a traceback to a user
         print(f"error: {_describe(exc)}", file=sys.stderr)
-        return EXIT_INTERNAL
+        return _exit_status(exc)
     finally:
         if app is not None:
             app.close()
@@ -148,7 +150,7 @@ def _configure_logging() -> None:
 
     path = os.environ.get("SCR_LOG_FILE")
     if path:
-        log.configure(json=True, level=logging.INFO, stream=open(path, "a", encoding="utf-8"))  # noqa: SIM115
+        log.configure(json=True, level=logging.INFO, stream=log.open_file(path))
     else:
         log.configure_quiet()
 
@@ -157,6 +159,27 @@ def _describe(exc: Exception) -> str:
     from storage.db import describe
 
     return describe(exc) or f"internal error ({exc.__class__.__name__}); nothing was written"
+
+
+def _exit_status(exc: Exception) -> int:
+    """A damaged database file is the input that is wrong (exit 2, like any bad input); any
+    other unexpected error is internal."""
+    from storage.db import damaged
+
+    problem = damaged(exc)
+    return EXIT_INTERNAL if problem is None else problem.exit_code
+
+
+def _require_utf8(argv: Sequence[str]) -> None:
+    """Every word of the command line must be UTF-8 text: Python hands bytes that are not
+    through as lone surrogates, which no reference, name or value may hold and no database
+    driver can store."""
+    for number, word in enumerate(argv, start=1):
+        try:
+            word.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(f"argument {number} is not UTF-8 text: {word[:40]!r}") \
+                from None
 
 
 def _one_line(text: str) -> str:

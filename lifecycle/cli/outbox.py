@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from argparse import Namespace
 from collections.abc import Callable
 
@@ -48,10 +49,19 @@ def outbox_retry(app: App, args: Namespace) -> Output:
                   "again")
 
 
+def _message_id(text: str) -> int:
+    """An outbox message's id: a whole number a database key can hold (SQLite's and
+    PostgreSQL's are 64-bit), so a mistyped one is unknown rather than an overflow."""
+    if not re.fullmatch(r"-?\d{1,18}", text.strip()):
+        raise argparse.ArgumentTypeError(f"not a message id: {text[:40]!r} (a whole number, "
+                                         "as scr outbox lists)")
+    return int(text)
+
+
 def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
     """`outbox` and `outbox retry ID`."""
     ob = command("outbox", "the e-mail outbox; 'outbox retry ID' re-queues a failed message")
     ob.add_argument("action", nargs="?", metavar="retry", help="re-queue a failed message")
-    ob.add_argument("id", nargs="?", type=int, metavar="ID")
+    ob.add_argument("id", nargs="?", type=_message_id, metavar="ID")
     ob.add_argument("--status", help="pending, sent or failed")
     ob.set_defaults(func=outbox)

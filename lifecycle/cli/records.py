@@ -1,8 +1,7 @@
-"""The database and keeping the record safe: `scr init`, `scr audit verify`, `scr backup FILE`,
-`scr restore FILE`.
+"""The database and keeping it safe: `scr init`, `scr backup FILE`, `scr restore FILE`
+(`scr audit` is lifecycle/cli/audit.py).
 
-`audit verify` walks every case's hash chain (storage.chain) and reports the first broken
-link, exiting 5 when it finds one. Backups use SQLite's online backup (a consistent copy
+Backups use SQLite's online backup (a consistent copy
 while others read and write); PostgreSQL boards use pg_dump and pg_restore (SECURITY.md).
 """
 
@@ -12,48 +11,76 @@ import argparse
 from argparse import Namespace
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from lifecycle.cli.app import App, Output
+from lifecycle.cli.app import App, Output, login_name
+from lifecycle.cli.audit import ChainBroken
 from states.enums import Role
 from states.errors import InvalidInput, LifecycleError, Refused
 from storage import backup as backups
-from storage import history, users
-from storage.db import SCHEMA_HEAD, make_engine, reading, redact, schema_revision, sqlite_file
-
-EXIT_BROKEN = 5
-
-
-class ChainBroken(LifecycleError):
-    """The history chain does not verify: a row was altered, removed or reordered."""
-
-    exit_code = EXIT_BROKEN
+from storage import history, ledger, users
+from storage.db import (
+    SCHEMA_HEAD,
+    check_intact,
+    make_engine,
+    new_private_file,
+    reading,
+    redact,
+    remove_sqlite_file,
+    schema_revision,
+    sqlite_file,
+    transaction,
+)
 
 
 def init(app: App, args: Namespace) -> Output:
+    """Create the database (a new SQLite file is its owner's alone, 0600) or check the one
+    there (SQLite's quick check: a damaged file is reported, not upgraded), then bring it to
+    the latest schema. A new file is removed again if this fails."""
+    file = sqlite_file(app.settings.database_url)
+    made = file if file is not None and not file.exists() else None
+    if made is not None:
+        new_private_file(made)
+    try:
+        return _initialise(app, file, check=made is None)
+    except BaseException:
+        if made is not None:
+            app.close()
+            remove_sqlite_file(made)
+        raise
+
+
+def _initialise(app: App, file: Path | None, *, check: bool) -> Output:
     from storage import migrate  # Alembic is slow to import; only init needs it
 
     db = app.db(creating=True)
+    if check:
+        check_intact(db)
     migrate.upgrade(db)
     revision = migrate.current(db)
     url = redact(app.settings.database_url)
-    file = sqlite_file(app.settings.database_url)
+    sealed = _seal_users(app, db)
+    note = "; sealed the users in their audit trail" if sealed else ""
     if file is not None:  # a history without its append-only triggers gets them back
         made = backups.put_back_triggers(file)
         if made:
             return Output({"database": url, "revision": revision, "triggers_restored": made},
                           f"database {url} is at schema revision {revision} (the latest); "
-                          f"put back the missing history triggers: {', '.join(made)}")
+                          f"put back the missing append-only triggers: {', '.join(made)}"
+                          + note)
     return Output({"database": url, "revision": revision},
-                  f"database {url} is at schema revision {revision} (the latest)")
+                  f"database {url} is at schema revision {revision} (the latest){note}")
 
 
-def audit_verify(app: App, args: Namespace) -> Output:
-    with reading(app.db()) as tx:
-        cases, rows, broken = history.verify(tx)
-    if broken is not None:
-        raise ChainBroken(f"history chain broken at {broken}")
-    return Output({"intact": True, "cases": cases, "rows": rows},
-                  f"history intact: {cases} cases, {rows} rows verified")
+def _seal_users(app: App, db: Any) -> bool:
+    """Users added before their audit trail was chained (migration 0009) are sealed by a
+    first line, so that a change to them from now on shows (storage.ledger)."""
+    with transaction(db) as tx:
+        if ledger.head(tx)[0] or not users.every(tx):
+            return False
+        ledger.append(tx, at=app.now(), actor=f"os:{login_name()}", action="seal",
+                      user_name="(everyone)", details={})
+    return True
 
 
 def _sqlite_path(app: App) -> Path:
@@ -87,9 +114,8 @@ def backup(app: App, args: Namespace) -> Output:
     if target.exists():
         raise InvalidInput(f"{target} exists: choose a new file for the backup")
     app.db()  # the schema is checked before copying
-    backups.copy(source, target)
-    target.chmod(0o600)
-    cases = backups.count_cases(target)
+    # A new file of the owner's alone (0600), checked once written; nothing left on failure.
+    cases = backups.write_backup(source, target)
     return Output({"file": str(target), "cases": cases},
                   f"backup of {cases} cases written to {target}")
 
@@ -126,21 +152,33 @@ def restore(app: App, args: Namespace) -> Output:
                    "replaced": str(kept)},
                   f"restored {cases} cases ({rows} history rows, chain verified) from {source}; "
                   f"the database it replaced is kept as {kept}"
-                  + ("" if revision == SCHEMA_HEAD else "; run scr init to upgrade"))
+                  + ("" if revision == SCHEMA_HEAD else
+                     f"; brought from schema {revision} to {SCHEMA_HEAD}"))
 
 
 def _checked(staged: Path, source: Path) -> tuple[str, int, int]:
-    """The staged copy's schema revision, cases and history rows, its chain verified."""
+    """The staged copy's schema revision, cases and history rows, its chains and seals
+    verified. A copy from an older scr is brought to this one's schema first (it is a
+    copy: the backup itself is not touched)."""
+    from storage import migrate
+
     engine = make_engine(f"sqlite:///{staged}")
     try:
         with reading(engine) as tx:
             revision = schema_revision(tx)
-            if revision is None:
-                raise InvalidInput(f"{source} is not an scr database")
-            if revision > SCHEMA_HEAD:
-                raise InvalidInput(f"{source} is at schema {revision}, newer than this scr "
-                                   f"({SCHEMA_HEAD}): upgrade scr first")
-            cases, rows, broken = history.verify(tx)
+        if revision is None:
+            raise InvalidInput(f"{source} is not an scr database")
+        if revision > SCHEMA_HEAD:
+            raise InvalidInput(f"{source} is at schema {revision}, newer than this scr "
+                               f"({SCHEMA_HEAD}): upgrade scr first")
+        if revision != SCHEMA_HEAD:
+            migrate.upgrade(engine)
+        with reading(engine) as tx:
+            walk = history.verify(tx)
+            cases, rows = walk.cases, walk.rows
+            _lines, users_broken = ledger.verify(tx)
+            breaks = [*walk.breaks, *([users_broken] if users_broken else [])]
+            broken = breaks[0] if breaks else None
     except LifecycleError:
         raise
     except Exception:
@@ -148,20 +186,14 @@ def _checked(staged: Path, source: Path) -> tuple[str, int, int]:
     finally:
         engine.dispose()
     if broken is not None:
-        raise ChainBroken(f"the backup's history chain is broken at {broken}; not restored")
+        raise ChainBroken(f"the backup's record does not verify: {broken}; not restored")
     return revision, cases, rows
 
 
 def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
-    """Init, audit, backup and restore."""
+    """Init, backup and restore."""
     command("init", "create or upgrade the database to the latest schema").set_defaults(
         func=init)
-    audit = command("audit", "check the tamper-evident history")
-    audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION",
-                                     parser_class=type(audit))
-    check = audit_sub.add_parser("verify", help="verify every case's history chain")
-    check.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-    check.set_defaults(func=audit_verify)
     take = command("backup", "write a consistent copy of the SQLite database to FILE")
     take.add_argument("file")
     take.set_defaults(func=backup)

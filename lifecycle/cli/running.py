@@ -96,7 +96,7 @@ def _configure_logging(fmt: str) -> None:
     """One JSON event per line in production (and whenever stderr is not a terminal);
     readable lines at a terminal. SCR_LOG_FILE sends the events to a file instead."""
     path = os.environ.get("SCR_LOG_FILE")
-    stream: Any = open(path, "a", encoding="utf-8", buffering=1) if path else sys.stderr  # noqa: SIM115
+    stream: Any = log.open_file(path) if path else sys.stderr
     as_json = None if fmt == "auto" else fmt == "json"
     log.configure(json=as_json, level=logging.INFO, stream=stream)
 

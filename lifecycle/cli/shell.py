@@ -30,7 +30,7 @@ import cmd2
 from cmd2 import CompletionItem, Completions, Statement
 
 from lifecycle.cli import main as cli
-from lifecycle.cli.app import App
+from lifecycle.cli.app import App, login_name
 from lifecycle.cli.completion import Candidate, Lookup, complete
 from lifecycle.core.process import Process
 from lifecycle.settings import parse_moment
@@ -142,7 +142,7 @@ class Shell(cmd2.Cmd):
         except KeyboardInterrupt:
             return self._error("interrupted; nothing was written", 130)
         except Exception as exc:  # never a traceback, and the shell carries on
-            return self._error(cli._describe(exc), cli.EXIT_INTERNAL)
+            return self._error(cli._describe(exc), cli._exit_status(exc))
         finally:
             style.ENABLED.reset(token)
 
@@ -166,24 +166,29 @@ class Shell(cmd2.Cmd):
 
     # ------------------------------------------------------------- shell's own
     def do_as(self, statement: Statement) -> bool:
-        """as NAME: act as this user from now on ('as -' for nobody; 'as' shows who)."""
+        """as NAME: act as this user from now on ('as -' for nobody; 'as' shows who). On a
+        live board: record what NAME decided, as a business manager (SECURITY.md)."""
         name = " ".join(self._words(statement))
         if not name:
-            self._out(f"acting as {self.app.settings.actor or 'nobody (give as NAME)'}")
+            self._out(f"acting as {self._who()}"
+                      + (" (give as NAME)" if not self.app.settings.actor else ""))
             return False
         try:
             if name != "-":
                 with reading(self.app.db()) as tx:
                     user = users.named(tx, name)
-                if not user.active:
-                    raise Refused(f"user {name} is deactivated")
+                    if not user.active:
+                        raise Refused(f"user {name} is deactivated")
+                    if not self.app.settings.training:  # may this login act on one's behalf?
+                        replace(self.app, settings=replace(self.app.settings, actor=name)
+                                ).actor(tx)
             self.app.settings = replace(self.app.settings, actor=None if name == "-" else name)
             self.last_status = 0
-            self._out(f"acting as {self.app.settings.actor or 'nobody'}")
+            self._out(f"acting as {self._who()}")
         except LifecycleError as exc:
             self.last_status = self._error(cli._one_line(str(exc)), exc.exit_code)
         except Exception as exc:
-            self.last_status = self._error(cli._describe(exc), cli.EXIT_INTERNAL)
+            self.last_status = self._error(cli._describe(exc), cli._exit_status(exc))
         self._refresh_prompt()
         return False
 
@@ -281,8 +286,26 @@ class Shell(cmd2.Cmd):
         return found
 
     # -------------------------------------------------------------- session
+    def _who(self) -> str:
+        """Who the shell's commands act as: in training mode the name `as` gave; on a live
+        board the login's user, and whose decision it records."""
+        if self.app.settings.training:
+            return self.app.settings.actor or "nobody"
+        try:
+            with reading(self.app.db()) as tx:
+                actor = self.app.actor(tx, required=False)
+        except LifecycleError:
+            return f"nobody (the login {login_name()} is no user's)"
+        if actor is None:
+            return f"nobody (the login {login_name()} is no user's)"
+        if actor.recorded_by:
+            return f"{actor.recorded_by}, recording for {actor.name}"
+        return actor.name
+
     def _refresh_prompt(self) -> None:
         actor = self.app.settings.actor or "nobody"
+        if not self.app.settings.training:
+            actor = self._who()
         when = ""
         if self.app.settings.now is not None:
             moment = self.app.settings.process.working_days.local(self.app.settings.now)
@@ -292,7 +315,8 @@ class Shell(cmd2.Cmd):
     def intro_text(self) -> str:
         return (f"scr shell — {self.app.settings.board.name}\n"
                 f"database {redact(self.app.settings.database_url)}; acting as "
-                f"{self.app.settings.actor or 'nobody (as NAME to choose)'}\n"
+                f"{self._who()}"
+                + (" (as NAME to choose)" if not self.app.settings.actor else "") + "\n"
                 "help lists the commands and triggers; TAB completes; quit leaves.")
 
 

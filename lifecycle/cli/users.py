@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import re
 from argparse import Namespace
 from collections.abc import Callable
 
-from lifecycle.cli.app import App, Output
+from lifecycle.cli.app import App, Output, login_name
+from lifecycle.core import people
 from lifecycle.views.documents import user_entry
 from lifecycle.views.text import table
 from states.enums import PARTNERS, USER_ROLES, Role
@@ -24,6 +24,13 @@ def users_add(app: App, args: Namespace) -> Output:
     name = clean_text(args.name, "name", 100)
     if not name or "," in name:
         raise InvalidInput("name: must be non-empty text without commas")
+    name = " ".join(name.split())
+    if people.reserved(name):
+        raise InvalidInput(f"name: {name!r} is a name scr uses for itself (system, scr, "
+                           "os:...)")
+    login = args.login
+    if login is not None and not people.LOGIN.match(login):
+        raise InvalidInput(f"--login: not an operating-system login: {login[:40]!r}")
     email = args.email.strip()
     if not _EMAIL.match(email) or len(email) > 254:
         raise InvalidInput(f"email: not an e-mail address: {email[:60]!r}")
@@ -44,24 +51,37 @@ def users_add(app: App, args: Namespace) -> Output:
         raise InvalidInput("an agency_lead needs --agency, one of the board's agencies")
     with transaction(app.db()) as tx:
         by = _user_admin(app, tx)
-        if any(u.name == name for u in users.every(tx)):
-            raise InvalidInput(f"user {name!r} already exists")
+        for other in users.every(tx):
+            if other.name == name:
+                raise InvalidInput(f"user {name!r} already exists")
+            if people.looks_like(name, other.name):
+                raise InvalidInput(f"name: {name!r} looks like the existing user "
+                                   f"{other.name!r} (names that differ only in case, spacing "
+                                   "or look-alike letters would be mistaken in history and "
+                                   "e-mail)")
+            if login is not None and other.login == login:
+                raise InvalidInput(f"--login: {login} is already {other.name}'s")
         user = users.add(tx, name=name, email=email, agency=agency, roles=roles, by=by,
-                         now=app.now())
+                         now=app.now(), login=login)
     return Output(user_entry(user), f"added {name} <{email}> as {', '.join(roles)}"
-                  + (f" ({agency})" if agency else ""))
+                  + (f" ({agency})" if agency else "")
+                  + (f", acting on the command line as login {login}" if login else ""))
 
 
 def _user_admin(app: App, tx: Tx) -> str:
-    """Who is changing users: a business manager named by --as. Only the very first user
-    may be added without one (nobody exists yet to name), and is recorded as added by the
-    operating-system account."""
+    """Who is changing users: a business manager (the login's user; in training mode, the
+    one --as names). Only the very first user may be added without one (nobody exists yet
+    to name), and is recorded as added by the operating-system login."""
     actor = app.actor(tx, required=False)
     if actor is None:
         if users.every(tx):
-            raise Refused("give --as NAME, a business manager: only the very first user may "
-                          "be added without one")
-        return f"os:{getpass.getuser()}"
+            raise Refused("only the very first user may be added without a business "
+                          "manager" + (" (give --as NAME)" if app.settings.training else
+                                       f": the login {login_name()} is no user's"))
+        return f"os:{login_name()}"
+    if actor.recorded_by is not None:
+        raise Refused("users are added by a business manager in their own name, not on "
+                      "someone's behalf (--as)")
     if Role.BUSINESS_MANAGER not in actor.roles:
         raise Refused(f"{actor.name} may not change users: it needs business_manager")
     return actor.name
@@ -70,8 +90,8 @@ def _user_admin(app: App, tx: Tx) -> str:
 def users_list(app: App, args: Namespace) -> Output:
     with reading(app.db()) as tx:
         entries = [user_entry(u) for u in users.every(tx)]
-    text = table(["name", "email", "roles", "agency", "active"],
-                 [[e["name"], e["email"], ", ".join(e["roles"]), e["agency"],
+    text = table(["name", "email", "roles", "agency", "login", "active"],
+                 [[e["name"], e["email"], ", ".join(e["roles"]), e["agency"], e["login"],
                    "yes" if e["active"] else "no"] for e in entries])
     return Output(entries, text)
 
@@ -88,6 +108,9 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
     add.add_argument("--role", action="append", metavar="ROLE",
                      help=", ".join(USER_ROLES[:-1]) + f" or {USER_ROLES[-1]}; repeat for "
                      "several")
+    add.add_argument("--login", metavar="LOGIN",
+                     help="the operating-system login this user runs scr as (a live board's "
+                     "command line acts as the login that runs it: SECURITY.md)")
     add.add_argument("--agency", help="the user's agency (required for agency_lead; for a "
                      "safeguarding_partner, the partner: " + ", ".join(PARTNERS) + ")")
     add_json_option(add)

@@ -247,7 +247,7 @@ def _panel_response(f: Firing) -> None:
 
 @effect("amend_referral")
 def _amend(f: Firing) -> None:
-    facts.amend_referral(f.tx, f.case.id, f.params)
+    facts.amend_referral(f.tx, f.case.id, f.params, at=f.now, by=f.actor.name)
     given = {name: f.params[name] for name in facts.AMENDABLE
              if name != "summary" and f.params.get(name) is not None}
     if "grounds" in given:

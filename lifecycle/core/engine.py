@@ -32,7 +32,7 @@ from states.errors import Conflict, InvalidInput, NotFound, Refused
 from states.params import PType, clean_text, parse_params
 from states.process import TIMER_TRIGGER, TriggerSpec
 from states.registry import REGISTRY, Registry
-from storage import cases, history, outbox
+from storage import cases, history, outbox, seal
 from storage.cases import CaseRecord
 from storage.db import Tx, conflicts
 
@@ -40,8 +40,6 @@ REASON_MAX = 2000
 # A timer firing later than this after its due moment tells its recipients how late it is
 # (the daemon was down); a running daemon fires within seconds, which is not "late".
 LATE_NOTICE_AFTER = timedelta(minutes=5)
-# Parameters that never leave the database in an e-mail, whatever the trigger.
-NOT_MAILED = frozenset({"pseudonym", "incident_date", "summary", "evidence"})
 
 
 @dataclass(frozen=True)
@@ -105,18 +103,16 @@ class Engine:
         case = cases.new(ref=ref, pseudonym=values["pseudonym"], definition=definition.name,
                          definition_version=definition.version, state=definition.initial,
                          now=now)
-        # The history row's hash is set on the case before its first write, so a new case
-        # is at version 1: one version per history row.
-        entry = history.chain(case, seq=1, trigger=spec.name, source=None, actor=actor.name,
-                              reason=None, params=history_params(spec, values, {}), at=now,
-                              due_at=None)
         referral = {k: v for k, v in values.items() if k != "pseudonym"}
         criminal = Proceedings.PENDING if values["criminal_proceedings"] else Proceedings.NONE
+        # A new case is at version 1: one version per history row.
         cases.insert(tx, case, referral=referral, criminal=criminal)
         snapshot = cases.snapshot(tx, case)
         plan = TimerPlan(enter=process.machine.entering(definition.initial, spec.name))
-        self._record(tx, process, case, snapshot, spec, entry, plan, actor=actor,
-                     values=values, outcome={}, announce=None)
+        self._record(tx, process, case, snapshot, spec, plan, seq=1, source=None, actor=actor,
+                     reason=None, values=values, outcome={}, now=now, due_at=None,
+                     announce=None)
+        cases.set_head(tx, case)
         return case
 
     # ------------------------------------------------------------------ firing a trigger
@@ -173,17 +169,15 @@ class Engine:
                 case.state = new_state
                 case.state_entered_at = now
             case.updated_at = now
-            entry = history.chain(case, seq=seq, trigger=spec.name, source=snapshot.state,
-                                  actor=actor.name, reason=reason,
-                                  params=history_params(spec, values, firing.outcome),
-                                  at=now, due_at=due_at)
-            # The case row is written once, and its version rises by exactly one.
-            cases.save(tx, case)
             after = snapshots.after(snapshot, case, firing.changes)
+            self._record(tx, process, case, after, spec, firing.timers, seq=seq,
+                         source=snapshot.state, actor=actor, reason=reason, values=values,
+                         outcome=firing.outcome, now=now, due_at=due_at, announce=announce)
+            # The case row is written once, with the head of its history, and its version
+            # rises by exactly one.
+            cases.save(tx, case)
             if self.check_snapshots:
                 snapshots.check(tx, case, after)
-            self._record(tx, process, case, after, spec, entry, firing.timers, actor=actor,
-                         values=values, outcome=firing.outcome, announce=announce)
         return case
 
     # ------------------------------------------------------------------------ reading
@@ -251,19 +245,22 @@ class Engine:
         case: CaseRecord,
         snapshot: CaseSnapshot,
         spec: TriggerSpec,
-        entry: dict[str, Any],
         plan: TimerPlan,
         *,
+        seq: int,
+        source: str | None,
         actor: Actor,
+        reason: str | None,
         values: dict[str, Any],
         outcome: dict[str, Any],
+        now: datetime,
+        due_at: datetime | None,
         announce: Announcement | None,
     ) -> None:
-        """Write the history row, re-arm timers and queue the e-mail of one firing."""
+        """Re-arm timers, queue the e-mail and write the history row of one firing. The row
+        is written last: it carries the seal of the case's record as the firing leaves it
+        (storage.seal), and moves the case's head to it (the caller saves the case)."""
         definition = process.definition
-        history.append(tx, case.id, entry)
-        seq, source, reason = entry["seq"], entry["source"], entry["reason"]
-        now, due_at = entry["at"], entry["due_at"]
         changes = arming.apply(tx, definition, case, snapshot, plan, trigger=spec.name,
                                params=values, outcome=outcome, now=now, config=process.config)
         late = (now - due_at) if due_at is not None and now > due_at else None
@@ -279,7 +276,7 @@ class Engine:
         recipients = notify.resolve(people, selectors, snapshot, values, action_number=number)
         event = notify.Event(
             template=template, label=label, source=source,
-            actor="scr (automatic)" if actor.is_system else actor.name, reason=reason,
+            actor=actor_label(actor), reason=reason,
             details=mail_details(process, spec, values, outcome, snapshot),
             level=announce.level if announce else None,
             late_by=late if late is not None and late > LATE_NOTICE_AFTER else None,
@@ -301,9 +298,26 @@ class Engine:
             people=people, board=self.board, timezone=days.timezone, now=now,
             history_seq=seq, actor=event.actor)
         outbox.queue(tx, mail)
+        entry = history.chain(case, seq=seq, trigger=spec.name, source=source,
+                              actor=actor.name, reason=reason,
+                              params=history_params(spec, values, outcome), at=now,
+                              due_at=due_at, record=seal.digest(tx, case),
+                              recorded_by=actor.recorded_by)
+        history.append(tx, case.id, entry)
         log.get(case_ref=case.ref, pseudonym=case.pseudonym, trigger=spec.name,
-                actor=actor.name).info("transition", source=source, dest=case.state, seq=seq,
-                                       late_s=late.total_seconds() if late else None)
+                actor=actor.name, recorded_by=actor.recorded_by).info(
+            "transition", source=source, dest=case.state, seq=seq,
+            late_s=late.total_seconds() if late else None)
+
+
+def actor_label(actor: Actor) -> str:
+    """Who acted, as e-mail says it: both names for a decision recorded on someone's
+    behalf."""
+    if actor.is_system:
+        return "scr (automatic)"
+    if actor.recorded_by:
+        return f"{actor.name} (recorded by {actor.recorded_by})"
+    return actor.name
 
 
 def _plain(value: Any) -> Any:
@@ -316,11 +330,12 @@ def _plain(value: Any) -> Any:
 
 def history_params(spec: TriggerSpec, values: Mapping[str, Any],
                    outcome: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters as history keeps them: private free text is marked, not copied."""
+    """The parameters as history keeps them: private free text, and free text its own table
+    keeps (Param.in_history), is marked, not copied."""
     kept: dict[str, Any] = {}
     for p in spec.params:
         value = values.get(p.name)
-        if p.private:
+        if p.private or not p.in_history:
             kept[p.name] = "(stored)" if value else None
         elif value is not None:
             kept[p.name] = _plain(value)
@@ -331,11 +346,12 @@ def history_params(spec: TriggerSpec, values: Mapping[str, Any],
 def mail_details(process: Process, spec: TriggerSpec, values: Mapping[str, Any],
                  outcome: Mapping[str, Any],
                  snapshot: CaseSnapshot) -> tuple[tuple[str, str], ...]:
-    """The facts an e-mail may state: non-private parameters, labelled for people."""
+    """The facts an e-mail may state: the parameters declared mailed (never private ones),
+    labelled for people."""
     details: list[tuple[str, str]] = []
     for p in spec.params:
         value = values.get(p.name)
-        if p.private or p.name in NOT_MAILED or value is None or value == "" or value == []:
+        if p.private or not p.mailed or value is None or value == "" or value == []:
             continue
         details.append((p.name.replace("_", " ").capitalize(), _display(value)))
     if "action" in outcome:

@@ -113,6 +113,7 @@ def demo_settings(folder: Path) -> Settings:
         process=ProcessConfig(start=story.FIRST_PROCESS),
         board=Board(name=cast.BOARD_NAME, mail_from=cast.MAIL_FROM, ref_prefix="CR"),
         mail=MailSettings(mail_dir=root / "mail", smtp_url=None),
+        training=True,  # a throwaway board with its own clock: --as names who acts
     )
 
 
@@ -128,7 +129,8 @@ def _stage(demo_app: App, say: Narrator) -> Run:
         # The first user is added without --as, as on a new board; then the manager adds.
         adder = replace(demo_app.settings, actor=cast.BM if number else None)
         users_add(App(adder), Namespace(name=person.name, email=person.email,
-                                        role=list(person.roles), agency=person.agency))
+                                        role=list(person.roles), agency=person.agency,
+                                        login=None))
         say.line(f"{person.name:<13} {person.title}", 2)
     settings = demo_app.settings
     assert settings.now is not None

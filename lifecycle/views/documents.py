@@ -2,7 +2,9 @@
 text in lifecycle/views/text.py is made from.
 
 A case's document is read through storage's verbs on a plain connection, so `scr show`
-runs without loading the ORM.
+runs without loading the ORM. It holds the free text about the child only for a reader who
+may read it (SECURITY.md, "Free text"): the referral's summary and the summaries it
+replaced, each agency's return and each action's evidence.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from states.case import Actor
 from states.enums import Role
 from storage import cases, facts, history, timers
 from storage.cases import CaseRecord
@@ -22,12 +25,26 @@ from storage.users import UserRecord
 if TYPE_CHECKING:
     from lifecycle.core.process import Process
 
-# Who may read the referral's free text: those who decide on the case or review it, and
-# those who scrutinise the work (the auditor; the CSPR's independent scrutineer, who may
-# read everything).
+# Who may read the free text about the child (the referral's, the agencies' returns and the
+# actions' evidence): those who decide on the case or review it, and those who scrutinise
+# the work (the auditor; the CSPR's independent scrutineer, who may read everything).
 READ_SUMMARY = frozenset({Role.BUSINESS_MANAGER, Role.CHAIR, Role.SUBGROUP_CHAIR,
                           Role.SUBGROUP_MEMBER, Role.LEAD_REVIEWER, Role.AUDITOR,
                           Role.SAFEGUARDING_PARTNER, Role.SCRUTINEER})
+
+
+def reads_referral(reader: Actor | None) -> bool:
+    """Whether `reader` may read the referral's summary and the summaries it replaced."""
+    return reader is not None and bool(reader.roles & READ_SUMMARY)
+
+
+def reads_agency_text(reader: Actor | None, agency: str) -> bool:
+    """Whether `reader` may read an agency's own free text on a case (its return, the
+    evidence of its action): whoever may read the referral, and that agency's lead."""
+    if reader is None:
+        return False
+    own = Role.AGENCY_LEAD in reader.roles and reader.agency == agency
+    return own or reads_referral(reader)
 
 
 def iso(value: date | datetime | None) -> str | None:
@@ -35,8 +52,10 @@ def iso(value: date | datetime | None) -> str | None:
 
 
 def case_document(tx: Tx, process: Process, case: CaseRecord, *,
-                  show_summary: bool) -> dict[str, Any]:
-    """Everything about a case, but the referral's free text unless `show_summary`."""
+                  reader: Actor | None) -> dict[str, Any]:
+    """Everything about a case, with the free text `reader` may read (None: none of it).
+    Free text withheld leaves its key out: a return or evidence still shows that it was
+    given (`returned_at`, `completed_at`)."""
     definition = process.definition
     snapshot = cases.snapshot(tx, case)
     referral = facts.referral(tx, case.id)
@@ -74,7 +93,9 @@ def case_document(tx: Tx, process: Process, case: CaseRecord, *,
         ],
         "agencies": [
             {"agency": a.agency, "round": a.round, "requested_at": iso(a.requested_at),
-             "due_at": iso(a.due_at), "returned_at": iso(a.returned_at), "view": a.view}
+             "due_at": iso(a.due_at), "returned_at": iso(a.returned_at), "view": a.view,
+             **({"summary": a.summary} if a.summary is not None
+                and reads_agency_text(reader, a.agency) else {})}
             for a in facts.asks(tx, case.id)
         ],
         "returns_due_at": iso(case.returns_due_at),
@@ -108,12 +129,18 @@ def case_document(tx: Tx, process: Process, case: CaseRecord, *,
         "actions": [
             {"action": a.number, "agency": a.agency, "description": a.description,
              "owner": a.owner, "due": iso(a.due), "status": a.status,
-             "completed_at": iso(a.completed_at), "signed_off_at": iso(a.signed_off_at)}
+             "completed_at": iso(a.completed_at), "signed_off_at": iso(a.signed_off_at),
+             **({"evidence": a.evidence} if a.evidence is not None
+                and reads_agency_text(reader, a.agency) else {})}
             for a in facts.actions(tx, case.id)
         ],
     }
-    if show_summary:
+    if reads_referral(reader):
         doc["referral"]["summary"] = referral.summary
+        doc["referral"]["earlier_summaries"] = [
+            {"version": v.version, "summary": v.summary, "replaced_by": v.replaced_by,
+             "replaced_at": iso(v.replaced_at)}
+            for v in facts.summary_versions(tx, case.id)]
     return doc
 
 
@@ -147,8 +174,8 @@ def case_list(tx: Tx, *, now: datetime, levels: Sequence[str], state: str | None
 def history_entry(row: Any) -> dict[str, Any]:
     return {
         "seq": row.seq, "trigger": row.trigger, "source": row.source, "dest": row.dest,
-        "actor": row.actor, "reason": row.reason, "at": iso(row.at), "params": row.params,
-        "due_at": iso(row.due_at),
+        "actor": row.actor, "recorded_by": row.recorded_by, "reason": row.reason,
+        "at": iso(row.at), "params": row.params, "due_at": iso(row.due_at),
     }
 
 
@@ -163,4 +190,4 @@ def outbox_entry(row: OutboxRecord) -> dict[str, Any]:
 
 def user_entry(user: UserRecord) -> dict[str, Any]:
     return {"name": user.name, "email": user.email, "roles": list(user.roles),
-            "agency": user.agency, "active": user.active}
+            "agency": user.agency, "login": user.login, "active": user.active}

@@ -26,6 +26,9 @@ from storage.db import Tx
 
 # The levels that are deadlines rather than early reminders (as `scr list --overdue`).
 DEADLINE_LEVELS = ("escalation", "overdue", "due", "chair", "transition")
+# The furthest ahead `within` looks: about ten years of working days, beyond any deadline
+# a review sets.
+WITHIN_MAX = 2500
 
 
 def horizon(now: datetime, within: int, cal: WorkingDays) -> datetime:

@@ -275,8 +275,13 @@ def _blank(value: Any) -> Any:
 
 
 def parse_day(text: str, option: str) -> date:
+    """A day of the report's period: the years a board's records can hold (as trigger dates:
+    states.params), so that the period's working-day arithmetic stays inside the calendar."""
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise InvalidInput(f"{option}: not a date YYYY-MM-DD: {text[:40]!r}") from None
+    if not 1900 <= day.year <= 2200:
+        raise InvalidInput(f"{option}: year out of range (1900 to 2200): {text[:40]!r}")
+    return day
 

@@ -50,13 +50,22 @@ def case_text(doc: dict[str, Any], cal: WorkingDays) -> str:
     crit = doc["criteria"]
     lines.append("  criteria   " + "; ".join(crit["reasons"]))
     if ref.get("summary"):
-        lines.append("  summary    " + ref["summary"].replace("\n", "\n             "))
+        lines.append("  summary    " + _block(ref["summary"], 13))
+    for v in ref.get("earlier_summaries", ()):
+        lines.append(f"  earlier    version {v['version']}, replaced "
+                     f"{when(v['replaced_at'], cal)} by {v['replaced_by']}:")
+        lines.append("             " + _block(v["summary"], 13))
     if doc["agencies"]:
         lines.append("\nAgencies asked")
         lines.append(_indent(table(
             ["agency", "round", "due", "returned", "view"],
             [[a["agency"], a["round"], when(a["due_at"], cal), when(a["returned_at"], cal),
               a["view"]] for a in doc["agencies"]])))
+        returned = [a for a in doc["agencies"] if a["returned_at"]]
+        if returned:
+            lines.append("\nReturns")
+            lines.extend(f"  {a['agency']} (round {a['round']}): "
+                         + _free_text(a.get("summary")) for a in returned)
     if doc["meetings"]:
         lines.append("\nMeetings")
         lines.extend(f"  {m['date']}: {', '.join(m['attendees'])}" for m in doc["meetings"])
@@ -91,6 +100,11 @@ def case_text(doc: dict[str, Any], cal: WorkingDays) -> str:
             ["#", "agency", "owner", "due", "status", "description"],
             [[a["action"], a["agency"], a["owner"], a["due"], a["status"], a["description"]]
              for a in doc["actions"]])))
+        completed = [a for a in doc["actions"] if a["completed_at"]]
+        if completed:
+            lines.append("\nEvidence")
+            lines.extend(f"  action {a['action']}: " + _free_text(a.get("evidence"))
+                         for a in completed)
     if doc["timers"]:
         lines.append("\nTimers")
         lines.append(_indent(table(
@@ -98,6 +112,15 @@ def case_text(doc: dict[str, Any], cal: WorkingDays) -> str:
             [[t["name"], when(t["due_at"], cal), t["status"], t["rule"]]
              for t in doc["timers"]])))
     return "\n".join(lines)
+
+
+def _free_text(text: str | None) -> str:
+    """Free text the reader may read, or a word that it was given but is not theirs."""
+    return "(given; not shown to you)" if text is None else _block(text, 4)
+
+
+def _block(text: str, indent: int) -> str:
+    return text.replace("\n", "\n" + " " * indent)
 
 
 def _indent(text: str) -> str:

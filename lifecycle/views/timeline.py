@@ -71,7 +71,7 @@ def _history_event(h: Any) -> Event:
     late = ""
     if h.due_at is not None and h.at - h.due_at > timedelta(minutes=1):
         late = f", late by {_span(h.at - h.due_at)}"
-    return Event(h.at, HISTORY, title, f"{move}; by {h.actor}{late}", "done")
+    return Event(h.at, HISTORY, title, f"{move}; by {h.actor}{_recorder(h)}{late}", "done")
 
 
 def _deadlines(tx: Tx, case: CaseRecord, now: datetime, cal: WorkingDays) -> list[Event]:
@@ -248,3 +248,8 @@ def _ticks(start: datetime, end: datetime, cal: WorkingDays,
         day += timedelta(days=1)
     step = max(1, -(-len(ticks) * LABEL_WIDTH // int(width)))
     return ticks[::step]
+
+
+def _recorder(row: Any) -> str:
+    recorded_by = getattr(row, "recorded_by", None)
+    return f" (recorded by {recorded_by})" if recorded_by else ""

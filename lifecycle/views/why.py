@@ -18,7 +18,7 @@ from lifecycle.core.process import Process, Processes
 from states.case import Actor, CaseSnapshot
 from states.config import ProcessConfig
 from states.errors import InvalidInput, NotFound
-from states.params import Param, PType, clean_text, parse_params
+from states.params import REASON_CAUTION, Param, PType, clean_text, parse_params
 from states.process import ProcessDefinition, TriggerSpec
 from storage import cases
 from storage.db import Tx
@@ -197,7 +197,7 @@ def trigger_help(process: Process, spec: TriggerSpec) -> str:
                                                     if definition.reads_input(g) else "")
                      for g in spec.guards)
     if "reason_given" in spec.guards:
-        lines.append("  reason     required: --reason TEXT")
+        lines.append(f"  reason     required: --reason TEXT [{REASON_CAUTION}]")
     tells = ["every business manager", *(definition.recipients[s] for s in spec.notify)]
     lines.append("  e-mails    " + "; ".join(dict.fromkeys(tells)))
     arms = [t.label for t in process.machine.entering(spec.dest, spec.name)] \
@@ -219,6 +219,8 @@ def _param_line(p: Param) -> str:
     text = f"    {p.describe()}"
     if p.help:
         text += f": {p.help}"
+    if p.free_text:
+        text += f" [{p.caution()}]"
     if p.private:
         text += " [private: never e-mailed, logged or kept in history]"
     return text

@@ -5,16 +5,17 @@
   "not found" to them (404), so the portal does not even confirm that it exists.
 - Everyone else with a role sees every case: they decide on cases, review them, or
   scrutinise the work.
-- The referral's free text only for the roles that may read it
-  (lifecycle.views.documents.READ_SUMMARY). Returns' summaries and action evidence are
-  never shown in the portal.
+- The free text about the child as the case's document gives it to the person
+  (lifecycle.views.documents): the referral's summary and the summaries it replaced only
+  for the roles that may read it (READ_SUMMARY); an agency's return and the evidence of
+  its actions to those roles and to that agency's lead. Others see that a return or
+  evidence was given, without its text.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from lifecycle.views.documents import READ_SUMMARY
 from lifecycle.web.identity import Visitor
 from states.enums import Role
 from storage import facts
@@ -38,14 +39,9 @@ def may_see(tx: Tx, who: Visitor, case: CaseRecord) -> bool:
     return agency is not None and agency in asked | acting
 
 
-def reads_free_text(who: Visitor) -> bool:
-    return bool(who.roles & READ_SUMMARY)
-
-
 def trimmed(who: Visitor, doc: dict[str, Any]) -> dict[str, Any]:
-    """The case document as this person may see it."""
-    if not reads_free_text(who):
-        doc["referral"].pop("summary", None)
+    """The case document (made for this person as its reader) as they may see it: an
+    agency lead sees only their own agency's requests."""
     if limited(who):
         doc["agencies"] = [a for a in doc["agencies"] if a["agency"] == who.user.agency]
     return doc

@@ -434,8 +434,8 @@ def _case(portal: Portal, who: Visitor, ref: str) -> dict[str, Any]:
     with reading(portal.app.db()) as tx:
         case = _visible(tx, who, ref)
         process = portal.app.processes.of(case)
-        doc = access.trimmed(who, documents.case_document(
-            tx, process, case, show_summary=access.reads_free_text(who)))
+        doc = access.trimmed(who, documents.case_document(tx, process, case,
+                                                          reader=_actor(who)))
         history = documents.history_document(tx, case)
     with reading(portal.app.db()) as tx:
         _, _, verdicts = portal.app.engine.verdicts(tx, ref, actor=_actor(who),

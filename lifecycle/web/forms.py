@@ -64,7 +64,7 @@ def build(spec: TriggerSpec, agencies: Sequence[str], *,
 
 def _field(p: Param, agencies: Sequence[str], value: Any, error: str | None) -> Field:
     label = words(p.name)
-    hint = p.help[:1].upper() + p.help[1:] if p.help else ""
+    hint = _hint(p)
     common = {"name": p.name, "label": label, "hint": hint, "required": p.required,
               "value": value, "error": error, "private": p.private}
     if p.type is PType.LONG_TEXT:
@@ -88,6 +88,14 @@ def _field(p: Param, agencies: Sequence[str], value: Any, error: str | None) -> 
         return Field(kind="checkboxes", options=tuple((a, words(a)) for a in agencies),
                      **common)
     return Field(kind="text", **common)
+
+
+def _hint(p: Param) -> str:
+    """The parameter's help, and for free text the warning that it is kept for good."""
+    if not p.free_text:
+        return p.help[:1].upper() + p.help[1:]
+    said = [t[:1].upper() + t[1:] for t in (p.help, p.caution()) if t]
+    return ". ".join(said) + "."
 
 
 def submitted(spec: TriggerSpec, form: Mapping[str, Any]) -> dict[str, str]:

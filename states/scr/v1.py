@@ -13,6 +13,7 @@ process by adding a new version beside this one (states.registry), never by edit
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from types import MappingProxyType
 
 from states import guards, recipients
@@ -50,8 +51,11 @@ BM = RoleRule(R.BUSINESS_MANAGER)
 SYSTEM = RoleRule(R.SYSTEM)
 
 REFERRAL_PARAMS = (
-    Param("pseudonym", PType.TEXT, max_length=80, help="the name the case is known by"),
-    Param("incident_date", PType.DATE, not_future=True),
+    # Every e-mail names the case by its pseudonym already; the day of the incident is
+    # none of e-mail's business.
+    Param("pseudonym", PType.TEXT, max_length=80, free_text=True, mailed=False,
+          help="the name the case is known by"),
+    Param("incident_date", PType.DATE, not_future=True, mailed=False),
     Param("harm", PType.CHOICE, choices=_choices(Harm)),
     Param("abuse", PType.CHOICE, choices=_choices(Abuse)),
     Param("agency_concern", PType.BOOL, required=False, default=False,
@@ -66,10 +70,7 @@ REFERRAL_PARAMS = (
 
 # Amendments take any referral field but the pseudonym's free-text companions; all optional.
 AMEND_PARAMS = tuple(
-    Param(p.name, p.type, required=False, default=None, choices=p.choices,
-          not_future=p.not_future, private=p.private, max_length=p.max_length, help=p.help)
-    for p in REFERRAL_PARAMS
-    if p.name != "pseudonym"
+    replace(p, required=False, default=None) for p in REFERRAL_PARAMS if p.name != "pseudonym"
 )
 
 AGENCIES = Param("agencies", PType.AGENCIES, help="agencies to ask")
@@ -190,14 +191,17 @@ TRIGGERS: tuple[TriggerSpec, ...] = (
     TriggerSpec(
         "record_milestone", "Review milestone recorded", (S.REVIEW,), None,
         roles(R.LEAD_REVIEWER, R.BUSINESS_MANAGER),
-        params=(Param("milestone", PType.TEXT, max_length=300),),
+        # The milestone is kept only in history (it changes nothing else), never mailed.
+        params=(Param("milestone", PType.TEXT, max_length=300, free_text=True, mailed=False,
+                      help="what was reached, e.g. practitioner event held"),),
         notify=("lead_reviewer",), effect=None,
         help="Record a milestone of the review (e.g. practitioner event held).",
     ),
     TriggerSpec(
         "complete_review", "Review completed; report on publication hold", (S.REVIEW,),
         S.PUBLICATION_HOLD, roles(R.BUSINESS_MANAGER, R.LEAD_REVIEWER),
-        params=(Param("report", PType.TEXT, max_length=300, help="title of the final report"),),
+        params=(Param("report", PType.TEXT, max_length=300, free_text=True,
+                      help="title of the final report"),),
         guards=("report_given",), notify=("chair", "subgroup_chair", "lead_reviewer"),
         help="The final report is complete; it waits on publication hold.",
     ),
@@ -215,7 +219,9 @@ TRIGGERS: tuple[TriggerSpec, ...] = (
         "record_output", "Publication output recorded", (S.PUBLICATION_HOLD,), None, (BM,),
         params=(
             Param("output", PType.CHOICE, choices=_choices(OutputKind)),
-            Param("location", PType.TEXT, required=False, default="", max_length=500),
+            # A file path or address often carries the family's name: not mailed.
+            Param("location", PType.TEXT, required=False, default="", max_length=500,
+                  free_text=True, mailed=False, help="where the output is kept"),
         ),
         help="Record an output ready for publication and where it is kept.",
     ),
@@ -244,8 +250,11 @@ TRIGGERS: tuple[TriggerSpec, ...] = (
         roles(R.BUSINESS_MANAGER, R.SUBGROUP_CHAIR),
         params=(
             Param("agency", PType.AGENCY, multi_agency=True),
-            Param("description", PType.TEXT, max_length=1000),
-            Param("owner", PType.TEXT, max_length=100, help="a user name, or a post holder"),
+            # The actions table keeps the description: history and e-mail do not.
+            Param("description", PType.TEXT, max_length=1000, free_text=True, mailed=False,
+                  in_history=False, help="what is to be done"),
+            Param("owner", PType.TEXT, max_length=100, free_text=True,
+                  help="a user name, or a post holder"),
             Param("due", PType.DATE),
         ),
         guards=("action_fields_given",),

@@ -167,8 +167,12 @@ def _clone_history(s: Any, case: Case, new: dict[int, str]) -> None:
                                     source=row.source, dest=row.dest, actor=row.actor,
                                     reason=row.reason, params=row.params, at=row.at,
                                     due_at=row.due_at, prev_hash=prev)
-            copied.append({**_columns(row, {"id", "case_id", "prev_hash", "hash"}),
-                           "case_id": case_id, "prev_hash": prev, "hash": digest})
+            # Copied without the seal of the template's record (chain version 1): the clone
+            # is sealed at its first trigger, as a case from before seals is.
+            copied.append({**_columns(row, {"id", "case_id", "prev_hash", "hash",
+                                            "record_hash"}),
+                           "case_id": case_id, "prev_hash": prev, "hash": digest,
+                           "record_hash": None})
             prev = digest
         heads.append({"b_id": case_id, "b_head": prev})
     if copied:

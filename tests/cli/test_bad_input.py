@@ -30,6 +30,9 @@ NASTY = [
     "2026-02-30", "2026-13-01", "20261301", "1899-12-31", "9999-12-31", "tomorrow",
     "2026-11-23T25:00", "health,,police", ",", "health,fire", "💥",
     "\uff28\uff25\uff21\uff2c\uff34\uff28",  # HEALTH in full-width letters
+    # The ends of the calendar, a number Python will not read, and a byte that is not UTF-8
+    # as Python hands it over from argv (tests/cli/test_hardening_input.py has more).
+    "0001-01-01", "9999-12-31T23:59", "9" * 5000, "CR-2026-0001\udcff",
 ]
 text = st.one_of(st.sampled_from(NASTY), st.text(max_size=60),
                  st.text(alphabet=st.characters(codec="utf-8"), max_size=300))

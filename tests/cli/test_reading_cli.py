@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 
-from tests.board import BM, HEALTH
+from states.enums import State
+from tests.board import BM, HEALTH, POLICE, SCR_REFERRAL, SUBCHAIR, Board
 from tests.cli.conftest import CASE_REF
 from tests.cli.scr import Scr
+from tests.conftest import T0
 
 CASE_KEYS = {"ref", "pseudonym", "state", "kind", "version", "flags", "timers", "criteria",
              "agencies", "proceedings", "outputs", "actions", "process", "process_version"}
@@ -62,6 +65,52 @@ def test_summary_shown_only_to_permitted_users(scr, referral_file):
     assert text in scr.ok("--as", BM, "show", ref).out
     assert "summary" not in scr.ok("--as", HEALTH, "show", ref, "--json").json()["referral"]
     assert text not in scr.ok("show", ref).out
+
+
+def test_earlier_summaries_returns_and_evidence_shown_only_to_their_readers(scr):
+    """`scr show` gives the summaries an amendment replaced to those who may read the
+    referral; each agency's return and each action's evidence to them and to that agency's
+    own lead; anyone else sees that a return or evidence was given, without its text."""
+    from storage.db import make_engine
+
+    db = make_engine(scr.env["SCR_DATABASE_URL"])
+    board = Board(db)
+    ref = board.refer({**SCR_REFERRAL, "summary": "First account."}, at=T0)
+    board.fire(ref, "amend_referral", at=T0 + timedelta(hours=1), reason="fuller",
+               summary="Second account.")
+    at = board.walk(ref, State.PUBLISHED, at=T0 + timedelta(hours=1))
+    board.fire(ref, "add_action", at=at, by=SUBCHAIR, agency="health",
+               description="Training", owner=HEALTH, due="2027-09-30")
+    board.fire(ref, "complete_action", at=at + timedelta(hours=1), by=HEALTH, action="1",
+               evidence="Forty staff trained.")
+    db.dispose()
+    # tests.board.walk records every agency's return as "seen".
+    bm = scr.ok("--as", BM, "show", ref, "--json").json()
+    assert bm["referral"]["summary"] == "Second account."
+    assert [(v["version"], v["summary"], v["replaced_by"])
+            for v in bm["referral"]["earlier_summaries"]] == [(1, "First account.", BM)]
+    assert {a["agency"]: a["summary"] for a in bm["agencies"]} == {
+        "childrens_social_care": "seen", "health": "seen", "police": "seen"}
+    assert bm["actions"][0]["evidence"] == "Forty staff trained."
+    text = scr.ok("--as", BM, "show", ref).out
+    assert "First account." in text and "Forty staff trained." in text
+
+    health = scr.ok("--as", HEALTH, "show", ref, "--json").json()
+    assert "summary" not in health["referral"]
+    assert "earlier_summaries" not in health["referral"]
+    assert {a["agency"] for a in health["agencies"] if "summary" in a} == {"health"}
+    assert all(a["returned_at"] for a in health["agencies"])
+    assert health["actions"][0]["evidence"] == "Forty staff trained."
+    text = scr.ok("--as", HEALTH, "show", ref).out
+    assert "First account." not in text
+    assert "police (round 1): (given; not shown to you)" in text
+
+    police = scr.ok("--as", POLICE, "show", ref, "--json").json()
+    assert "evidence" not in police["actions"][0]
+    assert police["actions"][0]["completed_at"]
+    assert "action 1: (given; not shown to you)" in scr.ok("--as", POLICE, "show", ref).out
+    nobody = scr.ok("show", ref).out
+    assert "seen" not in nobody and "Forty staff" not in nobody and "account" not in nobody
 
 
 @pytest.mark.parametrize(("command", "shows"), [

@@ -206,6 +206,28 @@ def test_help_lists_commands_and_triggers_and_explains_each_trigger(shell, capsy
     assert run(shell, capsys, "help nothing")[2].startswith("error: no help on 'nothing'")
 
 
+def test_help_warns_that_typed_free_text_is_kept_for_good(shell, capsys):
+    """The help of a milestone, an output's location, an action's description and owner, a
+    report's title, the pseudonym and a reason says the text is kept for good, where it
+    goes, and that it must not name the child or family."""
+    never = "never name the child or family"
+    milestone = run(shell, capsys, "help record_milestone")[1]
+    assert f"kept for good in the case's history (never e-mailed): {never}" in milestone
+    action = " ".join(run(shell, capsys, "help add_action")[1].split())
+    assert f"description (text): what is to be done [kept for good in the case record " \
+        f"(never e-mailed): {never}]" in action
+    assert f"a post holder [kept for good in the case's history and sent in e-mail: " \
+        f"{never}]" in action
+    assert never in run(shell, capsys, "help record_output")[1]
+    assert never in run(shell, capsys, "help complete_review")[1]
+    withdraw = run(shell, capsys, "help withdraw")[1]
+    assert f"--reason TEXT [kept for good in the case's history and sent in e-mail: " \
+        f"{never}]" in withdraw
+    for command, option in (("advance", "--reason"), ("refer", "--pseudonym")):
+        text = " ".join(run(shell, capsys, f"help {command}")[1].split())
+        assert never in text.rsplit(option, 1)[1].split(" --", 1)[0], command
+
+
 def test_completion_of_refs_triggers_params_and_values(board, shell):
     """TAB completes references, triggers for the case's state, KEY= names and values."""
     ref = board.refer(at=T0)

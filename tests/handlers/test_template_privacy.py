@@ -1,16 +1,24 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from datetime import date
 
 import pytest
 from jinja2 import nodes
 from jinja2.meta import find_referenced_templates, find_undeclared_variables
 
-from handlers.notices import Deadline, Notice
-from handlers.render import environment, template_files
+from handlers.notices import Deadline, Notice, template_for
+from handlers.render import TEMPLATE_NAMES, environment, render, template_files
+from states.case import CaseSnapshot, ReferralFacts
+from states.params import PType
+from tests.handlers.samples import DUE_UTC, make_notice
 
 NOTICE_FIELDS = {f.name for f in fields(Notice)}
 DEADLINE_FIELDS = {f.name for f in fields(Deadline)}
+# The case the e-mails below are about (only a trigger that shows the criteria reads it).
+SNAPSHOT = CaseSnapshot(ref="CR-2026-0001", state="review", referred_at=DUE_UTC,
+                        state_entered_at=DUE_UTC,
+                        referral=ReferralFacts(date(2026, 11, 2), "death", "suspected"))
 # Formatting only: none of these can fetch data from anywhere.
 ALLOWED_FILTERS = {"local_time", "duration", "role_label", "state_name", "indent", "wordwrap"}
 
@@ -55,3 +63,56 @@ def test_environment_offers_no_globals() -> None:
     env = environment()
     assert env.globals == {}
     assert find_undeclared_variables(env.parse("{{ range(3) }}")) == {"range"}
+
+
+# ------------------------------------------------ free text a person types, in e-mail
+# The free text that never reaches an e-mail's details (SECURITY.md, "Free text"): the
+# pseudonym (every e-mail names the case by it already), the private text about the child,
+# and the text that may hold case detail.
+NOT_MAILED = {"pseudonym", "summary", "evidence", "milestone", "location", "description"}
+PLANTED = "Jaydon Wolfenden-Pryce"
+
+
+def _triggers_with_free_text() -> list[tuple[str, str]]:
+    from states.registry import REGISTRY
+
+    return [(f"{d.name}/{d.version}", t.name) for d in REGISTRY
+            for t in (d.create, *d.all_triggers)
+            if t.name != d.timer_trigger.name
+            and any(p.type in (PType.TEXT, PType.LONG_TEXT) for p in t.params)]
+
+
+@pytest.mark.parametrize(("process", "trigger"), _triggers_with_free_text())
+def test_e_mail_states_no_free_text_that_may_hold_case_detail(process, trigger):
+    """A name planted in every free-text parameter of every trigger reaches the trigger's
+    rendered e-mail only through those it may (a report title, an action's owner, a lead
+    reviewer): never through a milestone, an output's location, an action's description,
+    the pseudonym or the private text."""
+    from lifecycle.core.engine import mail_details
+    from lifecycle.core.process import Processes
+
+    found = Processes().get(*process.split("/"))
+    spec = found.definition.trigger(trigger)
+    assert spec is not None
+    texts = {p.name: f"{PLANTED} ({p.name})" for p in spec.params
+             if p.type in (PType.TEXT, PType.LONG_TEXT)}
+    details = mail_details(found, spec, texts, {}, SNAPSHOT)
+    done = render(make_notice(template_for(found.definition.templates, trigger),
+                              details=details))
+    for name, text in texts.items():
+        shown = [part for part in (done.text, done.html) if text in part]
+        assert bool(shown) == (name not in NOT_MAILED), name
+
+
+@pytest.mark.parametrize("name", [n for n in TEMPLATE_NAMES
+                                  if n.rpartition("/")[2] in ("add_action", "timer.action")])
+def test_an_action_owner_is_sent_to_the_case_record_for_what_the_action_asks(name):
+    """E-mail does not carry an action's description: what its owner is told to do says
+    where to read it, and never points at a description "above"."""
+    levels = ("reminder", "overdue") if name.endswith("timer.action") else (None,)
+    for level in levels:
+        done = render(make_notice(name, recipient_role="action_owner", level=level))
+        for part in (done.text, done.html):
+            said = " ".join(part.replace("<code>", "").replace("</code>", "").split())
+            assert "described above" not in said and "see the details above" not in said
+            assert "in the case record" in said and "scr show CR-2026-0001" in said

@@ -184,9 +184,10 @@ PLANTED_DOB = "14/03/2019"
 
 
 def test_no_message_of_a_whole_lifecycle_names_the_child(board, tmp_path, start_server):
-    """A name and date of birth planted in every free-text field never appear in any
-    e-mail of a whole SCR, from referral to actions signed off, reminders and escalations
-    from the daemon's sweeps included."""
+    """A name and date of birth planted in every free-text field that may hold case detail
+    (the summaries, a milestone, an output's location, an action's description and
+    evidence) never appear in any e-mail of a whole SCR, from referral to actions signed
+    off, reminders and escalations from the daemon's sweeps included."""
     from lifecycle.runtime.sweep import sweep
 
     planted = f"{PLANTED_NAME}, born {PLANTED_DOB} (2019-03-14)"
@@ -214,6 +215,7 @@ def test_no_message_of_a_whole_lifecycle_names_the_child(board, tmp_path, start_
        attendees="childrens_social_care,health,police")
     go("recommend", by=SUBCHAIR, reason="criteria met", recommendation="scr")
     go("commission_scr", by=CHAIR, methodology="scie_systems", lead_reviewer=REVIEWER)
+    go("record_milestone", by=REVIEWER, milestone=planted)
     wait(200)  # completion reminder, due and overdue
     go("complete_review", by=REVIEWER, report="Overview report")
     go("record_proceedings", criminal="pending")
@@ -221,13 +223,13 @@ def test_no_message_of_a_whole_lifecycle_names_the_child(board, tmp_path, start_
     go("schedule_publication", date=(t + timedelta(days=20)).date().isoformat())
     wait(30)  # proceedings check; publication blocked by the pending proceedings
     go("record_proceedings", criminal="concluded")
-    go("record_output", output="overview_report")
+    go("record_output", output="overview_report", location=planted)
     go("record_output", output="board_response")
     go("send_prepublication_notice")
     go("schedule_publication", date=(t + timedelta(days=30)).date().isoformat())
     t += timedelta(days=30)
     go("publish")
-    go("add_action", by=SUBCHAIR, agency="health", description="Training", owner=HEALTH,
+    go("add_action", by=SUBCHAIR, agency="health", description=planted, owner=HEALTH,
        due=(t + timedelta(days=60)).date().isoformat())
     wait(70)  # action reminder and overdue escalation
     go("complete_action", by=HEALTH, action="1", evidence=planted)

@@ -11,6 +11,8 @@ import pytest
 from lifecycle.runtime.delivery import composed
 from states.enums import State
 from states.errors import Conflict, InvalidInput, NotFound, Refused
+from storage import cases, facts
+from storage.db import reading
 from tests import records
 from tests.board import (
     BM,
@@ -231,6 +233,57 @@ def test_free_text_stays_out_of_history_and_mail(board):
         done = composed(message)
         for part in (done.subject, done.text, done.html):
             assert "Jayden" not in part and "2019" not in part
+
+
+def test_milestones_locations_and_action_descriptions_are_never_mailed(board):
+    """A name typed in a review milestone, an output's location or an action's description
+    reaches no e-mail; history keeps the milestone and the location (it is their record)
+    and marks the description "(stored)": the action plan keeps it."""
+    name = "Jaydon Wolfenden-Pryce"
+    review = board.refer(at=T0)
+    at = board.walk(review, State.REVIEW, at=T0)
+    board.fire(review, "record_milestone", at=at + H, by=REVIEWER,
+               milestone=f"Practitioner event on {name}")
+    board.fire(review, "complete_review", at=at + 2 * H, by=REVIEWER, report="Overview")
+    board.fire(review, "record_output", at=at + 3 * H, output="overview_report",
+               location=f"S:/reviews/{name}/overview.docx")
+    published = board.refer(at=T0)
+    at = board.walk(published, State.PUBLISHED, at=T0)
+    board.fire(published, "add_action", at=at + H, by=SUBCHAIR, agency="health",
+               description=f"See that {name} is seen by the GP", owner=HEALTH,
+               due="2027-06-01")
+    for ref in (review, published):
+        for message in outbox(board, ref):
+            done = composed(message)
+            for part in (done.subject, done.text, done.html):
+                assert "Jaydon" not in part, message.template
+    kept = {h.trigger: h.params for h in records.case_history(board.db, review)}
+    assert name in kept["record_milestone"]["milestone"]
+    assert name in kept["record_output"]["location"]
+    added = records.case_history(board.db, published)[-1]
+    assert added.params["description"] == "(stored)" and added.params["owner"] == HEALTH
+    with reading(board.db) as tx:
+        plan = facts.actions(tx, cases.load(tx, published).id)
+    assert name in plan[0].description
+
+
+def test_amending_the_summary_keeps_the_one_it_replaced(board):
+    """Each summary an amendment replaces is kept, numbered from 1, with who replaced it
+    and when; an amendment that leaves the summary as it is keeps nothing; history holds
+    none of the text."""
+    ref = board.refer({**SCR_REFERRAL, "summary": "First account"}, at=T0)
+    board.fire(ref, "amend_referral", at=T0 + H, reason="fuller account",
+               summary="Second account")
+    board.fire(ref, "amend_referral", at=T0 + 2 * H, reason="harm", harm="death")
+    board.fire(ref, "amend_referral", at=T0 + 3 * H, reason="same", summary="Second account")
+    board.fire(ref, "amend_referral", at=T0 + 4 * H, reason="corrected",
+               summary="Third account")
+    with reading(board.db) as tx:
+        kept = facts.summary_versions(tx, cases.load(tx, ref).id)
+    assert [(v.version, v.summary, v.replaced_by, v.replaced_at) for v in kept] == [
+        (1, "First account", BM, T0 + H), (2, "Second account", BM, T0 + 4 * H)]
+    assert records.referral(board.db, ref).summary == "Third account"
+    assert all("account" not in str(h.params) for h in records.case_history(board.db, ref))
 
 
 def test_history_records_every_step(board):

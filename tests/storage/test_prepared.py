@@ -40,7 +40,8 @@ def _history_row(case_id: int, seq: int, **extra: object) -> dict[str, object]:
     row: dict[str, object] = {
         "case_id": case_id, "seq": seq, "trigger": "t", "source": None, "dest": "referral",
         "actor": "me", "reason": None, "params": {"b": [1, 2], "a": "x"}, "at": AT,
-        "due_at": None, "prev_hash": "", "hash": ""}
+        "due_at": None, "prev_hash": "", "hash": "", "record_hash": None,
+        "recorded_by": None}
     row.update(extra)
     return row
 

@@ -13,7 +13,7 @@ from states.enums import State
 from storage.models import Case, SignInLink, UserAudit, WebSession
 from storage.outbox import CLEARED
 from tests import records
-from tests.board import BM, CHAIR, POLICE, SCR_REFERRAL
+from tests.board import BM, CHAIR, HEALTH, POLICE, SCR_REFERRAL
 from tests.web.conftest import Site, form_token, sign_in
 
 BM_MAIL, CHAIR_MAIL, HEALTH_MAIL = "bm@board.test", "chair@board.test", "health@board.test"
@@ -364,3 +364,57 @@ def test_a_case_on_publication_hold_shows_its_proceedings_and_outputs(site: Site
     page = sign_in(site, BM_MAIL).get(f"/cases/{ref}").text
     assert "Criminal proceedings" in page and "Pending" in page
     assert "Overview report" in page
+
+
+def test_the_case_page_gives_free_text_only_to_its_readers(site: Site):
+    """The business manager reads the summaries an amendment replaced, every agency's
+    return and every action's evidence; an agency lead reads only their own agency's
+    return and evidence, and sees that another's evidence was given, without its text."""
+    t = site.now
+    asked = site.board.refer({**SCR_REFERRAL, "summary": "First account."}, at=t)
+    site.board.fire(asked, "amend_referral", at=t + timedelta(minutes=1), reason="fuller",
+                    summary="Second account.")
+    site.board.fire(asked, "request_information", at=t + timedelta(minutes=2),
+                    agencies="health,police")
+    for agency, lead in (("health", HEALTH), ("police", POLICE)):
+        site.board.fire(asked, "record_return", at=t + timedelta(minutes=3), by=lead,
+                        agency=agency, view="scr", summary=f"Return of {agency} in full.")
+    published = site.board.refer(at=t)
+    at = site.board.walk(published, State.PUBLISHED, at=t)
+    for number, (agency, lead) in enumerate((("health", HEALTH), ("police", POLICE)), 1):
+        site.board.fire(published, "add_action", at=at, by="Sol Subchair", agency=agency,
+                        description="Training", owner=lead, due="2027-06-01")
+        site.board.fire(published, "complete_action", at=at, by=lead, action=str(number),
+                        evidence=f"Evidence of {agency} in full.")
+    site.at(at + timedelta(minutes=1))
+    bm = sign_in(site, BM_MAIL)
+    page = bm.get(f"/cases/{asked}").text
+    for text in ("Second account.", "First account.", "Return of health in full.",
+                 "Return of police in full."):
+        assert text in page
+    page = bm.get(f"/cases/{published}").text
+    assert "Evidence of health in full." in page and "Evidence of police in full." in page
+    health = sign_in(site, HEALTH_MAIL)
+    page = health.get(f"/cases/{asked}").text
+    assert "Return of health in full." in page
+    assert "Return of police" not in page and "account." not in page
+    page = health.get(f"/cases/{published}").text
+    assert "Evidence of health in full." in page and "Evidence of police" not in page
+    assert "Given; it is not shown to you." in page
+
+
+def test_forms_warn_that_free_text_is_kept_for_good(site: Site):
+    """A milestone's and an action's description field, and the reason, say that what is
+    typed there is kept for good and must not name the child or family."""
+    never = "never name the child or family"
+    review = site.board.refer(at=site.now)
+    site.at(site.board.walk(review, State.REVIEW, at=site.now))
+    c = sign_in(site, BM_MAIL)
+    form = c.get(f"/cases/{review}/record_milestone").text
+    assert f"Kept for good in the case&#39;s history (never e-mailed): {never}." in form
+    assert f"told to the people e-mailed, so {never}." in form
+    published = site.board.refer(at=site.now)
+    site.at(site.board.walk(published, State.PUBLISHED, at=site.now))
+    form = sign_in(site, BM_MAIL).get(f"/cases/{published}/add_action").text
+    assert f"What is to be done. Kept for good in the case record (never e-mailed): " \
+        f"{never}." in form

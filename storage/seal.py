@@ -1,0 +1,152 @@
+"""The seal of a case: one digest over everything stored about it, taken at the end of each
+trigger and kept in that trigger's history row, inside the chain (storage.chain).
+
+History says what happened; the seal says what the record was when it last happened. A
+change made behind the engine's back (a case moved to another state, a referral fact or an
+agency's return rewritten, a timer set to fired so that an escalation never goes out)
+leaves the stored record different from the seal of its newest history row, and
+`scr audit verify` reports it. To hide it one must rewrite that history row too, which
+changes the case's head: a copy of the heads kept off the server (SECURITY.md) shows it.
+
+What is sealed (version 1): the case's own row (all but its id, its version, which is the
+number of its history rows and is checked against them, and the head itself); the referral
+with its summary, and the summaries it replaced; the proceedings; the agencies' requests
+and returns; meetings and attendance; outputs; actions with their evidence; and every timer
+still to fire.
+E-mail in the outbox is not: it is a copy of what history says, and it changes as it is
+delivered.
+
+Two changes that happen outside a trigger by design are read so that they do not count:
+the sweep marks a timer `stale` when it finds it due after its case left the stay that
+armed it, and such a timer is sealed as still pending. A live timer marked stale is not
+(its case is in that stay): that is the tampering it must show.
+
+The field lists are fixed for version 1. A column added later joins a version 2, chosen
+by the history row that sealed it, so that the seals of existing rows still verify.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, select
+
+from storage.db import Tx
+from storage.prepared import Prepared
+from storage.tables import (
+    ACTIONS,
+    AGENCY_REQUESTS,
+    MEETING_ATTENDANCE,
+    MEETINGS,
+    OUTPUTS,
+    PROCEEDINGS,
+    REFERRAL_VERSIONS,
+    REFERRALS,
+    TIMERS,
+    CaseRecord,
+)
+
+VERSION = 1
+
+CASE_FIELDS = (
+    "ref", "pseudonym", "state", "kind", "definition", "definition_version", "flags", "round",
+    "referred_at", "state_entered_at", "updated_at", "returns_due_at", "meeting_date",
+    "recommendation", "methodology", "lead_reviewer", "commissioned_at", "decided_at",
+    "report_title", "completed_at", "notice_sent_at", "scheduled_publication",
+    "published_at", "panel_notified_on", "notified_on", "rapid_review_sent_on",
+    "panel_response", "panel_response_on", "partner_views", "closed_at",
+)
+_ID: Any = bindparam("case_id")
+
+
+def _rows(table: Table, fields: Sequence[str], order: Sequence[str]) -> Prepared:
+    return Prepared(select(*(table.c[f] for f in fields)).where(table.c.case_id == _ID)
+                    .order_by(*(table.c[o] for o in order)))
+
+
+_TABLES: tuple[tuple[str, Prepared], ...] = (
+    ("referral", _rows(REFERRALS, (
+        "incident_date", "harm", "abuse", "agency_concern", "grounds", "route",
+        "referrer_agency", "criminal_proceedings", "aware_on", "looked_after", "summary"),
+        ("case_id",))),
+    ("replaced_summaries", _rows(REFERRAL_VERSIONS, (
+        "id", "version", "summary", "replaced_by", "replaced_at"), ("id",))),
+    ("proceedings", _rows(PROCEEDINGS, (
+        "criminal", "care", "inquest", "expected_conclusion", "recorded_at"), ("case_id",))),
+    ("agencies", _rows(AGENCY_REQUESTS, (
+        "id", "round", "agency", "requested_at", "due_at", "returned_at", "view", "summary",
+        "returned_by"), ("id",))),
+    ("meetings", _rows(MEETINGS, ("id", "held_on", "recorded_at", "recorded_by"), ("id",))),
+    ("outputs", _rows(OUTPUTS, ("id", "output", "location", "recorded_at"), ("id",))),
+    ("actions", _rows(ACTIONS, (
+        "id", "number", "agency", "description", "owner", "due", "status", "evidence",
+        "created_at", "completed_at", "signed_off_at", "signed_off_by"), ("id",))),
+)
+_ATTENDANCE = Prepared(select(MEETING_ATTENDANCE.c.meeting_id, MEETING_ATTENDANCE.c.agency)
+                       .join(MEETINGS, MEETINGS.c.id == MEETING_ATTENDANCE.c.meeting_id)
+                       .where(MEETINGS.c.case_id == _ID)
+                       .order_by(MEETING_ATTENDANCE.c.meeting_id, MEETING_ATTENDANCE.c.agency))
+_TIMER_FIELDS = ("id", "ladder", "level", "rank", "key", "name", "state", "fires", "due_at",
+                 "rule", "status", "armed_at", "fired_at", "sequence")
+# Only the timers still to fire are sealed (and those marked stale, read as they would be
+# had the sweep not seen them yet): a timer set to fired, disarmed or removed behind the
+# engine's back drops out of the seal, one put back grows it. A timer that has gone out is
+# on record in history, which says when it fired and when it was due.
+_TIMERS = Prepared(select(*(TIMERS.c[f] for f in _TIMER_FIELDS)).where(
+    TIMERS.c.case_id == _ID, (TIMERS.c.status == "pending") | (TIMERS.c.status == "stale"),
+).order_by(TIMERS.c.id))
+_STATUS, _FIRED_AT, _STATE, _ARMED = (_TIMER_FIELDS.index(f) for f in (
+    "status", "fired_at", "state", "armed_at"))
+
+
+def _json_default(value: Any) -> Any:
+    """Moments in UTC ISO form (naive ones, as SQLite hands back when read raw, are UTC),
+    days in ISO form: what json cannot write itself."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot seal a {type(value).__name__}")
+
+
+def canonical(body: Any) -> bytes:
+    """The one canonical form of what is sealed: sorted-key JSON, moments in UTC ISO form."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=_json_default).encode("utf-8")
+
+
+def _moment(value: Any) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _timer(row: Sequence[Any], case: CaseRecord) -> Sequence[Any]:
+    """A timer as sealed: one the sweep may mark stale (armed in another stay than the
+    case's present one) is sealed as pending, whichever of the two it is."""
+    if row[_STATE] == case.state and _moment(row[_ARMED]) >= _moment(case.state_entered_at):
+        return row
+    values = list(row)
+    values[_STATUS], values[_FIRED_AT] = "pending", None
+    return values
+
+
+def record(tx: Tx, case: CaseRecord) -> dict[str, Any]:
+    """Everything the seal covers (rows as the database gives them)."""
+    ids = {"case_id": case.id}
+    sealed: dict[str, Any] = {"v": VERSION, "case": [getattr(case, f) for f in CASE_FIELDS]}
+    for name, statement in _TABLES:
+        sealed[name] = statement.all(tx, ids)
+    sealed["attendance"] = _ATTENDANCE.all(tx, ids)
+    sealed["timers"] = [_timer(row, case) for row in _TIMERS.all(tx, ids)]
+    return sealed
+
+
+def digest(tx: Tx, case: CaseRecord) -> str:
+    """The seal of `case` as stored now (its own row as given: the engine seals the row it
+    is about to save)."""
+    return hashlib.sha256(canonical(record(tx, case))).hexdigest()
