@@ -237,3 +237,24 @@ def test_no_restore_while_a_daemon_holds_the_database(tmp_path, sqlite_url):
         refused = scr("--as", "Bea Manager", "restore", str(backup))
     assert refused.code == 3 and "another scr daemon" in refused.err
     assert len(scr.ok("list", "--json").json()) == 2
+
+
+def test_a_backup_from_a_newer_scr_or_of_something_else_is_not_restored(tmp_path,
+                                                                          sqlite_url):
+    scr, backup = _backed_up(tmp_path, sqlite_url)
+    live = Path(sqlite_url.removeprefix("sqlite:///"))
+    before = live.read_bytes()
+    conn = sqlite3.connect(backup)
+    conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    conn.commit()
+    conn.close()
+    newer = scr("--as", "Bea Manager", "restore", str(backup))
+    assert newer.code == 2 and "newer than this scr" in newer.err
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+    foreign = scr("--as", "Bea Manager", "restore", str(other))
+    assert foreign.code == 2 and "not an scr database" in foreign.err
+    assert live.read_bytes() == before
