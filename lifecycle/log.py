@@ -142,7 +142,7 @@ def configure(*, json: bool | None = None, level: int = logging.INFO,
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("sqlalchemy", "apscheduler", "alembic"):
+    for noisy in ("sqlalchemy", "apscheduler", "alembic", "transitions"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     _configured = True
 
@@ -154,3 +154,33 @@ def get(**bound: Any) -> Any:
     import structlog
 
     return structlog.get_logger("scr").bind(**bound)
+
+
+def command_failed(event: str, **fields: Any) -> None:
+    """A one-shot command's refusal, conflict or bad input, where its successes go: the
+    JSON log SCR_LOG_FILE when it is set, else the system log (/dev/log: the journal on
+    systemd) when there is one. Never stderr, which holds the command's one error line."""
+    path = os.environ.get("SCR_LOG_FILE")
+    if path:
+        if not _configured:
+            configure(json=True, level=logging.INFO, stream=open_file(path))
+        get().warning(event, **fields)
+        return
+    if not _is_socket("/dev/log"):
+        return
+    import json
+    from logging.handlers import SysLogHandler
+
+    logger = logging.getLogger("scr.commands")
+    logger.propagate = False
+    if not logger.handlers:
+        logger.addHandler(SysLogHandler(address="/dev/log"))
+    protected = _protect(None, "", dict(fields))
+    logger.warning("scr: %s", json.dumps({"event": event, **protected}, default=str))
+
+
+def _is_socket(path: str) -> bool:
+    try:
+        return stat.S_ISSOCK(os.stat(path).st_mode)
+    except OSError:
+        return False

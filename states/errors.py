@@ -34,6 +34,10 @@ class Refused(LifecycleError):
 
 
 class Conflict(LifecycleError):
-    """The case changed since it was read."""
+    """The case changed since it was read; `version` is the one it is at now, when known."""
 
     exit_code = 4
+
+    def __init__(self, message: str, version: int | None = None) -> None:
+        super().__init__(message)
+        self.version = version

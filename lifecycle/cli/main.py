@@ -8,20 +8,21 @@ ever reaches a user.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
 from importlib import import_module
 from typing import Any, NoReturn
 
-from states.errors import InvalidInput, LifecycleError
+from states.errors import Conflict, InvalidInput, LifecycleError, Refused
 
 EXIT_INTERNAL = 1
 # Modules that add commands: each has `add_commands(command)`, where `command(name, help)`
 # returns a sub-parser whose defaults name the function to run (`func`).
 COMMAND_GROUPS = ("lifecycle.cli.records", "lifecycle.cli.audit", "lifecycle.cli.users",
                   "lifecycle.cli.cases", "lifecycle.cli.outbox", "lifecycle.cli.running",
-                  "lifecycle.cli.inspect", "lifecycle.demo")
+                  "lifecycle.cli.inspect", "lifecycle.cli.about", "lifecycle.demo")
 # Where each command lives, so that a one-shot command imports its own group alone (the
 # rest would cost a fresh process a tenth of a second). The shell, --help and anything
 # unknown build every group; tests/cli/test_shell.py checks this table against them.
@@ -36,6 +37,7 @@ COMMAND_HOMES = {
     **dict.fromkeys(("why", "timeline", "overdue", "report", "diagram", "definitions",
                      "shell"), "lifecycle.cli.inspect"),
     "demo": "lifecycle.demo",
+    **dict.fromkeys(("version", "example"), "lifecycle.cli.about"),
 }
 _GLOBAL_WITH_VALUE = ("--as", "--now", "--config")
 
@@ -69,6 +71,8 @@ def build_parser(command_word: str | None = None) -> argparse.ArgumentParser:
                         "refused unless SCR_ALLOW_CLOCK_OVERRIDE=1")
     parser.add_argument("--config", metavar="FILE", help="TOML configuration (or SCR_CONFIG)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--version", action="version", version=_version(),
+                        help="print the version and exit (scr version --json says more)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def command(name: str, helptext: str) -> argparse.ArgumentParser:
@@ -83,6 +87,32 @@ def build_parser(command_word: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from lifecycle import about
+
+    return f"scr {about.version()} ({about.DISTRIBUTION})"
+
+
+def _words_after_command(argv: Sequence[str]) -> list[str]:
+    """The words that follow the command, options and their values left out (as far as
+    they can be told apart without the command's parser: enough for a reference and a
+    trigger)."""
+    words = list(argv)
+    command = command_word(words)
+    if command is None:
+        return []
+    rest = words[words.index(command) + 1:]
+    found, skip = [], False
+    for word in rest:
+        if skip:
+            skip = False
+        elif word in _GLOBAL_WITH_VALUE or word in ("--reason", "--if-version", "--file"):
+            skip = True
+        elif not word.startswith("-"):
+            found.append(word)
+    return found
+
+
 def command_word(argv: Sequence[str]) -> str | None:
     """The command named in `argv`, past the global options; None if there is none yet."""
     words = iter(argv)
@@ -90,7 +120,7 @@ def command_word(argv: Sequence[str]) -> str | None:
         if word in _GLOBAL_WITH_VALUE:
             next(words, None)
         elif word.startswith("-"):
-            if word in ("-h", "--help"):
+            if word in ("-h", "--help", "--version"):
                 return None
         else:
             return word
@@ -121,6 +151,9 @@ def run(argv: Sequence[str]) -> int:
         return 0
     except LifecycleError as exc:
         print(f"error: {_one_line(str(exc))}", file=sys.stderr)
+        if _wants_json(argv):
+            print(json.dumps(error_document(exc), indent=2, ensure_ascii=False))
+        _log_failure(argv, exc)
         return exc.exit_code
     except BrokenPipeError:
         # The reader went away (`scr list | head`): not an error, and nothing more to say.
@@ -138,6 +171,46 @@ def run(argv: Sequence[str]) -> int:
     finally:
         if app is not None:
             app.close()
+
+
+def _wants_json(argv: Sequence[str]) -> bool:
+    """Whether the command asked for JSON: `--json` as a word before any `--`."""
+    words = list(argv)
+    return "--json" in (words[:words.index("--")] if "--" in words else words)
+
+
+def error_document(exc: LifecycleError) -> dict[str, Any]:
+    """What a script reads of a failed command: the message, the exit status, every reason
+    (a refusal lists them all), and for a conflict the version the case is at now."""
+    doc: dict[str, Any] = {"error": _one_line(str(exc)), "status": exc.exit_code,
+                           "reasons": list(getattr(exc, "reasons", ()) or [_one_line(str(exc))])}
+    if isinstance(exc, Conflict):
+        doc["version"] = exc.version
+    return doc
+
+
+def _log_failure(argv: Sequence[str], exc: LifecycleError) -> None:
+    """A refusal, conflict or bad input is logged too (SCR_LOG_FILE, or the system log):
+    the command and the exit status, the case and trigger when the command names them,
+    and a refusal's reasons, which the process definition wrote. Bad input's message is not
+    logged: it may repeat what was typed."""
+    from lifecycle import log
+
+    command = command_word(argv)
+    fields: dict[str, Any] = {"command": command, "status": exc.exit_code,
+                              "error": type(exc).__name__}
+    after = _words_after_command(argv)
+    if command in ("advance", "why", "show", "history", "triggers", "timeline") and after:
+        fields["case_ref"] = after[0][:40]
+        if command in ("advance", "why") and len(after) >= 2:
+            fields["trigger"] = after[1][:40]
+    if isinstance(exc, Refused):
+        fields["reasons"] = list(exc.reasons)
+    event = {2: "command.invalid", 3: "command.refused", 4: "command.conflict"}.get(
+        exc.exit_code, "command.failed")
+    # A log that cannot be written must not hide the error itself.
+    with contextlib.suppress(Exception):
+        log.command_failed(event, **fields)
 
 
 def _configure_logging() -> None:

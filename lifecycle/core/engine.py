@@ -143,7 +143,8 @@ class Engine:
         # case that has changed, and a refusal judged on the new state would mislead them.
         if expect_version is not None and case.version != expect_version:
             raise Conflict(f"{ref} changed since it was read (version {case.version}, "
-                           f"expected {expect_version}); look again and retry")
+                           f"expected {expect_version}); look again and retry",
+                           version=case.version)
         snapshot = cases.snapshot(tx, case)
         if not process.machine.applies(snapshot.state, trigger):
             raise Refused(f"{trigger} does not apply to {ref} in state {snapshot.state}")
@@ -347,29 +348,44 @@ def mail_details(process: Process, spec: TriggerSpec, values: Mapping[str, Any],
                  outcome: Mapping[str, Any],
                  snapshot: CaseSnapshot) -> tuple[tuple[str, str], ...]:
     """The facts an e-mail may state: the parameters declared mailed (never private ones),
-    labelled for people."""
+    labelled for people, their values in words (states.words); a timer's firing is named by
+    the timer's label."""
+    from states import words
+
+    definition = process.definition
+    if spec.name == TIMER_TRIGGER:
+        ladder, level, key = (values.get(k) for k in ("timer", "level", "key"))
+        fired = [("Timer", words.timer_label(definition, str(ladder))) if ladder else None,
+                 ("Level", words.level_label(str(level))) if level else None,
+                 ("Action", str(key)) if key else None]
+        return tuple(pair for pair in fired if pair is not None)
     details: list[tuple[str, str]] = []
     for p in spec.params:
         value = values.get(p.name)
         if p.private or not p.mailed or value is None or value == "" or value == []:
             continue
-        details.append((p.name.replace("_", " ").capitalize(), _display(value)))
+        details.append((words.param_label(p.name), _display(value, p.type)))
     if "action" in outcome:
         details.append(("Action", str(outcome["action"])))
     if spec.criteria:
-        verdict = process.definition.criteria(snapshot.referral)
+        verdict = definition.criteria(snapshot.referral)
         details.append((verdict.label, verdict.summary))
     return tuple(details)
 
 
-def _display(value: Any) -> str:
+def _display(value: Any, kind: PType | None = None) -> str:
+    """A parameter's value for people: a closed list's value or an agency in words, a date
+    as "6 February 2025"; text a person typed as they typed it."""
+    from states import words
+
+    listed = kind in (PType.CHOICE, PType.CHOICES, PType.AGENCY, PType.AGENCIES)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(_display(v, kind) for v in value)
     if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
+        return words.day_label(value)
+    return words.value_label(str(value)) if listed else str(value)
 
 
 __all__ = ["SYSTEM_ACTOR", "Announcement", "Engine", "history_params", "mail_details",
