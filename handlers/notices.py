@@ -110,6 +110,12 @@ class Notice:
     # token (signing in is the portal's business).
     case_url: str | None = None
     act: tuple[tuple[str, str, str], ...] = ()
+    # The earlier state in the words of the case's definition ("Safeguarding partners'
+    # decision"), and the roles its regime names in words of its own (role, words): a CSPR
+    # has no case review sub-group. Without them the state and the role are worded as
+    # identifiers made into words.
+    source_label: str | None = None
+    role_words: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,7 @@ def notice_to_json(notice: Notice) -> dict[str, Any]:
     data["details"] = [list(pair) for pair in notice.details]
     data["reasons"] = list(notice.reasons)
     data["act"] = [list(entry) for entry in notice.act]
+    data["role_words"] = [list(pair) for pair in notice.role_words]
     data["late_by"] = notice.late_by.total_seconds() if notice.late_by is not None else None
     if notice.next_deadline is not None:
         data["next_deadline"] = {"label": notice.next_deadline.label,
@@ -147,6 +154,7 @@ def notice_from_json(data: dict[str, Any]) -> Notice:
     values["details"] = tuple((str(k), str(v)) for k, v in data.get("details", ()))
     values["reasons"] = tuple(data.get("reasons", ()))
     values["act"] = tuple((str(r), str(label), str(url)) for r, label, url in data.get("act", ()))
+    values["role_words"] = tuple((str(r), str(w)) for r, w in data.get("role_words", ()))
     late = data.get("late_by")
     values["late_by"] = timedelta(seconds=late) if late is not None else None
     deadline = data.get("next_deadline")

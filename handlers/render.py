@@ -90,6 +90,9 @@ TEMPLATE_NAMES: tuple[str, ...] = SHARED_TEMPLATES + tuple(
     f"{folder}/{name}" for folder, names in REGIME_TEMPLATES.items() for name in names)
 
 
+# The roles in the shared words, for a notice that carries none of its regime's (one queued
+# before notices did). handlers/ imports nothing of the project, so this mirrors
+# states/words.py's table; tests/lifecycle/test_words.py checks that the two agree.
 ROLE_LABELS: Mapping[str, str] = {
     "business_manager": "business manager",
     "chair": "independent chair",
@@ -199,13 +202,19 @@ def duration(delta: timedelta) -> str:
     return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
-def role_label(role: str) -> str:
-    return ROLE_LABELS.get(role, role)
+def role_label(role: str, own: tuple[tuple[str, str], ...] = ()) -> str:
+    """The role in the regime's words (`own`, the notice's role_words) or the shared ones."""
+    return dict(own).get(role) or ROLE_LABELS.get(role, _words(role))
+
+
+def _words(identifier: str) -> str:
+    return re.sub(r"[_\s]+", " ", identifier).strip()
 
 
 def state_name(state: str) -> str:
-    """A state value as words, for the state before a transition ("sub_group" -> "Sub group")."""
-    words = re.sub(r"[_\s]+", " ", state).strip()
+    """A state value as words, for a notice that does not carry the state's label
+    ("sub_group" -> "Sub group")."""
+    words = _words(state)
     return words[:1].upper() + words[1:]
 
 

@@ -82,6 +82,26 @@ class Board:
 
         return parseaddr(self.mail_from)[1] or "scr@localhost"
 
+    @staticmethod
+    def sender_for(name: str, portal_url: str | None) -> str:
+        """The sender of a board that names itself but not its sender: the board's name at
+        the portal's host (`[web] base_url`, "Anyshire SCP <scr@scr.anyshire.gov.uk>"), or
+        at localhost while the portal has no host name of its own (127.0.0.1, localhost):
+        the board's name is then still what recipients see."""
+        from email.utils import formataddr
+        from ipaddress import ip_address
+        from urllib.parse import urlsplit
+
+        host = (urlsplit(portal_url).hostname or "") if portal_url else ""
+        try:
+            ip_address(host)
+            host = ""
+        except ValueError:
+            pass
+        if "." not in host or host.endswith((".localhost", ".local")):
+            host = "localhost"
+        return formataddr((name, f"scr@{host}"))
+
 
 @dataclass(frozen=True)
 class MailSettings:
@@ -188,9 +208,13 @@ def load(
 
 def _board(section: Mapping[str, Any], *, portal_url: str) -> Board:
     """`[board]`: its name and sender go into every message's headers and its prefix into
-    every reference, so each is one line of plain text."""
+    every reference, so each is one line of plain text. A board that sets its name but not
+    `mail_from` sends as its name (Board.sender_for), never as a bare scr@localhost."""
     name = _line(section, "board", "name", Board.name, 200)
-    mail_from = _line(section, "board", "mail_from", Board.mail_from, 200)
+    if "mail_from" in section or "name" not in section:
+        mail_from = _line(section, "board", "mail_from", Board.mail_from, 200)
+    else:  # a named board's mail says whose it is, even before mail_from is set
+        mail_from = Board.sender_for(name, portal_url)
     _require_address(mail_from)
     prefix = _text(section, "board", "ref_prefix", Board.ref_prefix)
     if not _REF_PREFIX.fullmatch(prefix):

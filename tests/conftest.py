@@ -29,6 +29,18 @@ from tests.smtp import (  # noqa: F401  (fixtures for every test)
 
 IN_CI = os.environ.get("CI") == "true"
 
+# Tables fit the terminal's width where COLUMNS says one (lifecycle.views.text); pytest-xdist's
+# workers inherit COLUMNS=80, so the tests would wrap differently from a run without them. A
+# test about width sets COLUMNS itself.
+for _size in ("COLUMNS", "LINES"):
+    os.environ.pop(_size, None)
+
+
+@pytest.fixture(autouse=True)
+def _no_terminal_size(monkeypatch):
+    for name in ("COLUMNS", "LINES"):
+        monkeypatch.delenv(name, raising=False)
+
 # Library code logs through structlog; in tests only warnings are shown (to stderr), as in
 # one-shot commands. Tests about logging configure it themselves.
 _configure_logging(level=logging.WARNING)

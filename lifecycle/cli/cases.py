@@ -130,15 +130,48 @@ def show(app: App, args: Namespace) -> Output:
 
 
 def history(app: App, args: Namespace) -> Output:
+    """The case's history for people: each step by its label in the case's definition (a
+    timer's firing by the timer's), the stage it moved between, the reason cut at a word;
+    --json keeps the identifiers."""
+    from lifecycle.views.text import shorten
+    from states import words
+    from states.process import TIMER_TRIGGER
+    from states.registry import UnknownDefinition
+
     with reading(app.db()) as tx:
         app.actor(tx, required=False)
-        entries = documents.history_document(tx, cases.load(tx, args.ref))
+        case = cases.load(tx, args.ref)
+        entries = documents.history_document(tx, case)
+    try:
+        definition = REGISTRY.get(case.definition, case.definition_version)
+    except UnknownDefinition:  # a definition this code does not ship: identifiers as words
+        definition = None
     cal = app.settings.process.working_days
+
+    def what(e: dict[str, Any]) -> str:
+        params = e["params"] or {}
+        if e["trigger"] == TIMER_TRIGGER and params.get("timer"):
+            return words.timer_label(definition, str(params["timer"]),
+                                     params.get("level"), params.get("key"))
+        return words.trigger_label(definition, e["trigger"])
+
+    def stage(e: dict[str, Any]) -> str:
+        dest = words.state_label(definition, e["dest"])
+        if e["source"] is None:
+            return f"new case: {dest}"
+        if e["source"] == e["dest"]:
+            return f"{dest} (stays)"
+        return f"{words.state_label(definition, e['source'])} → {dest}"
+
+    def by(e: dict[str, Any]) -> str:
+        if e["actor"] == "system":
+            return words.role_label("system")
+        return e["actor"] + (f" (recorded by {e['recorded_by']})" if e["recorded_by"] else "")
+
     text = table(
-        ["seq", "at", "trigger", "from", "to", "actor", "reason"],
-        [[e["seq"], when(e["at"], cal), e["trigger"], e["source"], e["dest"],
-          e["actor"] + (f" (recorded by {e['recorded_by']})" if e["recorded_by"] else ""),
-          (e["reason"] or "").replace("\n", " ")[:60]] for e in entries])
+        ["#", "when", "what, by whom", "stage", "reason"],
+        [[e["seq"], when(e["at"], cal), f"{what(e)}, by {by(e)}", stage(e),
+          shorten(e["reason"], 80)] for e in entries])
     return Output(entries, text)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -99,6 +100,20 @@ class Lookup:
 
     def today(self) -> str:
         return self.app.settings.process.working_days.local_date(self.app.now()).isoformat()
+
+
+def words_to_cursor(line: str) -> list[str]:
+    """The words of `line` as a command will read them, the last being the one the cursor
+    is in ('' after a space); a quote left open is taken as closed."""
+    for closing in ("", '"', "'"):
+        try:
+            words = shlex.split(line + closing)
+        except ValueError:
+            continue
+        if not closing and (not words or line[-1:].isspace()):
+            words.append("")
+        return words or [""]
+    return [""]
 
 
 def complete(look: Lookup, parser: argparse.ArgumentParser, words: Sequence[str],
@@ -228,6 +243,8 @@ def _option_values(look: Lookup, action: argparse.Action, text: str) -> list[Can
     }
     if dest in known:
         return [Candidate(v) for v in known[dest]]
+    if dest == "actor":  # --as NAME
+        return look.users()
     if dest in _REFERRAL:
         return _param_values(look, _REFERRAL[dest], None, None)
     metavar = action.metavar if isinstance(action.metavar, str) else ""
@@ -245,3 +262,25 @@ def _paths(text: str) -> list[Candidate]:
         is_dir = os.path.isdir(path)
         found.append(Candidate(path + ("/" if is_dir else ""), final=not is_dir))
     return found
+
+
+def scan_quotes(line: str) -> tuple[str, int, int]:
+    """How `line` ends, as a shell reads it: the quote left open ('' if none), where it was
+    opened, and where the last word starts (quotes and backslashes kept in it)."""
+    quote, opened, word_start, i = "", 0, 0, 0
+    while i < len(line):
+        char = line[i]
+        if quote:
+            if char == quote:
+                quote = ""
+            elif char == "\\" and quote == '"':
+                i += 1
+        elif char in "\"'":
+            quote, opened = char, i
+        elif char == "\\":
+            i += 1
+        elif char.isspace():
+            word_start = i + 1
+        i += 1
+    return quote, opened, word_start
+

@@ -22,7 +22,8 @@ EXIT_INTERNAL = 1
 # returns a sub-parser whose defaults name the function to run (`func`).
 COMMAND_GROUPS = ("lifecycle.cli.records", "lifecycle.cli.audit", "lifecycle.cli.users",
                   "lifecycle.cli.cases", "lifecycle.cli.outbox", "lifecycle.cli.running",
-                  "lifecycle.cli.inspect", "lifecycle.cli.about", "lifecycle.demo")
+                  "lifecycle.cli.inspect", "lifecycle.cli.about", "lifecycle.demo",
+                  "lifecycle.cli.helping")
 # Where each command lives, so that a one-shot command imports its own group alone (the
 # rest would cost a fresh process a tenth of a second). The shell, --help and anything
 # unknown build every group; tests/cli/test_shell.py checks this table against them.
@@ -38,6 +39,7 @@ COMMAND_HOMES = {
                      "shell"), "lifecycle.cli.inspect"),
     "demo": "lifecycle.demo",
     **dict.fromkeys(("version", "example"), "lifecycle.cli.about"),
+    **dict.fromkeys(("help", "completion", "complete"), "lifecycle.cli.helping"),
 }
 _GLOBAL_WITH_VALUE = ("--as", "--now", "--config")
 

@@ -49,11 +49,13 @@ def _tick_text(report: Any, delivered: dict[str, int]) -> str:
 
 
 def _late(seconds: float) -> str:
-    if seconds >= 86400:
-        return f"{seconds / 86400:.0f} days"
-    if seconds >= 3600:
-        return f"{seconds / 3600:.0f} hours"
-    return f"{seconds / 60:.0f} minutes"
+    """How late, in words and to the largest unit: "1 minute", "3 hours", "2 days"."""
+    from states.words import plural
+
+    for unit, length in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= length or unit == "minute":
+            return plural(round(seconds / length), unit)
+    raise AssertionError("unreachable")
 
 
 def daemon(app: App, args: Namespace) -> Output:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import dataclasses
 import json
 import os
 import shlex
@@ -31,7 +32,13 @@ from cmd2 import CompletionItem, Completions, Statement
 
 from lifecycle.cli import main as cli
 from lifecycle.cli.app import App, login_name
-from lifecycle.cli.completion import Candidate, Lookup, complete
+from lifecycle.cli.completion import (
+    Candidate,
+    Lookup,
+    complete,
+    scan_quotes,
+    words_to_cursor,
+)
 from lifecycle.core.process import Process
 from lifecycle.settings import parse_moment
 from lifecycle.views import style
@@ -49,8 +56,13 @@ SHELL_ONLY = {
     "now": "now ISO|real: run as of this moment (needs SCR_ALLOW_CLOCK_OVERRIDE=1); "
            "'now' shows it",
     "help": "help [COMMAND|TRIGGER]: the commands, or one command's or trigger's help",
+    "clear": "clear the screen (at a terminal; piped, it does nothing)",
     "quit": "leave the shell (also exit, or end of input)",
 }
+
+
+# Cursor home, then erase the screen and the terminal's scroll-back.
+CLEAR_SCREEN = "\x1b[H\x1b[2J\x1b[3J"
 
 
 def history_file(environ: dict[str, str] | None = None) -> Path | None:
@@ -92,6 +104,7 @@ class Shell(cmd2.Cmd):
         self.look = Lookup(app)
         self.parser = cli.build_parser()
         self.commands = subcommands(self.parser)
+        _as_typed_here(self.parser)
         self.exclude_from_history = ["_eof"]
         for builtin in ("alias", "macro"):  # their subcommands need them registered
             self.disable_command(builtin, f"{builtin} is not offered in the scr shell")
@@ -108,8 +121,10 @@ class Shell(cmd2.Cmd):
             return False
 
         def complete_command(text: str, line: str, begidx: int, endidx: int) -> Completions:
-            tokens, _ = self.tokens_for_completion(line, begidx, endidx)
-            return _completions(complete(self.look, parser, tokens[1:-1], text))
+            words = words_to_cursor(line[:endidx])
+            word = words[-1]  # the whole word: a quote opened inside it cuts `text` short
+            found = complete(self.look, parser, words[1:-1], word)
+            return _completions(found, cut=len(word) - len(text))
 
         run.__name__ = f"do_{name}"
         run.__doc__ = parser.description or ""
@@ -193,7 +208,30 @@ class Shell(cmd2.Cmd):
         return False
 
     def complete_as(self, text: str, line: str, begidx: int, endidx: int) -> Completions:
-        return _completions([c for c in self.look.users() if c.text.startswith(text)])
+        """A name, quoted or not: `as Bea M` completes as `as "Bea M` does (as takes the
+        rest of the line)."""
+        name = " ".join(words_to_cursor(line[:endidx])[1:])
+        return _completions([c for c in self.look.users() if c.text.startswith(name)],
+                            cut=len(name) - len(text))
+
+    def complete(self, text: str, line: str, begidx: int, endidx: int,
+                 custom_settings: Any = None) -> Completions:
+        """cmd2 quotes a word that a quote opens (`"Bea M`); a quote opened inside a word
+        (`owner="Bea M`) is left to us: no second quote before it, and the one open is
+        closed when a single name is chosen."""
+        found = super().complete(text, line, begidx, endidx, custom_settings)
+        quote = _quote_open_inside_word(line[:endidx])
+        if quote and found:
+            found = dataclasses.replace(found, _add_opening_quote=False, _quote_char=quote)
+        return found
+
+    def do_clear(self, statement: Statement) -> bool:
+        """Clear the screen (at a terminal; piped, it does nothing)."""
+        if self.stdout.isatty():
+            self.stdout.write(CLEAR_SCREEN)
+            self.stdout.flush()
+        self.last_status = 0
+        return False
 
     def do_now(self, statement: Statement) -> bool:
         """now ISO|real: run as of this moment (needs SCR_ALLOW_CLOCK_OVERRIDE=1)."""
@@ -275,15 +313,8 @@ class Shell(cmd2.Cmd):
         return "\n".join(lines)
 
     def _triggers(self) -> dict[str, tuple[Process, TriggerSpec]]:
-        """Every trigger by name, as the definition new cases start under has it, then
-        those only older definitions have."""
-        processes = self.app.processes
-        found: dict[str, tuple[Process, TriggerSpec]] = {}
-        for process in (processes.starting(), *processes.every()):
-            definition = process.definition
-            for spec in (definition.create, *definition.all_triggers):
-                found.setdefault(spec.name, (process, spec))
-        return found
+        """Every trigger by name (Processes.triggers_by_name)."""
+        return self.app.processes.triggers_by_name()
 
     # -------------------------------------------------------------- session
     def _who(self) -> str:
@@ -336,8 +367,29 @@ def _carries_private(statement: Statement) -> bool:
     return False
 
 
-def _completions(candidates: list[Candidate]) -> Completions:
-    items = [CompletionItem(c.text, display_meta=c.meta) for c in candidates]
+def _as_typed_here(parser: argparse.ArgumentParser) -> None:
+    """Every command's usage as it is typed in the shell: `advance REF ...`, not `scr
+    advance ...` (the global options are the shell's own: `as`, `now`)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                sub.prog = sub.prog.removeprefix(f"{parser.prog} ") \
+                    if parser.prog == "scr" else sub.prog.removeprefix("scr ")
+                _as_typed_here(sub)
+
+
+def _quote_open_inside_word(line: str) -> str:
+    """The quote left open in the last word of `line` when it opens after the word's
+    start (`owner="Bea M`); '' if none is, or the word starts with it."""
+    quote, opened, word_start = scan_quotes(line)
+    return quote if quote and opened > word_start else ""
+
+
+def _completions(candidates: list[Candidate], cut: int = 0) -> Completions:
+    """The candidates as cmd2 offers them; `cut` drops the start of each, when the text
+    being replaced begins inside the word (after an opening quote, or a space in a name)."""
+    items = [CompletionItem(c.text[cut:], display=c.text, display_meta=c.meta)
+             for c in candidates]
     final = len(candidates) != 1 or candidates[0].final
     return Completions(items=items, allow_finalization=final)
 

@@ -32,6 +32,7 @@ from states.errors import Conflict, InvalidInput, NotFound, Refused
 from states.params import PType, clean_text, parse_params
 from states.process import TIMER_TRIGGER, TriggerSpec
 from states.registry import REGISTRY, Registry
+from states.words import level_label
 from storage import cases, history, outbox, seal
 from storage.cases import CaseRecord
 from storage.db import Tx, conflicts
@@ -61,7 +62,7 @@ def timer_announcement(process: Process, ladder: str, level: str, key: str | Non
     found = spec.level(level) if spec else None
     if spec is None or found is None:
         raise InvalidInput(f"unknown timer {ladder}.{level}")
-    label = f"{spec.label}: {level}" + (f" (action {key})" if key else "")
+    label = f"{spec.label}: {level_label(level)}" + (f" (action {key})" if key else "")
     return Announcement(f"timer.{ladder}", label, found.notify, level, key or "", reasons)
 
 
@@ -294,7 +295,7 @@ class Engine:
         mail += invitations.queue(
             definition, case, snapshot,
             invitations.changes_for(definition, case, snapshot, changes,
-                                    domain=self.board.domain, meeting=meeting,
+                                    meeting=meeting,
                                     cal_start=days.start_of),
             people=people, board=self.board, timezone=days.timezone, now=now,
             history_seq=seq, actor=event.actor)

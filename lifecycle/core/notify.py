@@ -16,9 +16,11 @@ from typing import Any, NamedTuple
 
 from handlers.notices import Deadline, Notice, subject
 from lifecycle.settings import Board
+from states import words
 from states.case import CaseSnapshot
 from states.enums import Role
 from states.process import ProcessDefinition
+from states.registry import REGISTRY, UnknownDefinition
 from storage import users
 from storage.db import Tx
 
@@ -155,13 +157,27 @@ def next_deadline(definition: ProcessDefinition, pending: Sequence[Any],
     """The earliest of the case's pending timers still ahead of `now`, as a deadline an
     e-mail can name (during a catch-up, timers already due are about to fire, not deadlines
     ahead)."""
-    from lifecycle.core.arming import label
-
     ahead = [t for t in pending if t.due_at > now]
     if not ahead:
         return None
     first = min(ahead, key=lambda t: t.due_at)
-    return Deadline(label(definition, first), first.due_at)
+    return Deadline(words.timer_label(definition, first.ladder, first.level, first.key),
+                    first.due_at)
+
+
+def _definition(case: Any) -> ProcessDefinition | None:
+    """The definition the case runs under, if this code ships it."""
+    try:
+        return REGISTRY.get(case.definition, case.definition_version)
+    except (AttributeError, UnknownDefinition):
+        return None
+
+
+def _role_words(definition: ProcessDefinition | None) -> tuple[tuple[str, str], ...]:
+    """The roles the definition names in words of its own (the shared words are the
+    templates')."""
+    own = words.role_words(definition)
+    return tuple((role, said) for role, said in own.items() if said != words.ROLE_LABELS[role])
 
 
 def case_link(board: Board, ref: str) -> str | None:
@@ -193,6 +209,9 @@ def queue(
 
     if not recipients:
         return []
+    definition = _definition(case)
+    source_label = (words.state_label(definition, event.source)
+                    if event.source is not None else None)
     # The notice differs between recipients only in whom it addresses: made and turned
     # into JSON once, then addressed to each.
     notice = Notice(
@@ -203,6 +222,7 @@ def queue(
         details=event.details, next_deadline=deadline, recipient_name="", recipient_role="",
         level=event.level, late_by=event.late_by, reasons=event.reasons, timezone=timezone,
         case_url=case_link(board, case.ref), act=act,
+        source_label=source_label, role_words=_role_words(definition),
     )
     # The stored notice is the event's; the row says whom it addresses (delivery puts the
     # two together), so every row of the event shares it.

@@ -74,3 +74,14 @@ class Processes:
 
     def every(self) -> list[Process]:
         return [self.get(d.name, d.version) for d in self.registry]
+
+    def triggers_by_name(self) -> dict[str, tuple[Process, Any]]:
+        """Every trigger by name (with the process it is taken from), as the definition new
+        cases start under has it, then those only older definitions have: what help and
+        completion offer."""
+        found: dict[str, tuple[Process, Any]] = {}
+        for process in (self.starting(), *self.every()):
+            definition = process.definition
+            for spec in (definition.create, *definition.all_triggers):
+                found.setdefault(spec.name, (process, spec))
+        return found

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
+from states import words
 from states.enums import Role
 from states.process import ProcessDefinition, TriggerSpec
 
@@ -44,15 +45,21 @@ def timers_of(d: ProcessDefinition, state: State) -> list[str]:
     return [t.ladder for t in d.timers if state in t.states]
 
 
-def _who(spec: TriggerSpec) -> str:
-    people = [str(r.role) for r in spec.roles if r.role != Role.SYSTEM]
-    return ", ".join(people) + (" (also timed)" if spec.timed else "")
+def _timers_line(d: ProcessDefinition, state: State) -> str:
+    """The timers a state arms, by their labels: "timers: Triage of the referral"."""
+    return "timers: " + ", ".join(words.timer_label(d, ladder) for ladder in timers_of(d, state))
+
+
+def _who(d: ProcessDefinition, spec: TriggerSpec) -> str:
+    people = [words.role_label(str(r.role), d) for r in spec.roles if r.role != Role.SYSTEM]
+    return ", ".join(dict.fromkeys(people)) + (" (also timed)" if spec.timed else "")
 
 
 def _transition_text(spec: TriggerSpec) -> str:
+    """The trigger as typed, what it does in words, and its guards."""
     timed = " (timed)" if spec.timed else ""
     guards = f" [{', '.join(spec.guards)}]" if spec.guards else ""
-    return _safe(f"{spec.name}{timed}{guards}")
+    return _safe(f"{spec.name}: {spec.label}{timed}{guards}")
 
 
 # ---------------------------------------------------------------------------- Mermaid
@@ -70,7 +77,7 @@ def mermaid(d: ProcessDefinition) -> str:
     for state in d.states:
         notes = [_transition_text(t) for t in internal(d, state)]
         if timers_of(d, state):
-            notes.append(f"{d.timer_trigger.name}: {', '.join(timers_of(d, state))}")
+            notes.append(_safe(_timers_line(d, state)))
         if notes:
             lines.append(f"    note right of {state}")
             lines += [f"        {n}" for n in notes]
@@ -88,25 +95,23 @@ def markdown(d: ProcessDefinition) -> str:
         f"`scr diagram --process {d.name} --version {d.version} --out {doc_path(d)}`;",
         "do not edit by hand. A test fails when this file falls behind the definition.",
         "",
-        "Transitions are labelled with their trigger and, in brackets, the guards that must "
-        "hold.",
-        "The notes list each state's internal transitions (which record data without moving "
-        "the",
-        f"case) and the timers it arms; `{d.timer_trigger.name}` is how scr records a timer "
-        "firing.",
+        "Transitions are labelled with their trigger (as `scr advance` takes it), what it "
+        "does,",
+        "and, in brackets, the guards that must hold. The notes list each state's internal",
+        "transitions (which record data without moving the case) and the timers it arms.",
         "",
         "```mermaid",
         mermaid(d).rstrip("\n"),
         "```",
         "",
-        "| trigger | from | to | who | guards |",
-        "|---|---|---|---|---|",
+        "| trigger | what it does | from | to | who | guards |",
+        "|---|---|---|---|---|---|",
     ]
     for t in (d.create, *d.all_triggers):
-        sources = ", ".join(t.sources) or "(creates the case)"
-        dest = t.dest or "(stays)"
-        who = _who(t) or "scr (daemon)"
-        out.append(f"| `{t.name}` | {sources} | {dest} | {who} | "
+        sources = ", ".join(d.state_label(s) for s in t.sources) or "(creates the case)"
+        dest = d.state_label(t.dest) if t.dest else "(stays)"
+        who = _who(d, t) or "scr (daemon)"
+        out.append(f"| `{t.name}` | {t.label} | {sources} | {dest} | {who} | "
                    f"{', '.join(t.guards) or '-'} |")
     return "\n".join(out) + "\n"
 
@@ -156,7 +161,7 @@ def _layout(d: ProcessDefinition) -> tuple[dict[State, int], dict[State, int],
 def _box_lines(d: ProcessDefinition, state: State) -> list[str]:
     lines = [t.name for t in internal(d, state)]
     if timers_of(d, state):
-        lines.append(f"{d.timer_trigger.name}: {', '.join(timers_of(d, state))}")
+        lines += _wrap(_timers_line(d, state))
     return lines
 
 
@@ -250,8 +255,8 @@ def _box(d: ProcessDefinition, state: State, bx: float, by: float, h: float) -> 
     if final:
         out.append(f'<rect x="{bx + 4}" y="{by + 4}" width="{BOX_W - 8}" height="{h - 8}" '
                    f'rx="8" fill="none" stroke="{ACCENT}" stroke-width="1"/>')
-    out.append(_text(bx + 12, by + 20, state, 13, weight="bold", fill=ACCENT))
-    out.append(_text(bx + 12, by + 36, d.state_label(state), 11, fill=MUTED))
+    out.append(_text(bx + 12, by + 20, d.state_label(state), 13, weight="bold", fill=ACCENT))
+    out.append(_text(bx + 12, by + 36, state, 11, fill=MUTED))
     for i, line in enumerate(_box_lines(d, state)):
         out.append(_text(bx + 20, by + HEAD + 8 + LINE * i, line, 11, fill=INK))
     return out

@@ -55,18 +55,37 @@ def header(line: str) -> str:
 
 
 def highlight(text: str) -> str:
-    """States, verdicts and statuses in colour (only called when colour is on). A bold
-    header line is left as it is, and so is a label opening a line ('  referral   harm')."""
+    """States, verdicts and statuses in colour (only called when colour is on), where such a
+    word stands alone as a value: a table cell, the value after a label, the state a
+    sentence of scr's names (`is in review (...)`). Never inside a label ('notice sent',
+    'Case review sub-group', a table's header) or inside free text someone typed, where the
+    same words are only words."""
+    lines = text.split("\n")
+    return "\n".join(line if BOLD in line or _markdown_header(line, lines[n + 1:n + 2])
+                     else _PATTERN.sub(_paint, line) for n, line in enumerate(lines))
 
-    def paint(m: re.Match[str]) -> str:
-        word, line_start = m.group(1), m.string.rfind("\n", 0, m.start()) + 1
-        if not m.string[line_start:m.start()].strip() and \
-                m.string.startswith("  ", m.end()):
-            return word
+
+# What may stand before a value (a column gap after a cell, a table's bar, an arrow, the
+# words scr writes before a state) and after one (the end, a gap, punctuation closing it).
+_OPENS = re.compile(r"(?:\S {2,}|\| |→ |\bis in |\bstays in |\S {2,}in |\(state )$")
+_VERDICT_OPENS = re.compile(r"\S: $")  # `role  chair: holds`, `guards  x  fails: why`
+_CLOSES = re.compile(r"(?:$| {2,}| \|| →|[;:,)]| \(| —)")
+_VERDICTS = frozenset(("allowed", "holds", "fails", "refused"))
+_ANYWHERE = frozenset(("OVERDUE",))  # a shout no label or sentence uses
+
+
+def _paint(m: re.Match[str]) -> str:
+    word, line = m.group(1), m.string
+    before = line[:m.start()]
+    opens = _OPENS.search(before) or (word in _VERDICTS and _VERDICT_OPENS.search(before))
+    if word in _ANYWHERE or (opens and _CLOSES.match(line, m.end())):
         return f"{_WORDS[word]}{word}{RESET}"
+    return word
 
-    return "\n".join(line if BOLD in line else _PATTERN.sub(paint, line)
-                     for line in text.split("\n"))
+
+def _markdown_header(line: str, following: list[str]) -> bool:
+    """Whether `line` names a Markdown table's columns (the next line is its |---| rule)."""
+    return line.startswith("|") and bool(following) and following[0].startswith("|-")
 
 
 def error(text: str) -> str:

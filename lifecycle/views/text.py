@@ -2,23 +2,96 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+import textwrap
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from lifecycle.views import style
 from states.working_days import WorkingDays
 
+GAP = "  "
+# Wrapping a column narrower than MIN_COLUMN, or one of SHORT or fewer characters (a date,
+# a reference, a name), is tried only when the long columns cannot make room;
+# LAST_RESORT is as narrow as a column gets.
+MIN_COLUMN = 12
+SHORT = 24
+LAST_RESORT = 6
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """A plain aligned table; empty cells show as '-'."""
-    cells = [[("-" if v is None or v == "" else str(v)) for v in row] for row in rows]
+
+def terminal_width() -> int | None:
+    """How wide a table may be: the terminal's width (or COLUMNS, where it is set); None,
+    no limit, when the output is piped or redirected and COLUMNS is not set, so that a
+    script or `grep` sees every row whole, on one line."""
+    if not os.environ.get("COLUMNS") and not sys.stdout.isatty():
+        return None
+    return shutil.get_terminal_size().columns
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *,
+          width: int | Literal["terminal"] | None = "terminal") -> str:
+    """A plain aligned table; empty cells show as '-'. It fits `width` characters (by
+    default the terminal's, terminal_width(); None: no limit): the long columns are wrapped
+    at word boundaries onto more lines, then the others; a word is broken only when the
+    columns cannot fit otherwise."""
+    cells = [[("-" if v is None or v == "" else " ".join(str(v).split())) for v in row]
+             for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    lines = [style.header(
-        "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-              for r in cells]
+    limit = terminal_width() if width == "terminal" else width
+    if limit is not None:
+        widths = _narrowed(headers, cells, widths, limit)
+    lines = [style.header(_line(list(headers), widths))]
+    for row in cells:
+        wrapped = [textwrap.wrap(c, w, break_on_hyphens=False) or [c]
+                   for c, w in zip(row, widths, strict=True)]
+        for n in range(max(len(parts) for parts in wrapped)):
+            lines.append(_line([parts[n] if n < len(parts) else "" for parts in wrapped],
+                               widths))
     return "\n".join(lines)
+
+
+def _narrowed(headers: Sequence[str], cells: list[list[str]], widths: list[int],
+              limit: int) -> list[int]:
+    """The column widths that fit `limit`, in three steps, each only if the last was not
+    enough: the long columns (free text, rules) down to their longest word; then every
+    column down to its longest word; then down to LAST_RESORT, breaking words."""
+    words = [max([len(h), MIN_COLUMN] + [len(word) for r in cells for word in r[i].split()])
+             for i, h in enumerate(headers)]
+    whole = [min(w, least) for w, least in zip(widths, words, strict=True)]
+    long_first = [w if w <= SHORT else least for w, least in zip(widths, whole, strict=True)]
+    widths = _fit(widths, long_first, limit)
+    widths = _fit(widths, whole, limit)
+    return _fit(widths, [min(w, max(len(h), LAST_RESORT))
+                         for w, h in zip(widths, headers, strict=True)], limit)
+
+
+def _fit(widths: list[int], least: list[int], limit: int) -> list[int]:
+    """Narrow the widest column that may still narrow, a character at a time, until a row
+    fits `limit` (or no column may narrow further: then the table runs past the edge)."""
+    fitted = list(widths)
+    while sum(fitted) + len(GAP) * (len(fitted) - 1) > limit:
+        narrowable = [i for i in range(len(fitted)) if fitted[i] > least[i]]
+        if not narrowable:
+            break
+        fitted[max(narrowable, key=lambda i: fitted[i])] -= 1
+    return fitted
+
+
+def _line(values: list[str], widths: list[int]) -> str:
+    return GAP.join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+
+
+def shorten(text: str | None, width: int) -> str:
+    """`text` on one line, cut at a word boundary with an ellipsis when longer than
+    `width`."""
+    flat = " ".join((text or "").split())
+    if len(flat) <= width:
+        return flat
+    cut = textwrap.shorten(flat, width, placeholder="…")
+    return cut if cut != "…" else flat[:width - 1] + "…"  # one word longer than width
 
 
 def when(moment: str | datetime | None, cal: WorkingDays) -> str:

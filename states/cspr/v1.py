@@ -268,6 +268,9 @@ DEFINITION = ProcessDefinition(
     words=MappingProxyType({
         "notice": "final report to the Panel and the Secretary of State",
         "meeting": "rapid review meeting",
+        # The sub-group's people chair and sit in the rapid review meeting.
+        "role:subgroup_chair": "chair of the rapid review meeting",
+        "role:subgroup_member": "member of the rapid review meeting",
     }),
     due_on_working_days=True,
     templates="cspr",

@@ -6,6 +6,7 @@ Safeguarding Practice Review (cspr version 1)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import subprocess
 import sys
@@ -200,8 +201,10 @@ def test_a_second_run_into_the_same_folder_is_refused(demo):
     """Exit 2 with one error line, and the first run's database and mail are untouched."""
     before = (_digest(demo.folder / "scr.db"), len(list((demo.folder / "mail/new").iterdir())))
     result = demo.scr("demo", "--dir", str(demo.folder), "--json")
-    assert result.code == 2 and result.out == ""
+    assert result.code == 2
     assert result.err.startswith(f"error: {demo.folder} already holds scr.db")
+    # --json: the one document on stdout is the error, for a script to read.
+    assert json.loads(result.out)["status"] == 2
     assert result.err.count("\n") == 1
     assert (_digest(demo.folder / "scr.db"),
             len(list((demo.folder / "mail/new").iterdir()))) == before

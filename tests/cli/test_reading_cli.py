@@ -3,6 +3,7 @@ free text shown only to permitted users."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -115,7 +116,7 @@ def test_earlier_summaries_returns_and_evidence_shown_only_to_their_readers(scr)
 
 @pytest.mark.parametrize(("command", "shows"), [
     (["show", CASE_REF], f"{CASE_REF}  Child K"),
-    (["history", CASE_REF], "request_information"),
+    (["history", CASE_REF], "Information requested from agencies"),
     (["list"], CASE_REF),
 ])
 def test_reading_commands_start_without_the_orm(case_template, command, shows):
@@ -166,3 +167,48 @@ def test_a_case_document_names_its_definition(scr, referral_file):
                  referral_file(), "--json").json()["ref"]
     case = scr.ok("show", ref, "--json").json()
     assert (case["process"], case["process_version"]) == ("scr", "1")
+
+
+LONG_REASON = ("The referral was withdrawn because the family moved out of the area before "
+               "the agencies could be asked, and the receiving board takes it on")
+
+
+@pytest.mark.parametrize("columns", [60, 200])
+def test_history_reads_as_words_and_fits_the_terminal(scr, referral_file, columns):
+    """`scr history` names each step and stage by its label, not its identifier, cuts a long
+    reason after a whole word, and fits COLUMNS; --json keeps the identifiers."""
+    ref = scr.ok("--as", BM, "--now", "2026-11-23T10:00", "refer", "--file",
+                 referral_file(), "--json").json()["ref"]
+    scr.ok("--as", BM, "--now", "2026-11-23T11:00", "advance", ref, "request_information",
+           "agencies=health,police")
+    scr.ok("--as", BM, "--now", "2026-11-23T12:00", "advance", ref, "withdraw",
+           "--reason", LONG_REASON)
+    text = scr.ok("history", ref, COLUMNS=str(columns)).out
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    said = " ".join(" ".join(lines).split())
+    for identifier in ("request_information", "information_request", "withdraw", "refer"):
+        assert not re.search(rf"\b{identifier}\b", said), identifier
+    if columns == 200:
+        for label in ("Information requested from agencies", "Referral withdrawn, by Bea "
+                      "Manager", "new case: Referral"):
+            assert label in text, label
+        assert "Referral → Information request" in text
+        assert "Information request → Closed" in text
+        reason = next(line for line in lines if line.startswith("3 "))
+        cut = reason.rstrip().rsplit("  ", 1)[1]
+        assert cut.endswith("…") and LONG_REASON.startswith(cut[:-1].rstrip())
+        assert LONG_REASON[len(cut[:-1].rstrip())] == " "  # cut after a whole word
+    entries = scr.ok("history", ref, "--json").json()
+    assert [e["trigger"] for e in entries] == ["refer", "request_information", "withdraw"]
+    assert entries[2]["reason"] == LONG_REASON
+
+
+def test_a_table_piped_without_columns_keeps_each_row_on_one_line(scr):
+    """Piped (as here) with COLUMNS unset, `scr users` rows are never wrapped, whatever
+    their length: a script sees whole rows."""
+    env = {"COLUMNS": ""}
+    narrow = scr.ok("users", "list", COLUMNS="60").out.splitlines()
+    whole = scr.ok("users", "list", **env).out.splitlines()
+    assert max(len(line) for line in narrow) <= 60 < max(len(line) for line in whole)
+    assert len(whole) <= len(narrow)

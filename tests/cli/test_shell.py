@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import io
 import lzma
+import re
 import sys
 import types
 from datetime import timedelta
@@ -21,7 +22,7 @@ from lifecycle.settings import load
 from lifecycle.views import style
 from states.enums import State
 from states.scr.v1 import DEFINITION
-from tests.board import BM, CHAIR, HEALTH, SUBCHAIR
+from tests.board import BM, CHAIR, HEALTH, SCR_REFERRAL, SUBCHAIR
 from tests.cli.scr import scr_v1_config
 from tests.conftest import T0
 
@@ -152,7 +153,7 @@ def test_errors_print_one_line_and_the_shell_carries_on(board, shell, capsys):
 def test_help_flag_and_quit(shell, capsys):
     """`show --help` prints usage without leaving; quit, exit and end of input stop."""
     stop, out, _ = run(shell, capsys, "show --help")
-    assert stop is False and out.startswith("usage: scr show")
+    assert stop is False and out.startswith("usage: show")
     assert run(shell, capsys, "quit")[0] is True
     assert run(shell, capsys, "exit")[0] is True
     assert run(shell, capsys, "_eof")[0] is True
@@ -202,7 +203,7 @@ def test_help_lists_commands_and_triggers_and_explains_each_trigger(shell, capsy
     assert "publication_hold → published" in publish and "scr fires it itself" in publish
     decide = run(shell, capsys, "help decide_no_review")[1]
     assert "criteria" in decide and "reason     required: --reason TEXT" in decide
-    assert run(shell, capsys, "help advance")[1].startswith("usage: scr advance")
+    assert run(shell, capsys, "help advance")[1].startswith("usage: advance")
     assert run(shell, capsys, "help nothing")[2].startswith("error: no help on 'nothing'")
 
 
@@ -369,3 +370,129 @@ def test_each_command_is_found_in_the_group_the_one_shot_parser_loads_alone():
     assert found == cli.COMMAND_HOMES
     assert cli.command_word(["--as", "Sam", "--now", "x", "--json", "show", "CR-1"]) == "show"
     assert cli.command_word(["--help"]) is None
+
+
+def tab(shell: Shell, line: str) -> tuple[str, list[str]]:
+    """The line after one TAB at its end, as prompt_toolkit applies cmd2's completer (a
+    quote it puts in starts a second round), and what was offered."""
+    from cmd2.pt_utils import Cmd2Completer
+    from prompt_toolkit.application import Application
+    from prompt_toolkit.application.current import set_app
+    from prompt_toolkit.buffer import Buffer
+    from prompt_toolkit.document import Document
+    from prompt_toolkit.input import DummyInput
+    from prompt_toolkit.layout import Layout, Window
+    from prompt_toolkit.layout.controls import BufferControl
+    from prompt_toolkit.output import DummyOutput
+
+    buffer = Buffer(document=Document(line, len(line)))
+    application: Application[None] = Application(
+        layout=Layout(Window(BufferControl(buffer=buffer))), input=DummyInput(),
+        output=DummyOutput())
+    found = []
+    with set_app(application):
+        for _ in range(2):
+            found = list(Cmd2Completer(shell).get_completions(buffer.document, None))
+            if found:
+                break
+    if len(found) == 1:
+        buffer.apply_completion(found[0])
+    return buffer.text, [c.text for c in found]
+
+
+def test_names_with_spaces_complete_quoted_or_not(board, shell):
+    """A user's name completes after `as` and `owner=`: a quote is put in for it, or
+    finished when one was started at the word or inside it, and `as Bea M` goes on."""
+    ref = board.refer(at=T0)
+    at = board.walk(ref, State.PUBLISHED, at=T0)
+    assert at
+    assert tab(shell, "as Bea")[0] == 'as "Bea Manager" '
+    assert tab(shell, 'as "Bea M')[0] == 'as "Bea Manager" '
+    assert tab(shell, "as 'Bea M")[0] == "as 'Bea Manager' "
+    assert tab(shell, "as Bea M")[0] == "as Bea Manager "
+    line = f"advance {ref} add_action "
+    assert tab(shell, line + "owner=Hal")[0] == line + '"owner=Hal Health" '
+    assert tab(shell, line + '"owner=Hal H')[0] == line + '"owner=Hal Health" '
+    assert tab(shell, line + 'owner="Hal H')[0] == line + 'owner="Hal Health" '
+    assert tab(shell, line + 'owner="Hal ')[0] == line + 'owner="Hal Health" '
+    assert tab(shell, line + "owner='Hal")[0] == line + "owner='Hal Health' "
+    assert tab(shell, f"show {ref[:-1]}")[0] == f"show {ref} "
+
+
+def test_clear_clears_a_terminal_and_nothing_else(app):
+    """`clear` writes the clear-screen sequence at a terminal; piped, it writes nothing."""
+    tty, piped = Terminal(), io.StringIO()
+    Shell(app, stdin=io.StringIO(), stdout=tty).onecmd_plus_hooks("clear")
+    Shell(app, stdin=io.StringIO(), stdout=piped).onecmd_plus_hooks("clear")
+    assert tty.getvalue() == "\x1b[H\x1b[2J\x1b[3J" and piped.getvalue() == ""
+
+
+def test_help_shows_each_command_as_typed_in_the_shell(shell, capsys):
+    """Every command's help, and its subcommands', has the shell's usage: no leading `scr`."""
+    for name in subcommands(shell.parser):
+        out = run(shell, capsys, f"help {name}")[1]
+        assert out.startswith(f"usage: {name}"), out
+    assert run(shell, capsys, "users add --help")[1].startswith("usage: users add ")
+    assert "clear" in run(shell, capsys, "help")[1]
+
+
+def test_colour_never_lands_inside_a_label_or_free_text(board, app, monkeypatch):
+    """At a terminal, every command's output is its plain text once the colour is taken
+    out; each coloured span is one whole word; the definition's labels and the typed free
+    text (a summary, a reason, an e-mail's subject) carry no colour."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    words = "the referral was closed and sent for review; still pending, due, refused"
+    ref = board.refer({**SCR_REFERRAL, "summary": words}, at=T0)
+    board.walk(ref, State.SUB_GROUP, at=T0)
+    other = board.refer(at=T0)
+    at = board.walk(other, State.PUBLISHED, at=T0)
+    board.fire(other, "add_action", at=at, by=SUBCHAIR, agency="health",
+               description="review what was sent", owner=HEALTH, due="2027-03-01")
+    labels = {text for text in _labels(DEFINITION) if " " in text} | {words}
+    commands = [f"show {ref}", f"triggers {ref}", f"history {ref}", f"timeline {ref}",
+                f"show {other}", f"triggers {other}", f"timeline {other}",
+                f"why {other} sign_off_actions", f"why {other} add_action", "list",
+                "overdue --within 400", "outbox", "users list", "definitions", "diagram",
+                "report --from 2026-01-01 --to 2027-12-31"]
+    painted = 0
+    for line in commands:
+        tty, plain = Terminal(), io.StringIO()
+        Shell(app, stdin=io.StringIO(), stdout=tty).onecmd_plus_hooks(line)
+        Shell(app, stdin=io.StringIO(), stdout=plain).onecmd_plus_hooks(line)
+        coloured = tty.getvalue()
+        assert style.plain(coloured) == plain.getvalue(), line
+        for label in labels:
+            if label in plain.getvalue():
+                assert label in coloured, (line, label)
+        spans = re.findall(r"\x1b\[[0-9;]*m((?:\x1b\[[0-9;]*m)*)([^\x1b]*)\x1b\[0m", coloured)
+        for _, text in spans:
+            assert text and (re.fullmatch(r"[\w.-]+", text) or "  " in text), (line, text)
+        painted += len(spans)
+    assert painted > 50
+    tty = Terminal()
+    Shell(app, stdin=io.StringIO(), stdout=tty).onecmd_plus_hooks(f"show {ref}")
+    assert "\x1b[36msub_group\x1b[0m — Case review sub-group" in tty.getvalue()
+    assert words in tty.getvalue()
+
+
+def _labels(definition) -> set[str]:
+    """Every label and subject the definition writes."""
+    found: set[str] = set()
+    for value in vars(definition).values():
+        found |= _strings(value)
+    return found
+
+
+def _strings(value, depth: int = 0) -> set[str]:
+    if depth > 4:
+        return set()
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return set().union(*(_strings(v, depth + 1) for v in value.values())) if value else set()
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return set().union(*(_strings(v, depth + 1) for v in value)) if value else set()
+    if hasattr(value, "__dataclass_fields__"):
+        return _strings(list(vars(value).values()), depth + 1)
+    return set()

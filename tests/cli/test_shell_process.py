@@ -73,3 +73,9 @@ def test_end_of_input_leaves_with_status_0_and_json_is_refused(scr, board):
     refused = scr("--json", "shell", stdin="quit\n")
     assert refused.code == 2
     assert refused.err.startswith("error: --json applies to each command inside the shell")
+
+
+def test_clear_piped_writes_nothing(scr):
+    """`clear` in a piped session succeeds and writes nothing: no escape in a log file."""
+    result = scr("shell", stdin="clear\nquit\n")
+    assert (result.code, result.out, result.err) == (0, "", "")

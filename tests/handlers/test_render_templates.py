@@ -734,3 +734,19 @@ def test_a_template_using_a_missing_field_fails() -> None:
     template = environment().from_string("{{ child_name }}")
     with pytest.raises(UndefinedError):
         template.render({f.name: None for f in fields(Notice)})
+
+
+def test_the_earlier_state_and_the_role_are_in_the_notice_s_words() -> None:
+    """A notice that carries the earlier state's label and its regime's words for a role is
+    rendered with them, not with the identifiers made into words."""
+    rendered = render(make_notice(
+        "submit_to_sub_group", source="chair_decision", state="review",
+        state_label="Local child safeguarding practice review",
+        source_label="Safeguarding partners' decision", recipient_role="subgroup_chair",
+        role_words=(("subgroup_chair", "chair of the rapid review meeting"),)))
+    assert ("Stage:    Safeguarding partners' decision -> Local child safeguarding practice "
+            "review") in rendered.text
+    assert "Safeguarding partners&#39; decision &rarr; Local child" in rendered.html
+    for body in (rendered.text, rendered.html):
+        assert "Chair decision" not in body
+        assert "You receive this as the chair of the rapid review meeting for this case." in body

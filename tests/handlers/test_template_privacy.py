@@ -116,3 +116,22 @@ def test_an_action_owner_is_sent_to_the_case_record_for_what_the_action_asks(nam
             said = " ".join(part.replace("<code>", "").replace("</code>", "").split())
             assert "described above" not in said and "see the details above" not in said
             assert "in the case record" in said and "scr show CR-2026-0001" in said
+
+
+@pytest.mark.parametrize("name", TEMPLATE_NAMES)
+def test_template_prose_names_no_identifier(name):
+    """Outside the commands a person types (<code> in HTML), no template says an identifier
+    with an underscore, for any role or level."""
+    import html
+    import re
+
+    from handlers.render import ROLE_LABELS, TIMER_LEVELS
+
+    base = name.rpartition("/")[2]
+    levels = TIMER_LEVELS[base.removeprefix("timer.")] if base.startswith("timer.") else (None,)
+    for level in levels:
+        for role in ROLE_LABELS:
+            done = render(make_notice(name, level=level, recipient_role=role))
+            prose = re.sub(r"<code>.*?</code>", "", done.html, flags=re.S)
+            prose = html.unescape(re.sub(r"<[^>]+>", " ", prose))
+            assert not re.findall(r"\b[a-z]+_[a-z_]+\b", prose), (level, role)

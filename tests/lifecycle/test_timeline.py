@@ -88,7 +88,8 @@ def test_action_plan_and_publication_deadlines(board, scr):
 
 
 def test_svg_picture_is_well_formed_and_names_every_event(board, scr, tmp_path):
-    """--out draws an SVG that XML-parses, with a row per event and a line at now."""
+    """--out draws an SVG that XML-parses, with a row per event in words and a line at
+    now."""
     ref = returns_case(board)
     target = tmp_path / "timeline.svg"
     now = (T0 + timedelta(days=16)).isoformat()
@@ -100,10 +101,10 @@ def test_svg_picture_is_well_formed_and_names_every_event(board, scr, tmp_path):
     texts = [t.text or "" for t in root.iter(f"{SVG}text")]
     for event in doc["events"]:
         if event["kind"] == "history":
-            assert any(t.startswith(event["title"] + " (") for t in texts)
+            assert any(t.startswith(event["label"]) for t in texts), event["label"]
         else:
-            assert f"{event['title']} — {event['status']}" in texts
-    assert "request_information (referral → information_request)" in texts
+            assert f"{event['label']} — {event['status']}" in texts
+    assert "Information requested from agencies → Information request" in texts
     assert "now" in texts
     assert "Child K" in texts[0]
     stdout = scr.ok("--now", now, "timeline", ref, "--out", "-").out
@@ -132,3 +133,115 @@ def test_axis_labels_never_crowd_on_a_long_span():
     xs = [(t - start).total_seconds() / span * PLOT for t, _ in ticks]
     assert len(ticks) >= 4
     assert all(b - a >= LABEL_WIDTH * 0.9 for a, b in itertools.pairwise(xs))
+
+
+# ------------------------------------------------------------------------ the picture
+def picture(scr, ref: str, now) -> ET.Element:
+    return ET.fromstring(scr.ok("--now", now.isoformat(), "timeline", ref, "--out", "-").out)
+
+
+def texts_of(root: ET.Element) -> list[ET.Element]:
+    return list(root.iter(f"{SVG}text"))
+
+
+def test_stages_are_bands_as_long_as_each_stay(board, scr):
+    """Each stage the case went through is a band from the step that entered it to the next
+    (the current one to now), its length said in words beside it."""
+    ref = returns_case(board)
+    root = picture(scr, ref, T0 + timedelta(days=16))
+    bands = [r for r in root.iter(f"{SVG}rect") if r.get("class") == "stage"]
+    assert len(bands) == 2
+    (x1, w1), (x2, w2) = ((float(b.get("x", 0)), float(b.get("width", 0))) for b in bands)
+    # Information request begins as referral ends (a band is drawn at least 2 px wide).
+    assert x1 < x2 <= x1 + w1 + 0.1
+    assert w2 > 200  # about sixteen days of a seventeen-day axis 560 px long
+    texts = [t.text for t in texts_of(root)]
+    assert "Referral: 1 hour" in texts
+    assert "Information request: 15 days and 23 hours so far" in texts
+    assert (bands[0].findtext(f"{SVG}title") or "").startswith("Referral: 1 hour, from ")
+
+
+def test_labels_are_words_not_identifiers(board, scr):
+    """Stages, steps and timers read as the definition labels them: no `sub_group`, no
+    `timer` or `request_information`, no level identifier such as '(transition)'."""
+    ref = board.refer(at=T0)
+    at = board.walk(ref, State.SUB_GROUP, at=T0)
+    root = picture(scr, ref, at + timedelta(days=20))  # the sub-group's deadlines fired late
+    texts = [t.text or "" for t in texts_of(root)]
+    assert f"{ref}  Child K — Case review sub-group" == texts[0]
+    assert "Case submitted to the case review sub-group → Case review sub-group" in texts
+    assert not [t for t in texts if "_" in t or t.startswith("timer")]
+    assert not [t for t in texts if "(transition)" in t]
+    assert "Sub-group recommendation due (escalation) — pending" in texts
+    desc = root.findtext(f"{SVG}desc") or ""
+    assert "Case review sub-group" in desc and "_" not in desc
+
+
+def test_a_late_firing_is_drawn_in_the_overdue_colour(board, scr):
+    """A timer that fired two days after its moment (the daemon was down) is red, and says
+    it was late; a step taken on time keeps its own colour."""
+    from lifecycle.views.timeline import COLOURS, HISTORY, LATE
+    from tests.lifecycle.sweeping import sweep_at
+
+    ref = returns_case(board)
+    sweep_at(board, T0 + timedelta(days=16))  # due Mon 7 Dec 11:00, fired Wed 9 Dec 10:00
+    root = picture(scr, ref, T0 + timedelta(days=16, hours=1))
+    fills = {t.text: t.get("fill") for t in texts_of(root)}
+    assert fills["Agency returns due (overdue) — late"] == LATE
+    assert fills["Agency return received"] == COLOURS[HISTORY]
+    marks = [m for m in root.iter(f"{SVG}circle") if m.get("fill") == LATE]
+    assert marks
+
+
+def test_a_far_off_timer_does_not_squash_the_rest(board, scr):
+    """The twelve-month hold escalation, a year away, sits past a break at the axis's right
+    edge; the case's three days since referral keep a fair share of the plot (on an axis
+    of a year they would be five pixels)."""
+    from lifecycle.views.timeline import FAR, LEFT, PLOT
+
+    ref = board.refer(at=T0)
+    at = board.walk(ref, State.PUBLICATION_HOLD, at=T0)
+    now = at + timedelta(days=3)
+    root = picture(scr, ref, now)
+    assert [line for line in root.iter(f"{SVG}line") if line.get("class") == "axis-break"]
+    far = next(t for t in texts_of(root) if (t.text or "").startswith("Twelve months on"))
+    row_y = float(far.get("y", 0)) - 4
+    mark = next(c for c in root.iter(f"{SVG}circle")
+                if float(c.get("cy", 0)) == pytest.approx(row_y))
+    assert float(mark.get("cx", 0)) >= LEFT + PLOT - FAR
+    now_line = next(line for line in root.iter(f"{SVG}line")
+                    if line.get("stroke-dasharray") == "6,4")
+    assert float(now_line.get("x1", 0)) > LEFT + 100
+    ticks = [t.text for t in texts_of(root) if t.get("font-size") == "10"]
+    assert "23 Nov 2027" in ticks
+
+
+def test_no_break_when_nothing_is_far_off(board, scr):
+    """A case whose moments are all near one another has one unbroken axis."""
+    ref = returns_case(board)
+    root = picture(scr, ref, T0 + timedelta(days=16))
+    assert not [line for line in root.iter(f"{SVG}line")
+                if line.get("class") in ("axis-break", "axis-far")]
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_picture_is_accessible(board, scr):
+    """The picture names itself (title and desc, referenced by aria-labelledby, role img)
+    and every text in it has a contrast of at least 4.5:1 on its white ground."""
+    ref = returns_case(board)
+    root = picture(scr, ref, T0 + timedelta(days=16))
+    assert root.get("role") == "img"
+    assert root.get("aria-labelledby") == "timeline-title timeline-desc"
+    assert root.find(f"{SVG}title").get("id") == "timeline-title"
+    desc = root.find(f"{SVG}desc")
+    assert desc is not None and desc.get("id") == "timeline-desc"
+    assert desc.text.startswith(f"Case {ref} (Child K). Stages: Referral: 1 hour; ")
+    assert "Hal Health" not in ET.tostring(root, encoding="unicode")
+    for text in texts_of(root):
+        ratio = 1.05 / (_luminance(text.get("fill", "#000000")) + 0.05)
+        assert ratio >= 4.5, (text.text, text.get("fill"), round(ratio, 2))
