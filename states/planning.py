@@ -184,15 +184,19 @@ def _anchor(
             return start_of(case.meeting_date), label, True
         fallback = config.offset("recommendation.without_meeting")  # type: ignore[attr-defined]
         moment = cal.shift(case.state_entered_at, fallback)  # type: ignore[attr-defined]
-        return moment, f"{fallback.describe()} entering the state (no meeting date)", False
+        return moment, (f"{fallback.describe()} entering the state, as no meeting date was "
+                        "set"), False
     raise KeyError(name)
 
 
 def _rule(offset: Offset | None, anchor: str, local_base: datetime, cal: object) -> str:
-    when = local_base.strftime("%Y-%m-%d %H:%M %Z")
+    """The rule in words: "10 working days after the request (Mon 23 Nov 2026 10:15;
+    England and Wales bank holidays skipped)", the moment in the board's local time."""
+    when = local_base.strftime("%a %d %b %Y %H:%M")
     if offset is None:
         return f"{anchor} ({when})"
     if offset.n == 0:
         return f"at {anchor} ({when})"
-    region = f", {cal.region} bank holidays" if offset.unit == "wd" else ""  # type: ignore[attr-defined]
+    region = (f"; {cal.region_name} bank holidays skipped"  # type: ignore[attr-defined]
+              if offset.unit == "wd" else "")
     return f"{offset.describe()} {anchor} ({when}{region})"

@@ -61,6 +61,12 @@ def add_months(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, last))
 
 
+# The regions of the United Kingdom by the names of their bank holidays (the holidays
+# package's subdivisions; England's are those of England and Wales).
+REGION_NAMES = {"GB-ENG": "England and Wales", "GB-WLS": "England and Wales",
+                "GB-SCT": "Scotland", "GB-NIR": "Northern Ireland", "GB": "the United Kingdom"}
+
+
 class WorkingDays:
     """Working days of one region in one time zone; pure apart from the holiday tables."""
 
@@ -87,6 +93,11 @@ class WorkingDays:
     @property
     def region(self) -> str:
         return f"{self.country}-{self.subdiv}" if self.subdiv else self.country
+
+    @property
+    def region_name(self) -> str:
+        """The region's holidays as people name them: "England and Wales"."""
+        return REGION_NAMES.get(self.region, self.region)
 
     def is_working_day(self, day: date) -> bool:
         # Remembered per day: the holiday table's own lookup is slow, and every timer

@@ -45,8 +45,10 @@ def timeline(app: App, args: Namespace) -> Output:
     with reading(app.db()) as tx:
         app.actor(tx, required=False)
         case = cases.load(tx, args.ref)
-        found = events(tx, app.processes.of(case), case, now=now, cal=cal)
+        process = app.processes.of(case)
+        found = events(tx, process, case, now=now, cal=cal)
         doc = {"ref": case.ref, "pseudonym": case.pseudonym, "state": case.state,
+               "state_label": process.definition.state_label(case.state),
                "now": now.isoformat(), "events": [e.as_dict() for e in found]}
     if args.out is None:
         return Output(doc, timeline_text(doc, cal))

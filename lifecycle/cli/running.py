@@ -28,16 +28,41 @@ def tick(app: App, args: Namespace) -> Output:
     data = report.as_dict()
     data["delivered"] = {"sent": delivered.sent, "retried": delivered.retried,
                          "failed": delivered.failed}
-    return Output(data, _tick_text(report, data["delivered"]))
+    return Output(data, _tick_text(report, data["delivered"], _namer(app)))
 
 
-def _tick_text(report: Any, delivered: dict[str, int]) -> str:
+def _namer(app: App) -> Callable[[str, str, str | None], tuple[str, str | None]]:
+    """Names a firing for people: the timer ("Triage of the referral (escalation)") and
+    the step it took, by the definition of the case it belongs to."""
+    from states.words import timer_label, trigger_label
+    from storage import cases
+    from storage.db import reading
+
+    definitions: dict[str, Any] = {}
+
+    def name(ref: str, timer: str, trigger: str | None) -> tuple[str, str | None]:
+        if ref not in definitions:
+            with reading(app.db()) as tx:
+                definitions[ref] = app.processes.of(cases.load(tx, ref)).definition
+        definition = definitions[ref]
+        ladder, *key, level = timer.split(".")
+        step = trigger_label(definition, trigger) if trigger not in (None, "timer") else None
+        return timer_label(definition, ladder, level, key[0] if key else None), step
+
+    return name
+
+
+def _tick_text(report: Any, delivered: dict[str, int],
+               name: Callable[[str, str, str | None], tuple[str, str | None]]) -> str:
     lines = []
     for f in report.firings:
-        late = f" ({_late(f.late_s)} late)" if f.late_s >= 60 else ""
-        what = f"{f.outcome} {f.timer}" + (f" -> {f.trigger}" if f.trigger not in (None,
-                                                                              "timer") else "")
-        lines.append(f"{f.case_ref}: {what}{late}")
+        late = f", {_late(f.late_s)} late" if f.late_s >= 60 else ""
+        timer, step = name(f.case_ref, f.timer, f.trigger)
+        outcome = {"fired": "fired", "skipped": "skipped (a later level fired)",
+                   "stale": "not fired (the case had moved on)",
+                   "blocked": "could not take its step"}.get(f.outcome, f.outcome)
+        lines.append(f"{f.case_ref}: {timer} {outcome}" + (f": {step}" if step else "")
+                     + late)
         lines.extend(f"    because {r}" for r in f.reasons)
     for e in report.errors:
         lines.append(f"{e['case_ref'] or '?'}: timer {e['timer_id']} not fired ({e['event']}: "

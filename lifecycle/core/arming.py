@@ -103,8 +103,8 @@ def _plan(tx: Tx, definition: ProcessDefinition, case: CaseRecord, snapshot: Cas
 
 
 def label(definition: ProcessDefinition, timer: Any) -> str:
-    """A human name for a timer, e.g. 'Agency returns due (overdue)'."""
-    spec = definition.timer(timer.ladder)
-    base = spec.label if spec else timer.ladder
-    suffix = f" {timer.key}" if timer.key else ""
-    return f"{base}{suffix} ({timer.level})"
+    """A human name for a timer, e.g. 'Agency returns due (overdue)', 'Action due (action
+    2, reminder)', and a ladder's deadline itself 'Rapid review due' (states.words)."""
+    from states.words import timer_label
+
+    return timer_label(definition, timer.ladder, timer.level, timer.key or None)

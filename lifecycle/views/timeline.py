@@ -82,8 +82,10 @@ def _history_event(h: Any, definition: ProcessDefinition) -> Event:
     else:
         title = h.trigger
         named = words.trigger_label(definition, h.trigger)
-    move = f"{h.source} → {h.dest}" if h.source and h.source != h.dest else (
-        f"in {h.dest}" if h.source else f"→ {h.dest}")
+    source = words.state_label(definition, h.source) if h.source else None
+    dest = words.state_label(definition, h.dest)
+    move = f"{source} → {dest}" if source and h.source != h.dest else (
+        f"in {dest}" if source else f"→ {dest}")
     late = ""
     if h.due_at is not None and h.at - h.due_at > timedelta(minutes=1):
         late = f", late by {_span(h.at - h.due_at)}"
@@ -147,13 +149,14 @@ def _span(delta: timedelta) -> str:
 # ---------------------------------------------------------------------------- text
 def timeline_text(doc: dict[str, Any], cal: WorkingDays) -> str:
     now = datetime.fromisoformat(doc["now"])
-    rows = [[when(e["at"], cal), f"{MARKS[e['kind']]} {e['kind']}", e["title"],
+    rows = [[when(e["at"], cal), f"{MARKS[e['kind']]} {e['kind']}", e.get("label") or e["title"],
              e["status"], e["detail"]] for e in doc["events"]]
     # Unwrapped: the "now" line goes between rows, found by counting lines.
     rendered = table(["when", "kind", "what", "status", "detail"], rows, width=None).split("\n")
     past = sum(1 for e in doc["events"] if datetime.fromisoformat(e["at"]) <= now)
     marker = f"──── now: {when(now, cal)} ────"
-    lines = [f"{doc['ref']}  {doc['pseudonym']}  (state {doc['state']})", "", rendered[0],
+    stage = doc.get("state_label") or doc["state"]
+    lines = [f"{doc['ref']}  {doc['pseudonym']}  ({stage})", "", rendered[0],
              *rendered[1:past + 1], marker, *rendered[past + 1:]]
     return "\n".join(lines)
 

@@ -231,7 +231,7 @@ def test_demo_narrates_in_words_into_a_new_folder(demo):
     assert "- the SCR criteria are met: an SCR must be commissioned" in out
     assert "the daemon: CR-2025-0001 (Child Robin) returns_auto_submit.transition → " \
         "submit_to_sub_group" in out
-    assert "rule: 10 days after the decision (2025-02-17 10:00 GMT)" in out
+    assert "rule: 10 days after the decision (Mon 17 Feb 2025 10:00)" in out
     # The switch, and the CSPR told in CSPR words: partners, the rapid review, the Panel.
     assert "The board now starts new cases as Child Safeguarding Practice Reviews" in out
     assert "CR-2025-0004 (Child Kestrel): a new case in referral (Serious incident " \

@@ -42,8 +42,10 @@ def test_tick_says_in_words_what_it_did(tmp_path):
     """Without --json the tick lists each timer with how late it was, then the totals."""
     scr = _board(tmp_path)
     out = scr.ok("--now", "2026-12-10T10:00", "tick").out
-    assert "CR-2026-0001: skipped triage.reminder (14 days late)" in out
-    assert "CR-2026-0001: fired triage.escalation (10 days late)" in out
+    assert ("CR-2026-0001: Triage of the referral (reminder) skipped (a later level fired), "
+            "14 days late") in out
+    assert "CR-2026-0001: Triage of the referral (escalation) fired, 10 days late" in out
+    assert "triage." not in out  # the timers in words, not their identifiers
     assert out.strip().endswith("1 timer fired; mail: 4 sent, 0 to retry, 0 failed")
 
 

@@ -59,7 +59,9 @@ def test_returns_requested_before_christmas_2026(shared_board):
     assert armed["returns.overdue"].due_at == utc(2027, 1, 8, 10)
     assert armed["returns.reminder"].due_at == utc(2027, 1, 6, 10)
     assert armed["returns_auto_submit.transition"].due_at == utc(2027, 1, 15, 10)
-    assert "GB-ENG bank holidays" in armed["returns.reminder"].rule
+    assert "England and Wales bank holidays skipped" in armed["returns.reminder"].rule
+    assert "GB-ENG" not in armed["returns.reminder"].rule and "GMT" not in \
+        armed["returns.reminder"].rule
     assert "2 working days before the returns deadline" in armed["returns.reminder"].rule
 
 

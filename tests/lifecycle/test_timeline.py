@@ -48,7 +48,7 @@ def test_events_in_time_order_with_deadlines_met_and_overdue(board, scr):
     timers = {e["title"]: e["status"] for e in events if e["kind"] == "timer"}
     assert timers == {"Agency returns due (reminder)": "passed",
                       "Agency returns due (overdue)": "overdue",
-                      "Automatic submission to the sub-group (transition)": "pending"}
+                      "Automatic submission to the sub-group (automatic step)": "pending"}
     assert "seen in clinic" not in str(doc)
 
 
@@ -57,10 +57,10 @@ def test_text_marks_now_between_past_and_future(board, scr):
     ref = returns_case(board)
     now = T0 + timedelta(days=3)  # Thu 26 Nov 10:00
     lines = scr.ok("--now", now.isoformat(), "timeline", ref).out.splitlines()
-    assert lines[0] == f"{ref}  Child K  (state information_request)"
+    assert lines[0] == f"{ref}  Child K  (Information request)"
     marker = next(i for i, line in enumerate(lines) if line.startswith("──── now:"))
     assert lines[marker] == "──── now: Thu 26 Nov 2026 10:00 ────"
-    assert "record_return" in lines[marker - 1]
+    assert "Agency return received" in lines[marker - 1]
     assert "Agency returns due (reminder)" in lines[marker + 1]
     assert "\x1b" not in "\n".join(lines)
 
@@ -245,3 +245,10 @@ def test_picture_is_accessible(board, scr):
     for text in texts_of(root):
         ratio = 1.05 / (_luminance(text.get("fill", "#000000")) + 0.05)
         assert ratio >= 4.5, (text.text, text.get("fill"), round(ratio, 2))
+
+
+def test_the_text_timeline_names_events_in_words(board, scr):
+    ref = returns_case(board)
+    text = scr.ok("--now", (T0 + timedelta(days=3)).isoformat(), "timeline", ref).out
+    assert "Information requested from agencies" in text
+    assert "request_information" not in text and "returns.reminder" not in text
