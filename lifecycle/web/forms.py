@@ -15,6 +15,7 @@ from typing import Any
 from states.enums import MULTI_AGENCY
 from states.params import Param, PType
 from states.process import TriggerSpec
+from states.words import param_label, value_label
 
 # The guards that want a reason: the form says whether it is required.
 REASON_GUARDS = ("reason_given",)
@@ -44,8 +45,9 @@ class Form:
 
 
 def words(value: str) -> str:
-    """A value as words for people: `childrens_social_care` -> "Childrens social care"."""
-    text = value.replace("_", " ")
+    """A value as words for people, from the one table e-mail and the command line use
+    (states.words): `childrens_social_care` -> "Children's social care"."""
+    text = value_label(value)
     return text[:1].upper() + text[1:]
 
 
@@ -63,7 +65,7 @@ def build(spec: TriggerSpec, agencies: Sequence[str], *,
 
 
 def _field(p: Param, agencies: Sequence[str], value: Any, error: str | None) -> Field:
-    label = words(p.name)
+    label = param_label(p.name)
     hint = _hint(p)
     common = {"name": p.name, "label": label, "hint": hint, "required": p.required,
               "value": value, "error": error, "private": p.private}

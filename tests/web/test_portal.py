@@ -418,3 +418,19 @@ def test_forms_warn_that_free_text_is_kept_for_good(site: Site):
     form = sign_in(site, BM_MAIL).get(f"/cases/{published}/add_action").text
     assert f"What is to be done. Kept for good in the case record (never e-mailed): " \
         f"{never}." in form
+
+
+def test_forms_name_fields_and_choices_in_words(site: Site):
+    """The trigger forms use the words e-mail and the command line use (states/words.py):
+    no identifier with an underscore reaches a label or a choice."""
+    import re
+
+    ref = site.board.refer(at=site.now)
+    c = sign_in(site, BM_MAIL)
+    form = c.get(f"/cases/{ref}/request_information").text
+    assert "Children&#39;s social care" in form
+    amend = c.get(f"/cases/{ref}/amend_referral").text
+    assert "Life-threatening injury" in amend
+    assert "Concern about how agencies worked together" in amend
+    shown = re.sub(r'(name|value|id|for|aria-describedby|href|action)="[^"]*"', "", amend)
+    assert not re.findall(r">[^<]*\b[a-z]+_[a-z_]+\b[^<]*<", shown)
