@@ -33,7 +33,7 @@ VALUE_LABELS: Mapping[str, str] = {
     "professional": "professional",
     # The kind of review an agency thinks fit, a meeting recommends or is decided.
     "scr": "serious case review",
-    "case_review": "another case review",
+    "case_review": "case review",  # below the threshold of a serious case review
     "cspr": "local child safeguarding practice review",
     "no_review": "no review",
     "local_review": "local child safeguarding practice review",
