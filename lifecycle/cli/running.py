@@ -84,13 +84,17 @@ def _late(seconds: float) -> str:
 
 
 def daemon(app: App, args: Namespace) -> Output:
-    """Run until SIGTERM or SIGINT; on SQLite, refuse if another daemon holds the database."""
+    """Run until SIGTERM or SIGINT; on SQLite, refuse if another daemon holds the database,
+    or if SQLite's quick check of every page finds it damaged: a page no command reads
+    would otherwise go unseen until a timer of its case fell due."""
     from lifecycle.runtime.daemon import Clock, Daemon, single_daemon
+    from storage.db import check_intact
 
     interval = args.interval if args.interval is not None else app.settings.daemon_interval
     if interval <= 0:
         raise InvalidInput("--interval must be a positive number of seconds")
     db = app.db()  # the database must be there and current before anything else
+    check_intact(db)
     with single_daemon(app.settings.database_url):
         _configure_logging(args.log_format)
         runner = Daemon(db, app.engine, app.settings, clock=Clock(app.settings.now),

@@ -150,3 +150,16 @@ def test_an_empty_file_is_still_a_database_to_initialise(tmp_path):
     result = scr("list")
     assert result.code == 2 and "run scr init" in result.err
     scr.ok("init")
+
+
+def test_the_daemon_checks_every_page_before_it_starts(scr, case_template):
+    """A damaged table that nothing reads at start (the outputs) would otherwise be met
+    only when a timer of a published case fell due: the daemon refuses to start."""
+    _copy_db(case_template, scr.cwd)
+    overwrite_table(scr.cwd / "scr.db", "outputs")
+    before = digest(scr.cwd / "scr.db")
+    result = scr("--now", NOW, "daemon", "--interval", "1", timeout=30)
+    assert result.code == 2, result.err
+    assert result.err.startswith("error: the database file is damaged: "), result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert digest(scr.cwd / "scr.db") == before
