@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from states.case import Actor
 from states.enums import Role
+from states.words import timer_label
 from storage import cases, facts, history, timers
 from storage.cases import CaseRecord
 from storage.db import Tx
@@ -88,7 +89,8 @@ def case_document(tx: Tx, process: Process, case: CaseRecord, *,
         },
         "timers": [
             {"name": t.name, "due_at": iso(t.due_at), "status": t.status, "rule": t.rule,
-             "fires": t.fires}
+             "fires": t.fires, "label": timer_label(process.definition, t.ladder, t.level,
+                                                    t.key or None)}
             for t in timers.current(tx, case)
         ],
         "agencies": [

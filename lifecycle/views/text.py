@@ -102,22 +102,26 @@ def when(moment: str | datetime | None, cal: WorkingDays) -> str:
 
 
 def case_text(doc: dict[str, Any], cal: WorkingDays) -> str:
-    """A case's document (lifecycle.views.documents.case_document) for people."""
+    """A case's document (lifecycle.views.documents.case_document) for people: values in
+    words (states.words), where --json keeps the identifiers a script reads."""
+    from states.words import value_label as w
+
     state = doc["state"]
     lines = [
         f"{doc['ref']}  {doc['pseudonym']}",
         f"  state      {state} — {doc['state_label']} (since "
         f"{when(doc['state_entered_at'], cal)})",
-        f"  kind       {doc['kind'] or '-'}    version {doc['version']}    "
-        f"flags {', '.join(doc['flags']) or '-'}",
+        f"  kind       {w(doc['kind']) if doc['kind'] else '-'}    version {doc['version']}"
+        f"    flags {', '.join(w(f) for f in doc['flags']) or '-'}",
         f"  process    {doc['process']} version {doc['process_version']} "
         f"({doc['process_label']})",
         f"  referred   {when(doc['referred_at'], cal)}",
     ]
     ref = doc["referral"]
-    lines.append(f"  referral   harm {ref['harm']}, abuse {ref['abuse']}, agency concern "
-                 f"{'yes' if ref['agency_concern'] else 'no'}, route {ref['route']}"
-                 + (f", grounds {', '.join(ref['grounds'])}" if ref["grounds"] else "")
+    lines.append(f"  referral   harm {w(ref['harm'])}, abuse {w(ref['abuse'])}, agency "
+                 f"concern {'yes' if ref['agency_concern'] else 'no'}, route {w(ref['route'])}"
+                 + (f", grounds {', '.join(w(g) for g in ref['grounds'])}"
+                    if ref["grounds"] else "")
                  + (f", aware {ref['aware_on']}" if ref.get("aware_on") else "")
                  + (", looked after" if ref.get("looked_after") else ""))
     crit = doc["criteria"]
@@ -132,29 +136,31 @@ def case_text(doc: dict[str, Any], cal: WorkingDays) -> str:
         lines.append("\nAgencies asked")
         lines.append(_indent(table(
             ["agency", "round", "due", "returned", "view"],
-            [[a["agency"], a["round"], when(a["due_at"], cal), when(a["returned_at"], cal),
-              a["view"]] for a in doc["agencies"]])))
+            [[w(a["agency"]), a["round"], when(a["due_at"], cal), when(a["returned_at"], cal),
+              w(a["view"]) if a["view"] else None] for a in doc["agencies"]])))
         returned = [a for a in doc["agencies"] if a["returned_at"]]
         if returned:
             lines.append("\nReturns")
-            lines.extend(f"  {a['agency']} (round {a['round']}): "
+            lines.extend(f"  {w(a['agency'])} (round {a['round']}): "
                          + _free_text(a.get("summary")) for a in returned)
     if doc["meetings"]:
         lines.append("\nMeetings")
-        lines.extend(f"  {m['date']}: {', '.join(m['attendees'])}" for m in doc["meetings"])
-    facts = [("recommendation", doc["recommendation"]), ("methodology", doc["methodology"]),
+        lines.extend(f"  {m['date']}: {', '.join(w(a) for a in m['attendees'])}"
+                     for m in doc["meetings"])
+    facts = [("recommendation", doc["recommendation"] and w(doc["recommendation"])),
+             ("methodology", doc["methodology"] and w(doc["methodology"])),
              ("lead reviewer", doc["lead_reviewer"]), ("report", doc["report"]),
              ("notice sent", when(doc["notice_sent_at"], cal) if doc["notice_sent_at"] else None),
              ("publication", doc["scheduled_publication"]),
              ("published", when(doc["published_at"], cal) if doc["published_at"] else None),
              ("panel told", doc["panel_notified_on"]),
              ("notified", doc["notified_on"]),
-             ("partners", ", ".join(f"{p} {v['decision']}"
+             ("partners", ", ".join(f"{w(p)}: {w(v['decision'])}"
                                     for p, v in doc["partner_views"].items())),
              ("rapid review", doc["rapid_review_sent_on"] and
               f"sent to the Panel {doc['rapid_review_sent_on']}"),
              ("panel response", doc["panel_response"] and
-              f"{doc['panel_response']} ({doc['panel_response_on']})")]
+              f"{w(doc['panel_response'])} ({doc['panel_response_on']})")]
     shown = [(k, v) for k, v in facts if v]
     if shown:
         lines.append("")
@@ -162,17 +168,18 @@ def case_text(doc: dict[str, Any], cal: WorkingDays) -> str:
     p = doc["proceedings"]
     if state in ("publication_hold", "published") or p["criminal"] != "none":
         inquest = f", inquest {p['inquest']}" if p["inquest"] != "none" else ""
-        lines.append(f"  {'proceedings':<15}criminal {p['criminal']}, care {p['care']}{inquest}"
+        lines.append(f"  {'proceedings':<15}criminal {w(p['criminal'])}, care {w(p['care'])}"
+                     f"{inquest}"
                      + (f", expected to conclude {p['expected_conclusion']}"
                         if p["expected_conclusion"] else ""))
     if doc["outputs"]:
-        lines.append(f"  {'outputs':<15}" + ", ".join(o["output"] for o in doc["outputs"]))
+        lines.append(f"  {'outputs':<15}" + ", ".join(w(o["output"]) for o in doc["outputs"]))
     if doc["actions"]:
         lines.append("\nActions")
         lines.append(_indent(table(
             ["#", "agency", "owner", "due", "status", "description"],
-            [[a["action"], a["agency"], a["owner"], a["due"], a["status"], a["description"]]
-             for a in doc["actions"]])))
+            [[a["action"], w(a["agency"]), a["owner"], a["due"], w(a["status"]),
+              a["description"]] for a in doc["actions"]])))
         completed = [a for a in doc["actions"] if a["completed_at"]]
         if completed:
             lines.append("\nEvidence")
@@ -182,7 +189,7 @@ def case_text(doc: dict[str, Any], cal: WorkingDays) -> str:
         lines.append("\nTimers")
         lines.append(_indent(table(
             ["timer", "due", "status", "rule"],
-            [[t["name"], when(t["due_at"], cal), t["status"], t["rule"]]
+            [[t.get("label") or t["name"], when(t["due_at"], cal), w(t["status"]), t["rule"]]
              for t in doc["timers"]])))
     return "\n".join(lines)
 

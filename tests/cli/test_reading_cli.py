@@ -212,3 +212,16 @@ def test_a_table_piped_without_columns_keeps_each_row_on_one_line(scr):
     whole = scr.ok("users", "list", **env).out.splitlines()
     assert max(len(line) for line in narrow) <= 60 < max(len(line) for line in whole)
     assert len(whole) <= len(narrow)
+
+
+def test_show_gives_values_and_timers_in_words(scr, case_template):
+    """`scr show` for people: the referral's values, agencies and timers in words; --json
+    keeps the identifiers (and adds each timer's label)."""
+    from tests.cli.conftest import CASE_REF, _copy_db
+
+    _copy_db(case_template, scr.cwd)
+    text = scr.ok("--as", "Bea Manager", "show", CASE_REF).out
+    assert "returns.reminder" not in text and "Agency returns due (reminder)" in text
+    doc = scr.ok("--as", "Bea Manager", "show", CASE_REF, "--json").json()
+    assert {t["name"] for t in doc["timers"]} >= {"returns.reminder"}
+    assert all(t["label"] for t in doc["timers"])
