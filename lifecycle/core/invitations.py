@@ -170,6 +170,8 @@ def queue(definition: ProcessDefinition, case: CaseRecord, view: CaseSnapshot,
     carrying that entry: a REQUEST where the entry is new or has moved, a CANCEL where
     the person no longer holds it. `view` is the case as the transition at `now` leaves
     it."""
+    if not changes:
+        return []
     before = as_it_stood(view, now)
     rows: list[dict[str, Any]] = []
     for change in changes:
@@ -197,6 +199,8 @@ def _queue(definition: ProcessDefinition, case: CaseRecord, change: Change,
            recipients: list[notify.Recipient], method: str, start: datetime, all_day: bool,
            *, board: Board, timezone: str, now: datetime, history_seq: int,
            actor: str) -> list[dict[str, Any]]:
+    if not recipients:
+        return []
     from handlers.ics import entry_json
 
     withdrawn = method == "CANCEL"
