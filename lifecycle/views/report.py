@@ -123,7 +123,8 @@ def figures(tx: Tx, processes: Processes, period: Period, *, now: datetime,
     for state in processes.registry.states(final=False):
         ended = [(s.left - s.entered).total_seconds() for s in all_stays
                  if s.state == state and s.left is not None and period.holds(s.left)]
-        stages.append({"state": state, **_spread(ended)})
+        stages.append({"state": state, "label": _stage_label(processes, state),
+                       **_spread(ended)})
 
     due = _completion_offset(processes.starting().config)
     completed = [h for h in in_period if h.trigger == "complete_review"]
@@ -161,6 +162,14 @@ def _completion_offset(config: ProcessConfig) -> Offset:
     return next(config.offset(k) for k in COMPLETION_KEYS if k in config.offsets)
 
 
+def _stage_label(processes: Processes, state: str) -> str:
+    """A state in words, as each definition that has it names it ("Case review sub-group /
+    Rapid review meeting")."""
+    names = [d.state_label(state) for d in reversed(list(processes.registry))
+             if state in d.states]
+    return " / ".join(dict.fromkeys(names)) or state
+
+
 def _completion_due(processes: Processes, case: Any) -> datetime:
     config = processes.of(case).config
     return config.shift(case.commissioned_at, _completion_offset(config))
@@ -191,7 +200,16 @@ def _n(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
+def _words(value: str) -> str:
+    """A value as the report's reader says it (states.words): "Child death review"."""
+    from states.words import value_label
+
+    text = value_label(value)
+    return text[:1].upper() + text[1:]
+
+
 def markdown(doc: dict[str, Any], board: str) -> str:
+    """The report for people, values in words; csv_text and --json keep the identifiers."""
     p = doc["period"]
     out = [f"# {board}: case reviews, {p['from']} to {p['to']}", ""]
 
@@ -205,19 +223,20 @@ def markdown(doc: dict[str, Any], board: str) -> str:
     ref = doc["referrals"]
     out += ["## Referrals", "", f"Referrals received: **{ref['received']}**", ""]
     if ref["by_route"]:
-        table(["route", "referrals"], [[k, v] for k, v in ref["by_route"].items()])
+        table(["route", "referrals"], [[_words(k), v] for k, v in ref["by_route"].items()])
     out += ["## Decisions", ""]
-    table(["outcome", "decisions"], [[k, v] for k, v in doc["decisions"].items()])
+    table(["outcome", "decisions"], [[_words(k), v] for k, v in doc["decisions"].items()])
     out += ["## Reviews commissioned", ""]
     if doc["reviews"]:
         table(["kind", "methodology", "reviews"],
-              [[r["kind"], r["methodology"], r["count"]] for r in doc["reviews"]])
+              [[_words(r["kind"]), _words(r["methodology"]) if r["methodology"] else None,
+                r["count"]] for r in doc["reviews"]])
     else:
         out += ["None in the period.", ""]
     out += ["## Time in each stage", "",
             "Stays that ended in the period, in days.", ""]
     table(["stage", "stays", "median", "longest"],
-          [[s["state"], s["count"], s["median_days"], s["longest_days"]]
+          [[s.get("label") or s["state"], s["count"], s["median_days"], s["longest_days"]]
            for s in doc["stages"]])
     c = doc["completion"]
     out += ["## Reviews completed", "",
@@ -225,7 +244,8 @@ def markdown(doc: dict[str, Any], board: str) -> str:
             f"**{c['within_due']}**", ""]
     pub, holds = doc["published"], doc["holds"]
     out += ["## Publication", "", f"Reports published: **{pub['reports']}**"
-            + (" (" + ", ".join(f"{k} {v}" for k, v in pub["by_kind"].items()) + ")"
+            + (" (" + ", ".join(f"{_words(k).lower()} {v}" for k, v in pub["by_kind"].items())
+               + ")"
                if pub["by_kind"] else ""), "",
             f"On publication hold during the period: **{holds['held']}** "
             f"({holds['still_held']} still held); time on hold: median "
@@ -233,7 +253,7 @@ def markdown(doc: dict[str, Any], board: str) -> str:
     out += ["## Action plans", ""]
     if doc["actions"]:
         table(["agency", "open", "overdue", "awaiting sign-off", "signed off", "total"],
-              [[a["agency"], a["open"], a["overdue"], a["awaiting_sign_off"],
+              [[_words(a["agency"]), a["open"], a["overdue"], a["awaiting_sign_off"],
                 a["signed_off"], a["total"]] for a in doc["actions"]])
     else:
         out += ["No actions.", ""]
