@@ -279,7 +279,8 @@ def _region(section: Mapping[str, Any]) -> tuple[str, str | None]:
 # an SMTP server and a log line need it to be.
 _ENVIRONMENT = ("SCR_CONFIG", "SCR_DATABASE_URL", "SCR_ACTOR", "SCR_NOW", "SCR_MAIL_DIR",
                 "SCR_SMTP_URL", "SCR_ALLOW_CLOCK_OVERRIDE", "SCR_CHECK_VIEWS",
-                "SCR_OIDC_CLIENT_SECRET")
+                "SCR_OIDC_CLIENT_SECRET", "SCR_AUDIT_KEY", "SCR_AUDIT_KEY_FILE",
+                "SCR_LOG_FILE", "SCR_SHELL_HISTORY")
 
 
 def _checked_environment(env: Mapping[str, str]) -> Mapping[str, str]:

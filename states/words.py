@@ -132,13 +132,20 @@ def value_label(value: str) -> str:
     return VALUE_LABELS.get(value, as_words(value))
 
 
+def capital(text: str) -> str:
+    """The text with its first letter a capital, the rest as it is."""
+    return text[:1].upper() + text[1:]
+
+
+def value_words(value: str) -> str:
+    """A value as a list or table shows it: `childrens_social_care` -> "Children's social
+    care"."""
+    return capital(value_label(value))
+
+
 def param_label(name: str) -> str:
     """A parameter's name as a heading: `meeting_date` -> "Meeting date"."""
-    found = PARAM_LABELS.get(name)
-    if found:
-        return found
-    words = as_words(name)
-    return words[:1].upper() + words[1:]
+    return PARAM_LABELS.get(name) or capital(as_words(name))
 
 
 def level_label(level: str) -> str:
@@ -159,8 +166,7 @@ def state_label(definition: ProcessDefinition | None, state: str) -> str:
     """The state's label in the definition, or the state as words."""
     if definition is not None and state in definition.state_labels:
         return definition.state_label(state)
-    words = as_words(state)
-    return words[:1].upper() + words[1:]
+    return capital(as_words(state))
 
 
 def trigger_label(definition: ProcessDefinition | None, trigger: str) -> str:

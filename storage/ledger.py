@@ -70,6 +70,16 @@ def append(tx: Tx, *, at: datetime, actor: str, action: str, user_name: str,
     tx.execute(update(_H).where(_H.c.chain == CHAIN).values(seq=seq, head=digest))
 
 
+def seal_existing(tx: Tx, *, at: datetime, actor: str) -> bool:
+    """Seal users added before their trail was chained (migration 0009) with a first line,
+    so that a change to them from now on shows; False when the chain has begun already or
+    there is nobody to seal."""
+    if head(tx)[0] or tx.execute(select(USERS.c.id).limit(1)).first() is None:
+        return False
+    append(tx, at=at, actor=actor, action="seal", user_name="(everyone)", details={})
+    return True
+
+
 def verify(tx: Tx) -> tuple[int, Break | None]:
     """Walk the chain: (lines verified, the first break or None)."""
     rows: Sequence[Any] = tx.execute(select(_A).order_by(_A.c.id)).all()

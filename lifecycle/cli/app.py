@@ -76,13 +76,15 @@ class App:
                                        f"{SCHEMA_HEAD}: run scr init to upgrade")
         return self._db
 
-    def actor(self, tx: Tx, *, required: bool = True) -> Actor | None:
+    def actor(self, tx: Tx, *, required: bool = True,
+              named: str | None = None) -> Actor | None:
         """Who acts, with their roles; None if optional and nobody is known.
 
         On a live board, the user whose login runs the command (SECURITY.md); --as NAME
         (or SCR_ACTOR) is a business manager recording a decision NAME made, acting with
-        NAME's roles and kept as both names. In training mode --as names who acts."""
-        named = self.settings.actor
+        NAME's roles and kept as both names. In training mode --as names who acts. `named`
+        asks about another name than --as gives (the shell's `as NAME`)."""
+        named = named or self.settings.actor
         if self.settings.training:
             if not named:
                 if required:

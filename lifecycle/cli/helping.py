@@ -25,9 +25,7 @@ from lifecycle.cli.completion import (
     scan_quotes,
     words_to_cursor,
 )
-from lifecycle.core.process import Process, Processes
 from states.errors import Conflict, InvalidInput, LifecycleError, Refused
-from states.process import TriggerSpec
 
 ENVIRONMENT = {
     "SCR_DATABASE_URL": "the database: sqlite:///scr.db (the default) or "
@@ -91,7 +89,7 @@ def help_page(app: App, args: Namespace) -> Output:
     topic = args.topic or ""
     parser = cli.build_parser(topic or None)
     commands = _commands(parser)
-    triggers = triggers_by_name(app.processes)
+    triggers = app.processes.triggers_by_name()
     if not topic:
         text = _overview(parser, commands)
     elif topic == "triggers":  # the command's page, then every trigger it may list
@@ -116,11 +114,6 @@ def help_page(app: App, args: Namespace) -> Output:
         raise InvalidInput(f"no help on {topic!r}: scr help lists the commands, topics "
                            "and triggers")
     return Output({"topic": topic, "text": text}, text)
-
-
-def triggers_by_name(processes: Processes) -> dict[str, tuple[Process, TriggerSpec]]:
-    """Every trigger by name (Processes.triggers_by_name)."""
-    return processes.triggers_by_name()
 
 
 def exit_statuses() -> list[tuple[int, str]]:
@@ -190,7 +183,7 @@ def man_page(app: App) -> str:
             lines += _roff_options(page)
     lines += [".SH TRIGGERS", "scr advance REF TRIGGER [KEY=VALUE ...] fires one; "
               "scr help TRIGGER says what it does, who may fire it and what must hold."]
-    for trigger, (_, spec) in triggers_by_name(app.processes).items():
+    for trigger, (_, spec) in app.processes.triggers_by_name().items():
         lines += [".TP", ".B " + _roff(trigger), _roff(spec.label)]
     lines += [".SH ENVIRONMENT"]
     for name, meaning in environment(parser):

@@ -73,14 +73,9 @@ def _initialise(app: App, file: Path | None, *, check: bool) -> Output:
 
 
 def _seal_users(app: App, db: Any) -> bool:
-    """Users added before their audit trail was chained (migration 0009) are sealed by a
-    first line, so that a change to them from now on shows (storage.ledger)."""
+    """Users added before their audit trail was chained are sealed (storage.ledger)."""
     with transaction(db) as tx:
-        if ledger.head(tx)[0] or not users.every(tx):
-            return False
-        ledger.append(tx, at=app.now(), actor=f"os:{login_name()}", action="seal",
-                      user_name="(everyone)", details={})
-    return True
+        return ledger.seal_existing(tx, at=app.now(), actor=f"os:{login_name()}")
 
 
 def _sqlite_path(app: App) -> Path:

@@ -39,11 +39,9 @@ from lifecycle.cli.completion import (
     scan_quotes,
     words_to_cursor,
 )
-from lifecycle.core.process import Process
 from lifecycle.settings import parse_moment
 from lifecycle.views import style
 from states.errors import InvalidInput, LifecycleError, Refused
-from states.process import TriggerSpec
 from states.registry import REGISTRY
 from storage import users
 from storage.db import reading, redact
@@ -195,8 +193,7 @@ class Shell(cmd2.Cmd):
                     if not user.active:
                         raise Refused(f"user {name} is deactivated")
                     if not self.app.settings.training:  # may this login act on one's behalf?
-                        replace(self.app, settings=replace(self.app.settings, actor=name)
-                                ).actor(tx)
+                        self.app.actor(tx, named=name)
             self.app.settings = replace(self.app.settings, actor=None if name == "-" else name)
             self.last_status = 0
             self._out(f"acting as {self._who()}")
@@ -281,10 +278,10 @@ class Shell(cmd2.Cmd):
             self._out(self._overview())
         elif topic in self.commands:
             self._out(self.commands[topic].format_help().rstrip())
-        elif topic in self._triggers():
+        elif topic in self.app.processes.triggers_by_name():
             from lifecycle.views.why import trigger_help
 
-            self._out(trigger_help(*self._triggers()[topic]))
+            self._out(trigger_help(*self.app.processes.triggers_by_name()[topic]))
         elif topic in SHELL_ONLY:
             self._out(SHELL_ONLY[topic])
         else:
@@ -294,7 +291,8 @@ class Shell(cmd2.Cmd):
 
     def complete_help(self, text: str, line: str, begidx: int, endidx: int) -> Completions:
         names = [Candidate(n, p.description or "") for n, p in self.commands.items()]
-        names += [Candidate(name, spec.label) for name, (_, spec) in self._triggers().items()]
+        triggers = self.app.processes.triggers_by_name()
+        names += [Candidate(name, spec.label) for name, (_, spec) in triggers.items()]
         names += [Candidate(n, h) for n, h in SHELL_ONLY.items()]
         return _completions([c for c in names if c.text.startswith(text)])
 
@@ -305,16 +303,12 @@ class Shell(cmd2.Cmd):
         lines += ["", "In the shell:"]
         lines += [f"  {n:<{width}}{h}" for n, h in SHELL_ONLY.items()]
         lines += ["", "Triggers (help TRIGGER: what it does, who, parameters, guards):"]
-        topics = self._triggers()
+        topics = self.app.processes.triggers_by_name()
         tw = max(len(name) for name in topics) + 2
         lines += [f"  {name:<{tw}}{spec.label}" for name, (_, spec) in topics.items()]
         lines += ["", "TAB completes commands, case references, triggers, KEY= names and "
                   "their values."]
         return "\n".join(lines)
-
-    def _triggers(self) -> dict[str, tuple[Process, TriggerSpec]]:
-        """Every trigger by name (Processes.triggers_by_name)."""
-        return self.app.processes.triggers_by_name()
 
     # -------------------------------------------------------------- session
     def _who(self) -> str:

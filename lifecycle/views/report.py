@@ -32,6 +32,7 @@ from typing import Any
 from lifecycle.core.process import Processes
 from states.config import ProcessConfig
 from states.errors import InvalidInput
+from states.words import value_words
 from states.working_days import Offset
 from storage import cases as stored_cases
 from storage import facts, history
@@ -200,14 +201,6 @@ def _n(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-def _words(value: str) -> str:
-    """A value as the report's reader says it (states.words): "Child death review"."""
-    from states.words import value_label
-
-    text = value_label(value)
-    return text[:1].upper() + text[1:]
-
-
 def markdown(doc: dict[str, Any], board: str) -> str:
     """The report for people, values in words; csv_text and --json keep the identifiers."""
     p = doc["period"]
@@ -223,13 +216,13 @@ def markdown(doc: dict[str, Any], board: str) -> str:
     ref = doc["referrals"]
     out += ["## Referrals", "", f"Referrals received: **{ref['received']}**", ""]
     if ref["by_route"]:
-        table(["route", "referrals"], [[_words(k), v] for k, v in ref["by_route"].items()])
+        table(["route", "referrals"], [[value_words(k), v] for k, v in ref["by_route"].items()])
     out += ["## Decisions", ""]
-    table(["outcome", "decisions"], [[_words(k), v] for k, v in doc["decisions"].items()])
+    table(["outcome", "decisions"], [[value_words(k), v] for k, v in doc["decisions"].items()])
     out += ["## Reviews commissioned", ""]
     if doc["reviews"]:
         table(["kind", "methodology", "reviews"],
-              [[_words(r["kind"]), _words(r["methodology"]) if r["methodology"] else None,
+              [[value_words(r["kind"]), value_words(r["methodology"]) if r["methodology"] else None,
                 r["count"]] for r in doc["reviews"]])
     else:
         out += ["None in the period.", ""]
@@ -244,7 +237,7 @@ def markdown(doc: dict[str, Any], board: str) -> str:
             f"**{c['within_due']}**", ""]
     pub, holds = doc["published"], doc["holds"]
     out += ["## Publication", "", f"Reports published: **{pub['reports']}**"
-            + (" (" + ", ".join(f"{_words(k).lower()} {v}" for k, v in pub["by_kind"].items())
+            + (" (" + ", ".join(f"{value_words(k).lower()} {v}" for k, v in pub["by_kind"].items())
                + ")"
                if pub["by_kind"] else ""), "",
             f"On publication hold during the period: **{holds['held']}** "
@@ -253,7 +246,7 @@ def markdown(doc: dict[str, Any], board: str) -> str:
     out += ["## Action plans", ""]
     if doc["actions"]:
         table(["agency", "open", "overdue", "awaiting sign-off", "signed off", "total"],
-              [[_words(a["agency"]), a["open"], a["overdue"], a["awaiting_sign_off"],
+              [[value_words(a["agency"]), a["open"], a["overdue"], a["awaiting_sign_off"],
                 a["signed_off"], a["total"]] for a in doc["actions"]])
     else:
         out += ["No actions.", ""]

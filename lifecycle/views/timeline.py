@@ -101,7 +101,7 @@ def _deadlines(tx: Tx, case: CaseRecord, now: datetime, cal: WorkingDays) -> lis
         detail = f"round {ask.round}" + (f"; returned {when(returned, cal)}"
                                          if returned else "")
         found.append(Event(ask.due_at, DEADLINE, f"{ask.agency} return due", detail, status,
-                           _capital(f"{words.value_label(ask.agency)} return due")))
+                           words.capital(f"{words.value_label(ask.agency)} return due")))
     for action in facts.actions(tx, case.id):
         due = cal.start_of(action.due)
         done = action.completed_at
@@ -127,9 +127,6 @@ def _deadlines(tx: Tx, case: CaseRecord, now: datetime, cal: WorkingDays) -> lis
                            "Sub-group meeting"))
     return found
 
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 def _met(done: datetime | None, due: datetime, now: datetime) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from states.enums import MULTI_AGENCY
 from states.params import Param, PType
 from states.process import TriggerSpec
-from states.words import param_label, value_label
+from states.words import param_label, value_words
 
 # The guards that want a reason: the form says whether it is required.
 REASON_GUARDS = ("reason_given",)
@@ -47,8 +47,7 @@ class Form:
 def words(value: str) -> str:
     """A value as words for people, from the one table e-mail and the command line use
     (states.words): `childrens_social_care` -> "Children's social care"."""
-    text = value_label(value)
-    return text[:1].upper() + text[1:]
+    return value_words(value)
 
 
 def build(spec: TriggerSpec, agencies: Sequence[str], *,

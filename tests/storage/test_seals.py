@@ -205,6 +205,8 @@ def test_the_audit_key(world, tmp_path):
     assert "no digest: set SCR_AUDIT_KEY" in plain.out
     short = scr("audit", "verify", SCR_AUDIT_KEY="short")
     assert short.code == 2 and "at least 16 bytes" in short.err
+    bytes_ = scr("audit", "verify", SCR_AUDIT_KEY="not UTF-8 \udcff and long enough")
+    assert bytes_.code == 2 and "SCR_AUDIT_KEY" in bytes_.err, bytes_.err
     key_file = tmp_path / "audit.key"
     made = scr.ok("audit", "key", str(key_file))
     assert "mode 600" in made.out and key_file.stat().st_mode & 0o777 == 0o600
