@@ -56,6 +56,13 @@ TRIGGER_TEMPLATES: tuple[str, ...] = (
     "commission_practice_review",
     "send_rapid_review",
     "record_panel_response",
+    # Every process: the checks that a review's learning took hold
+    "record_audit",
+    "record_training",
+    # The learning register
+    "register_review",
+    "consider_relevant",
+    "consider_not_relevant",
 )
 
 # Each timer ladder and the levels it may fire at (template "timer.<ladder>").
@@ -76,6 +83,7 @@ TIMER_LEVELS: Mapping[str, tuple[str, ...]] = {
     "rapid_review": ("reminder", "due"),
     "panel_response": ("reminder",),
     "publication_due": ("reminder", "due", "overdue"),
+    "consideration": ("reminder", "due"),
 }
 
 

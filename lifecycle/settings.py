@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from states.config import ProcessConfig
-from states.enums import CORE_AGENCIES, PARTNERS
+from states.enums import CORE_AGENCIES, DEFAULT_THEMES, PARTNERS
 from states.errors import InvalidInput
 from states.params import clean_text
 from states.working_days import WorkingDays
@@ -57,6 +57,7 @@ _SCHEMA: dict[str, set[str]] = {
     "database": {"url"},
     "daemon": {"interval_seconds"},
     "process": {"default", "version", "lead_partner"},
+    "learning": {"themes"},
     "web": {"base_url", "session_idle_minutes", "session_hours", "link_minutes", "oidc"},
 }
 
@@ -184,7 +185,8 @@ def load(
     section = data.get("process", {})
     process = ProcessConfig(agencies=tuple(dict.fromkeys((*CORE_AGENCIES, *extra))),
                             working_days=calendar, start=_start(section),
-                            lead_partner=_lead_partner(section))
+                            lead_partner=_lead_partner(section),
+                            themes=_themes(data.get("learning", {})))
     try:
         process = process.with_offsets({str(k): str(v) for k, v in data.get("timers", {}).items()})
     except ValueError as exc:
@@ -308,10 +310,25 @@ def _start(section: Mapping[str, Any]) -> tuple[str, str | None]:
         raise InvalidInput("config: process.version must be text, e.g. \"1\"")
     version = None if version is None else str(version)
     try:
-        REGISTRY.resolve(name, version)
+        definition = REGISTRY.resolve(name, version)
     except InvalidInput as exc:
         raise InvalidInput(f"config: process: {exc}") from None
+    if not definition.referred:
+        raise InvalidInput(f"config: process.default: {name} is not a process for referrals "
+                           "(its records are added with scr learning add)")
     return name, version
+
+
+def _themes(section: Mapping[str, Any]) -> tuple[str, ...]:
+    """`[learning] themes`: the themes a review from elsewhere may be filed under, in place
+    of the default list (states.enums.DEFAULT_THEMES)."""
+    themes = section.get("themes")
+    if themes is None:
+        return DEFAULT_THEMES
+    if not isinstance(themes, list) or not themes or not all(
+            isinstance(t, str) and _SLUG.fullmatch(t) for t in themes):
+        raise InvalidInput("config: learning.themes must be a list of lower-case slugs")
+    return tuple(dict.fromkeys(themes))
 
 
 def _lead_partner(section: Mapping[str, Any]) -> str | None:

@@ -29,6 +29,19 @@ class ReferralFacts:
 
 
 @dataclass(frozen=True)
+class LearningFacts:
+    """A review from elsewhere in the board's learning register (states/learning): what was
+    published, and whether the case review sub-group found it relevant (None: not yet
+    considered)."""
+
+    title: str
+    source: str
+    published_on: date
+    themes: tuple[str, ...] = ()
+    relevant: bool | None = None
+
+
+@dataclass(frozen=True)
 class AgencyAsk:
     agency: str
     round: int
@@ -58,7 +71,9 @@ class ActionFacts:
 class CaseSnapshot:
     ref: str
     state: str
-    referral: ReferralFacts
+    # A case opened by a referral has its facts; a record of the learning register
+    # (states/learning) has none, and its `learning` facts instead.
+    referral: ReferralFacts | None
     referred_at: datetime
     state_entered_at: datetime
     kind: str | None = None
@@ -88,6 +103,15 @@ class CaseSnapshot:
     panel_response: str | None = None
     # The safeguarding partners' recorded views (CSPR): partner -> (decision, recorded at).
     partner_views: Mapping[str, tuple[str, datetime]] = field(default_factory=dict)
+    learning: LearningFacts | None = None
+
+    @property
+    def referred(self) -> ReferralFacts:
+        """The referral's facts, for what only a referred case has (criteria, the statutory
+        clocks from awareness); a learning record has none."""
+        if self.referral is None:
+            raise TypeError(f"{self.ref} is a learning record: it has no referral")
+        return self.referral
 
     def current_asks(self) -> tuple[AgencyAsk, ...]:
         """The agencies asked in the current information-request round."""

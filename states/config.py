@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from states.enums import CORE_AGENCIES
+from states.enums import CORE_AGENCIES, DEFAULT_THEMES
 from states.working_days import Offset, WorkingDays
 
 _NONE: Mapping[str, Offset] = MappingProxyType({})
@@ -45,6 +45,8 @@ class ProcessConfig:
     # The safeguarding partner who fires the partners' decision, the others' agreement
     # recorded (`[process] lead_partner`); None: any of the three, once all have agreed.
     lead_partner: str | None = None
+    # The themes a review from elsewhere may be filed under (`[learning] themes`).
+    themes: tuple[str, ...] = DEFAULT_THEMES
 
     def bind(self, definition: Any) -> ProcessConfig:
         """This configuration for the cases of `definition` (a ProcessDefinition)."""

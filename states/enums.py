@@ -99,6 +99,10 @@ class Proceedings(StrEnum):
     NONE = "none"
 
 
+# What a quality assurance audit found of a review's learning (record_audit).
+FINDINGS = ("embedded", "partly_embedded", "not_embedded")
+
+
 class ActionStatus(StrEnum):
     OPEN = "open"
     COMPLETED = "completed"
@@ -145,3 +149,17 @@ STATE_LABELS = {
     State.ACTIONS_SIGNED_OFF: "Actions signed off",
     State.CLOSED: "Closed",
 }
+
+
+# The themes a review from elsewhere may be filed under (the learning register), as a board
+# has them by default: the recurring themes of the national analyses of serious case reviews
+# (the triennial analyses, 2008-2017) and of the Child Safeguarding Practice Review Panel's
+# annual reports. A board sets its own (`[learning] themes`).
+DEFAULT_THEMES = (
+    "neglect", "domestic_abuse", "parental_mental_health", "parental_substance_misuse",
+    "non_accidental_injury_in_infants", "sudden_unexpected_infant_death", "sexual_abuse",
+    "child_sexual_exploitation", "criminal_exploitation", "adolescent_risk",
+    "suicide_and_self_harm", "online_harm", "disabled_children", "looked_after_children",
+    "voice_of_the_child", "information_sharing", "risk_assessment", "professional_curiosity",
+    "working_with_fathers", "elective_home_education",
+)

@@ -43,7 +43,7 @@ def guard(*, reads_input: bool = False) -> Callable[[Guard], Guard]:
 
 def _criteria(case: CaseSnapshot, ctx: GuardContext) -> Assessment:
     """The case's definition's criteria assessment of its referral."""
-    return (ctx.criteria or assess)(case.referral)
+    return (ctx.criteria or assess)(case.referred)
 
 
 def _when(ctx: GuardContext, moment: datetime) -> str:
@@ -254,6 +254,24 @@ def action_completed(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     action = case.action(ctx.params.get("action", 0))
     if action is not None and action.status != ActionStatus.COMPLETED:
         return f"action {action.number} is {action.status.replace('_', ' ')}, not completed"
+    return None
+
+
+@guard(reads_input=True)
+def actions_named_exist(case: CaseSnapshot, ctx: GuardContext) -> str | None:
+    """An audit or training names only actions the case has."""
+    unknown = [str(n) for n in ctx.params.get("actions") or () if case.action(n) is None]
+    if unknown:
+        return f"{case.ref} has no action {', '.join(unknown)}"
+    return None
+
+
+@guard(reads_input=True)
+def training_dates_in_order(case: CaseSnapshot, ctx: GuardContext) -> str | None:
+    starts, ends = ctx.params.get("starts_on"), ctx.params.get("ends_on")
+    if starts and ends and ends < starts:
+        return f"the training ends ({ends.isoformat()}) before it starts " \
+            f"({starts.isoformat()})"
     return None
 
 

@@ -15,7 +15,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from states.enums import MULTI_AGENCY
+from states.enums import DEFAULT_THEMES, MULTI_AGENCY
 from states.errors import InvalidInput
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -33,6 +33,8 @@ class PType(StrEnum):
     CHOICES = "choices"  # a list of values from `choices`
     AGENCY = "agency"
     AGENCIES = "agencies"
+    NUMBERS = "numbers"  # a list of whole numbers from 1 (action numbers)
+    THEMES = "themes"  # a list from the board's learning themes (`[learning] themes`)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class Param:
             PType.CHOICES: "comma-separated, from " + ", ".join(self.choices),
             PType.AGENCY: "an agency",
             PType.AGENCIES: "comma-separated agencies",
+            PType.NUMBERS: "comma-separated numbers",
+            PType.THEMES: "comma-separated themes",
         }[self.type]
         need = "" if self.required else ", optional"
         return f"{self.name} ({kind}{need})"
@@ -97,6 +101,7 @@ def parse_params(
     agencies: tuple[str, ...],
     today: date,
     context: str,
+    themes: tuple[str, ...] = DEFAULT_THEMES,
 ) -> dict[str, Any]:
     """Check and convert `raw` against `specs`; unknown, missing or malformed is InvalidInput.
 
@@ -117,11 +122,12 @@ def parse_params(
                 raise InvalidInput(f"missing parameter for {context}: {spec.describe()}")
             parsed[spec.name] = spec.default
             continue
-        parsed[spec.name] = _convert(spec, raw[spec.name], agencies, today)
+        parsed[spec.name] = _convert(spec, raw[spec.name], agencies, today, themes)
     return parsed
 
 
-def _convert(spec: Param, value: Any, agencies: tuple[str, ...], today: date) -> Any:
+def _convert(spec: Param, value: Any, agencies: tuple[str, ...], today: date,
+             themes: tuple[str, ...] = DEFAULT_THEMES) -> Any:
     def bad(why: str) -> InvalidInput:
         shown = _shown(value)
         return InvalidInput(f"{spec.name}: {why} (got {shown}; expected {spec.describe()})")
@@ -154,12 +160,25 @@ def _convert(spec: Param, value: Any, agencies: tuple[str, ...], today: date) ->
         if text not in allowed:
             raise bad("unknown agency")
         return text
-    allowed = spec.choices if t is PType.CHOICES else agencies
+    if t is PType.NUMBERS:
+        return _to_numbers(value, bad)
+    allowed = {PType.CHOICES: spec.choices, PType.THEMES: themes}.get(t, agencies)
     items = _to_list(value, bad)
     unknown_items = [i for i in items if i not in allowed]
     if unknown_items:
         raise bad(f"unknown value {unknown_items[0]!r}")
     return list(dict.fromkeys(items))
+
+
+def _to_numbers(value: Any, bad: Any) -> list[int]:
+    items = value if isinstance(value, list | tuple) else _to_list(value, bad)
+    numbers: list[int] = []
+    for item in items:
+        text = str(item).strip() if not isinstance(item, bool) else ""
+        if not re.fullmatch(r"\d{1,9}", text) or int(text) == 0:
+            raise bad(f"not a whole number from 1: {_shown(item)}")
+        numbers.append(int(text))
+    return sorted(set(numbers))
 
 
 def clean_text(value: str, name: str, max_length: int, *, multiline: bool = False) -> str:

@@ -45,8 +45,8 @@ def _proceedings_pending(case: CaseSnapshot) -> bool:
 
 
 def _notification_outstanding(case: CaseSnapshot) -> bool:
-    return case.notified_on is None and case.referral.aware_on is not None \
-        and notifiable(case.referral)
+    return case.notified_on is None and case.referred.aware_on is not None \
+        and notifiable(case.referred)
 
 
 def _notified(case: CaseSnapshot) -> bool:
@@ -168,10 +168,10 @@ def _anchor(
         day = case.scheduled_publication
         return (start_of(day), label, True) if day else None
     if name == "aware":
-        day = case.referral.aware_on
+        day = case.referred.aware_on
         return (start_of(day), label, True) if day else None
     if name == "notified":
-        day = case.notified_on or case.referral.aware_on
+        day = case.notified_on or case.referred.aware_on
         return (start_of(day), label, True) if day else (case.referred_at, ANCHORS["referred"],
                                                          True)
     if name == "rapid_review_sent":

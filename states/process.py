@@ -17,7 +17,7 @@ from typing import Any
 
 from states.case import ReferralFacts
 from states.criteria import Assessment
-from states.enums import Role
+from states.enums import FINDINGS, Role
 from states.params import Param, PType
 
 # TriggerSpec.effect: "the effect registered under the trigger's own name".
@@ -143,6 +143,67 @@ def _timer_trigger(states: tuple[str, ...]) -> TriggerSpec:
     )
 
 
+# The board's checks that a review's learning took hold (quality assurance audits, and
+# training commissioned in response) are not steps of any statutory process: every
+# definition has them, old versions included, like the daemon's timer trigger, in the
+# states where the review's actions are tracked and after they are signed off. They record
+# and never move a case, so no case's path changes (docs/learning.md).
+IMPACT_TRIGGERS = ("record_audit", "record_training")
+_ACTIONS_NAMED = Param(
+    "actions", PType.NUMBERS, required=False, default=[],
+    help="the numbers of the actions it answers; none: the review's learning as a whole")
+
+
+def _impact_triggers(states: tuple[str, ...]) -> tuple[TriggerSpec, ...]:
+    qa = (RoleRule(Role.BUSINESS_MANAGER), RoleRule(Role.SUBGROUP_CHAIR))
+    return (
+        TriggerSpec(
+            "record_audit", "Quality assurance audit recorded", states, None, qa,
+            params=(
+                Param("date", PType.DATE, not_future=True, help="the day the audit reported"),
+                Param("finding", PType.CHOICE, choices=FINDINGS),
+                _ACTIONS_NAMED,
+                # The auditors' words stay in the audits table: never in history or e-mail.
+                Param("note", PType.LONG_TEXT, required=False, default="", max_length=5000,
+                      free_text=True, mailed=False, in_history=False,
+                      help="what the audit found"),
+            ),
+            guards=("actions_named_exist",),
+            notify=("subgroup_chair", "agency_leads:actions"),
+            help="Record a multi-agency audit of whether the review's learning (or the "
+            "actions named) took hold: embedded, partly_embedded or not_embedded.",
+        ),
+        TriggerSpec(
+            "record_training", "Training in response to the learning recorded", states, None,
+            qa,
+            params=(
+                Param("course", PType.TEXT, max_length=200),
+                Param("audience", PType.TEXT, max_length=200,
+                      help="who it is for, e.g. health visitors and school nurses"),
+                Param("starts_on", PType.DATE),
+                Param("ends_on", PType.DATE),
+                Param("trained", PType.INT, help="the number of people trained"),
+                _ACTIONS_NAMED,
+            ),
+            guards=("actions_named_exist", "training_dates_in_order"),
+            notify=("subgroup_chair",),
+            help="Record training commissioned in response to the review's learning.",
+        ),
+    )
+
+
+def impact_states(triggers: tuple[TriggerSpec, ...]) -> tuple[str, ...]:
+    """Where a definition's cases have a learning to check: the states its actions are added
+    in, and the state signing the action plan off leads to."""
+    found: list[str] = []
+    for spec in triggers:
+        if spec.name == "add_action":
+            found += spec.sources
+        if spec.name == "sign_off_actions" and spec.dest:
+            found.append(spec.dest)
+    return tuple(dict.fromkeys(found))
+
+
 @dataclass(frozen=True)
 class ProcessDefinition:
     """One review process, under a name and a version, as data.
@@ -167,7 +228,9 @@ class ProcessDefinition:
     input_guards: frozenset[str]
     recipients: Mapping[str, str]
     conditions: Mapping[str, Callable[..., bool]]
-    criteria: Callable[[ReferralFacts], Assessment]
+    # The criteria a decision on a referral is judged against; None for a process whose
+    # records are not referrals (the learning register).
+    criteria: Callable[[ReferralFacts], Assessment] | None
     # Words a guard's reason or an e-mail uses where the regimes differ (e.g. "notice": what
     # the pre-publication notice is called), by key; the SCR words when a key is absent.
     words: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -177,6 +240,9 @@ class ProcessDefinition:
     # The folder of the regime's own wording of shared e-mail templates (handlers/templates),
     # or "" for the shared templates only.
     templates: str = ""
+    # What a new record of the process is opened with: "referral" (a case about a child,
+    # `scr refer`) or "learning" (a review from elsewhere, `scr learning add`).
+    opens: str = "referral"
     # Derived in __post_init__.
     timer_trigger: TriggerSpec = field(init=False)
     all_triggers: tuple[TriggerSpec, ...] = field(init=False)
@@ -186,7 +252,8 @@ class ProcessDefinition:
     def __post_init__(self) -> None:
         timed_states = tuple(s for s in self.states if any(s in t.states for t in self.timers))
         timer = _timer_trigger(timed_states)
-        everything = (*self.triggers, timer)
+        checked = impact_states(self.triggers)
+        everything = (*self.triggers, *(_impact_triggers(checked) if checked else ()), timer)
         set_ = object.__setattr__  # a frozen dataclass computes its derived fields once
         set_(self, "timer_trigger", timer)
         set_(self, "all_triggers", everything)
@@ -216,6 +283,17 @@ class ProcessDefinition:
         """Whether the guard judges the trigger's input (parameters or --reason)."""
         return guard in self.input_guards
 
+    def assess(self, referral: ReferralFacts) -> Assessment:
+        """The referral judged against the definition's criteria."""
+        if self.criteria is None:
+            raise TypeError(f"{self.title} judges no referrals")
+        return self.criteria(referral)
+
+    @property
+    def referred(self) -> bool:
+        """Its records are cases opened by a referral (not the learning register's)."""
+        return self.opens == "referral"
+
     def describe(self, *, starts_new: bool) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "label": self.label,
-                "source": self.source, "starts_new_cases": starts_new}
+                "source": self.source, "starts_new_cases": starts_new, "opens": self.opens}

@@ -15,6 +15,8 @@ RECIPIENTS = MappingProxyType({
     "agency_leads:asked": "the leads of every agency asked on the case",
     "agency_leads:outstanding": "the leads of agencies whose return is outstanding",
     "agency_leads:action": "the lead of the action's agency",
+    "agency_leads:actions": "the leads of the agencies of the actions named (all the "
+    "case's actions when none is named)",
     "action_owner": "the action's owner (or its agency's lead)",
     "safeguarding_partner": "every safeguarding partner",
     "scrutineer": "the independent scrutineer",

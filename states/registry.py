@@ -62,16 +62,20 @@ class Registry:
         """The definition `name` at `version`, or its newest version when None."""
         return self.newest(name) if version is None else self.get(name, version)
 
-    def states(self, *, final: bool = True) -> list[str]:
-        """Every state of every definition (without the final ones if `final` is False), in
-        the definitions' order, each once."""
+    def states(self, *, final: bool = True, referred: bool | None = None) -> list[str]:
+        """Every state of every definition (without the final ones if `final` is False; of
+        the definitions for referrals, or of the others, if `referred` says), in the
+        definitions' order, each once."""
         return list(dict.fromkeys(s for d in self for s in d.states
-                                  if final or s not in d.finals))
+                                  if (final or s not in d.finals)
+                                  and (referred is None or d.referred == referred)))
 
     def referral_params(self) -> dict[str, Param]:
         """Every definition's referral fields by name (the first definition's wins)."""
         found: dict[str, Param] = {}
         for definition in self:
+            if not definition.referred:
+                continue
             for param in definition.create.params:
                 found.setdefault(param.name, param)
         return found
@@ -86,9 +90,9 @@ class Registry:
 
 def shipped() -> Registry:
     """The definitions this code ships with."""
-    from states import cspr, scr
+    from states import cspr, learning, scr
 
-    return Registry(scr.V1, scr.V2, cspr.V1)
+    return Registry(scr.V1, scr.V2, cspr.V1, learning.V1)
 
 
 REGISTRY = shipped()

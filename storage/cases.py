@@ -17,7 +17,14 @@ from typing import Any
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy import insert as sql_insert
 
-from states.case import ActionFacts, AgencyAsk, CaseSnapshot, MeetingFacts, ReferralFacts
+from states.case import (
+    ActionFacts,
+    AgencyAsk,
+    CaseSnapshot,
+    LearningFacts,
+    MeetingFacts,
+    ReferralFacts,
+)
 from states.errors import Conflict, NotFound
 from storage.db import CONFLICT, Tx
 from storage.prepared import Prepared
@@ -26,6 +33,7 @@ from storage.tables import (
     AGENCY_REQUESTS,
     CASES,
     CASES_FIELDS,
+    LEARNING_ITEMS,
     MEETING_ATTENDANCE,
     MEETINGS,
     OUTPUTS,
@@ -55,6 +63,8 @@ _INSERT = Prepared(sql_insert(_C).values({c: bindparam(c.key) for c in _COLUMNS 
                    .returning(_C.c.id))
 _REFERRAL = Prepared(sql_insert(REFERRALS).values(
     {c: bindparam(c.key) for c in REFERRALS.columns}))
+_LEARNING = Prepared(sql_insert(LEARNING_ITEMS).values(
+    {c: bindparam(c.key) for c in LEARNING_ITEMS.columns}))
 _PROCEEDINGS = Prepared(sql_insert(PROCEEDINGS).values(
     {c: bindparam(c.key) for c in PROCEEDINGS.columns}))
 _SET_HEAD = Prepared(update(_C).where(_C.c.id == bindparam("case_id"))
@@ -79,15 +89,23 @@ def new(*, ref: str, pseudonym: str, definition: str, definition_version: str, s
     )
 
 
-def insert(tx: Tx, case: CaseRecord, *, referral: Mapping[str, Any], criminal: str) -> None:
-    """Store a new case (at version 1) with its referral and proceedings; sets its id."""
+def insert(tx: Tx, case: CaseRecord, *, referral: Mapping[str, Any] | None = None,
+           learning: Mapping[str, Any] | None = None, criminal: str = "none") -> None:
+    """Store a new case (at version 1) with what it is opened with (a referral, or a
+    learning record: exactly one) and its proceedings; sets its id."""
+    assert (referral is None) != (learning is None), "a case opens with one record"
     row = _INSERT.one(tx, {n: getattr(case, n) for n in CASES_FIELDS if n != "id"})
     assert row is not None
     case.id = int(row[0])
-    # A definition that does not ask for a field (SCR version 1: awareness, looked after)
-    # stores its empty value.
-    _REFERRAL.run(tx, {"case_id": case.id, "aware_on": None, "looked_after": False,
-                       **referral})
+    if referral is not None:
+        # A definition that does not ask for a field (SCR version 1: awareness, looked
+        # after) stores its empty value.
+        _REFERRAL.run(tx, {"case_id": case.id, "aware_on": None, "looked_after": False,
+                           **referral})
+    else:
+        _LEARNING.run(tx, {"case_id": case.id, "link": "", "relevant": None,
+                           "adopted": None, "considered_on": None, "considered_by": None,
+                           **(learning or {})})
     _PROCEEDINGS.run(tx, {"case_id": case.id, "criminal": criminal, "care": "none",
                           "inquest": "none", "expected_conclusion": None,
                           "recorded_at": case.referred_at})
@@ -137,14 +155,18 @@ def save(tx: Tx, case: CaseRecord) -> None:
 
 
 # ------------------------------------------------------------------------- snapshot
-_R, _P = REFERRALS, PROCEEDINGS
+_R, _P, _L = REFERRALS, PROCEEDINGS, LEARNING_ITEMS
 _A, _M, _MA, _O, _X = AGENCY_REQUESTS, MEETINGS, MEETING_ATTENDANCE, OUTPUTS, ACTIONS
 _ID: Any = bindparam("case_id")
+# Every case has its proceedings, and a referral or a learning record: one statement reads
+# them all.
 _SNAP_REFERRAL = Prepared(select(
+    _P.c.criminal, _P.c.care, _P.c.inquest, _P.c.expected_conclusion,
     _R.c.incident_date, _R.c.harm, _R.c.abuse, _R.c.agency_concern, _R.c.grounds, _R.c.route,
     _R.c.referrer_agency, _R.c.criminal_proceedings, _R.c.aware_on, _R.c.looked_after,
-    _P.c.criminal, _P.c.care, _P.c.inquest, _P.c.expected_conclusion,
-).join(_P, _P.c.case_id == _R.c.case_id).where(_R.c.case_id == _ID))
+    _L.c.title, _L.c.source, _L.c.published_on, _L.c.themes, _L.c.relevant,
+).select_from(_P).outerjoin(_R, _R.c.case_id == _P.c.case_id)
+    .outerjoin(_L, _L.c.case_id == _P.c.case_id).where(_P.c.case_id == _ID))
 _SNAP_AGENCIES = Prepared(select(
     _A.c.agency, _A.c.round, _A.c.requested_at, _A.c.due_at, _A.c.returned_at, _A.c.view,
 ).where(_A.c.case_id == _ID).order_by(_A.c.round, _A.c.id))
@@ -189,17 +211,26 @@ def snapshot(tx: Tx, case: CaseRecord) -> CaseSnapshot:
     """Everything guards and timers may look at, read in six statements."""
     ids = {"case_id": case.id}
     r = _SNAP_REFERRAL.one(tx, ids)
-    assert r is not None, f"case {case.ref} has no referral"
-    (incident, harm, abuse, concern, grounds, route, referrer, criminal_proceedings,
-     aware_on, looked_after, criminal, care, inquest, expected) = r
+    assert r is not None, f"case {case.ref} has no proceedings"
+    criminal, care, inquest, expected = r[:4]
+    referral = learning = None
+    if r[4] is not None:
+        (incident, harm, abuse, concern, grounds, route, referrer, criminal_proceedings,
+         aware_on, looked_after) = r[4:14]
+        referral = ReferralFacts(incident, harm, abuse, concern, tuple(grounds), route,
+                                 referrer, criminal_proceedings, aware_on, bool(looked_after))
+    else:
+        title, source, published_on, themes, relevant = r[14:]
+        assert title is not None, f"case {case.ref} has neither referral nor learning record"
+        learning = LearningFacts(title, source, published_on, tuple(themes), relevant)
     since = {"case_id": case.id, "entered": case.state_entered_at}
     present: dict[int, set[str]] = {}
     for meeting_id, agency in _SNAP_ATTENDANCE.all(tx, since):
         present.setdefault(meeting_id, set()).add(agency)
     return CaseSnapshot(
         **own_facts(case),
-        referral=ReferralFacts(incident, harm, abuse, concern, tuple(grounds), route, referrer,
-                               criminal_proceedings, aware_on, bool(looked_after)),
+        referral=referral,
+        learning=learning,
         agencies=tuple(AgencyAsk(*a) for a in _SNAP_AGENCIES.all(tx, ids)),
         meetings=tuple(MeetingFacts(held, frozenset(present.get(meeting_id, ())), recorded)
                        for meeting_id, held, recorded in _SNAP_MEETINGS.all(tx, since)),

@@ -242,6 +242,66 @@ class Action(SQLModel, table=True):
     signed_off_by: str | None = Field(default=None, max_length=100)
 
 
+class LearningItem(SQLModel, table=True):
+    """A review from elsewhere in the board's learning register (states/learning): the
+    record a `learning` case is opened with, in place of a referral. Everything here is
+    about a published review, not a child; the recommendations adopted locally are the
+    sub-group's own words, kept here, never copied into history or e-mail."""
+
+    __tablename__ = "learning_items"
+    case_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    )
+    title: str = Field(max_length=300)
+    source: str = Field(max_length=30)
+    publisher: str = Field(max_length=200)
+    published_on: date
+    themes: list[str] = json_list()
+    link: str = Field(default="", max_length=500)
+    # The sub-group's consideration: None until considered.
+    relevant: bool | None = None
+    adopted: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    considered_on: date | None = None
+    considered_by: str | None = Field(default=None, max_length=100)
+
+
+class ImpactAudit(SQLModel, table=True):
+    """A quality assurance audit of whether a review's learning took hold: of some of its
+    actions, or (no actions named) of the review's learning as a whole. Numbered from 1 per
+    case; the note is the auditors' own words, kept only here."""
+
+    __tablename__ = "audits"
+    __table_args__ = (UniqueConstraint("case_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = case_fk(index=False)
+    number: int
+    held_on: date
+    finding: str = Field(max_length=20)
+    actions: list[int] = json_list()
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    recorded_at: datetime = moment()
+    recorded_by: str = Field(max_length=100)
+
+
+class Training(SQLModel, table=True):
+    """Training commissioned in response to a review's learning (or to some of its
+    actions), numbered from 1 per case."""
+
+    __tablename__ = "trainings"
+    __table_args__ = (UniqueConstraint("case_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = case_fk(index=False)
+    number: int
+    course: str = Field(max_length=200)
+    audience: str = Field(max_length=200)
+    starts_on: date
+    ends_on: date
+    trained: int
+    actions: list[int] = json_list()
+    recorded_at: datetime = moment()
+    recorded_by: str = Field(max_length=100)
+
+
 class History(SQLModel, table=True):
     """Append-only: one row per trigger fired, in order (`seq` counts per case from 1).
 

@@ -23,6 +23,12 @@ armed it, and such a timer is sealed as still pending. A live timer marked stale
 
 The field lists are fixed for version 1. A column added later joins a version 2, chosen
 by the history row that sealed it, so that the seals of existing rows still verify.
+
+Tables added after version 1 (migration 0010: the learning record a `learning` case opens
+with, the audits of a review's learning and the training commissioned from it) are
+sealed as sections of their own, present only when the case has rows in them: a record
+without any seals as it did before they existed, so its existing seals still verify, and a
+row added or removed behind the engine's back changes the seal as any other.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ from storage.prepared import Prepared
 from storage.tables import (
     ACTIONS,
     AGENCY_REQUESTS,
+    AUDITS,
+    LEARNING_ITEMS,
     MEETING_ATTENDANCE,
     MEETINGS,
     OUTPUTS,
@@ -47,6 +55,7 @@ from storage.tables import (
     REFERRAL_VERSIONS,
     REFERRALS,
     TIMERS,
+    TRAININGS,
     CaseRecord,
 )
 
@@ -85,6 +94,18 @@ _TABLES: tuple[tuple[str, Prepared], ...] = (
     ("actions", _rows(ACTIONS, (
         "id", "number", "agency", "description", "owner", "due", "status", "evidence",
         "created_at", "completed_at", "signed_off_at", "signed_off_by"), ("id",))),
+)
+# Sealed only when the case has rows in them (see above).
+_SINCE_0010: tuple[tuple[str, Prepared], ...] = (
+    ("learning", _rows(LEARNING_ITEMS, (
+        "title", "source", "publisher", "published_on", "themes", "link", "relevant",
+        "adopted", "considered_on", "considered_by"), ("case_id",))),
+    ("audits", _rows(AUDITS, (
+        "id", "number", "held_on", "finding", "actions", "note", "recorded_at",
+        "recorded_by"), ("id",))),
+    ("trainings", _rows(TRAININGS, (
+        "id", "number", "course", "audience", "starts_on", "ends_on", "trained", "actions",
+        "recorded_at", "recorded_by"), ("id",))),
 )
 _ATTENDANCE = Prepared(select(MEETING_ATTENDANCE.c.meeting_id, MEETING_ATTENDANCE.c.agency)
                        .join(MEETINGS, MEETINGS.c.id == MEETING_ATTENDANCE.c.meeting_id)
@@ -143,6 +164,10 @@ def record(tx: Tx, case: CaseRecord) -> dict[str, Any]:
         sealed[name] = statement.all(tx, ids)
     sealed["attendance"] = _ATTENDANCE.all(tx, ids)
     sealed["timers"] = [_timer(row, case) for row in _TIMERS.all(tx, ids)]
+    for name, statement in _SINCE_0010:
+        rows = statement.all(tx, ids)
+        if rows:
+            sealed[name] = rows
     return sealed
 
 

@@ -71,6 +71,20 @@ AUDIT_HEADS = Table(
     Column("head", String(64), nullable=False),
 )
 
+AUDITS = Table(
+    "audits", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("held_on", Date, nullable=False),
+    Column("finding", String(20), nullable=False),
+    Column("actions", JSON, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("recorded_by", String(100), nullable=False),
+    UniqueConstraint("case_id", "number"),
+)
+
 CASES = Table(
     "cases", metadata,
     Column("id", Integer, primary_key=True),
@@ -127,6 +141,21 @@ HISTORY = Table(
     Column("record_hash", String(64), nullable=True),
     Column("recorded_by", String(100), nullable=True),
     UniqueConstraint("case_id", "seq"),
+)
+
+LEARNING_ITEMS = Table(
+    "learning_items", metadata,
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("title", String(300), nullable=False),
+    Column("source", String(30), nullable=False),
+    Column("publisher", String(200), nullable=False),
+    Column("published_on", Date, nullable=False),
+    Column("themes", JSON, nullable=False),
+    Column("link", String(500), nullable=False),
+    Column("relevant", Boolean, nullable=True),
+    Column("adopted", Text, nullable=True),
+    Column("considered_on", Date, nullable=True),
+    Column("considered_by", String(100), nullable=True),
 )
 
 MEETING_ATTENDANCE = Table(
@@ -260,6 +289,22 @@ TIMERS = Table(
     Column("sequence", Integer, nullable=False),
     Index("ix_timers_case_id", "case_id"),
     Index("ix_timers_status_due", "status", "due_at"),
+)
+
+TRAININGS = Table(
+    "trainings", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("course", String(200), nullable=False),
+    Column("audience", String(200), nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date, nullable=False),
+    Column("trained", Integer, nullable=False),
+    Column("actions", JSON, nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("recorded_by", String(100), nullable=False),
+    UniqueConstraint("case_id", "number"),
 )
 
 USER_AUDIT = Table(

@@ -20,7 +20,7 @@ from typing import Any
 from lifecycle.core.firing import Firing
 from states.case import ActionFacts, AgencyAsk, MeetingFacts
 from states.enums import ActionStatus, Flag, Kind, Proceedings
-from storage import facts
+from storage import facts, learning
 from storage.cases import CaseRecord
 
 Effect = Callable[[Firing], None]
@@ -123,7 +123,7 @@ def _commission(f: Firing) -> None:
     f.case.lead_reviewer = f.params["lead_reviewer"]
     f.case.commissioned_at = f.now
     f.case.decided_at = f.now
-    below = not f.definition.criteria(f.snapshot.referral).met
+    below = not f.definition.assess(f.snapshot.referred).met
     _set_flag(f.case, Flag.SCR_BELOW_CRITERIA, scr and below)
 
 
@@ -205,6 +205,34 @@ def _sign_off_action(f: Firing) -> None:
     _action_status(f, ActionStatus.SIGNED_OFF)
 
 
+@effect("consider")
+def _consider(f: Firing) -> None:
+    relevant = f.spec.name == "consider_relevant"
+    learning.consider(f.tx, f.case.id, relevant=relevant, adopted=f.params.get("adopted"),
+                      on=f.params["date"], by=f.actor.name)
+    assert f.snapshot.learning is not None, f"{f.case.ref} is not a learning record"
+    f.changes["learning"] = replace(f.snapshot.learning, relevant=relevant)
+    if not relevant:
+        f.case.closed_at = f.now
+
+
+@effect("record_audit")
+def _record_audit(f: Firing) -> None:
+    p = f.params
+    f.outcome["audit"] = learning.record_audit(
+        f.tx, f.case.id, held_on=p["date"], finding=p["finding"], actions=p["actions"],
+        note=p["note"] or "", at=f.now, by=f.actor.name)
+
+
+@effect("record_training")
+def _record_training(f: Firing) -> None:
+    p = f.params
+    f.outcome["training"] = learning.record_training(
+        f.tx, f.case.id, course=p["course"], audience=p["audience"],
+        starts_on=p["starts_on"], ends_on=p["ends_on"], trained=p["trained"],
+        actions=p["actions"], at=f.now, by=f.actor.name)
+
+
 def _action_status(f: Firing, status: ActionStatus) -> None:
     f.changes["actions"] = tuple(
         replace(a, status=status.value) if a.number == f.params["action"] else a
@@ -252,7 +280,7 @@ def _amend(f: Firing) -> None:
              if name != "summary" and f.params.get(name) is not None}
     if "grounds" in given:
         given["grounds"] = tuple(given["grounds"])
-    f.changes["referral"] = replace(f.snapshot.referral, **given)
+    f.changes["referral"] = replace(f.snapshot.referred, **given)
     if f.params.get("criminal_proceedings") is not None:
         was = f.snapshot.criminal
         criminal = Proceedings.PENDING if f.params["criminal_proceedings"] else (

@@ -38,6 +38,12 @@ from storage.cases import CaseRecord
 from storage.db import Tx, conflicts
 
 REASON_MAX = 2000
+# The references of the learning register's records (LRN-2026-0001): apart from the board's
+# own cases, whose prefix the board sets.
+LEARNING_PREFIX = "LRN"
+# The name a learning record goes by where a case gives its pseudonym (lists, e-mail,
+# logs): its published title, cut at a word.
+SHORT_TITLE = 80
 # A timer firing later than this after its due moment tells its recipients how late it is
 # (the daemon was down); a running daemon fires within seconds, which is not "late".
 LATE_NOTICE_AFTER = timedelta(minutes=5)
@@ -89,25 +95,33 @@ class Engine:
               now: datetime, process_name: str | None = None) -> CaseRecord:
         """Record a referral: a new case under the process new cases start under (or the
         newest version of `process_name`), in its first state, with its history row, timers
-        and e-mail."""
+        and e-mail. A process whose records are not referrals (the learning register) opens
+        one of its records the same way, with what that process asks for."""
         process = self.processes.starting(process_name)
         definition = process.definition
         spec = definition.create
         values = self._parse(process, spec, params, now)
-        if not values["pseudonym"]:
-            raise InvalidInput("pseudonym: must not be empty")
+        name = values["pseudonym"] if definition.referred else short_title(values["title"])
+        if not name:
+            raise InvalidInput("pseudonym: must not be empty" if definition.referred
+                               else "title: must not be empty")
         refusal = role_refusal(spec, actor, None, values)
         if refusal:
             raise Refused(refusal)
         local_year = self.config.working_days.local_date(now).year
-        ref = cases.next_ref(tx, self.board.ref_prefix, local_year)
-        case = cases.new(ref=ref, pseudonym=values["pseudonym"], definition=definition.name,
+        prefix = self.board.ref_prefix if definition.referred else LEARNING_PREFIX
+        ref = cases.next_ref(tx, prefix, local_year)
+        case = cases.new(ref=ref, pseudonym=name, definition=definition.name,
                          definition_version=definition.version, state=definition.initial,
                          now=now)
-        referral = {k: v for k, v in values.items() if k != "pseudonym"}
-        criminal = Proceedings.PENDING if values["criminal_proceedings"] else Proceedings.NONE
         # A new case is at version 1: one version per history row.
-        cases.insert(tx, case, referral=referral, criminal=criminal)
+        if definition.referred:
+            referral = {k: v for k, v in values.items() if k != "pseudonym"}
+            criminal = Proceedings.PENDING if values["criminal_proceedings"] \
+                else Proceedings.NONE
+            cases.insert(tx, case, referral=referral, criminal=criminal)
+        else:
+            cases.insert(tx, case, learning=values)
         snapshot = cases.snapshot(tx, case)
         plan = TimerPlan(enter=process.machine.entering(definition.initial, spec.name))
         self._record(tx, process, case, snapshot, spec, plan, seq=1, source=None, actor=actor,
@@ -227,7 +241,8 @@ class Engine:
                snapshot: CaseSnapshot | None = None) -> dict[str, Any]:
         config = process.config
         values = parse_params(spec.params, raw, agencies=config.agencies,
-                              today=config.working_days.local_date(now), context=spec.name)
+                              today=config.working_days.local_date(now), context=spec.name,
+                              themes=config.themes)
         for p in spec.params:
             if p.type is PType.INT and p.name == "action" and snapshot is not None \
                     and snapshot.action(values[p.name]) is None:
@@ -312,6 +327,14 @@ class Engine:
             late_s=late.total_seconds() if late else None)
 
 
+def short_title(title: str) -> str:
+    """A review's title cut at a word to fit where a case's pseudonym goes."""
+    if len(title) <= SHORT_TITLE:
+        return title
+    cut = title[:SHORT_TITLE - 1].rsplit(" ", 1)[0].rstrip(" ,;:-")
+    return cut + "…"
+
+
 def actor_label(actor: Actor) -> str:
     """Who acted, as e-mail says it: both names for a decision recorded on someone's
     behalf."""
@@ -368,8 +391,8 @@ def mail_details(process: Process, spec: TriggerSpec, values: Mapping[str, Any],
         details.append((words.param_label(p.name), _display(value, p.type)))
     if "action" in outcome:
         details.append(("Action", str(outcome["action"])))
-    if spec.criteria:
-        verdict = definition.criteria(snapshot.referral)
+    if spec.criteria and definition.criteria is not None:
+        verdict = definition.assess(snapshot.referred)
         details.append((verdict.label, verdict.summary))
     return tuple(details)
 

@@ -130,6 +130,12 @@ def _agencies(
         return {a.agency for a in view.agencies}
     if scope == "outstanding":
         return {a.agency for a in view.outstanding()}
+    if scope == "actions":
+        # The agencies of the actions an audit or training names; every action's agency
+        # when it names none (the review's learning as a whole).
+        named = params.get("actions") or [a.number for a in view.actions]
+        assert isinstance(named, list)
+        return {a.agency for n in named if (a := view.action(int(n))) is not None}
     action = view.action(_number(params, action_number))
     return {action.agency} if action else set()
 

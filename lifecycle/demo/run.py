@@ -202,7 +202,7 @@ class Run:
                                      now=self.now)
             ref, pseudonym = case.ref, case.pseudonym
             definition = self.engine.processes.of(case).definition
-            criteria = definition.criteria(cases.snapshot(tx, case).referral).as_dict()
+            criteria = definition.assess(cases.snapshot(tx, case).referred).as_dict()
         self.steps += 1
         self._head(who, "scr refer --file referral.json")
         self.say.line(f"{ref} ({pseudonym}): a new case in "

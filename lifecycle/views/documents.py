@@ -74,7 +74,7 @@ def case_document(tx: Tx, process: Process, case: CaseRecord, *,
         "flags": list(case.flags),
         "referred_at": iso(case.referred_at),
         "state_entered_at": iso(case.state_entered_at),
-        "criteria": definition.criteria(snapshot.referral).as_dict(),
+        "criteria": definition.assess(snapshot.referred).as_dict(),
         "referral": {
             "incident_date": iso(referral.incident_date),
             "harm": referral.harm,

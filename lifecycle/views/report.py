@@ -17,6 +17,17 @@ of `from` to the end of `to` in the board's time zone. Durations are in days, on
   the period, or to now if sooner, for those still held);
 - actions: by agency, at the end of the period (or now if sooner): open, of which overdue,
   completed awaiting sign-off; and signed off within the period.
+
+The learning register's records (reviews from elsewhere) are kept apart from the board's own
+cases: none of the figures above counts them. Their own:
+
+- learning: reviews from elsewhere registered in the period, and considered in it (relevant
+  and not), by source; those awaiting consideration at the end of the period; their local
+  actions signed off in the period;
+- audits: audits reported in the period (by their date), by finding, over the board's own
+  reviews and the learning register alike; signed-off actions no audit has tested (as of
+  the end of the period, or now if sooner);
+- training: courses that ended in the period, and the people trained on them.
 """
 
 from __future__ import annotations
@@ -31,11 +42,12 @@ from typing import Any
 
 from lifecycle.core.process import Processes
 from states.config import ProcessConfig
+from states.enums import FINDINGS
 from states.errors import InvalidInput
 from states.words import value_words
 from states.working_days import Offset
 from storage import cases as stored_cases
-from storage import facts, history
+from storage import facts, history, learning
 from storage.db import Tx
 
 DECISIONS = {"commission_scr": "scr", "commission_case_review": "case_review",
@@ -108,8 +120,11 @@ def _spread(durations: list[float]) -> dict[str, Any]:
 def figures(tx: Tx, processes: Processes, period: Period, *, now: datetime,
             config: ProcessConfig) -> dict[str, Any]:
     """The report's figures as one document, over the cases of every definition."""
-    cases = {c.id: c for c in stored_cases.every(tx)}
-    rows = list(history.before(tx, period.end))
+    every = {c.id: c for c in stored_cases.every(tx)}
+    kept_apart = {i for i, c in every.items() if not processes.of(c).definition.referred}
+    cases = {i: c for i, c in every.items() if i not in kept_apart}
+    everything = list(history.before(tx, period.end))
+    rows = [h for h in everything if h.case_id not in kept_apart]
     in_period = [h for h in rows if period.holds(h.at)]
     as_of = min(period.end, now)
 
@@ -121,7 +136,7 @@ def figures(tx: Tx, processes: Processes, period: Period, *, now: datetime,
 
     all_stays = stays(rows)
     stages = []
-    for state in processes.registry.states(final=False):
+    for state in processes.registry.states(final=False, referred=True):
         ended = [(s.left - s.entered).total_seconds() for s in all_stays
                  if s.state == state and s.left is not None and period.holds(s.left)]
         stages.append({"state": state, "label": _stage_label(processes, state),
@@ -155,7 +170,9 @@ def figures(tx: Tx, processes: Processes, period: Period, *, now: datetime,
         "published": {"reports": sum(published.values()), "by_kind": dict(sorted(
             published.items()))},
         "holds": {"held": len(holds), "still_held": still, **_spread(held_for)},
-        "actions": _actions(tx, period, as_of, config),
+        "actions": _actions(tx, period, as_of, config, leave_out=kept_apart),
+        **_learning(tx, period, as_of, [h for h in everything if h.case_id in kept_apart],
+                    kept_apart),
     }
 
 
@@ -176,11 +193,13 @@ def _completion_due(processes: Processes, case: Any) -> datetime:
     return config.shift(case.commissioned_at, _completion_offset(config))
 
 
-def _actions(tx: Tx, period: Period, as_of: datetime,
-             config: ProcessConfig) -> list[dict[str, Any]]:
+def _actions(tx: Tx, period: Period, as_of: datetime, config: ProcessConfig, *,
+             leave_out: set[int]) -> list[dict[str, Any]]:
     today = config.working_days.local_date(as_of)  # an action due before today is overdue
     by_agency: dict[str, Counter[str]] = defaultdict(Counter)
     for a in facts.actions_added_before(tx, as_of):
+        if a.case_id in leave_out:
+            continue
         counts = by_agency[a.agency]
         counts["total"] += 1
         if a.signed_off_at is not None and a.signed_off_at < as_of:
@@ -194,6 +213,49 @@ def _actions(tx: Tx, period: Period, as_of: datetime,
     keys = ("open", "overdue", "awaiting_sign_off", "signed_off", "total")
     return [{"agency": agency, **{k: counts[k] for k in keys}}
             for agency, counts in sorted(by_agency.items())]
+
+
+CONSIDERED = {"consider_relevant": "relevant", "consider_not_relevant": "not_relevant"}
+
+
+def _learning(tx: Tx, period: Period, as_of: datetime, rows: list[Any],
+              records: set[int]) -> dict[str, Any]:
+    """The learning register's figures, and the audits and training of every case."""
+    items = learning.items(tx)
+    registered = [h for h in rows if h.seq == 1 and period.holds(h.at)]
+    considered = [h for h in rows if h.trigger in CONSIDERED and period.holds(h.at)]
+    decided_by = {h.case_id for h in rows if h.trigger in CONSIDERED and h.at < as_of}
+    awaiting = sum(1 for h in rows if h.seq == 1 and h.at < as_of
+                   and h.case_id not in decided_by)
+    by_source: dict[str, Counter[str]] = defaultdict(Counter)
+    for h in considered:
+        counts = by_source[items[h.case_id].source]
+        counts["considered"] += 1
+        counts[CONSIDERED[h.trigger]] += 1
+    signed = sum(1 for h in rows if h.trigger == "sign_off_action" and period.holds(h.at))
+
+    audits = [a for a in learning.audits(tx) if period.first <= a.held_on <= period.last]
+    findings = Counter({f: 0 for f in FINDINGS})
+    findings.update(a.finding for a in audits)
+    untested = [r for _, _, r in learning.untested(tx, before=as_of)]
+    trainings = [t for t in learning.trainings(tx) if period.first <= t.ends_on <= period.last]
+    return {
+        "learning": {
+            "registered": len(registered),
+            "considered": len(considered),
+            "relevant": sum(1 for h in considered if h.trigger == "consider_relevant"),
+            "not_relevant": sum(1 for h in considered if h.trigger == "consider_not_relevant"),
+            "awaiting_consideration": awaiting,
+            "by_source": {source: {k: counts[k] for k in ("considered", "relevant",
+                                                          "not_relevant")}
+                          for source, counts in sorted(by_source.items())},
+            "actions_signed_off": signed,
+        },
+        "audits": {"run": len(audits), "by_finding": dict(findings),
+                   "reviews": len({a.case_id for a in audits}),
+                   "signed_off_actions_untested": len(untested)},
+        "training": {"courses": len(trainings), "trained": sum(t.trained for t in trainings)},
+    }
 
 
 # ---------------------------------------------------------------------------- formats
@@ -250,6 +312,23 @@ def markdown(doc: dict[str, Any], board: str) -> str:
                 a["signed_off"], a["total"]] for a in doc["actions"]])
     else:
         out += ["No actions.", ""]
+    lr, au, tr = doc["learning"], doc["audits"], doc["training"]
+    out += ["## Learning from reviews elsewhere", "",
+            f"Registered: **{lr['registered']}**; considered by the sub-group: "
+            f"**{lr['considered']}** (relevant and adopted {lr['relevant']}, not relevant "
+            f"{lr['not_relevant']}); awaiting consideration at the end of the period: "
+            f"**{lr['awaiting_consideration']}**; local actions signed off: "
+            f"**{lr['actions_signed_off']}**", ""]
+    if lr["by_source"]:
+        table(["source", "considered", "relevant", "not relevant"],
+              [[value_words(k), v["considered"], v["relevant"], v["not_relevant"]]
+               for k, v in lr["by_source"].items()])
+    out += ["## Is the learning embedded?", "",
+            f"Audits: **{au['run']}**, of {au['reviews']} reviews' learning; signed-off "
+            f"actions no audit has tested: **{au['signed_off_actions_untested']}**", ""]
+    table(["finding", "audits"], [[value_words(k), v] for k, v in au["by_finding"].items()])
+    out += [f"Training delivered: **{tr['courses']}** courses, **{tr['trained']}** people "
+            "trained", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -280,6 +359,18 @@ def csv_text(doc: dict[str, Any]) -> str:
     for a in doc["actions"]:
         for measure in ("open", "overdue", "awaiting_sign_off", "signed_off", "total"):
             w.writerow(["actions", a["agency"], measure, a[measure]])
+    for measure, value in doc["learning"].items():
+        if measure != "by_source":
+            w.writerow(["learning", "", measure, value])
+    for source, counts in doc["learning"]["by_source"].items():
+        for measure, n in counts.items():
+            w.writerow(["learning", source, measure, n])
+    for measure in ("run", "reviews", "signed_off_actions_untested"):
+        w.writerow(["audits", "", measure, doc["audits"][measure]])
+    for finding, n in doc["audits"]["by_finding"].items():
+        w.writerow(["audits", finding, "count", n])
+    for measure, value in doc["training"].items():
+        w.writerow(["training", "", measure, value])
     return buf.getvalue()
 
 

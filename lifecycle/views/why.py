@@ -62,7 +62,7 @@ def explain(tx: Tx, processes: Processes, ref: str, trigger: str, *,
         "role": _role_doc(verdict.role),
         "guards": [{"guard": g.guard, "reads_input": g.reads_input, "holds": g.holds,
                     "reason": g.reason} for g in verdict.guards],
-        "criteria": process.definition.criteria(snapshot.referral).as_dict()
+        "criteria": process.definition.assess(snapshot.referred).as_dict()
         if criteria_matter(spec) else None,
         "needs": list(verdict.needs), "timed": spec.timed,
     }
@@ -105,7 +105,7 @@ def judge_params(spec: TriggerSpec, raw: Mapping[str, str], config: ProcessConfi
             continue
         try:
             value = parse_params([p], {p.name: raw[p.name]}, agencies=config.agencies,
-                                 today=today, context=spec.name)[p.name]
+                                 themes=config.themes, today=today, context=spec.name)[p.name]
         except InvalidInput as exc:
             values[p.name] = None
             checks.append(_check(p.name, True, False, None, str(exc)))

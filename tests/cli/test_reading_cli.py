@@ -139,9 +139,12 @@ def test_definitions_lists_each_process_and_where_new_cases_start(scr, tmp_path)
     the board's [process] setting must name a definition this scr has."""
     listed = scr.ok("definitions", "--json").json()  # this board is pinned to scr 1
     assert [(d["name"], d["version"], d["starts_new_cases"]) for d in listed] == \
-        [("cspr", "1", False), ("scr", "1", True), ("scr", "2", False)]
+        [("cspr", "1", False), ("learning", "1", False), ("scr", "1", True),
+         ("scr", "2", False)]
     assert [d["label"] for d in listed] == ["Child Safeguarding Practice Review",
+                                            "Learning from reviews elsewhere",
                                             "Serious Case Review", "Serious Case Review"]
+    assert [d["opens"] for d in listed] == ["referral", "learning", "referral", "referral"]
     assert "start here" in scr.ok("definitions").out
     bad = tmp_path / "bad.toml"
     bad.write_text('[process]\ndefault = "lscb"\n', encoding="utf-8")

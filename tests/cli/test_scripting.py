@@ -16,7 +16,7 @@ def test_version(scr):
     assert plain.out.startswith("scr ") and "(scr-case-reviews)" in plain.out
     doc = scr.ok("version", "--json").json()
     assert doc["distribution"] == "scr-case-reviews" and doc["scr"] in plain.out
-    assert doc["schema"] == {"code": "0009", "database": "0009"}
+    assert doc["schema"] == {"code": "0010", "database": "0010"}
     defs = {(d["name"], d["version"]): d["new_cases"] for d in doc["definitions"]}
     assert defs == {("cspr", "1"): False, ("scr", "1"): True, ("scr", "2"): False}
 

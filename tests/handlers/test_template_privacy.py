@@ -68,8 +68,10 @@ def test_environment_offers_no_globals() -> None:
 # ------------------------------------------------ free text a person types, in e-mail
 # The free text that never reaches an e-mail's details (SECURITY.md, "Free text"): the
 # pseudonym (every e-mail names the case by it already), the private text about the child,
-# and the text that may hold case detail.
-NOT_MAILED = {"pseudonym", "summary", "evidence", "milestone", "location", "description"}
+# and the text that may hold case detail (an audit's note, the recommendations adopted from
+# a review elsewhere, kept in their own tables).
+NOT_MAILED = {"pseudonym", "summary", "evidence", "milestone", "location", "description",
+              "note", "adopted"}
 PLANTED = "Jaydon Wolfenden-Pryce"
 
 

@@ -126,7 +126,8 @@ def test_diagram_command_prints_mermaid_and_json(scr):
             "guards": ["no_criminal_proceedings_pending", "notice_period_elapsed",
                        "outputs_recorded"]} in doc["transitions"]
     assert doc["internal"]["published"] == ["add_action", "complete_action",
-                                            "sign_off_action"]
+                                            "sign_off_action", "record_audit",
+                                            "record_training"]
     # The board's default, a Child Safeguarding Practice Review, in its own words.
     cspr = scr.ok("diagram", "--json").json()
     assert (cspr["definition"], cspr["version"]) == ("cspr", "1")

@@ -69,7 +69,8 @@ def test_timed_triggers_are_the_two_of_the_spec():
 
 def test_loaded_definition_is_sound():
     """Every shipped definition has no problem at all."""
-    assert [d.key for d in REGISTRY] == [("cspr", "1"), ("scr", "1"), ("scr", "2")]
+    assert [d.key for d in REGISTRY] == [("cspr", "1"), ("learning", "1"), ("scr", "1"),
+                                         ("scr", "2")]
     assert all(validate.problems(d) == [] for d in REGISTRY)
 
 
