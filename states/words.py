@@ -72,6 +72,17 @@ VALUE_LABELS: Mapping[str, str] = {
     "multi_agency": "multi-agency",
     "local_authority": "local authority",
     "integrated_care_board": "integrated care board",
+    # The learning register: where a review comes from, and the default themes (states.
+    # enums.DEFAULT_THEMES) where their words are not their identifiers'.
+    "partnership_review": "another partnership's review",
+    "thematic_review": "thematic review or briefing",
+    "non_accidental_injury_in_infants": "non-accidental injury to infants",
+    "sudden_unexpected_infant_death": "sudden unexpected death in infancy",
+    "suicide_and_self_harm": "suicide and self-harm",
+    # What an audit found of a review's learning.
+    "embedded": "embedded",
+    "partly_embedded": "partly embedded",
+    "not_embedded": "not embedded",
 }
 
 PARAM_LABELS: Mapping[str, str] = {
@@ -87,6 +98,10 @@ PARAM_LABELS: Mapping[str, str] = {
     "care": "Care proceedings",
     "expected_conclusion": "Expected to conclude",
     "key": "Action",
+    "published_on": "Published",
+    "starts_on": "Starts",
+    "ends_on": "Ends",
+    "trained": "People trained",
 }
 
 LEVEL_LABELS: Mapping[str, str] = {

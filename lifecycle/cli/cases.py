@@ -38,6 +38,9 @@ def refer(app: App, args: Namespace) -> Output:
         value = getattr(args, name, None)
         if value is not None:
             fields[name] = value
+    if args.process is not None and not REGISTRY.newest(args.process).referred:
+        raise InvalidInput(f"--process {args.process}: its records are not referrals "
+                           f"(scr {args.process} add opens one)")
     with transaction(app.db()) as tx:
         actor = _actor(app, tx)
         case = app.engine.refer(tx, actor=actor, params=fields, now=app.now(),
@@ -199,16 +202,21 @@ def verdict_entry(v: Judgement) -> dict[str, Any]:
             "needs": list(v.needs), "dest": v.dest, "label": v.label}
 
 
+# `scr list` lists the board's own cases: the learning register's records are listed by
+# `scr learning list`.
+CASE_PROCESSES = tuple(sorted({d.name for d in REGISTRY if d.referred}))
+
+
 def list_cases(app: App, args: Namespace) -> Output:
     state = args.state
-    known = REGISTRY.states()
+    known = REGISTRY.states(referred=True)
     if state is not None and state not in known:
         raise InvalidInput(f"unknown state {state!r} (one of {', '.join(known)})")
     now = app.now()
     with reading(app.db()) as tx:
         app.actor(tx, required=False)
         rows = documents.case_list(tx, now=now, levels=OVERDUE_LEVELS, state=state,
-                                 overdue_only=args.overdue)
+                                   overdue_only=args.overdue, processes=CASE_PROCESSES)
     cal = app.settings.process.working_days
     text = table(
         ["ref", "pseudonym", "state", "kind", "overdue", "next timer", "due"],

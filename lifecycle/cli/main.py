@@ -21,9 +21,9 @@ EXIT_INTERNAL = 1
 # Modules that add commands: each has `add_commands(command)`, where `command(name, help)`
 # returns a sub-parser whose defaults name the function to run (`func`).
 COMMAND_GROUPS = ("lifecycle.cli.records", "lifecycle.cli.audit", "lifecycle.cli.users",
-                  "lifecycle.cli.cases", "lifecycle.cli.outbox", "lifecycle.cli.running",
-                  "lifecycle.cli.inspect", "lifecycle.cli.about", "lifecycle.demo",
-                  "lifecycle.cli.helping")
+                  "lifecycle.cli.cases", "lifecycle.cli.learning", "lifecycle.cli.outbox",
+                  "lifecycle.cli.running", "lifecycle.cli.inspect", "lifecycle.cli.about",
+                  "lifecycle.demo", "lifecycle.cli.helping")
 # Where each command lives, so that a one-shot command imports its own group alone (the
 # rest would cost a fresh process a tenth of a second). The shell, --help and anything
 # unknown build every group; tests/cli/test_shell.py checks this table against them.
@@ -33,6 +33,7 @@ COMMAND_HOMES = {
     "users": "lifecycle.cli.users",
     **dict.fromkeys(("refer", "advance", "show", "history", "triggers", "list"),
                     "lifecycle.cli.cases"),
+    **dict.fromkeys(("learning", "qa"), "lifecycle.cli.learning"),
     "outbox": "lifecycle.cli.outbox",
     **dict.fromkeys(("tick", "daemon", "web"), "lifecycle.cli.running"),
     **dict.fromkeys(("why", "timeline", "overdue", "report", "diagram", "definitions",

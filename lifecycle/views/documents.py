@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from states.case import Actor
 from states.enums import Role
 from states.words import timer_label
-from storage import cases, facts, history, timers
+from storage import cases, facts, history, learning, timers
 from storage.cases import CaseRecord
 from storage.db import Tx
 from storage.outbox import OutboxRecord
@@ -59,7 +59,7 @@ def case_document(tx: Tx, process: Process, case: CaseRecord, *,
     given (`returned_at`, `completed_at`)."""
     definition = process.definition
     snapshot = cases.snapshot(tx, case)
-    referral = facts.referral(tx, case.id)
+    referral = facts.referral(tx, case.id) if definition.referred else None
     proceedings = facts.proceedings(tx, case.id)
     doc: dict[str, Any] = {
         "ref": case.ref,
@@ -74,7 +74,8 @@ def case_document(tx: Tx, process: Process, case: CaseRecord, *,
         "flags": list(case.flags),
         "referred_at": iso(case.referred_at),
         "state_entered_at": iso(case.state_entered_at),
-        "criteria": definition.assess(snapshot.referred).as_dict(),
+        "opens": definition.opens,
+        "criteria": definition.assess(snapshot.referred).as_dict() if referral else None,
         "referral": {
             "incident_date": iso(referral.incident_date),
             "harm": referral.harm,
@@ -86,7 +87,9 @@ def case_document(tx: Tx, process: Process, case: CaseRecord, *,
             "criminal_proceedings": referral.criminal_proceedings,
             "aware_on": iso(referral.aware_on),
             "looked_after": referral.looked_after,
-        },
+        } if referral else None,
+        "learning": learning_entry(learning.item(tx, case.id), reader)
+        if not definition.referred else None,
         "timers": [
             {"name": t.name, "due_at": iso(t.due_at), "status": t.status, "rule": t.rule,
              "fires": t.fires, "label": timer_label(process.definition, t.ladder, t.level,
@@ -136,8 +139,10 @@ def case_document(tx: Tx, process: Process, case: CaseRecord, *,
                 and reads_agency_text(reader, a.agency) else {})}
             for a in facts.actions(tx, case.id)
         ],
+        "audits": [audit_entry(a, reader) for a in learning.audits(tx, case.id)],
+        "training": [training_entry(t) for t in learning.trainings(tx, case.id)],
     }
-    if reads_referral(reader):
+    if referral is not None and reads_referral(reader):
         doc["referral"]["summary"] = referral.summary
         doc["referral"]["earlier_summaries"] = [
             {"version": v.version, "summary": v.summary, "replaced_by": v.replaced_by,
@@ -146,19 +151,54 @@ def case_document(tx: Tx, process: Process, case: CaseRecord, *,
     return doc
 
 
+def learning_entry(item: Any, reader: Actor | None) -> dict[str, Any]:
+    """A review from elsewhere as the learning register holds it; the recommendations
+    adopted (the sub-group's own words) only for a reader who may read a case's free
+    text."""
+    entry = {"title": item.title, "source": item.source, "publisher": item.publisher,
+             "published_on": iso(item.published_on), "themes": list(item.themes),
+             "link": item.link, "relevant": item.relevant,
+             "considered_on": iso(item.considered_on), "considered_by": item.considered_by}
+    if item.adopted is not None and reads_referral(reader):
+        entry["adopted"] = item.adopted
+    return entry
+
+
+def audit_entry(a: Any, reader: Actor | None) -> dict[str, Any]:
+    """An audit of a review's learning; its note only for a reader who may read a case's
+    free text."""
+    entry = {"audit": a.number, "date": iso(a.held_on), "finding": a.finding,
+             "actions": list(a.actions), "recorded_by": a.recorded_by,
+             "recorded_at": iso(a.recorded_at)}
+    if a.note and reads_referral(reader):
+        entry["note"] = a.note
+    return entry
+
+
+def training_entry(t: Any) -> dict[str, Any]:
+    return {"training": t.number, "course": t.course, "audience": t.audience,
+            "starts_on": iso(t.starts_on), "ends_on": iso(t.ends_on), "trained": t.trained,
+            "actions": list(t.actions), "recorded_by": t.recorded_by,
+            "recorded_at": iso(t.recorded_at)}
+
+
 def history_document(tx: Tx, case: CaseRecord) -> list[dict[str, Any]]:
     """The case's history, oldest first."""
     return [history_entry(row) for row in history.of_case(tx, case.id)]
 
 
 def case_list(tx: Tx, *, now: datetime, levels: Sequence[str], state: str | None = None,
-              overdue_only: bool = False) -> list[dict[str, Any]]:
-    """Every case (or those in `state`) by reference, each with its next pending timer and
-    whether a deadline of one of `levels` has passed in its current stay in its state."""
+              overdue_only: bool = False,
+              processes: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Every case (or those in `state`; of the processes named in `processes`) by
+    reference, each with its next pending timer and whether a deadline of one of `levels`
+    has passed in its current stay in its state."""
     overdue = cases.overdue(tx, now=now, levels=levels)
     rows: list[dict[str, Any]] = []
     for case in cases.listing(tx, state=state):
         if overdue_only and case.id not in overdue:
+            continue
+        if processes is not None and case.definition not in processes:
             continue
         pending = [t for t in timers.current(tx, case) if t.status == PENDING]
         first = min(pending, key=lambda t: t.due_at) if pending else None

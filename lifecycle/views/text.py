@@ -115,8 +115,39 @@ def case_text(doc: dict[str, Any], cal: WorkingDays) -> str:
         f"    flags {', '.join(w(f) for f in doc['flags']) or '-'}",
         f"  process    {doc['process']} version {doc['process_version']} "
         f"({doc['process_label']})",
-        f"  referred   {when(doc['referred_at'], cal)}",
+        f"  {'referred   ' if doc['referral'] else 'registered '}"
+        f"{when(doc['referred_at'], cal)}",
     ]
+    if doc["referral"] is None:
+        lines += _learning_lines(doc["learning"])
+    else:
+        lines += _referral_lines(doc, cal)
+    lines += _case_lines(doc, cal)
+    return "\n".join(lines)
+
+
+def _learning_lines(item: dict[str, Any]) -> list[str]:
+    """A review from elsewhere, as the learning register holds it."""
+    from states.words import value_label as w
+
+    lines = [f"  review     {item['title']}",
+             f"  source     {w(item['source'])}: {item['publisher']}, published "
+             f"{item['published_on']}",
+             f"  themes     {', '.join(w(t) for t in item['themes'])}"]
+    if item["link"]:
+        lines.append(f"  link       {item['link']}")
+    if item["relevant"] is not None:
+        lines.append(f"  considered {item['considered_on']} by {item['considered_by']}: "
+                     + ("relevant here" if item["relevant"] else "not relevant here"))
+    if item.get("adopted"):
+        lines.append("  adopted    " + _block(item["adopted"], 13))
+    return lines
+
+
+def _referral_lines(doc: dict[str, Any], cal: WorkingDays) -> list[str]:
+    from states.words import value_label as w
+
+    lines: list[str] = []
     ref = doc["referral"]
     lines.append(f"  referral   harm {w(ref['harm'])}, abuse {w(ref['abuse'])}, agency "
                  f"concern {'yes' if ref['agency_concern'] else 'no'}, route {w(ref['route'])}"
@@ -132,6 +163,16 @@ def case_text(doc: dict[str, Any], cal: WorkingDays) -> str:
         lines.append(f"  earlier    version {v['version']}, replaced "
                      f"{when(v['replaced_at'], cal)} by {v['replaced_by']}:")
         lines.append("             " + _block(v["summary"], 13))
+    return lines
+
+
+def _case_lines(doc: dict[str, Any], cal: WorkingDays) -> list[str]:
+    """What every record has: the review's work, its actions, the checks that its learning
+    took hold, and its timers."""
+    from states.words import value_label as w
+
+    lines: list[str] = []
+    state = doc["state"]
     if doc["agencies"]:
         lines.append("\nAgencies asked")
         lines.append(_indent(table(
@@ -185,13 +226,29 @@ def case_text(doc: dict[str, Any], cal: WorkingDays) -> str:
             lines.append("\nEvidence")
             lines.extend(f"  action {a['action']}: " + _free_text(a.get("evidence"))
                          for a in completed)
+    if doc["audits"]:
+        lines.append("\nAudits of the learning")
+        lines.append(_indent(table(
+            ["#", "date", "finding", "actions", "recorded by"],
+            [[a["audit"], a["date"], w(a["finding"]),
+              ", ".join(map(str, a["actions"])) or "all (the learning as a whole)",
+              a["recorded_by"]] for a in doc["audits"]])))
+        noted = [a for a in doc["audits"] if a.get("note")]
+        lines.extend(f"  audit {a['audit']}: " + _block(a["note"], 11) for a in noted)
+    if doc["training"]:
+        lines.append("\nTraining in response")
+        lines.append(_indent(table(
+            ["#", "course", "audience", "dates", "trained", "actions"],
+            [[t["training"], t["course"], t["audience"], f"{t['starts_on']} to {t['ends_on']}",
+              t["trained"], ", ".join(map(str, t["actions"])) or "all"]
+             for t in doc["training"]])))
     if doc["timers"]:
         lines.append("\nTimers")
         lines.append(_indent(table(
             ["timer", "due", "status", "rule"],
             [[t.get("label") or t["name"], when(t["due_at"], cal), w(t["status"]), t["rule"]]
              for t in doc["timers"]])))
-    return "\n".join(lines)
+    return lines
 
 
 def _free_text(text: str | None) -> str:

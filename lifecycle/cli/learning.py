@@ -1,0 +1,245 @@
+"""`scr learning` (the register of reviews from elsewhere) and `scr qa` (the audits and
+training that show a review's learning took hold): docs/learning.md.
+
+These are the board's words for triggers any case has: each write goes through the engine
+(`Engine.refer` opens a learning record, `Engine.fire` does the rest), with its history,
+roles, seal and e-mail, exactly as `scr refer` and `scr advance` would.
+"""
+
+from __future__ import annotations
+
+import argparse
+from argparse import Namespace
+from collections.abc import Callable
+from typing import Any
+
+from lifecycle.cli.app import App, Output
+from lifecycle.views import documents
+from lifecycle.views.text import case_text, table
+from states.enums import FINDINGS
+from states.errors import InvalidInput
+from states.learning.v1 import SOURCES
+from states.registry import REGISTRY
+from states.words import value_label
+from storage import cases
+from storage import learning as register
+from storage.db import reading, transaction
+
+PROCESS = "learning"
+CONSIDER = {"relevant": "consider_relevant", "not_relevant": "consider_not_relevant"}
+
+
+def _today(app: App) -> str:
+    return app.settings.process.working_days.local_date(app.now()).isoformat()
+
+
+def _given(args: Namespace, *names: str) -> dict[str, Any]:
+    """The options given, by parameter name (those left out are the trigger's defaults)."""
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
+def _fire(app: App, ref: str, trigger: str, params: dict[str, Any],
+          reason: str | None = None) -> Output:
+    with transaction(app.db()) as tx:
+        actor = app.actor(tx)
+        assert actor is not None
+        case = app.engine.fire(tx, ref, trigger, actor=actor, params=params, reason=reason,
+                               now=app.now())
+        doc = documents.case_document(tx, app.processes.of(case), case, reader=None)
+    spec = app.processes.of(case).definition.trigger(trigger)
+    said = spec.label if spec else trigger
+    return Output(doc, f"{case.ref}: {said} (now {case.state}, version {case.version})")
+
+
+# ------------------------------------------------------------------------ learning
+def add(app: App, args: Namespace) -> Output:
+    params = _given(args, "title", "source", "publisher", "published_on", "themes", "link")
+    with transaction(app.db()) as tx:
+        actor = app.actor(tx)
+        assert actor is not None
+        case = app.engine.refer(tx, actor=actor, params=params, now=app.now(),
+                                process_name=PROCESS)
+        doc = documents.case_document(tx, app.processes.of(case), case, reader=None)
+    return Output(doc, f"registered {case.ref} ({case.pseudonym}): state {case.state}")
+
+
+def consider(app: App, args: Namespace) -> Output:
+    params = {"date": args.date or _today(app)}
+    if args.decision == "relevant":
+        if args.adopted is not None:
+            params["adopted"] = args.adopted
+    elif args.adopted is not None:
+        raise InvalidInput("--adopted: only a review found relevant adopts recommendations")
+    return _fire(app, args.ref, CONSIDER[args.decision], params, args.reason)
+
+
+def list_items(app: App, args: Namespace) -> Output:
+    with reading(app.db()) as tx:
+        app.actor(tx, required=False)
+        items = register.items(tx)
+        rows = []
+        for case in cases.every(tx):
+            item = items.get(case.id)
+            if item is None:
+                continue
+            if args.state and case.state != args.state:
+                continue
+            if args.theme and args.theme not in item.themes:
+                continue
+            if args.source and item.source != args.source:
+                continue
+            rows.append({"ref": case.ref, "title": item.title, "source": item.source,
+                         "publisher": item.publisher,
+                         "published_on": item.published_on.isoformat(),
+                         "themes": list(item.themes), "state": case.state,
+                         "relevant": item.relevant,
+                         "considered_on": documents.iso(item.considered_on)})
+    rows.sort(key=lambda r: r["ref"])
+    text = table(["ref", "title", "source", "published", "state", "considered"],
+                 [[r["ref"], r["title"], value_label(r["source"]), r["published_on"],
+                   r["state"], r["considered_on"]] for r in rows])
+    return Output(rows, text if rows else "no reviews on the learning register")
+
+
+def show(app: App, args: Namespace) -> Output:
+    with reading(app.db()) as tx:
+        actor = app.actor(tx, required=False)
+        case = cases.load(tx, args.ref)
+        process = app.processes.of(case)
+        if process.definition.referred:
+            raise InvalidInput(f"{args.ref} is a case, not a review on the learning register "
+                               "(scr show shows it)")
+        doc = documents.case_document(tx, process, case, reader=actor)
+    return Output(doc, case_text(doc, app.settings.process.working_days))
+
+
+# ------------------------------------------------------------------------------ qa
+def audit(app: App, args: Namespace) -> Output:
+    params = {"date": args.date or _today(app), **_given(args, "finding", "actions", "note")}
+    return _fire(app, args.ref, "record_audit", params)
+
+
+def training(app: App, args: Namespace) -> Output:
+    params = _given(args, "course", "audience", "starts_on", "ends_on", "trained", "actions")
+    return _fire(app, args.ref, "record_training", params)
+
+
+def untested(app: App, args: Namespace) -> Output:
+    """Signed-off actions no audit has tested."""
+    with reading(app.db()) as tx:
+        app.actor(tx, required=False)
+        found = register.untested(tx)
+    rows = [{"ref": ref, "pseudonym": name, "action": a.number, "agency": a.agency,
+             "owner": a.owner, "signed_off_at": documents.iso(a.signed_off_at)}
+            for ref, name, a in found]
+    text = table(["ref", "pseudonym", "action", "agency", "owner", "signed off"],
+                 [[r["ref"], r["pseudonym"], r["action"], value_label(r["agency"]),
+                   r["owner"], (r["signed_off_at"] or "")[:10]] for r in rows])
+    return Output(rows, text if rows else "every signed-off action has been audited")
+
+
+def qa_list(app: App, args: Namespace) -> Output:
+    """Every audit and every training recorded, by case."""
+    with reading(app.db()) as tx:
+        actor = app.actor(tx, required=False)
+        refs = {c.id: (c.ref, c.pseudonym) for c in cases.every(tx)}
+        audits = [{"ref": refs[a.case_id][0], **documents.audit_entry(a, actor)}
+                  for a in register.audits(tx)]
+        trainings = [{"ref": refs[t.case_id][0], **documents.training_entry(t)}
+                     for t in register.trainings(tx)]
+    text = "Audits\n" + (table(
+        ["ref", "#", "date", "finding", "actions"],
+        [[a["ref"], a["audit"], a["date"], value_label(a["finding"]),
+          ", ".join(map(str, a["actions"])) or "all"] for a in audits]) if audits else
+        "  none") + "\n\nTraining\n" + (table(
+            ["ref", "#", "course", "audience", "ends", "trained"],
+            [[t["ref"], t["training"], t["course"], t["audience"], t["ends_on"], t["trained"]]
+             for t in trainings]) if trainings else "  none")
+    return Output({"audits": audits, "training": trainings}, text)
+
+
+# ------------------------------------------------------------------------ commands
+def _theme_help() -> str:
+    return "comma-separated; the board's [learning] themes (scr learning themes lists them)"
+
+
+def themes(app: App, args: Namespace) -> Output:
+    listed = list(app.settings.process.themes)
+    return Output(listed, "\n".join(f"{t:<34}{value_label(t)}" for t in listed))
+
+
+def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """`scr learning add|consider|list|show|themes` and `scr qa audit|training|untested|
+    list`."""
+    from lifecycle.cli.main import add_json_option
+
+    group = command("learning", "the register of reviews from elsewhere (docs/learning.md)")
+    sub = group.add_subparsers(dest="learning_command", metavar="ACTION",
+                               parser_class=type(group))
+    a = sub.add_parser("add", help="register a review published elsewhere")
+    a.add_argument("--title", required=True, help="its title as published")
+    a.add_argument("--source", required=True, choices=SOURCES)
+    a.add_argument("--publisher", required=True,
+                   help="who published it, e.g. the Child Safeguarding Practice Review Panel")
+    a.add_argument("--published-on", dest="published_on", required=True, metavar="YYYY-MM-DD")
+    a.add_argument("--themes", required=True, metavar="A,B", help=_theme_help())
+    a.add_argument("--link", help="where it is published")
+    a.set_defaults(func=add)
+
+    c = sub.add_parser("consider", help="record the sub-group's consideration of a review")
+    c.add_argument("ref")
+    c.add_argument("decision", choices=sorted(CONSIDER))
+    c.add_argument("--reason", required=True, help="why; kept for good in the record's history "
+                   "and sent in e-mail")
+    c.add_argument("--adopted", metavar="TEXT", help="the recommendations adopted locally "
+                   "(relevant only); kept in the register, never e-mailed")
+    c.add_argument("--date", metavar="YYYY-MM-DD",
+                   help="the day the sub-group considered it (default: today)")
+    c.set_defaults(func=consider)
+
+    lst = sub.add_parser("list", help="the reviews on the register")
+    lst.add_argument("--state", choices=REGISTRY.newest(PROCESS).states)
+    lst.add_argument("--theme", metavar="THEME")
+    lst.add_argument("--source", choices=SOURCES)
+    lst.set_defaults(func=list_items)
+
+    sh = sub.add_parser("show", help="one review on the register, with its actions, audits "
+                        "and training")
+    sh.add_argument("ref")
+    sh.set_defaults(func=show)
+
+    th = sub.add_parser("themes", help="the themes a review may be filed under")
+    th.set_defaults(func=themes)
+    for p in (a, c, lst, sh, th):
+        add_json_option(p)
+
+    qa = command("qa", "audits and training that show a review's learning took hold")
+    qsub = qa.add_subparsers(dest="qa_command", metavar="ACTION", parser_class=type(qa))
+    au = qsub.add_parser("audit", help="record an audit of a case's (or a review's) learning")
+    au.add_argument("ref")
+    au.add_argument("--finding", required=True, choices=FINDINGS)
+    au.add_argument("--date", metavar="YYYY-MM-DD", help="the day the audit reported "
+                    "(default: today)")
+    au.add_argument("--actions", metavar="N,M", help="the actions it tested (default: the "
+                    "review's learning as a whole)")
+    au.add_argument("--note", metavar="TEXT", help="what it found; kept in the record, never "
+                    "e-mailed: never name the child or family")
+    au.set_defaults(func=audit)
+
+    tr = qsub.add_parser("training", help="record training commissioned in response")
+    tr.add_argument("ref")
+    tr.add_argument("--course", required=True)
+    tr.add_argument("--audience", required=True, help="who it was for")
+    tr.add_argument("--from", dest="starts_on", required=True, metavar="YYYY-MM-DD")
+    tr.add_argument("--to", dest="ends_on", required=True, metavar="YYYY-MM-DD")
+    tr.add_argument("--trained", required=True, metavar="N", help="the number of people "
+                    "trained")
+    tr.add_argument("--actions", metavar="N,M", help="the actions it answers")
+    tr.set_defaults(func=training)
+
+    un = qsub.add_parser("untested", help="signed-off actions no audit has tested")
+    un.set_defaults(func=untested)
+    ql = qsub.add_parser("list", help="every audit and training recorded")
+    ql.set_defaults(func=qa_list)
+    for p in (au, tr, un, ql):
+        add_json_option(p)
