@@ -177,8 +177,8 @@ def _impact_triggers(states: tuple[str, ...]) -> tuple[TriggerSpec, ...]:
             "record_training", "Training in response to the learning recorded", states, None,
             qa,
             params=(
-                Param("course", PType.TEXT, max_length=200),
-                Param("audience", PType.TEXT, max_length=200,
+                Param("course", PType.TEXT, max_length=200, free_text=True),
+                Param("audience", PType.TEXT, max_length=200, free_text=True,
                       help="who it is for, e.g. health visitors and school nurses"),
                 Param("starts_on", PType.DATE),
                 Param("ends_on", PType.DATE),

@@ -50,11 +50,12 @@ REGISTER = TriggerSpec(
     "register_review", "Review from elsewhere registered", (), REGISTERED,
     (BM, SUBGROUP_CHAIR),
     params=(
-        Param("title", PType.TEXT, max_length=300, help="the review's title as published"),
+        Param("title", PType.TEXT, max_length=300, free_text=True,
+              help="the review's title as published"),
         Param("source", PType.CHOICE, choices=SOURCES,
               help="national_review (the Panel), partnership_review (another area's SCR or "
               "practice review) or thematic_review"),
-        Param("publisher", PType.TEXT, max_length=200,
+        Param("publisher", PType.TEXT, max_length=200, free_text=True,
               help="who published it, e.g. the Child Safeguarding Practice Review Panel"),
         Param("published_on", PType.DATE, not_future=True, help="the day it was published"),
         Param("themes", PType.THEMES, help="the board's themes it bears on"),
