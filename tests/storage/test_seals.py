@@ -16,7 +16,7 @@ import pytest
 from lifecycle.runtime.sweep import sweep
 from states.enums import State
 from storage import chain, migrate
-from storage.db import make_engine
+from storage.db import make_engine, transaction
 from tests.board import SUBCHAIR, Board
 from tests.cli.scr import Scr
 from tests.conftest import T0
@@ -379,3 +379,56 @@ def _as_written_before_seals(path) -> None:
         conn.execute("UPDATE cases SET history_head = ? WHERE id = ?", (prev, case["id"]))
     conn.commit()
     conn.close()
+
+
+@pytest.fixture
+def learning_world(tmp_path, sqlite_url):
+    """A published case with an audit and a training recorded (case 1), a review from
+    elsewhere considered relevant (case 2), and a case with neither (case 3)."""
+    engine = make_engine(sqlite_url)
+    migrate.upgrade(engine)
+    board = Board(engine)
+    board.seed_users()
+    first = board.refer(at=T0)
+    at = board.walk(first, State.PUBLISHED, at=T0)
+    board.fire(first, "record_audit", at=at, by=SUBCHAIR, date=at.date().isoformat(),
+               finding="partly_embedded", note="Half the files")
+    board.fire(first, "record_training", at=at, by=SUBCHAIR, course="Think family",
+               audience="GPs", starts_on="2026-11-02", ends_on="2026-11-03", trained=12)
+    with transaction(engine) as tx:
+        review = board.engine.refer(
+            tx, actor=board.actor(SUBCHAIR), now=at, process_name="learning",
+            params={"title": "A national review", "source": "national_review",
+                    "publisher": "The Panel", "published_on": "2026-01-05",
+                    "themes": "neglect"}).ref
+    board.fire(review, "consider_relevant", at=at, by=SUBCHAIR, date=at.date().isoformat(),
+               adopted="Adopt it all", reason="Relevant")
+    third = board.refer(at=T0)
+    engine.dispose()
+    scr = Scr.in_dir(tmp_path, database_url=sqlite_url)
+    return scr, sqlite_url.removeprefix("sqlite:///"), (first, review, third)
+
+
+@pytest.mark.parametrize(("statements", "case_no", "what"), [
+    (["UPDATE audits SET finding = 'embedded' WHERE case_id = 1"], 1, "an audit's finding"),
+    (["UPDATE audits SET note = '' WHERE case_id = 1"], 1, "an audit's note"),
+    (["DELETE FROM audits WHERE case_id = 1"], 1, "an audit removed"),
+    (["UPDATE trainings SET trained = 120 WHERE case_id = 1"], 1, "the people trained"),
+    (["UPDATE learning_items SET relevant = 0 WHERE case_id = 2"], 2,
+     "a consideration turned round"),
+    (["UPDATE learning_items SET adopted = 'nothing' WHERE case_id = 2"], 2,
+     "the recommendations adopted"),
+    (["INSERT INTO audits (case_id, number, held_on, finding, actions, note, recorded_at, "
+      "recorded_by) VALUES (3, 1, '2026-11-23', 'embedded', '[]', '', "
+      "'2026-11-23 10:00:00.000000', 'nobody')"], 3, "an audit made up for a case"),
+])
+def test_a_change_to_the_learning_record_is_found(learning_world, statements, case_no, what):
+    """Audits, training and the learning register are sealed: a case with rows there seals
+    them, and a row put in for a case that had none changes its seal too."""
+    scr, path, refs = learning_world
+    assert verified(scr)["intact"]
+    tamper(path, *statements)
+    result = scr("audit", "verify")
+    assert result.code == 5, (what, result.err)
+    assert f"{refs[case_no - 1]}: the case's record was changed outside its history" in \
+        result.err, what
