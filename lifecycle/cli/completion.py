@@ -27,7 +27,7 @@ from states.registry import REGISTRY
 from storage import cases, facts, users
 from storage.db import Tx, reading
 
-LIST_TYPES = (PType.CHOICES, PType.AGENCIES)
+LIST_TYPES = (PType.CHOICES, PType.AGENCIES, PType.THEMES)
 OUTBOX_STATUSES = ("pending", "sent", "failed")
 
 
@@ -97,6 +97,10 @@ class Lookup:
     @property
     def agencies(self) -> tuple[str, ...]:
         return self.app.settings.process.agencies
+
+    @property
+    def themes(self) -> tuple[str, ...]:
+        return self.app.settings.process.themes
 
     def today(self) -> str:
         return self.app.settings.process.working_days.local_date(self.app.now()).isoformat()
@@ -212,6 +216,8 @@ def _param_values(look: Lookup, param: Param, spec: TriggerSpec | None,
     if t in (PType.AGENCY, PType.AGENCIES):
         extra = (MULTI_AGENCY,) if param.multi_agency else ()
         return [Candidate(a) for a in (*look.agencies, *extra)]
+    if t is PType.THEMES:
+        return [Candidate(theme) for theme in look.themes]
     if t is PType.BOOL:
         return [Candidate("true"), Candidate("false")]
     if t is PType.DATE:
@@ -239,7 +245,7 @@ def _option_values(look: Lookup, action: argparse.Action, text: str) -> list[Can
     known: dict[str, Sequence[str]] = {
         "state": REGISTRY.states(),
         "role": USER_ROLES, "agency": look.agencies,
-        "status": OUTBOX_STATUSES,
+        "status": OUTBOX_STATUSES, "themes": look.themes, "theme": look.themes,
     }
     if dest in known:
         return [Candidate(v) for v in known[dest]]

@@ -20,6 +20,8 @@ from states.words import param_label, value_words
 # The guards that want a reason: the form says whether it is required.
 REASON_GUARDS = ("reason_given",)
 ENUM_WORDS = {"true": "Yes", "false": "No"}
+# The parameters shown as checkboxes: a list of values, posted as one field each.
+LISTS = (PType.CHOICES, PType.AGENCIES, PType.THEMES)
 
 
 @dataclass(frozen=True)
@@ -50,20 +52,22 @@ def words(value: str) -> str:
     return value_words(value)
 
 
-def build(spec: TriggerSpec, agencies: Sequence[str], *,
+def build(spec: TriggerSpec, agencies: Sequence[str], themes: Sequence[str], *,
           values: Mapping[str, Any] | None = None,
           errors: Mapping[str, str] | None = None, reason: str = "") -> Form:
+    """The form of `spec`, its choices of agency and of theme the board's own."""
     values, errors = values or {}, errors or {}
     form = Form(spec.name, reason_required=any(g in spec.guards for g in REASON_GUARDS),
                 reason=reason)
     for p in spec.params:
         shown = None if p.private else values.get(p.name)
-        form.fields.append(_field(p, agencies, shown, errors.get(p.name)))
+        form.fields.append(_field(p, agencies, themes, shown, errors.get(p.name)))
     form.reason_error = errors.get("reason")
     return form
 
 
-def _field(p: Param, agencies: Sequence[str], value: Any, error: str | None) -> Field:
+def _field(p: Param, agencies: Sequence[str], themes: Sequence[str], value: Any,
+           error: str | None) -> Field:
     label = param_label(p.name)
     hint = _hint(p)
     common = {"name": p.name, "label": label, "hint": hint, "required": p.required,
@@ -88,6 +92,12 @@ def _field(p: Param, agencies: Sequence[str], value: Any, error: str | None) -> 
     if p.type is PType.AGENCIES:
         return Field(kind="checkboxes", options=tuple((a, words(a)) for a in agencies),
                      **common)
+    if p.type is PType.THEMES:
+        return Field(kind="checkboxes", options=tuple((t, words(t)) for t in themes),
+                     **common)
+    if p.type is PType.NUMBERS:
+        return Field(kind="text", **{**common, "hint": (hint + ". " if hint else "")
+                                     + "Action numbers separated by commas, for example 1, 3"})
     return Field(kind="text", **common)
 
 
@@ -117,6 +127,5 @@ def shown_values(spec: TriggerSpec, raw: Mapping[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for p in spec.params:
         if p.name in raw:
-            out[p.name] = raw[p.name].split(",") if p.type in (PType.CHOICES, PType.AGENCIES) \
-                else raw[p.name]
+            out[p.name] = raw[p.name].split(",") if p.type in LISTS else raw[p.name]
     return out

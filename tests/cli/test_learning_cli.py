@@ -5,6 +5,7 @@ report` keep the register apart from the board's own cases."""
 
 from __future__ import annotations
 
+from states.enums import DEFAULT_THEMES, FINDINGS
 from tests.board import BM, HEALTH, SUBCHAIR
 
 NOW = "2026-11-23T10:00"
@@ -103,3 +104,14 @@ def test_training_on_a_case_and_the_report_s_figures(scr, referral_file):
                   "2026-12-31").out
     assert "## Learning from reviews elsewhere" in text
     assert "## Is the learning embedded?" in text
+
+
+def test_tab_completion_and_help_know_the_new_commands(scr):
+    assert {"add", "consider", "list", "show", "themes"} <= set(
+        scr.ok("complete", "scr learning ").out.split())
+    assert scr.ok("complete", "scr qa audit REF --finding ").out.split() == list(FINDINGS)
+    themes = scr.ok("complete", "scr learning add --themes n").out.split()
+    assert themes == [t for t in DEFAULT_THEMES if t.startswith("n")] and themes
+    page = scr.ok("help", "qa").out
+    assert "untested" in page and "training" in page
+    assert scr.ok("learning", "themes", "--json").json() == list(DEFAULT_THEMES)
