@@ -39,8 +39,9 @@ ADOPTED = "Midwives and health visitors ask about every man in the household"
 
 
 @pytest.fixture
-def board(sqlite_db) -> Board:
-    b = Board(sqlite_db, Engine(ProcessConfig(start=("scr", "1")), check_snapshots=True))
+def board(db) -> Board:
+    """On SQLite and on PostgreSQL."""
+    b = Board(db, Engine(ProcessConfig(start=("scr", "1")), check_snapshots=True))
     b.seed_users()
     return b
 
