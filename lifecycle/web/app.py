@@ -47,6 +47,7 @@ from storage.db import reading, transaction
 STATIC = Path(__file__).parent / "static"
 OIDC_COOKIE = "scr_oidc"  # binds the browser to its OpenID Connect sign-in attempt
 FORM_COOKIE = "scr_form"  # the double-submit token of the forms shown before sign-in
+LEARNING = "learning"  # the learning register's process (states/learning)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
        "object-src 'none'")
@@ -103,7 +104,9 @@ class Portal:
         self.oidc_key = secrets.token_bytes(32)
         days = settings.process.working_days
         self.env.filters["local"] = lambda moment: _local(moment, days)
-        self.env.globals["states"] = self.app.processes.registry.states()
+        # The stages the cases list filters by: those of the processes for referrals (the
+        # learning register lists its own records).
+        self.env.globals["states"] = self.app.processes.registry.states(referred=True)
 
     def now(self) -> datetime:
         return self.settings.clock()
@@ -116,7 +119,8 @@ class Portal:
         nav = [] if who is None else [
             {"href": href, "text": text, "active": path == href or
              (href != "/" and path.startswith(href))}
-            for href, text in (("/", "My inbox"), ("/cases", "Cases"), ("/overdue", "Overdue"),
+            for href, text in (("/", "My inbox"), ("/cases", "Cases"),
+                               ("/learning", "Learning register"), ("/overdue", "Overdue"),
                                ("/report", "Report"), ("/lifecycle", "The lifecycle"))]
         html = self.env.get_template(template).render(
             board_name=self.settings.board.name, user=who.user if who else None,
@@ -351,6 +355,23 @@ def routes(portal: Portal) -> list[Any]:
         shown = await run_in_threadpool(_trigger_form, portal, who, ref, trigger)
         return portal.page(request, "trigger.html", who, **shown)
 
+    async def learning_page(request: Request) -> Response:
+        who = await _signed_in(portal, request)
+        shown = await run_in_threadpool(_learning, portal, who)
+        return portal.page(request, "learning.html", who, title="Learning register", **shown)
+
+    async def register_page(request: Request) -> Response:
+        who = await _signed_in(portal, request)
+        if request.method == "POST":
+            form = await _checked_form(request, who.csrf_token)
+            outcome = await run_in_threadpool(_register, portal, who, form)
+            if outcome.get("done"):
+                return RedirectResponse(f"/cases/{outcome['done']}?done={outcome['trigger']}",
+                                        status_code=303)
+            return portal.page(request, "learning_new.html", who, **outcome)
+        shown = _register_form(portal, who)
+        return portal.page(request, "learning_new.html", who, **shown)
+
     async def timeline_picture(request: Request) -> Response:
         who = await _signed_in(portal, request)
         picture = await run_in_threadpool(_timeline, portal, who, request.path_params["ref"])
@@ -393,6 +414,8 @@ def routes(portal: Portal) -> list[Any]:
         Route("/cases/{ref}", case_page, methods=["GET"]),
         Route("/cases/{ref}/timeline.svg", timeline_picture, methods=["GET"]),
         Route("/cases/{ref}/{trigger}", trigger_page, methods=["GET", "POST"]),
+        Route("/learning", learning_page, methods=["GET"]),
+        Route("/learning/new", register_page, methods=["GET", "POST"]),
         Route("/overdue", overdue_page, methods=["GET"]),
         Route("/report", report_page, methods=["GET"]),
         Route("/lifecycle", lifecycle_page, methods=["GET"]),
@@ -419,13 +442,42 @@ def _cases(portal: Portal, who: Visitor, state: str | None,
 
     with reading(portal.app.db()) as tx:
         rows = documents.case_list(tx, now=portal.now(), levels=OVERDUE_LEVELS, state=state,
-                                   overdue_only=overdue)
+                                   overdue_only=overdue, processes=_referred(portal))
         if access.limited(who):
             rows = [r for r in rows if access.may_see(tx, who, cases.load(tx, r["ref"]))]
     for row in rows:
         process = portal.app.processes.get(row["process"], row["process_version"])
         row["state_label"] = process.definition.state_label(row["state"])
     return rows
+
+
+def _referred(portal: Portal) -> list[str]:
+    """The processes whose records are referrals: the cases list's (not the register's)."""
+    return sorted({d.name for d in portal.app.processes.registry if d.referred})
+
+
+def _learning(portal: Portal, who: Visitor) -> dict[str, Any]:
+    """The learning register's records this person may see, by reference, and whether
+    they may register a review."""
+    from lifecycle.core.judge import role_refusal
+    from lifecycle.views.documents import iso
+    from storage import learning
+
+    rows = []
+    with reading(portal.app.db()) as tx:
+        items = learning.items(tx)
+        for case in cases.every(tx):
+            item = items.get(case.id)
+            if item is None or not access.may_see(tx, who, case):
+                continue
+            process = portal.app.processes.of(case)
+            rows.append({"ref": case.ref, "title": item.title, "source": item.source,
+                         "published_on": iso(item.published_on),
+                         "state_label": process.definition.state_label(case.state),
+                         "considered_on": iso(item.considered_on)})
+    rows.sort(key=lambda r: r["ref"])
+    spec = portal.app.processes.starting(LEARNING).definition.create
+    return {"rows": rows, "may_register": role_refusal(spec, _actor(who), None, {}) is None}
 
 
 def _case(portal: Portal, who: Visitor, ref: str) -> dict[str, Any]:
@@ -514,8 +566,9 @@ def _trigger_form(portal: Portal, who: Visitor, ref: str, trigger: str,
         case, process, spec, snapshot = _trigger_of(tx, portal, who, ref, trigger)
         verdict = judge(process, snapshot, spec, actor=_actor(who), values={}, reason=None,
                         now=portal.now(), with_input=False, judge_scope=False)
-    form = forms.build(spec, process.config.agencies, values=shown.get("values"),
-                       errors=shown.get("errors"), reason=shown.get("reason", ""))
+    form = forms.build(spec, process.config.agencies, process.config.themes,
+                       values=shown.get("values"), errors=shown.get("errors"),
+                       reason=shown.get("reason", ""))
     return {"title": f"{spec.label}: {ref}", "ref": ref, "pseudonym": case.pseudonym,
             "spec": spec, "form": form, "verdict": verdict, "version": case.version,
             "state_label": process.definition.state_label(case.state),
@@ -539,8 +592,7 @@ def _fire(portal: Portal, who: Visitor, ref: str, trigger: str, posted: Any) -> 
     again = {"values": forms.shown_values(spec, raw), "reason": reason or ""}
     if errors:
         shown = _trigger_form(portal, who, ref, trigger, errors=errors, **again,
-                              summary_errors=[{"text": f"{forms.words(k)}: {v}",
-                                               "href": f"#{k}"} for k, v in errors.items()])
+                              summary_errors=_summary(errors))
         return {**shown, "status": 400}
     try:
         with transaction(portal.app.db()) as tx:
@@ -561,6 +613,74 @@ def _fire(portal: Portal, who: Visitor, ref: str, trigger: str, posted: Any) -> 
                               summary_errors=[{"text": str(exc), "href": "#main-content"}])
         return {**shown, "status": 400}
     return {"done": True}
+
+
+def _summary(errors: dict[str, str]) -> list[dict[str, str]]:
+    """The error summary's entries, each linking to its field."""
+    return [{"text": f"{forms.words(k)}: {v}", "href": f"#{k}"} for k, v in errors.items()]
+
+
+def _register_form(portal: Portal, who: Visitor, **shown: Any) -> dict[str, Any]:
+    """The form registering a review from elsewhere (the learning process's creating
+    trigger), and why this person may not, if they may not."""
+    from lifecycle.core.judge import role_refusal
+
+    process = portal.app.processes.starting(LEARNING)
+    spec = process.definition.create
+    refusal = role_refusal(spec, _actor(who), None, {})
+    form = forms.build(spec, process.config.agencies, process.config.themes,
+                       values=shown.get("values"), errors=shown.get("errors"))
+    return {"title": "Register a review", "spec": spec, "form": form,
+            "reasons": [refusal] if refusal else [],
+            "summary_errors": shown.get("summary_errors", [])}
+
+
+def _param_errors(spec: Any, raw: dict[str, str], config: Any, now: datetime
+                  ) -> dict[str, str]:
+    """Each parameter's problem, by name, each parsed on its own so that one bad value
+    does not hide the others (as views.why.judge_params does for a case's trigger)."""
+    from states.params import parse_params
+
+    today = config.working_days.local_date(now)
+    errors = {}
+    for p in spec.params:
+        if p.name not in raw:
+            if p.required:
+                errors[p.name] = f"missing parameter {p.describe()}"
+            continue
+        try:
+            parse_params([p], {p.name: raw[p.name]}, agencies=config.agencies,
+                         themes=config.themes, today=today, context=spec.name)
+        except InvalidInput as exc:
+            errors[p.name] = str(exc)
+    return errors
+
+
+def _register(portal: Portal, who: Visitor, posted: Any) -> dict[str, Any]:
+    """Register the review posted, through the engine as the person signed in: the new
+    record's reference, or the form again with what is wrong."""
+    process = portal.app.processes.starting(LEARNING)
+    spec = process.definition.create
+    raw = forms.submitted(spec, posted)
+    again = {"values": forms.shown_values(spec, raw)}
+    errors = _param_errors(spec, raw, process.config, portal.now())
+    if errors:
+        shown = _register_form(portal, who, errors=errors, summary_errors=_summary(errors),
+                               **again)
+        return {**shown, "status": 400}
+    try:
+        with transaction(portal.app.db()) as tx:
+            case = portal.app.engine.refer(tx, actor=_actor(who), params=raw,
+                                           now=portal.now(), process_name=LEARNING)
+    except Refused as exc:
+        shown = _register_form(portal, who, **again, summary_errors=[
+            {"text": r, "href": "#main-content"} for r in list(exc.reasons) or [str(exc)]])
+        return {**shown, "status": 422}
+    except InvalidInput as exc:
+        shown = _register_form(portal, who, **again,
+                               summary_errors=[{"text": str(exc), "href": "#main-content"}])
+        return {**shown, "status": 400}
+    return {"done": case.ref, "trigger": spec.name}
 
 
 INBOX_SIZE = 20  # the most urgent cases an inbox shows (the rest: /cases, /overdue)

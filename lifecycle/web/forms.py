@@ -75,7 +75,7 @@ def _field(p: Param, agencies: Sequence[str], themes: Sequence[str], value: Any,
     if p.type is PType.LONG_TEXT:
         return Field(kind="textarea", **common)
     if p.type is PType.DATE:
-        return Field(kind="date", **{**common, "hint": (hint + " " if hint else "")
+        return Field(kind="date", **{**common, "hint": (hint + ". " if hint else "")
                                      + "For example, 2026-11-23"})
     if p.type is PType.INT:
         return Field(kind="number", **common)

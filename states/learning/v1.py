@@ -53,8 +53,8 @@ REGISTER = TriggerSpec(
         Param("title", PType.TEXT, max_length=300, free_text=True,
               help="the review's title as published"),
         Param("source", PType.CHOICE, choices=SOURCES,
-              help="national_review (the Panel), partnership_review (another area's SCR or "
-              "practice review) or thematic_review"),
+              help="where it comes from: a national review by the Panel, another "
+              "partnership's SCR or practice review, or a thematic review or briefing"),
         Param("publisher", PType.TEXT, max_length=200, free_text=True,
               help="who published it, e.g. the Child Safeguarding Practice Review Panel"),
         Param("published_on", PType.DATE, not_future=True, help="the day it was published"),
