@@ -107,6 +107,12 @@ _SINCE_0010: tuple[tuple[str, Prepared], ...] = (
         "id", "number", "course", "audience", "starts_on", "ends_on", "trained", "actions",
         "recorded_at", "recorded_by"), ("id",))),
 )
+# Whether the case has rows in them, in one statement: most cases have none, and a trigger
+# should not pay three reads for nothing.
+_HAS_SINCE_0010 = Prepared(select(*(
+    select(table.c.case_id).where(table.c.case_id == _ID).exists().label(name)
+    for name, table in (("learning", LEARNING_ITEMS), ("audits", AUDITS),
+                        ("trainings", TRAININGS)))))
 _ATTENDANCE = Prepared(select(MEETING_ATTENDANCE.c.meeting_id, MEETING_ATTENDANCE.c.agency)
                        .join(MEETINGS, MEETINGS.c.id == MEETING_ATTENDANCE.c.meeting_id)
                        .where(MEETINGS.c.case_id == _ID)
@@ -164,10 +170,11 @@ def record(tx: Tx, case: CaseRecord) -> dict[str, Any]:
         sealed[name] = statement.all(tx, ids)
     sealed["attendance"] = _ATTENDANCE.all(tx, ids)
     sealed["timers"] = [_timer(row, case) for row in _TIMERS.all(tx, ids)]
-    for name, statement in _SINCE_0010:
-        rows = statement.all(tx, ids)
-        if rows:
-            sealed[name] = rows
+    present = _HAS_SINCE_0010.one(tx, ids)
+    assert present is not None  # a SELECT of three EXISTS has one row
+    for (name, statement), has in zip(_SINCE_0010, present, strict=True):
+        if has:
+            sealed[name] = statement.all(tx, ids)
     return sealed
 
 
