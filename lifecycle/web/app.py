@@ -463,21 +463,29 @@ def _learning(portal: Portal, who: Visitor) -> dict[str, Any]:
     from lifecycle.views.documents import iso
     from storage import learning
 
-    rows = []
+    rows, untested = [], []
     with reading(portal.app.db()) as tx:
         items = learning.items(tx)
+        seen = {}
         for case in cases.every(tx):
+            seen[case.ref] = access.may_see(tx, who, case)
             item = items.get(case.id)
-            if item is None or not access.may_see(tx, who, case):
+            if item is None or not seen[case.ref]:
                 continue
             process = portal.app.processes.of(case)
             rows.append({"ref": case.ref, "title": item.title, "source": item.source,
                          "published_on": iso(item.published_on),
                          "state_label": process.definition.state_label(case.state),
                          "considered_on": iso(item.considered_on)})
+        # Signed-off actions no audit has tested, of the cases and records this person
+        # may see: where the board has not yet looked whether the learning took hold.
+        untested = [{"ref": ref, "pseudonym": name, "action": a.number, "agency": a.agency,
+                     "signed_off_on": (iso(a.signed_off_at) or "")[:10]}
+                    for ref, name, a in learning.untested(tx) if seen.get(ref)]
     rows.sort(key=lambda r: r["ref"])
     spec = portal.app.processes.starting(LEARNING).definition.create
-    return {"rows": rows, "may_register": role_refusal(spec, _actor(who), None, {}) is None}
+    return {"rows": rows, "untested": untested,
+            "may_register": role_refusal(spec, _actor(who), None, {}) is None}
 
 
 def _case(portal: Portal, who: Visitor, ref: str) -> dict[str, Any]:

@@ -233,3 +233,17 @@ def test_a_cases_page_shows_the_audits_of_its_learning(site: Site):
     text = sign_in(site, BM_MAIL).get(f"/cases/{ref}").text
     assert "Audits of the learning" in text and "Embedded" in text
     assert "Criteria" in text and "The review" not in text
+
+
+def test_the_register_page_shows_signed_off_actions_no_audit_has_tested(site: Site):
+    """Child C's action, signed off, is listed until an audit tests it."""
+    ref = site.board.refer(at=site.now)
+    at = site.board.walk(ref, State.ACTIONS_SIGNED_OFF, at=site.now)
+    site.at(at + LATER)
+    client = sign_in(site, BM_MAIL)
+    page = client.get("/learning").text
+    assert "Signed-off actions not yet audited" in page
+    assert f'href="/cases/{ref}"' in page
+    site.board.fire(ref, "record_audit", at=at + timedelta(hours=1),
+                    date=at.date().isoformat(), finding="embedded", actions="1")
+    assert "Every signed-off action has been audited." in client.get("/learning").text

@@ -313,6 +313,8 @@ def test_the_other_pages_answer_and_the_pictures_are_pictures(site: Site):
     assert overdue.status_code == 200 and ref in overdue.text
     report = c.get("/report?from=2026-01-01&to=2026-12-31")
     assert report.status_code == 200 and "Referrals received" in report.text
+    assert "Learning from reviews elsewhere" in report.text
+    assert "Signed-off actions no audit has tested" in report.text
     assert c.get("/report?from=nonsense").status_code == 400
     picture = c.get(f"/cases/{ref}/timeline.svg")
     assert picture.status_code == 200 and picture.headers["content-type"] == "image/svg+xml"
