@@ -84,17 +84,28 @@ def items(tx: Tx) -> dict[int, Any]:
     return {row.case_id: row for row in tx.execute(select(_L))}
 
 
+def register(tx: Tx) -> Sequence[Any]:
+    """The register: every learning record with its case's ref, state and definition, by
+    reference (read from the register's own table, however many cases the board has)."""
+    return tx.execute(select(_C.c.ref, _C.c.state, _C.c.definition, _C.c.definition_version,
+                             _L).join(_C, _C.c.id == _L.c.case_id).order_by(_C.c.ref)).all()
+
+
 def audits(tx: Tx, case_id: int | None = None) -> Sequence[Any]:
-    """The audits of one case (or of every case), by case then number."""
-    stmt = select(_AU).order_by(_AU.c.case_id, _AU.c.number)
+    """The audits of one case (or of every case), by case then number, each with its
+    case's `ref`."""
+    stmt = select(_C.c.ref, _AU).join(_C, _C.c.id == _AU.c.case_id).order_by(
+        _AU.c.case_id, _AU.c.number)
     if case_id is not None:
         stmt = stmt.where(_AU.c.case_id == case_id)
     return tx.execute(stmt).all()
 
 
 def trainings(tx: Tx, case_id: int | None = None) -> Sequence[Any]:
-    """The training recorded for one case (or every case), by case then number."""
-    stmt = select(_TR).order_by(_TR.c.case_id, _TR.c.number)
+    """The training recorded for one case (or every case), by case then number, each with
+    its case's `ref`."""
+    stmt = select(_C.c.ref, _TR).join(_C, _C.c.id == _TR.c.case_id).order_by(
+        _TR.c.case_id, _TR.c.number)
     if case_id is not None:
         stmt = stmt.where(_TR.c.case_id == case_id)
     return tx.execute(stmt).all()

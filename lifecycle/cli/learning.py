@@ -76,25 +76,14 @@ def consider(app: App, args: Namespace) -> Output:
 def list_items(app: App, args: Namespace) -> Output:
     with reading(app.db()) as tx:
         app.actor(tx, required=False)
-        items = register.items(tx)
-        rows = []
-        for case in cases.every(tx):
-            item = items.get(case.id)
-            if item is None:
-                continue
-            if args.state and case.state != args.state:
-                continue
-            if args.theme and args.theme not in item.themes:
-                continue
-            if args.source and item.source != args.source:
-                continue
-            rows.append({"ref": case.ref, "title": item.title, "source": item.source,
-                         "publisher": item.publisher,
-                         "published_on": item.published_on.isoformat(),
-                         "themes": list(item.themes), "state": case.state,
-                         "relevant": item.relevant,
-                         "considered_on": documents.iso(item.considered_on)})
-    rows.sort(key=lambda r: r["ref"])
+        rows = [{"ref": r.ref, "title": r.title, "source": r.source, "publisher": r.publisher,
+                 "published_on": r.published_on.isoformat(), "themes": list(r.themes),
+                 "state": r.state, "relevant": r.relevant,
+                 "considered_on": documents.iso(r.considered_on)}
+                for r in register.register(tx)
+                if (not args.state or r.state == args.state)
+                and (not args.theme or args.theme in r.themes)
+                and (not args.source or r.source == args.source)]
     text = table(["ref", "title", "source", "published", "state", "considered"],
                  [[r["ref"], r["title"], value_label(r["source"]), r["published_on"],
                    r["state"], r["considered_on"]] for r in rows])
@@ -142,10 +131,9 @@ def qa_list(app: App, args: Namespace) -> Output:
     """Every audit and every training recorded, by case."""
     with reading(app.db()) as tx:
         actor = app.actor(tx, required=False)
-        refs = {c.id: (c.ref, c.pseudonym) for c in cases.every(tx)}
-        audits = [{"ref": refs[a.case_id][0], **documents.audit_entry(a, actor)}
+        audits = [{"ref": a.ref, **documents.audit_entry(a, actor)}
                   for a in register.audits(tx)]
-        trainings = [{"ref": refs[t.case_id][0], **documents.training_entry(t)}
+        trainings = [{"ref": t.ref, **documents.training_entry(t)}
                      for t in register.trainings(tx)]
     text = "Audits\n" + (table(
         ["ref", "#", "date", "finding", "actions"],

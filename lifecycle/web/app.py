@@ -465,24 +465,26 @@ def _learning(portal: Portal, who: Visitor) -> dict[str, Any]:
 
     rows, untested = [], []
     with reading(portal.app.db()) as tx:
-        items = learning.items(tx)
-        seen = {}
-        for case in cases.every(tx):
-            seen[case.ref] = access.may_see(tx, who, case)
-            item = items.get(case.id)
-            if item is None or not seen[case.ref]:
+        def may_see(ref: str) -> bool:
+            return access.may_see(tx, who, cases.load(tx, ref))
+
+        for item in learning.register(tx):
+            if not may_see(item.ref):
                 continue
-            process = portal.app.processes.of(case)
-            rows.append({"ref": case.ref, "title": item.title, "source": item.source,
+            definition = portal.app.processes.get(item.definition,
+                                                  item.definition_version).definition
+            rows.append({"ref": item.ref, "title": item.title, "source": item.source,
                          "published_on": iso(item.published_on),
-                         "state_label": process.definition.state_label(case.state),
+                         "state_label": definition.state_label(item.state),
                          "considered_on": iso(item.considered_on)})
         # Signed-off actions no audit has tested, of the cases and records this person
         # may see: where the board has not yet looked whether the learning took hold.
-        untested = [{"ref": ref, "pseudonym": name, "action": a.number, "agency": a.agency,
-                     "signed_off_on": (iso(a.signed_off_at) or "")[:10]}
-                    for ref, name, a in learning.untested(tx) if seen.get(ref)]
-    rows.sort(key=lambda r: r["ref"])
+        seen: dict[str, bool] = {}
+        for ref, name, a in learning.untested(tx):
+            if seen.setdefault(ref, may_see(ref)):
+                untested.append({"ref": ref, "pseudonym": name, "action": a.number,
+                                 "agency": a.agency,
+                                 "signed_off_on": (iso(a.signed_off_at) or "")[:10]})
     spec = portal.app.processes.starting(LEARNING).definition.create
     return {"rows": rows, "untested": untested,
             "may_register": role_refusal(spec, _actor(who), None, {}) is None}

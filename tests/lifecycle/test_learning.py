@@ -22,7 +22,7 @@ from storage import history as stored_history
 from storage import learning
 from storage.db import reading
 from tests import records
-from tests.board import BM, CSC, HEALTH, MEMBER, SCR_REFERRAL, SUBCHAIR, Board
+from tests.board import BELOW_THRESHOLD, BM, CSC, HEALTH, MEMBER, SCR_REFERRAL, SUBCHAIR, Board
 from tests.conftest import T0
 from tests.lifecycle.sweeping import by_name, firings, sweep_at, timers
 
@@ -159,10 +159,16 @@ def child_c(board: Board) -> str:
 
 
 def test_child_c_s_actions_signed_off_then_an_audit_finds_them_embedded(board):
+    """The seed's story: the QA sub-group's audit of whether the changes from the Child C
+    SCR and the Child L case review became embedded, recorded on each."""
     ref = child_c(board)
+    child_l = board.refer({**BELOW_THRESHOLD, "pseudonym": "Child L"}, at=T0)
+    board.walk(child_l, State.ACTIONS_SIGNED_OFF, at=T0, scr=False)
     with reading(board.db) as tx:
         untested = learning.untested(tx)
-    assert [(r, row.number) for r, _, row in untested] == [(ref, 1)]
+    assert [(r, row.number) for r, _, row in untested] == sorted([(ref, 1), (child_l, 1)])
+    board.fire(child_l, "record_audit", at=board.case(child_l).updated_at + H, by=BM,
+               date=T0.date().isoformat(), finding="partly_embedded")
     at = board.case(ref).updated_at + timedelta(days=90)
     case = board.fire(ref, "record_audit", at=at, by=BM, date=at.date().isoformat(),
                       finding="embedded", actions="1",
