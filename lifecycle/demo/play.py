@@ -29,7 +29,7 @@ from lifecycle.views import text as present
 from states.config import ProcessConfig
 from states.errors import InvalidInput, LifecycleError
 
-END = "2026-05-07 10:30"
+END = "2026-10-28 10:30"
 PAUSE_S = 0.8  # between chapters, at a terminal only, for a person to read; not the clock
 DATABASE_SUFFIXES = (".db", ".sqlite", ".sqlite3", ".db-wal")
 

@@ -73,6 +73,9 @@ DAEMON_WHY = {
     "the daemon tells the chair why instead of publishing.",
     "action.reminder": "Five working days before the action is due: its owner is reminded.",
     "action.overdue": "The action is overdue: its owner and the sub-group chair are told.",
+    "consideration.reminder": "Two months on the learning register without the sub-group's "
+    "consideration: the business manager and the sub-group chair are reminded that it is "
+    "due by the next quarterly meeting.",
 }
 # The same for a Child Safeguarding Practice Review (process `cspr`), in its own words; a
 # level not here is told as above. Its states are the SCR's, named in CSPR words: the
@@ -212,6 +215,22 @@ class Run:
         reasons = criteria["reasons"]
         assert isinstance(reasons, list)
         self.say.line(f"criteria: {reasons[0]} — " + "; ".join(reasons[1:]), 2)
+        self._tell_after(ref)
+        return ref
+
+    def register(self, who: str, fields: dict[str, str], why: str) -> str:
+        """`who` registers a review published elsewhere on the learning register, as `scr
+        learning add` would; returns the new record's reference."""
+        with transaction(self.db) as tx:
+            case = self.engine.refer(tx, actor=self._actor(tx, who), params=fields,
+                                     now=self.now, process_name="learning")
+            ref, title = case.ref, case.pseudonym
+            definition = self.engine.processes.of(case).definition
+        self.steps += 1
+        options = " ".join(f"--{k.replace('_', '-')} {_quote(v)}" for k, v in fields.items())
+        self._head(who, f"scr learning add {options}")
+        self.say.line(f"{ref} ({title}): a record of its own in "
+                      f"{self._in_words(definition, definition.initial)}. {why}", 2)
         self._tell_after(ref)
         return ref
 

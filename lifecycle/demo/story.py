@@ -1,7 +1,7 @@
-"""The demo's script: four cases through a year and a half of a board's work, under two
-regimes: the board's older Serious Case Reviews finish under the rules they began with
-(`scr` version 1) while a new case runs as a Child Safeguarding Practice Review (`cspr`
-version 1).
+"""The demo's script: four cases and a review from elsewhere through nearly two years of a
+board's work, under two regimes: the board's older Serious Case Reviews finish under the
+rules they began with (`scr` version 1) while a new case runs as a Child Safeguarding
+Practice Review (`cspr` version 1).
 
 - Child Robin: a death where abuse is suspected. The SCR criteria are met; returns come in
   late and the daemon submits the case to the sub-group without the last one; the chair
@@ -20,6 +20,11 @@ version 1).
   review inside the rapid review's fifteen working days; the rapid review goes to the Panel,
   which responds; the report, reminded at five months, is published inside six; its action
   plan is signed off by a partner.
+- Learning from elsewhere (2026): a national review by the Panel goes on the learning
+  register; the sub-group, reminded at two months, finds it relevant and adopts its
+  recommendations, and the local action it raises is tracked to sign-off. Training is given
+  in response to Child Robin's learning, and a quality assurance audit finds his SCR's
+  changes embedded.
 
 Moments are the board's local time. People act at the moments given; between them the
 daemon fires whatever falls due (see run.Run.at).
@@ -58,14 +63,27 @@ LADDERS = (
     "publication.blocked", "publication.transition", "action.reminder", "action.overdue",
     # Child Kestrel, a CSPR.
     "notification.reminder", "rapid_review.reminder", "publication_due.reminder",
+    # The learning register.
+    "consideration.reminder",
 )
 AGENCY_LABELS = {"childrens_social_care": "children's social care", "health": "health",
                  "police": "police", "education": "education"}
+# A review from elsewhere, on the learning register (its title stands for a pseudonym).
+NATIONAL_REVIEW = {
+    "title": "The Myth of Invisible Men", "source": "national_review",
+    "publisher": "Child Safeguarding Practice Review Panel", "published_on": "2021-09-15",
+    "themes": "non_accidental_injury_in_infants,working_with_fathers",
+    "link": "https://www.gov.uk/government/publications/"
+            "safeguarding-children-under-1-year-old",
+}
+LEARNING = ("learning", "1")
 FINAL_STATES = {"Child Robin": "actions_signed_off", "Child Wren": "published",
-                "Child Linnet": "closed", "Child Kestrel": "actions_signed_off"}
+                "Child Linnet": "closed", "Child Kestrel": "actions_signed_off",
+                NATIONAL_REVIEW["title"]: "actions_signed_off"}
 # The process (name, version) each case runs under from referral to the end; the run checks.
 PROCESSES = {"Child Robin": FIRST_PROCESS, "Child Wren": FIRST_PROCESS,
-             "Child Linnet": FIRST_PROCESS, "Child Kestrel": NEW_PROCESS}
+             "Child Linnet": FIRST_PROCESS, "Child Kestrel": NEW_PROCESS,
+             NATIONAL_REVIEW["title"]: LEARNING}
 
 
 def tell(run: Run) -> dict[str, str]:
@@ -80,8 +98,9 @@ def tell(run: Run) -> dict[str, str]:
     _practice_review(run, kestrel)
     _trial(run, robin)
     _action_plan(run, robin)
+    review = _learning(run, robin)
     return {"Child Robin": robin, "Child Wren": wren, "Child Linnet": linnet,
-            "Child Kestrel": kestrel}
+            "Child Kestrel": kestrel, NATIONAL_REVIEW["title"]: review}
 
 
 def _referrals(run: Run) -> tuple[str, str, str]:
@@ -429,3 +448,39 @@ def _action_plan(run: Run, robin: str) -> None:
     run.fire(SUBCHAIR, robin, "sign_off_actions", "Every action is signed off: the case is "
              "closed as actions_signed_off.")
     run.expect(robin, "actions_signed_off")
+
+
+def _learning(run: Run, robin: str) -> str:
+    run.say.chapter("Learning from elsewhere, and whether it took hold (2026)")
+    run.at("2026-05-11 10:00")
+    review = run.register(BM, NATIONAL_REVIEW, "A national review for the sub-group to "
+                          "consider: it is due by the next quarterly meeting.")
+    run.at("2026-06-10 10:00")
+    run.fire(SUBCHAIR, robin, "record_training", "Training in response to Child Robin's "
+             "learning, answering the protocol and the GP records actions.",
+             course="Bruising in babies who are not yet mobile",
+             audience="GPs, health visitors and social workers", starts_on="2026-06-08",
+             ends_on="2026-06-09", trained="64", actions="1,3")
+    run.at("2026-07-20 14:00")
+    run.fire(SUBCHAIR, review, "consider_relevant", "After the daemon's two-month reminder, "
+             "the sub-group finds the review relevant here.", date="2026-07-20",
+             adopted="Midwives and health visitors ask who lives in the home, and about "
+             "every man in the household, at every contact.",
+             reason="Two of our reviews found the men in the household unknown to services")
+    run.fire(SUBCHAIR, review, "add_action", "The local action the review raises, under the "
+             "same rules as a case's.", agency="health",
+             description="Ask about every man in the household at every health visit",
+             owner=HEALTH, due="2026-10-30")
+    run.at("2026-09-15 11:00")
+    run.fire(BM, robin, "record_audit", "The quality assurance sub-group's multi-agency audit "
+             "of Child Robin's learning as a whole.", date="2026-09-14", finding="embedded",
+             note="Protocol used in 9 of 10 cases sampled; GP flags present in all.")
+    run.at("2026-10-26 09:30")
+    run.fire(HEALTH, review, "complete_action", "After the daemon's reminder.", action="1",
+             evidence="New question in the health visiting record; 120 staff briefed.")
+    run.at("2026-10-28 10:00")
+    run.fire(SUBCHAIR, review, "sign_off_action", "Signed off.", action="1")
+    run.fire(SUBCHAIR, review, "sign_off_actions", "The review's learning is acted on: the "
+             "record closes as actions_signed_off.")
+    run.expect(review, "actions_signed_off")
+    return review

@@ -33,10 +33,13 @@ LADDERS = {
     "publication.blocked", "publication.transition", "action.reminder", "action.overdue",
     # Child Kestrel, the CSPR: the notification, the rapid review and publication clocks.
     "notification.reminder", "rapid_review.reminder", "publication_due.reminder",
+    # The learning register's national review, not considered within two months.
+    "consideration.reminder",
 }
 # The process (name, version) each case ran under, from its referral to the end.
 PROCESSES = {"Child Robin": ("scr", "1"), "Child Wren": ("scr", "1"),
-             "Child Linnet": ("scr", "1"), "Child Kestrel": ("cspr", "1")}
+             "Child Linnet": ("scr", "1"), "Child Kestrel": ("cspr", "1"),
+             "The Myth of Invisible Men": ("learning", "1")}
 
 
 @dataclass
@@ -97,14 +100,16 @@ def demo(tmp_path_factory) -> DemoRun:
 
 def test_demo_takes_each_case_to_the_end_of_its_lifecycle(demo):
     """The SCR ends with its actions signed off, the case review published, the no-review
-    decision closed, the CSPR with its actions signed off; history counts match the
-    database."""
+    decision closed, the CSPR and the review from elsewhere with their actions signed off;
+    history counts match the database."""
     cases = {c["pseudonym"]: c for c in demo.doc["cases"]}
     assert {p: (c["kind"], c["state"]) for p, c in cases.items()} == {
         "Child Robin": ("scr", "actions_signed_off"),
         "Child Wren": ("case_review", "published"),
         "Child Linnet": (None, "closed"),
         "Child Kestrel": ("cspr", "actions_signed_off"),
+        # The review from elsewhere, its local action signed off.
+        "The Myth of Invisible Men": (None, "actions_signed_off"),
     }
     assert cases["Child Robin"]["flags"] == ["incomplete_returns"]
     stored = dict(demo.rows("SELECT c.ref, count(*) FROM history h JOIN cases c "
