@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from states.enums import DEFAULT_THEMES, FINDINGS
 from tests.board import BM, HEALTH, SUBCHAIR
+from tests.cli.scr import Scr
 
 NOW = "2026-11-23T10:00"
 LATER = "2027-02-01T10:00"
@@ -115,3 +116,22 @@ def test_tab_completion_and_help_know_the_new_commands(scr):
     page = scr.ok("help", "qa").out
     assert "untested" in page and "training" in page
     assert scr.ok("learning", "themes", "--json").json() == list(DEFAULT_THEMES)
+
+
+def test_a_board_sets_its_own_themes(tmp_path):
+    """`[learning] themes` replaces the default list: a review is filed under the board's
+    themes only; a list that is not of slugs is bad configuration, named by its key."""
+    config = tmp_path / "scr.toml"
+    config.write_text('[learning]\nthemes = ["neglect", "county_lines"]\n', encoding="utf-8")
+    scr = Scr.in_dir(tmp_path, SCR_CONFIG=str(config))
+    scr.ok("init")
+    scr.ok("users", "add", BM, "--email", "bm@board.test", "--role", "business_manager")
+    assert scr.ok("learning", "themes", "--json").json() == ["neglect", "county_lines"]
+    add = REVIEW[:-4] + ("--themes", "county_lines")
+    assert scr.ok("--as", BM, "--now", NOW, *add, "--json").json()["learning"]["themes"] == [
+        "county_lines"]
+    refused = scr("--as", BM, "--now", NOW, *REVIEW[:-4], "--themes", "online_harm")
+    assert refused.code == 2 and "unknown value 'online_harm'" in refused.err
+    config.write_text('[learning]\nthemes = "neglect"\n', encoding="utf-8")
+    bad = scr("learning", "list")
+    assert bad.code == 2 and bad.err.startswith("error: config: learning.themes")

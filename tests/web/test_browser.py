@@ -204,6 +204,14 @@ def test_no_kind_of_page_has_a_wcag_22_a_or_aa_violation(axe_page: Page, site: S
     expect(main(page)).to_contain_text("Information requested from agencies: done")
     check("a case page saying a change is done")
 
+    page.goto("/learning/new")  # radios, checkboxes of the board's themes
+    check("the form registering a review from elsewhere")
+    page.get_by_role("button", name="Register the review").click()  # nothing filled in
+    expect(main(page)).to_contain_text("There is a problem")
+    check("the register form with errors")
+    page.goto("/learning")
+    check("the learning register")
+
     missing = page.goto("/no-such-page")
     assert missing is not None and missing.status == 404
     check("the 404 page")
