@@ -243,7 +243,7 @@ def _option_values(look: Lookup, action: argparse.Action, text: str) -> list[Can
         return [Candidate(str(c)) for c in action.choices]
     dest = action.dest
     known: dict[str, Sequence[str]] = {
-        "state": REGISTRY.states(),
+        "state": REGISTRY.states(referred=True),  # scr list (learning list has choices)
         "role": USER_ROLES, "agency": look.agencies,
         "status": OUTBOX_STATUSES, "themes": look.themes, "theme": look.themes,
     }

@@ -130,7 +130,9 @@ def definitions(app: App, args: Namespace) -> Output:
     entries = [d.describe(starts_new=d is starting) for d in app.processes.registry]
     text = table(["name", "version", "label", "new cases"],
                  [[e["name"], e["version"], e["label"],
-                   "start here" if e["starts_new_cases"] else ""] for e in entries])
+                   "start here" if e["starts_new_cases"] else
+                   f"scr {e['name']} add" if e["opens"] != "referral" else ""]
+                  for e in entries])
     return Output(entries, text)
 
 
