@@ -44,7 +44,7 @@ from lifecycle.core.process import Processes
 from states.config import ProcessConfig
 from states.enums import FINDINGS
 from states.errors import InvalidInput
-from states.words import value_words
+from states.words import plural, value_words
 from states.working_days import Offset
 from storage import cases as stored_cases
 from storage import facts, history, learning
@@ -224,8 +224,10 @@ def _learning(tx: Tx, period: Period, as_of: datetime, rows: list[Any],
     items = learning.items(tx)
     registered = [h for h in rows if h.seq == 1 and period.holds(h.at)]
     considered = [h for h in rows if h.trigger in CONSIDERED and period.holds(h.at)]
-    decided_by = {h.case_id for h in rows if h.trigger in CONSIDERED and h.at < as_of}
-    awaiting = sum(1 for h in rows if h.seq == 1 and h.at < as_of
+    # As the register stood at the end of the period (or now, if sooner); `rows` are those
+    # before the period's end already.
+    decided_by = {h.case_id for h in rows if h.trigger in CONSIDERED and h.at <= as_of}
+    awaiting = sum(1 for h in rows if h.seq == 1 and h.at <= as_of
                    and h.case_id not in decided_by)
     by_source: dict[str, Counter[str]] = defaultdict(Counter)
     for h in considered:
@@ -324,10 +326,12 @@ def markdown(doc: dict[str, Any], board: str) -> str:
               [[value_words(k), v["considered"], v["relevant"], v["not_relevant"]]
                for k, v in lr["by_source"].items()])
     out += ["## Is the learning embedded?", "",
-            f"Audits: **{au['run']}**, of {au['reviews']} reviews' learning; signed-off "
-            f"actions no audit has tested: **{au['signed_off_actions_untested']}**", ""]
+            f"Audits: **{au['run']}**, of the learning of {plural(au['reviews'], 'review')}; "
+            f"signed-off actions no audit has tested: **{au['signed_off_actions_untested']}**",
+            ""]
     table(["finding", "audits"], [[value_words(k), v] for k, v in au["by_finding"].items()])
-    out += [f"Training delivered: **{tr['courses']}** courses, **{tr['trained']}** people "
+    people = "1 person" if tr["trained"] == 1 else f"{tr['trained']} people"
+    out += [f"Training delivered: **{plural(tr['courses'], 'course')}**, **{people}** "
             "trained", ""]
     return "\n".join(out).rstrip() + "\n"
 

@@ -285,3 +285,13 @@ def test_the_chair_hears_of_a_relevant_review(board):
     row = records.case_history(board.db, ref)[-1]
     told = {m.recipient for m in records.mail(board.db, ref) if m.history_seq == row.seq}
     assert {"chair@board.test", "subchair@board.test", "bm@board.test"} <= told
+
+
+def test_a_review_registered_this_moment_is_awaiting_consideration(board):
+    """The report as of now counts what was registered at this very moment."""
+    register(board, at=T0)
+    period = report.Period.of(T0.date(), T0.date(), board.engine.config)
+    with reading(board.db) as tx:
+        doc = report.figures(tx, Processes(board.engine.config), period, now=T0,
+                             config=board.engine.config)
+    assert (doc["learning"]["registered"], doc["learning"]["awaiting_consideration"]) == (1, 1)
