@@ -148,7 +148,6 @@ def _timer_trigger(states: tuple[str, ...]) -> TriggerSpec:
 # definition has them, old versions included, like the daemon's timer trigger, in the
 # states where the review's actions are tracked and after they are signed off. They record
 # and never move a case, so no case's path changes (docs/learning.md).
-IMPACT_TRIGGERS = ("record_audit", "record_training")
 _ACTIONS_NAMED = Param(
     "actions", PType.NUMBERS, required=False, default=[],
     help="the numbers of the actions it answers; none: the review's learning as a whole")
@@ -204,6 +203,14 @@ def impact_states(triggers: tuple[TriggerSpec, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+# What a definition's records may open with, and the parameters its creating trigger must
+# take for storage to open one (the referral's facts, or the learning_items row).
+OPENS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "referral": ("pseudonym", "incident_date", "harm", "abuse", "route"),
+    "learning": ("title", "source", "publisher", "published_on", "themes"),
+})
+
+
 @dataclass(frozen=True)
 class ProcessDefinition:
     """One review process, under a name and a version, as data.
@@ -240,8 +247,8 @@ class ProcessDefinition:
     # The folder of the regime's own wording of shared e-mail templates (handlers/templates),
     # or "" for the shared templates only.
     templates: str = ""
-    # What a new record of the process is opened with: "referral" (a case about a child,
-    # `scr refer`) or "learning" (a review from elsewhere, `scr learning add`).
+    # What a new record of the process is opened with (OPENS): "referral" (a case about a
+    # child, `scr refer`) or "learning" (a review from elsewhere, `scr learning add`).
     opens: str = "referral"
     # Derived in __post_init__.
     timer_trigger: TriggerSpec = field(init=False)

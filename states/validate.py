@@ -37,6 +37,25 @@ def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
     return seen
 
 
+def _opening_problems(d: ProcessDefinition) -> list[str]:
+    """What a record opens with: a known kind, whose fields the creating trigger takes; a
+    process for referrals judges them against criteria, and only such a one may show its
+    criteria with a decision."""
+    from states.process import OPENS
+
+    if d.opens not in OPENS:
+        return [f"opens {d.opens!r}: not one of {', '.join(OPENS)}"]
+    taken = {p.name for p in d.create.params}
+    found = [f"{d.create.name}: a record that opens with a {d.opens} needs the parameter "
+             f"{name}" for name in OPENS[d.opens] if name not in taken]
+    if d.referred and d.criteria is None:
+        found.append("a process for referrals needs its criteria")
+    if d.criteria is None:
+        found += [f"{t.name}: shows criteria, but the process has none"
+                  for t in (d.create, *d.all_triggers) if t.criteria]
+    return found
+
+
 def problems(definition: ProcessDefinition) -> list[str]:
     """Every inconsistency found; empty when the definition is sound."""
     d = definition
@@ -53,6 +72,7 @@ def problems(definition: ProcessDefinition) -> list[str]:
     if d.create.dest != d.initial or d.create.sources:
         found.append(f"{d.create.name}: the creating trigger must lead from nowhere to "
                      f"{d.initial}")
+    found += _opening_problems(d)
     for t in triggers:
         found += _trigger_problems(d, t)
     graph = edges(d.states, d.all_triggers)

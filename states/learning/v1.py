@@ -17,8 +17,8 @@ history, roles, timers and e-mail.
   recommendations adopted locally (`adopted`), or not relevant (`not_relevant`, final);
 - a relevant review's local actions follow the action plan rules of a case's (owner, due
   date, evidence, sign-off, reminders), until the plan is signed off;
-- audits and training that answer its learning are recorded as on any case
-  (states.process.IMPACT_TRIGGERS).
+- audits and training that answer its learning are recorded as on any case (the
+  impact-check triggers every definition has: states/process.py).
 """
 
 from __future__ import annotations

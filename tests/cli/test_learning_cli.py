@@ -127,7 +127,7 @@ def test_a_board_sets_its_own_themes(tmp_path):
     scr.ok("init")
     scr.ok("users", "add", BM, "--email", "bm@board.test", "--role", "business_manager")
     assert scr.ok("learning", "themes", "--json").json() == ["neglect", "county_lines"]
-    add = REVIEW[:-4] + ("--themes", "county_lines")
+    add = (*REVIEW[:-4], "--themes", "county_lines")
     assert scr.ok("--as", BM, "--now", NOW, *add, "--json").json()["learning"]["themes"] == [
         "county_lines"]
     refused = scr("--as", BM, "--now", NOW, *REVIEW[:-4], "--themes", "online_harm")

@@ -17,9 +17,13 @@ ALL_TRIGGERS = DEFINITION.all_triggers
 TRIGGER_BY_NAME = {t.name: t for t in ALL_TRIGGERS}
 
 
+# The triggers a definition gains rather than declares: the daemon's, and the impact checks.
+DERIVED = ("timer", "record_audit", "record_training")
+
+
 def problems(triggers=ALL_TRIGGERS, timers=TIMERS) -> list[str]:
     """The problems of the SCR definition with these triggers and timers instead."""
-    person = tuple(t for t in triggers if t.name != "timer")
+    person = tuple(t for t in triggers if t.name not in DERIVED)
     return validate.problems(dataclasses.replace(DEFINITION, triggers=person, timers=timers))
 
 
@@ -65,6 +69,44 @@ def test_trigger_matches_spec_table(name):
 def test_timed_triggers_are_the_two_of_the_spec():
     """Only submit_to_sub_group and publish may be fired by the daemon as transitions."""
     assert {t.name for t in TRIGGERS if t.timed} == {"submit_to_sub_group", "publish"}
+
+
+def test_the_definition_as_it_stands_has_no_problem():
+    assert problems() == []
+
+
+def test_what_a_record_opens_with_is_checked():
+    """A process for referrals needs its criteria and the referral's fields; the learning
+    register's creating trigger needs the fields of its record; no process without criteria
+    may show them with a decision; and nothing else may be opened."""
+    from states.learning import V1 as LEARNING
+
+    assert validate.problems(dataclasses.replace(DEFINITION, version="98", criteria=None)) \
+        == ["a process for referrals needs its criteria",
+            "refer: shows criteria, but the process has none",
+            *(f"{t.name}: shows criteria, but the process has none"
+              for t in DEFINITION.triggers if t.criteria)]
+    no_title = dataclasses.replace(LEARNING.create, params=tuple(
+        p for p in LEARNING.create.params if p.name != "title"))
+    assert validate.problems(dataclasses.replace(LEARNING, version="98", create=no_title)) == [
+        "register_review: a record that opens with a learning needs the parameter title"]
+    decided = dataclasses.replace(LEARNING.create, criteria=True)
+    assert validate.problems(dataclasses.replace(LEARNING, version="98", create=decided)) == [
+        "register_review: shows criteria, but the process has none"]
+    assert validate.problems(dataclasses.replace(LEARNING, version="98", opens="rumour")) == [
+        "opens 'rumour': not one of referral, learning"]
+
+
+def test_every_definition_has_the_impact_checks_where_its_actions_are_tracked():
+    """An audit or training is recorded where actions are added and once they are signed
+    off, in every definition, the oldest included."""
+    for d in REGISTRY:
+        add, done = d.trigger("add_action"), d.trigger("sign_off_actions")
+        assert add is not None and done is not None and done.dest is not None
+        for name in ("record_audit", "record_training"):
+            spec = d.trigger(name)
+            assert spec is not None and spec.internal, (d.key, name)
+            assert set(spec.sources) == {*add.sources, done.dest}, (d.key, name)
 
 
 def test_loaded_definition_is_sound():
