@@ -63,6 +63,7 @@ TRIGGER_TEMPLATES: tuple[str, ...] = (
     "register_review",
     "consider_relevant",
     "consider_not_relevant",
+    "withdraw_review",
 )
 
 # Each timer ladder and the levels it may fire at (template "timer.<ladder>").

@@ -73,6 +73,10 @@ def consider(app: App, args: Namespace) -> Output:
     return _fire(app, args.ref, CONSIDER[args.decision], params, args.reason)
 
 
+def withdraw(app: App, args: Namespace) -> Output:
+    return _fire(app, args.ref, "withdraw_review", {}, args.reason)
+
+
 def list_items(app: App, args: Namespace) -> Output:
     with reading(app.db()) as tx:
         app.actor(tx, required=False)
@@ -157,8 +161,8 @@ def themes(app: App, args: Namespace) -> Output:
 
 
 def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
-    """`scr learning add|consider|list|show|themes` and `scr qa audit|training|untested|
-    list`."""
+    """`scr learning add|consider|withdraw|list|show|themes` and `scr qa audit|training|
+    untested|list`."""
     from lifecycle.cli.main import add_json_option
 
     group = command("learning", "the register of reviews from elsewhere (docs/learning.md)")
@@ -185,6 +189,13 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
                    help="the day the sub-group considered it (default: today)")
     c.set_defaults(func=consider)
 
+    w = sub.add_parser("withdraw", help="take a review registered in error off the register, "
+                       "before it is considered")
+    w.add_argument("ref")
+    w.add_argument("--reason", required=True, help="why; kept for good in the record's history "
+                   "and sent in e-mail")
+    w.set_defaults(func=withdraw)
+
     lst = sub.add_parser("list", help="the reviews on the register")
     lst.add_argument("--state", choices=REGISTRY.newest(PROCESS).states)
     lst.add_argument("--theme", metavar="THEME")
@@ -198,7 +209,7 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
 
     th = sub.add_parser("themes", help="the themes a review may be filed under")
     th.set_defaults(func=themes)
-    for p in (a, c, lst, sh, th):
+    for p in (a, c, w, lst, sh, th):
         add_json_option(p)
 
     qa = command("qa", "audits and training that show a review's learning took hold")

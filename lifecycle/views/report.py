@@ -222,6 +222,9 @@ def _learning(tx: Tx, period: Period, as_of: datetime, rows: list[Any],
               records: set[int]) -> dict[str, Any]:
     """The learning register's figures, and the audits and training of every case."""
     items = learning.items(tx)
+    # A review withdrawn (registered in error) counts nowhere.
+    withdrawn = {h.case_id for h in rows if h.trigger == "withdraw_review" and h.at <= as_of}
+    rows = [h for h in rows if h.case_id not in withdrawn]
     registered = [h for h in rows if h.seq == 1 and period.holds(h.at)]
     considered = [h for h in rows if h.trigger in CONSIDERED and period.holds(h.at)]
     # As the register stood at the end of the period (or now, if sooner); `rows` are those

@@ -15,6 +15,8 @@ history, roles, timers and e-mail.
   it is due by the next quarterly meeting (three months; both configurable);
 - the sub-group chair records the consideration, with a reason: relevant, with the
   recommendations adopted locally (`adopted`), or not relevant (`not_relevant`, final);
+- the business manager may withdraw a review registered in error (`withdrawn`, final),
+  with a reason, before it is considered;
 - a relevant review's local actions follow the action plan rules of a case's (owner, due
   date, evidence, sign-off, reminders), until the plan is signed off;
 - audits and training that answer its learning are recorded as on any case (the
@@ -35,13 +37,14 @@ R = Role
 BM = RoleRule(R.BUSINESS_MANAGER)
 SUBGROUP_CHAIR = RoleRule(R.SUBGROUP_CHAIR)
 
-REGISTERED, ADOPTED, NOT_RELEVANT, SIGNED_OFF = (
-    "registered", "adopted", "not_relevant", "actions_signed_off")
+REGISTERED, ADOPTED, NOT_RELEVANT, SIGNED_OFF, WITHDRAWN = (
+    "registered", "adopted", "not_relevant", "actions_signed_off", "withdrawn")
 STATE_LABELS = MappingProxyType({
     REGISTERED: "Registered: awaiting the sub-group's consideration",
     ADOPTED: "Relevant: recommendations adopted; actions monitored",
     NOT_RELEVANT: "Considered not relevant here",
     SIGNED_OFF: "Actions signed off",
+    WITHDRAWN: "Withdrawn from the register",
 })
 # Where a review from elsewhere comes from.
 SOURCES = ("national_review", "partnership_review", "thematic_review")
@@ -88,6 +91,12 @@ CONSIDER_NOT_RELEVANT = TriggerSpec(
     notify=("subgroup_chair", "subgroup_members"),
     help="The sub-group finds the review not relevant here, with its reason.",
 )
+WITHDRAW = TriggerSpec(
+    "withdraw_review", "Withdrawn from the learning register", (REGISTERED,), WITHDRAWN,
+    (BM,), guards=("reason_given",), effect="close", notify=("subgroup_chair",),
+    help="Take a review off the register before the sub-group considers it (registered "
+    "twice, or not a review), with a reason; it is not counted as considered.",
+)
 # The action plan as a case has it (SCR version 2's rules), in the adopted state.
 ACTION_TRIGGERS = ("add_action", "complete_action", "sign_off_action", "sign_off_actions")
 
@@ -107,7 +116,7 @@ def _actions() -> tuple[TriggerSpec, ...]:
     return tuple(found)
 
 
-TRIGGERS = (CONSIDER_RELEVANT, CONSIDER_NOT_RELEVANT, *_actions())
+TRIGGERS = (CONSIDER_RELEVANT, CONSIDER_NOT_RELEVANT, WITHDRAW, *_actions())
 
 CONSIDERATION = TimerSpec(
     "consideration", "Consideration by the sub-group due", REGISTERED, (ENTER,),
@@ -136,10 +145,10 @@ DEFINITION = replace(
     source="Working Together to Safeguard Children 2015, chapter 4 (the learning and "
     "improvement framework); Working Together to Safeguard Children 2023, chapter 5 "
     "(national reviews by the Child Safeguarding Practice Review Panel)",
-    states=(REGISTERED, ADOPTED, NOT_RELEVANT, SIGNED_OFF),
+    states=(REGISTERED, ADOPTED, NOT_RELEVANT, SIGNED_OFF, WITHDRAWN),
     state_labels=STATE_LABELS,
     initial=REGISTERED,
-    finals=frozenset({NOT_RELEVANT, SIGNED_OFF}),
+    finals=frozenset({NOT_RELEVANT, SIGNED_OFF, WITHDRAWN}),
     create=REGISTER,
     triggers=TRIGGERS,
     timers=TIMERS,

@@ -135,3 +135,15 @@ def test_a_board_sets_its_own_themes(tmp_path):
     config.write_text('[learning]\nthemes = "neglect"\n', encoding="utf-8")
     bad = scr("learning", "list")
     assert bad.code == 2 and bad.err.startswith("error: config: learning.themes")
+
+
+def test_a_review_registered_twice_is_withdrawn(scr):
+    first = scr.ok("--as", BM, "--now", NOW, *REVIEW, "--json").json()["ref"]
+    twice = scr.ok("--as", BM, "--now", NOW, *REVIEW, "--json").json()["ref"]
+    done = scr.ok("--as", BM, "--now", NOW, "learning", "withdraw", twice, "--reason",
+                  f"Registered twice: see {first}", "--json").json()
+    assert done["state"] == "withdrawn"
+    assert [r["ref"] for r in scr.ok("learning", "list", "--state", "registered",
+                                     "--json").json()] == [first]
+    again = scr("--as", BM, "--now", NOW, "learning", "withdraw", twice, "--reason", "x")
+    assert again.code == 3 and again.err.startswith("error:")

@@ -295,3 +295,22 @@ def test_a_review_registered_this_moment_is_awaiting_consideration(board):
         doc = report.figures(tx, Processes(board.engine.config), period, now=T0,
                              config=board.engine.config)
     assert (doc["learning"]["registered"], doc["learning"]["awaiting_consideration"]) == (1, 1)
+
+
+def test_a_review_registered_in_error_is_withdrawn_and_counts_nowhere(board):
+    ref = register(board)
+    with pytest.raises(Refused, match="needs business_manager"):
+        board.fire(ref, "withdraw_review", at=T0 + H, by=SUBCHAIR, reason="Twice")
+    with pytest.raises(Refused, match="reason"):
+        board.fire(ref, "withdraw_review", at=T0 + H, by=BM)
+    case = board.fire(ref, "withdraw_review", at=T0 + H, by=BM, reason="Registered twice")
+    assert case.state == "withdrawn" and case.closed_at == T0 + H
+    assert timers(board, ref, "pending") == []
+    with pytest.raises(Refused, match="does not apply"):
+        board.fire(ref, "consider_relevant", at=T0 + 2 * H, by=SUBCHAIR, adopted="x",
+                   date=T0.date().isoformat(), reason="x")
+    period = report.Period.of(T0.date(), T0.date(), board.engine.config)
+    with reading(board.db) as tx:
+        doc = report.figures(tx, Processes(board.engine.config), period, now=T0 + 3 * H,
+                             config=board.engine.config)
+    assert (doc["learning"]["registered"], doc["learning"]["awaiting_consideration"]) == (0, 0)
