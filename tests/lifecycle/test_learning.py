@@ -16,13 +16,23 @@ from lifecycle.core.engine import Engine
 from lifecycle.core.process import Processes
 from lifecycle.views import report
 from states.config import ProcessConfig
-from states.enums import State
+from states.enums import USER_ROLES, State
 from states.errors import InvalidInput, Refused
 from storage import history as stored_history
 from storage import learning
 from storage.db import reading
 from tests import records
-from tests.board import BELOW_THRESHOLD, BM, CSC, HEALTH, MEMBER, SCR_REFERRAL, SUBCHAIR, Board
+from tests.board import (
+    BELOW_THRESHOLD,
+    BM,
+    CSC,
+    HEALTH,
+    MEMBER,
+    SCR_REFERRAL,
+    SUBCHAIR,
+    USERS,
+    Board,
+)
 from tests.conftest import T0
 from tests.lifecycle.sweeping import by_name, firings, sweep_at, timers
 
@@ -314,3 +324,58 @@ def test_a_review_registered_in_error_is_withdrawn_and_counts_nowhere(board):
         doc = report.figures(tx, Processes(board.engine.config), period, now=T0 + 3 * H,
                              config=board.engine.config)
     assert (doc["learning"]["registered"], doc["learning"]["awaiting_consideration"]) == (0, 0)
+
+
+# ------------------------------------------------------------------ authorisation
+LEARNING_DEF = Processes().get("learning", "1").definition
+# A plausible input for each trigger a person fires on a learning record or a reviewed case.
+INPUT = {
+    "consider_relevant": {"date": T0.date().isoformat(), "adopted": "a"},
+    "consider_not_relevant": {"date": T0.date().isoformat()},
+    "withdraw_review": {},
+    "add_action": {"agency": "health", "description": "d", "owner": HEALTH,
+                   "due": "2027-06-01"},
+    "complete_action": {"action": "1", "evidence": "e"},
+    "sign_off_action": {"action": "1"},
+    "sign_off_actions": {},
+    "record_audit": {"date": T0.date().isoformat(), "finding": "embedded"},
+    "record_training": {"course": "c", "audience": "a", "starts_on": "2026-11-02",
+                        "ends_on": "2026-11-03", "trained": "3"},
+}
+HOLDER = {roles[0]: name for name, _, roles, _ in USERS}
+# (trigger, role, the record it is tried on): every trigger of the register, on a record in
+# its first source state, and the impact checks on a published SCR too.
+PAIRS = [(spec.name, role, spec.sources[0]) for spec in LEARNING_DEF.all_triggers
+         if not spec.system_only
+         for role in USER_ROLES if role not in {r.role for r in spec.roles}]
+PAIRS += [(name, role, "published") for name in ("record_audit", "record_training")
+          for role in USER_ROLES if role not in ("business_manager", "subgroup_chair")]
+
+
+@pytest.fixture(scope="module")
+def records_in(shared_board) -> dict[str, str]:
+    """A learning record registered, and one adopted with an action; a published SCR."""
+    b = shared_board
+    made = {"registered": register(b)}
+    adopted = register(b)
+    b.fire(adopted, "consider_relevant", at=T0 + H, by=SUBCHAIR, reason="r",
+           **INPUT["consider_relevant"])
+    b.fire(adopted, "add_action", at=T0 + H, by=SUBCHAIR, **INPUT["add_action"])
+    made["adopted"] = adopted
+    published = b.refer(SCR_REFERRAL, at=T0)
+    b.walk(published, State.PUBLISHED, at=T0)
+    made["published"] = published
+    return made
+
+
+@pytest.mark.parametrize(("trigger", "role", "where"), PAIRS)
+def test_every_learning_trigger_is_refused_to_roles_without_it(shared_board, records_in,
+                                                                trigger, role, where):
+    """Generated from the definition: a user whose only role is not among the trigger's
+    is refused, and nothing is written; the auditor, who reads everything, writes nothing."""
+    ref = records_in[where]
+    before = shared_board.case(ref).version
+    with pytest.raises(Refused, match="may not fire"):
+        shared_board.fire(ref, trigger, at=T0 + 2 * H, by=HOLDER[role], reason="r",
+                          **INPUT[trigger])
+    assert shared_board.case(ref).version == before
