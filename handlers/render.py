@@ -64,6 +64,7 @@ TRIGGER_TEMPLATES: tuple[str, ...] = (
     "consider_relevant",
     "consider_not_relevant",
     "withdraw_review",
+    "amend_review",
 )
 
 # Each timer ladder and the levels it may fire at (template "timer.<ladder>").

@@ -267,6 +267,13 @@ def actions_named_exist(case: CaseSnapshot, ctx: GuardContext) -> str | None:
 
 
 @guard(reads_input=True)
+def review_amendment_given(case: CaseSnapshot, ctx: GuardContext) -> str | None:
+    if not any(v not in (None, "", []) for v in ctx.params.values()):
+        return "at least one of the review's details must be given"
+    return None
+
+
+@guard(reads_input=True)
 def training_dates_in_order(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     starts, ends = ctx.params.get("starts_on"), ctx.params.get("ends_on")
     if starts and ends and ends < starts:

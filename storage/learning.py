@@ -10,7 +10,7 @@ trigger's transaction); the reads are what `scr learning`, `scr qa` and `scr rep
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -42,6 +42,17 @@ def consider(tx: Tx, case_id: int, *, relevant: bool, adopted: str | None, on: d
     _CONSIDERED.run(tx, {"case_id": case_id, "set_relevant": relevant,
                          "set_adopted": adopted, "set_considered_on": on,
                          "set_considered_by": by})
+
+
+# The fields of a review from elsewhere that a correction may change (amend_review).
+AMENDABLE = ("title", "source", "publisher", "published_on", "themes", "link")
+
+
+def amend(tx: Tx, case_id: int, values: Mapping[str, Any]) -> None:
+    """Correct the fields of the review given in `values` (AMENDABLE); the rest stay."""
+    changed = {k: v for k, v in values.items() if k in AMENDABLE}
+    if changed:
+        tx.execute(_L.update().where(_L.c.case_id == case_id).values(**changed))
 
 
 def _next(statement: Prepared, tx: Tx, case_id: int) -> int:

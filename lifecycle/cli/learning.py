@@ -73,6 +73,14 @@ def consider(app: App, args: Namespace) -> Output:
     return _fire(app, args.ref, CONSIDER[args.decision], params, args.reason)
 
 
+def amend(app: App, args: Namespace) -> Output:
+    params = _given(args, "title", "source", "publisher", "published_on", "themes", "link")
+    if not params:
+        raise InvalidInput("give at least one of --title, --source, --publisher, "
+                           "--published-on, --themes, --link")
+    return _fire(app, args.ref, "amend_review", params, args.reason)
+
+
 def withdraw(app: App, args: Namespace) -> Output:
     return _fire(app, args.ref, "withdraw_review", {}, args.reason)
 
@@ -161,7 +169,7 @@ def themes(app: App, args: Namespace) -> Output:
 
 
 def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
-    """`scr learning add|consider|withdraw|list|show|themes` and `scr qa audit|training|
+    """`scr learning add|consider|amend|withdraw|list|show|themes` and `scr qa audit|training|
     untested|list`."""
     from lifecycle.cli.main import add_json_option
 
@@ -189,6 +197,18 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
                    help="the day the sub-group considered it (default: today)")
     c.set_defaults(func=consider)
 
+    am = sub.add_parser("amend", help="correct what was registered of a review")
+    am.add_argument("ref")
+    am.add_argument("--reason", required=True, help="why; kept for good in the record's "
+                    "history and sent in e-mail")
+    am.add_argument("--title")
+    am.add_argument("--source", choices=SOURCES)
+    am.add_argument("--publisher")
+    am.add_argument("--published-on", dest="published_on", metavar="YYYY-MM-DD")
+    am.add_argument("--themes", metavar="A,B", help=_theme_help())
+    am.add_argument("--link")
+    am.set_defaults(func=amend)
+
     w = sub.add_parser("withdraw", help="take a review registered in error off the register, "
                        "before it is considered")
     w.add_argument("ref")
@@ -209,7 +229,7 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
 
     th = sub.add_parser("themes", help="the themes a review may be filed under")
     th.set_defaults(func=themes)
-    for p in (a, c, w, lst, sh, th):
+    for p in (a, c, am, w, lst, sh, th):
         add_json_option(p)
 
     qa = command("qa", "audits and training that show a review's learning took hold")

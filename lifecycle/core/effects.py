@@ -25,6 +25,17 @@ from storage.cases import CaseRecord
 
 Effect = Callable[[Firing], None]
 EFFECTS: dict[str, Effect] = {}
+# The name a learning record goes by where a case gives its pseudonym (lists, e-mail,
+# logs): its published title, cut at a word.
+SHORT_TITLE = 80
+
+
+def short_title(title: str) -> str:
+    """A review's title cut at a word to fit where a case's pseudonym goes."""
+    if len(title) <= SHORT_TITLE:
+        return title
+    cut = title[:SHORT_TITLE - 1].rsplit(" ", 1)[0].rstrip(" ,;:-")
+    return cut + "…"
 
 
 def effect(*names: str) -> Callable[[Effect], Effect]:
@@ -214,6 +225,18 @@ def _consider(f: Firing) -> None:
     f.changes["learning"] = replace(f.snapshot.learning, relevant=relevant)
     if not relevant:
         f.case.closed_at = f.now
+
+
+@effect("amend_review")
+def _amend_review(f: Firing) -> None:
+    given = {k: v for k, v in f.params.items() if v is not None and v != []}
+    learning.amend(f.tx, f.case.id, given)
+    if "title" in given:
+        f.case.pseudonym = short_title(given["title"])
+    assert f.snapshot.learning is not None, f"{f.case.ref} is not a learning record"
+    kept: dict[str, Any] = {k: (tuple(v) if k == "themes" else v) for k, v in given.items()
+                            if k in ("title", "source", "published_on", "themes")}
+    f.changes["learning"] = replace(f.snapshot.learning, **kept)
 
 
 @effect("record_audit")

@@ -21,6 +21,7 @@ from handlers.notices import template_for
 from lifecycle import log
 from lifecycle.core import arming, invitations, machine, notify  # noqa: F401 (machine: built at import)
 from lifecycle.core import snapshot as snapshots
+from lifecycle.core.effects import short_title
 from lifecycle.core.firing import Firing, TimerPlan
 from lifecycle.core.judge import Judgement, judge, judge_all, role_refusal
 from lifecycle.core.process import Process, Processes
@@ -41,9 +42,7 @@ REASON_MAX = 2000
 # The references of the learning register's records (LRN-2026-0001): apart from the board's
 # own cases, whose prefix the board sets.
 LEARNING_PREFIX = "LRN"
-# The name a learning record goes by where a case gives its pseudonym (lists, e-mail,
-# logs): its published title, cut at a word.
-SHORT_TITLE = 80
+
 # A timer firing later than this after its due moment tells its recipients how late it is
 # (the daemon was down); a running daemon fires within seconds, which is not "late".
 LATE_NOTICE_AFTER = timedelta(minutes=5)
@@ -325,14 +324,6 @@ class Engine:
                 actor=actor.name, recorded_by=actor.recorded_by).info(
             "transition", source=source, dest=case.state, seq=seq,
             late_s=late.total_seconds() if late else None)
-
-
-def short_title(title: str) -> str:
-    """A review's title cut at a word to fit where a case's pseudonym goes."""
-    if len(title) <= SHORT_TITLE:
-        return title
-    cut = title[:SHORT_TITLE - 1].rsplit(" ", 1)[0].rstrip(" ,;:-")
-    return cut + "…"
 
 
 def actor_label(actor: Actor) -> str:

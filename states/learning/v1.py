@@ -15,7 +15,8 @@ history, roles, timers and e-mail.
   it is due by the next quarterly meeting (three months; both configurable);
 - the sub-group chair records the consideration, with a reason: relevant, with the
   recommendations adopted locally (`adopted`), or not relevant (`not_relevant`, final);
-- the business manager may withdraw a review registered in error (`withdrawn`, final),
+- the business manager corrects what was registered (`amend_review`, with a reason), and
+  may withdraw a review registered in error (`withdrawn`, final),
   with a reason, before it is considered;
 - a relevant review's local actions follow the action plan rules of a case's (owner, due
   date, evidence, sign-off, reminders), until the plan is signed off;
@@ -97,6 +98,14 @@ WITHDRAW = TriggerSpec(
     help="Take a review off the register before the sub-group considers it (registered "
     "twice, or not a review), with a reason; it is not counted as considered.",
 )
+AMEND = TriggerSpec(
+    "amend_review", "Review details corrected", (REGISTERED, ADOPTED, NOT_RELEVANT, SIGNED_OFF),
+    None, (BM,),
+    params=tuple(replace(p, required=False, default=None) for p in REGISTER.params),
+    guards=("review_amendment_given", "reason_given"), notify=("subgroup_chair",),
+    help="Correct what was registered of a review (its title, source, publisher, date, "
+    "themes or link), with a reason; the consideration stands.",
+)
 # The action plan as a case has it (SCR version 2's rules), in the adopted state.
 ACTION_TRIGGERS = ("add_action", "complete_action", "sign_off_action", "sign_off_actions")
 
@@ -116,7 +125,7 @@ def _actions() -> tuple[TriggerSpec, ...]:
     return tuple(found)
 
 
-TRIGGERS = (CONSIDER_RELEVANT, CONSIDER_NOT_RELEVANT, WITHDRAW, *_actions())
+TRIGGERS = (CONSIDER_RELEVANT, CONSIDER_NOT_RELEVANT, WITHDRAW, AMEND, *_actions())
 
 CONSIDERATION = TimerSpec(
     "consideration", "Consideration by the sub-group due", REGISTERED, (ENTER,),

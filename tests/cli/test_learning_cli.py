@@ -137,7 +137,7 @@ def test_a_board_sets_its_own_themes(tmp_path):
     assert bad.code == 2 and bad.err.startswith("error: config: learning.themes")
 
 
-def test_a_review_registered_twice_is_withdrawn(scr):
+def test_a_review_registered_twice_is_withdrawn_and_the_other_corrected(scr):
     first = scr.ok("--as", BM, "--now", NOW, *REVIEW, "--json").json()["ref"]
     twice = scr.ok("--as", BM, "--now", NOW, *REVIEW, "--json").json()["ref"]
     done = scr.ok("--as", BM, "--now", NOW, "learning", "withdraw", twice, "--reason",
@@ -147,3 +147,9 @@ def test_a_review_registered_twice_is_withdrawn(scr):
                                      "--json").json()] == [first]
     again = scr("--as", BM, "--now", NOW, "learning", "withdraw", twice, "--reason", "x")
     assert again.code == 3 and again.err.startswith("error:")
+    fixed = scr.ok("--as", BM, "--now", NOW, "learning", "amend", first, "--reason",
+                   "The publisher's name in full", "--publisher", "Anytown Safeguarding "
+                   "Children Partnership", "--json").json()
+    assert fixed["learning"]["publisher"] == "Anytown Safeguarding Children Partnership"
+    nothing = scr("--as", BM, "--now", NOW, "learning", "amend", first, "--reason", "x")
+    assert nothing.code == 2 and nothing.err.startswith("error: give at least one of")

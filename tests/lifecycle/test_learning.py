@@ -330,6 +330,7 @@ def test_a_review_registered_in_error_is_withdrawn_and_counts_nowhere(board):
 LEARNING_DEF = Processes().get("learning", "1").definition
 # A plausible input for each trigger a person fires on a learning record or a reviewed case.
 INPUT = {
+    "amend_review": {"link": "https://example.org/corrected"},
     "consider_relevant": {"date": T0.date().isoformat(), "adopted": "a"},
     "consider_not_relevant": {"date": T0.date().isoformat()},
     "withdraw_review": {},
@@ -379,3 +380,25 @@ def test_every_learning_trigger_is_refused_to_roles_without_it(shared_board, rec
         shared_board.fire(ref, trigger, at=T0 + 2 * H, by=HOLDER[role], reason="r",
                           **INPUT[trigger])
     assert shared_board.case(ref).version == before
+
+
+def test_what_was_registered_is_corrected_with_a_reason(board):
+    """A corrected title renames the record where its pseudonym shows; the consideration
+    stands; the correction is in history, and the snapshot the engine derives matches the
+    stored record (Engine.check_snapshots)."""
+    ref = register(board)
+    board.fire(ref, "consider_relevant", at=T0 + H, by=SUBCHAIR, date=T0.date().isoformat(),
+               adopted=ADOPTED, reason="Relevant")
+    with pytest.raises(Refused, match="at least one of the review's details"):
+        board.fire(ref, "amend_review", at=T0 + 2 * H, reason="typo")
+    with pytest.raises(Refused, match="reason"):
+        board.fire(ref, "amend_review", at=T0 + 2 * H, title="The Myth of Invisible Men")
+    case = board.fire(ref, "amend_review", at=T0 + 2 * H, reason="Title as published",
+                      title="The Myth of Invisible Men", themes="working_with_fathers")
+    assert case.pseudonym == "The Myth of Invisible Men" and case.state == "adopted"
+    with reading(board.db) as tx:
+        item = learning.item(tx, case.id)
+    assert (item.title, item.themes, item.relevant, item.link) == (
+        "The Myth of Invisible Men", ["working_with_fathers"], True, NATIONAL["link"])
+    row = records.case_history(board.db, ref)[-1]
+    assert (row.trigger, row.reason) == ("amend_review", "Title as published")
