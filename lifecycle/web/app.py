@@ -357,7 +357,9 @@ def routes(portal: Portal) -> list[Any]:
 
     async def learning_page(request: Request) -> Response:
         who = await _signed_in(portal, request)
-        shown = await run_in_threadpool(_learning, portal, who)
+        q = request.query_params
+        shown = await run_in_threadpool(_learning, portal, who, q.get("state") or None,
+                                        q.get("theme") or None, q.get("source") or None)
         return portal.page(request, "learning.html", who, title="Learning register", **shown)
 
     async def register_page(request: Request) -> Response:
@@ -456,19 +458,32 @@ def _referred(portal: Portal) -> list[str]:
     return sorted({d.name for d in portal.app.processes.registry if d.referred})
 
 
-def _learning(portal: Portal, who: Visitor) -> dict[str, Any]:
-    """The learning register's records this person may see, by reference, and whether
-    they may register a review."""
+def _learning(portal: Portal, who: Visitor, state: str | None = None,
+              theme: str | None = None, source: str | None = None) -> dict[str, Any]:
+    """The learning register's records this person may see, by reference (in `state`,
+    filed under `theme`, from `source`, where given: a value the register does not know is
+    no filter), and whether they may register a review."""
     from lifecycle.core.judge import role_refusal
     from lifecycle.views.documents import iso
+    from states.learning.v1 import SOURCES
     from storage import learning
 
+    process = portal.app.processes.starting(LEARNING)
+    lists = {"states": process.definition.states, "themes": process.config.themes,
+             "sources": SOURCES}
+    chosen = {"state": state if state in lists["states"] else None,
+              "theme": theme if theme in lists["themes"] else None,
+              "source": source if source in lists["sources"] else None}
     rows, untested = [], []
     with reading(portal.app.db()) as tx:
         def may_see(ref: str) -> bool:
             return access.may_see(tx, who, cases.load(tx, ref))
 
         for item in learning.register(tx):
+            if chosen["state"] and item.state != chosen["state"] \
+                    or chosen["theme"] and chosen["theme"] not in item.themes \
+                    or chosen["source"] and item.source != chosen["source"]:
+                continue
             if not may_see(item.ref):
                 continue
             definition = portal.app.processes.get(item.definition,
@@ -485,8 +500,8 @@ def _learning(portal: Portal, who: Visitor) -> dict[str, Any]:
                 untested.append({"ref": ref, "pseudonym": name, "action": a.number,
                                  "agency": a.agency,
                                  "signed_off_on": (iso(a.signed_off_at) or "")[:10]})
-    spec = portal.app.processes.starting(LEARNING).definition.create
-    return {"rows": rows, "untested": untested,
+    spec = process.definition.create
+    return {"rows": rows, "untested": untested, "lists": lists, "chosen": chosen,
             "may_register": role_refusal(spec, _actor(who), None, {}) is None}
 
 

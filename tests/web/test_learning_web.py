@@ -247,3 +247,19 @@ def test_the_register_page_shows_signed_off_actions_no_audit_has_tested(site: Si
     site.board.fire(ref, "record_audit", at=at + timedelta(hours=1),
                     date=at.date().isoformat(), finding="embedded", actions="1")
     assert "Every signed-off action has been audited." in client.get("/learning").text
+
+
+def test_the_register_page_filters_by_stage_theme_and_source(site: Site):
+    national = register(site)
+    other = register(site, title="Child Q: a partnership review", source="partnership_review",
+                     themes="neglect")
+    considered(site, national)
+    client = sign_in(site, BM_MAIL)
+    assert national in client.get("/learning?state=adopted").text
+    assert other not in client.get("/learning?state=adopted").text
+    by_theme = client.get("/learning?theme=neglect").text
+    assert other in by_theme and f'href="/cases/{national}"' not in by_theme
+    by_source = client.get("/learning?source=national_review").text
+    assert f'href="/cases/{national}"' in by_source and other not in by_source
+    unknown = client.get("/learning?theme=astrology")
+    assert unknown.status_code == 200 and national in unknown.text and other in unknown.text
