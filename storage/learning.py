@@ -95,11 +95,19 @@ def items(tx: Tx) -> dict[int, Any]:
     return {row.case_id: row for row in tx.execute(select(_L))}
 
 
-def register(tx: Tx) -> Sequence[Any]:
-    """The register: every learning record with its case's ref, state and definition, by
-    reference (read from the register's own table, however many cases the board has)."""
-    return tx.execute(select(_C.c.ref, _C.c.state, _C.c.definition, _C.c.definition_version,
-                             _L).join(_C, _C.c.id == _L.c.case_id).order_by(_C.c.ref)).all()
+def register(tx: Tx, *, state: str | None = None, theme: str | None = None,
+             source: str | None = None) -> list[Any]:
+    """The register: every learning record (in `state`, filed under `theme`, from `source`,
+    where given) with its case's ref, state and definition, by reference (read from the
+    register's own table, however many cases the board has)."""
+    stmt = select(_C.c.ref, _C.c.state, _C.c.definition, _C.c.definition_version, _L).join(
+        _C, _C.c.id == _L.c.case_id).order_by(_C.c.ref)
+    if state is not None:
+        stmt = stmt.where(_C.c.state == state)
+    if source is not None:
+        stmt = stmt.where(_L.c.source == source)
+    rows = tx.execute(stmt).all()
+    return [r for r in rows if theme is None or theme in r.themes]
 
 
 def audits(tx: Tx, case_id: int | None = None) -> Sequence[Any]:

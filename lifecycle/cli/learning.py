@@ -92,10 +92,8 @@ def list_items(app: App, args: Namespace) -> Output:
                  "published_on": r.published_on.isoformat(), "themes": list(r.themes),
                  "state": r.state, "relevant": r.relevant,
                  "considered_on": documents.iso(r.considered_on)}
-                for r in register.register(tx)
-                if (not args.state or r.state == args.state)
-                and (not args.theme or args.theme in r.themes)
-                and (not args.source or r.source == args.source)]
+                for r in register.register(tx, state=args.state, theme=args.theme,
+                                           source=args.source)]
     text = table(["ref", "title", "source", "published", "state", "considered"],
                  [[r["ref"], r["title"], value_label(r["source"]), r["published_on"],
                    r["state"], r["considered_on"]] for r in rows])

@@ -479,11 +479,7 @@ def _learning(portal: Portal, who: Visitor, state: str | None = None,
         def may_see(ref: str) -> bool:
             return access.may_see(tx, who, cases.load(tx, ref))
 
-        for item in learning.register(tx):
-            if chosen["state"] and item.state != chosen["state"] \
-                    or chosen["theme"] and chosen["theme"] not in item.themes \
-                    or chosen["source"] and item.source != chosen["source"]:
-                continue
+        for item in learning.register(tx, **chosen):
             if not may_see(item.ref):
                 continue
             definition = portal.app.processes.get(item.definition,
