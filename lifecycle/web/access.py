@@ -39,6 +39,18 @@ def may_see(tx: Tx, who: Visitor, case: CaseRecord) -> bool:
     return agency is not None and agency in asked | acting
 
 
+def visible(tx: Tx, who: Visitor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of a list of cases (each with its `ref`) this person may see: none for a
+    person with no role, their agency's for an agency lead, every one for the rest."""
+    from storage import cases
+
+    if not who.roles:
+        return []
+    if not limited(who):
+        return rows
+    return [r for r in rows if may_see(tx, who, cases.load(tx, r["ref"]))]
+
+
 def trimmed(who: Visitor, doc: dict[str, Any]) -> dict[str, Any]:
     """The case document (made for this person as its reader) as they may see it: an
     agency lead sees only their own agency's requests."""

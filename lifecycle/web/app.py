@@ -445,8 +445,7 @@ def _cases(portal: Portal, who: Visitor, state: str | None,
     with reading(portal.app.db()) as tx:
         rows = documents.case_list(tx, now=portal.now(), levels=OVERDUE_LEVELS, state=state,
                                    overdue_only=overdue, processes=_referred(portal))
-        if access.limited(who):
-            rows = [r for r in rows if access.may_see(tx, who, cases.load(tx, r["ref"]))]
+        rows = access.visible(tx, who, rows)
     for row in rows:
         process = portal.app.processes.get(row["process"], row["process_version"])
         row["state_label"] = process.definition.state_label(row["state"])
@@ -537,8 +536,7 @@ def _overdue(portal: Portal, who: Visitor) -> list[dict[str, Any]]:
     with reading(portal.app.db()) as tx:
         entries = overdue(tx, portal.app.processes, now=portal.now(), within=0,
                           cal=portal.settings.process.working_days)
-        if access.limited(who):
-            entries = [e for e in entries if access.may_see(tx, who, cases.load(tx, e["ref"]))]
+        entries = access.visible(tx, who, entries)
     return entries
 
 

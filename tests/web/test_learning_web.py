@@ -263,3 +263,4 @@ def test_the_register_page_filters_by_stage_theme_and_source(site: Site):
     assert f'href="/cases/{national}"' in by_source and other not in by_source
     unknown = client.get("/learning?theme=astrology")
     assert unknown.status_code == 200 and national in unknown.text and other in unknown.text
+

@@ -436,3 +436,26 @@ def test_forms_name_fields_and_choices_in_words(site: Site):
     assert "Concern about how agencies worked together" in amend
     shown = re.sub(r'(name|value|id|for|aria-describedby|href|action)="[^"]*"', "", amend)
     assert not re.findall(r">[^<]*\b[a-z]+_[a-z_]+\b[^<]*<", shown)
+
+
+def test_lists_of_cases_show_nothing_to_a_person_without_a_role(site: Site):
+    """A person whose roles were all taken away sees no row of a list, as each case page is
+    not found to them; an agency lead sees their agency's; the rest see every case."""
+    from lifecycle.web import access
+    from lifecycle.web.identity import Visitor
+    from storage import cases
+    from storage.db import reading
+    from storage.users import UserRecord
+
+    ref = site.board.refer(at=site.now)
+    rows = [{"ref": ref}]
+    nobody = Visitor(0, UserRecord(0, "No Role", "n@board.test", None, True, (), None), "t")
+    lead = Visitor(0, UserRecord(0, "Lead", "l@board.test", "health", True,
+                                 ("agency_lead",), None), "t")
+    chair = Visitor(0, UserRecord(0, "Chair", "c@board.test", None, True, ("chair",), None),
+                    "t")
+    with reading(site.board.db) as tx:
+        assert access.visible(tx, nobody, rows) == []
+        assert access.visible(tx, lead, rows) == []  # health was not asked
+        assert access.visible(tx, chair, rows) == rows
+        assert not access.may_see(tx, nobody, cases.load(tx, ref))
