@@ -253,7 +253,8 @@ def test_completion_of_refs_triggers_params_and_values(board, shell):
     assert completions(shell, "refer --harm s") == ["serious_harm"]
     assert completions(shell, "report --format ") == ["csv", "json", "md"]
     assert completions(shell, "as Iv") == ["Ivy Chair"]
-    assert completions(shell, "help with") == ["withdraw"]
+    # Help's topics are every definition's triggers: the learning register's too.
+    assert completions(shell, "help with") == ["withdraw", "withdraw_review"]
     assert completions(shell, "tim") == ["timeline"]
 
 
