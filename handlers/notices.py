@@ -116,6 +116,9 @@ class Notice:
     # identifiers made into words.
     source_label: str | None = None
     role_words: tuple[tuple[str, str], ...] = ()
+    # What the record is called: a "case", or a "review" on the learning register (a
+    # notice stored before this field reads as a case).
+    record: str = "case"
 
 
 @dataclass(frozen=True)

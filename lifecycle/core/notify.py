@@ -229,6 +229,7 @@ def queue(
         level=event.level, late_by=event.late_by, reasons=event.reasons, timezone=timezone,
         case_url=case_link(board, case.ref), act=act,
         source_label=source_label, role_words=_role_words(definition),
+        record="case" if definition is None or definition.referred else "review",
     )
     # The stored notice is the event's; the row says whom it addresses (delivery puts the
     # two together), so every row of the event shares it.

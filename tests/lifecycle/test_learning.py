@@ -402,3 +402,21 @@ def test_what_was_registered_is_corrected_with_a_reason(board):
         "The Myth of Invisible Men", ["working_with_fathers"], True, NATIONAL["link"])
     row = records.case_history(board.db, ref)[-1]
     assert (row.trigger, row.reason) == ("amend_review", "Title as published")
+
+
+def test_the_e_mail_about_a_review_calls_it_a_review(board):
+    """The shared layout says what the record is: a review on the register, a case else."""
+    from handlers.notices import notice_from_json
+    from handlers.render import render
+
+    def rendered(ref: str) -> str:
+        m = records.mail(board.db, ref)[0]
+        done = render(notice_from_json({**m.notice, "recipient_name": "Sol Subchair",
+                                        "recipient_role": m.recipient_role}))
+        return done.text + done.html
+
+    review = rendered(register(board))
+    assert "Review:   LRN-" in review and "new review, now at Registered" in review
+    assert "for this review." in review and "new case" not in review
+    case = rendered(board.refer(SCR_REFERRAL, at=T0))
+    assert "Case:     CR-" in case and "new case, now at" in case and "Review:" not in case
