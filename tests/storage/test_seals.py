@@ -432,3 +432,22 @@ def test_a_change_to_the_learning_record_is_found(learning_world, statements, ca
     assert result.code == 5, (what, result.err)
     assert f"{refs[case_no - 1]}: the case's record was changed outside its history" in \
         result.err, what
+
+
+def test_a_record_without_learning_rows_seals_as_it_did_before_them(sqlite_db):
+    """The seals written before migration 0010 still verify: a case with no learning,
+    audit or training rows seals exactly the sections of version 1."""
+    from storage import cases, seal
+
+    board = Board(sqlite_db)
+    board.seed_users()
+    ref = board.refer(at=T0)
+    board.walk(ref, State.PUBLISHED, at=T0)
+    version_1 = {"v", "case", "referral", "replaced_summaries", "proceedings", "agencies",
+                 "meetings", "outputs", "actions", "attendance", "timers"}
+    with transaction(sqlite_db) as tx:
+        assert set(seal.record(tx, cases.load(tx, ref))) == version_1
+    board.fire(ref, "record_audit", at=T0 + timedelta(days=60), by=SUBCHAIR,
+               date=T0.date().isoformat(), finding="embedded")
+    with transaction(sqlite_db) as tx:
+        assert set(seal.record(tx, cases.load(tx, ref))) == version_1 | {"audits"}
