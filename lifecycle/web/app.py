@@ -607,7 +607,7 @@ def _fire(portal: Portal, who: Visitor, ref: str, trigger: str, posted: Any) -> 
     except ValueError:
         expect = None
     _, checks = judge_params(spec, raw, process.config, portal.now(), snapshot)
-    errors = {c["param"]: c["reason"] for c in checks if c.get("reason")}
+    errors = {c["param"]: _said(c["param"], c["reason"]) for c in checks if c.get("reason")}
     again = {"values": forms.shown_values(spec, raw), "reason": reason or ""}
     if errors:
         shown = _trigger_form(portal, who, ref, trigger, errors=errors, **again,
@@ -665,14 +665,22 @@ def _param_errors(spec: Any, raw: dict[str, str], config: Any, now: datetime
     for p in spec.params:
         if p.name not in raw:
             if p.required:
-                errors[p.name] = f"missing parameter {p.describe()}"
+                errors[p.name] = _said(p.name, f"missing parameter {p.describe()}")
             continue
         try:
             parse_params([p], {p.name: raw[p.name]}, agencies=config.agencies,
                          themes=config.themes, today=today, context=spec.name)
         except InvalidInput as exc:
-            errors[p.name] = str(exc)
+            errors[p.name] = _said(p.name, str(exc))
     return errors
+
+
+def _said(name: str, message: str) -> str:
+    """A parameter's problem as its field shows it: the field's own label says which, so
+    the message does not name the parameter again ("themes: unknown value ..." is shown
+    by Themes as "Unknown value ...")."""
+    said = message.removeprefix(f"{name}: ")
+    return said[:1].upper() + said[1:]
 
 
 def _register(portal: Portal, who: Visitor, posted: Any) -> dict[str, Any]:

@@ -124,7 +124,9 @@ def test_bad_input_is_shown_by_its_field_and_nothing_is_written(site: Site):
     assert bad.status_code == 400
     assert "There is a problem" in bad.text
     assert 'href="#title"' in bad.text and 'href="#themes"' in bad.text
-    assert "unknown value &#39;astrology&#39;" in bad.text
+    # The field's label names the parameter: the message does not say it again.
+    assert "Unknown value &#39;astrology&#39;" in bad.text
+    assert "themes: unknown value" not in bad.text
     assert 'class="govuk-error-message"' in bad.text  # by the fields too
     # What was typed is shown again: the publisher, and the theme that is the board's.
     assert 'value="Child Safeguarding Practice Review Panel"' in bad.text
