@@ -70,6 +70,11 @@ class Registry:
                                   if (final or s not in d.finals)
                                   and (referred is None or d.referred == referred)))
 
+    def names(self, *, referred: bool | None = None) -> list[str]:
+        """The definitions' names (of those for referrals, or of the others, if `referred`
+        says), sorted, each once."""
+        return sorted({d.name for d in self if referred is None or d.referred == referred})
+
     def referral_params(self) -> dict[str, Param]:
         """Every definition's referral fields by name (the first definition's wins)."""
         found: dict[str, Param] = {}

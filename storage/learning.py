@@ -135,23 +135,18 @@ def untested(tx: Tx, *, before: datetime | None = None) -> list[tuple[str, str, 
     reference then number; with `before`, as the record stood then (actions signed off,
     and audits recorded, before it). An audit tests the actions it names, or every action
     of its case when it names none."""
-    tested: dict[int, set[int] | None] = {}
     audits = select(_AU.c.case_id, _AU.c.actions)
     signed = select(_C.c.ref, _C.c.pseudonym, _X).join(_C, _C.c.id == _X.c.case_id).where(
         _X.c.status == ActionStatus.SIGNED_OFF.value)
     if before is not None:
         audits = audits.where(_AU.c.recorded_at < before)
         signed = signed.where(_X.c.signed_off_at < before)
-    for case_id, named in tx.execute(audits):
-        if not named:
-            tested[case_id] = None  # the review's learning as a whole: every action
-        elif case_id not in tested or tested[case_id] is not None:
-            tested.setdefault(case_id, set()).update(int(n) for n in named)  # type: ignore[union-attr]
-    found = []
-    rows = tx.execute(signed.order_by(_C.c.ref, _X.c.number))
-    for row in rows:
-        covered = tested.get(row.case_id, set())
-        if covered is None or row.number in covered:
-            continue
-        found.append((row.ref, row.pseudonym, row))
-    return found
+    whole: set[int] = set()  # cases whose learning as a whole was audited
+    named: set[tuple[int, int]] = set()  # (case, action) audited by name
+    for case_id, numbers in tx.execute(audits):
+        if not numbers:
+            whole.add(case_id)
+        named.update((case_id, int(n)) for n in numbers)
+    return [(row.ref, row.pseudonym, row)
+            for row in tx.execute(signed.order_by(_C.c.ref, _X.c.number))
+            if row.case_id not in whole and (row.case_id, row.number) not in named]

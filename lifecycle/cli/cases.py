@@ -41,12 +41,18 @@ def refer(app: App, args: Namespace) -> Output:
     if args.process is not None and not REGISTRY.newest(args.process).referred:
         raise InvalidInput(f"--process {args.process}: its records are not referrals "
                            f"(scr {args.process} add opens one)")
+    return opened(app, fields, args.process, "referred")
+
+
+def opened(app: App, fields: dict[str, Any], process: str | None, verb: str) -> Output:
+    """Open a record (a case by its referral, or a learning record) through the engine, and
+    print it: `scr refer` and `scr learning add`."""
     with transaction(app.db()) as tx:
         actor = _actor(app, tx)
         case = app.engine.refer(tx, actor=actor, params=fields, now=app.now(),
-                                process_name=args.process)
+                                process_name=process)
         doc = documents.case_document(tx, app.processes.of(case), case, reader=None)
-    text = f"referred {case.ref} ({case.pseudonym}): state {case.state}\n" + \
+    text = f"{verb} {case.ref} ({case.pseudonym}): state {case.state}\n" + \
         case_text(doc, app.settings.process.working_days)
     return Output(doc, text)
 
@@ -106,16 +112,22 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
 
 
 def advance(app: App, args: Namespace) -> Output:
-    params = parse_assignments(args.params)
+    return fired(app, args.ref, args.trigger, parse_assignments(args.params), args.reason,
+                 expect_version=args.if_version)
+
+
+def fired(app: App, ref: str, trigger: str, params: dict[str, Any], reason: str | None,
+          *, expect_version: int | None = None) -> Output:
+    """Fire `trigger` on `ref` through the engine and say what moved: `scr advance`, and the
+    commands that are words for a trigger (`scr learning consider`, `scr qa audit`)."""
     with transaction(app.db()) as tx:
         actor = _actor(app, tx)
-        before = cases.load(tx, args.ref).state
-        case = app.engine.fire(tx, args.ref, args.trigger, actor=actor, params=params,
-                               reason=args.reason, now=app.now(),
-                               expect_version=args.if_version)
+        before = cases.load(tx, ref).state
+        case = app.engine.fire(tx, ref, trigger, actor=actor, params=params, reason=reason,
+                               now=app.now(), expect_version=expect_version)
         doc = documents.case_document(tx, app.processes.of(case), case, reader=None)
     moved = f"{before} → {case.state}" if before != case.state else f"still {case.state}"
-    text = f"{case.ref}: {args.trigger} done; {moved} (version {case.version})"
+    text = f"{case.ref}: {trigger} done; {moved} (version {case.version})"
     pending = [t for t in doc["timers"] if t["status"] == PENDING]
     if pending:
         first = min(pending, key=lambda t: t["due_at"])
@@ -204,7 +216,7 @@ def verdict_entry(v: Judgement) -> dict[str, Any]:
 
 # `scr list` lists the board's own cases: the learning register's records are listed by
 # `scr learning list`.
-CASE_PROCESSES = tuple(sorted({d.name for d in REGISTRY if d.referred}))
+CASE_PROCESSES = REGISTRY.names(referred=True)
 
 
 def list_cases(app: App, args: Namespace) -> Output:
@@ -249,7 +261,7 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
     ref = command("refer", "record a referral (creates the case)")
     ref.add_argument("--file", metavar="FILE", help="a JSON object of referral fields "
                      "('-' for standard input); options below override it")
-    ref.add_argument("--process", metavar="NAME", choices=sorted({d.name for d in REGISTRY}),
+    ref.add_argument("--process", metavar="NAME", choices=REGISTRY.names(),
                      help="the process this case runs under (default: the board's "
                      "[process] default; scr definitions lists them)")
     # The referral fields of every shipped definition: the definition new cases start

@@ -13,6 +13,7 @@ from argparse import Namespace
 from collections.abc import Callable
 from typing import Any
 
+from lifecycle.cli import cases as cases_cli
 from lifecycle.cli.app import App, Output
 from lifecycle.views import documents
 from lifecycle.views.text import case_text, table
@@ -23,7 +24,7 @@ from states.registry import REGISTRY
 from states.words import value_label
 from storage import cases
 from storage import learning as register
-from storage.db import reading, transaction
+from storage.db import reading
 
 PROCESS = "learning"
 CONSIDER = {"relevant": "consider_relevant", "not_relevant": "consider_not_relevant"}
@@ -40,27 +41,13 @@ def _given(args: Namespace, *names: str) -> dict[str, Any]:
 
 def _fire(app: App, ref: str, trigger: str, params: dict[str, Any],
           reason: str | None = None) -> Output:
-    with transaction(app.db()) as tx:
-        actor = app.actor(tx)
-        assert actor is not None
-        case = app.engine.fire(tx, ref, trigger, actor=actor, params=params, reason=reason,
-                               now=app.now())
-        doc = documents.case_document(tx, app.processes.of(case), case, reader=None)
-    spec = app.processes.of(case).definition.trigger(trigger)
-    said = spec.label if spec else trigger
-    return Output(doc, f"{case.ref}: {said} (now {case.state}, version {case.version})")
+    return cases_cli.fired(app, ref, trigger, params, reason)
 
 
 # ------------------------------------------------------------------------ learning
 def add(app: App, args: Namespace) -> Output:
     params = _given(args, "title", "source", "publisher", "published_on", "themes", "link")
-    with transaction(app.db()) as tx:
-        actor = app.actor(tx)
-        assert actor is not None
-        case = app.engine.refer(tx, actor=actor, params=params, now=app.now(),
-                                process_name=PROCESS)
-        doc = documents.case_document(tx, app.processes.of(case), case, reader=None)
-    return Output(doc, f"registered {case.ref} ({case.pseudonym}): state {case.state}")
+    return cases_cli.opened(app, params, PROCESS, "registered")
 
 
 def consider(app: App, args: Namespace) -> Output:

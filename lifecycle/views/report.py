@@ -171,8 +171,7 @@ def figures(tx: Tx, processes: Processes, period: Period, *, now: datetime,
             published.items()))},
         "holds": {"held": len(holds), "still_held": still, **_spread(held_for)},
         "actions": _actions(tx, period, as_of, config, leave_out=kept_apart),
-        **_learning(tx, period, as_of, [h for h in everything if h.case_id in kept_apart],
-                    kept_apart),
+        **_learning(tx, period, as_of, [h for h in everything if h.case_id in kept_apart]),
     }
 
 
@@ -218,15 +217,17 @@ def _actions(tx: Tx, period: Period, as_of: datetime, config: ProcessConfig, *,
 CONSIDERED = {"consider_relevant": "relevant", "consider_not_relevant": "not_relevant"}
 
 
-def _learning(tx: Tx, period: Period, as_of: datetime, rows: list[Any],
-              records: set[int]) -> dict[str, Any]:
-    """The learning register's figures, and the audits and training of every case."""
+def _learning(tx: Tx, period: Period, as_of: datetime, rows: list[Any]) -> dict[str, Any]:
+    """The learning register's figures (from its records' history `rows`), and the audits
+    and training of every case."""
     items = learning.items(tx)
     # A review withdrawn (registered in error) counts nowhere.
     withdrawn = {h.case_id for h in rows if h.trigger == "withdraw_review" and h.at <= as_of}
     rows = [h for h in rows if h.case_id not in withdrawn]
     registered = [h for h in rows if h.seq == 1 and period.holds(h.at)]
     considered = [h for h in rows if h.trigger in CONSIDERED and period.holds(h.at)]
+    outcomes = Counter({v: 0 for v in CONSIDERED.values()})
+    outcomes.update(CONSIDERED[h.trigger] for h in considered)
     # As the register stood at the end of the period (or now, if sooner); `rows` are those
     # before the period's end already.
     decided_by = {h.case_id for h in rows if h.trigger in CONSIDERED and h.at <= as_of}
@@ -248,8 +249,7 @@ def _learning(tx: Tx, period: Period, as_of: datetime, rows: list[Any],
         "learning": {
             "registered": len(registered),
             "considered": len(considered),
-            "relevant": sum(1 for h in considered if h.trigger == "consider_relevant"),
-            "not_relevant": sum(1 for h in considered if h.trigger == "consider_not_relevant"),
+            **outcomes,
             "awaiting_consideration": awaiting,
             "by_source": {source: {k: counts[k] for k in ("considered", "relevant",
                                                           "not_relevant")}

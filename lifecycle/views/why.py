@@ -81,8 +81,10 @@ def _role_doc(role: Any) -> dict[str, Any]:
 
 
 def judge_params(spec: TriggerSpec, raw: Mapping[str, str], config: ProcessConfig,
-                 now: datetime, view: CaseSnapshot) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Each parameter parsed on its own, so that one bad value does not hide the others.
+                 now: datetime, view: CaseSnapshot | None
+                 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Each parameter parsed on its own, so that one bad value does not hide the others;
+    `view` is the case's (None for the trigger that opens one: it has no actions yet).
 
     Returns the values the guards will see (None for what is missing or malformed) and a
     check per parameter given or required. Private free text is never echoed.
@@ -110,7 +112,8 @@ def judge_params(spec: TriggerSpec, raw: Mapping[str, str], config: ProcessConfi
             values[p.name] = None
             checks.append(_check(p.name, True, False, None, str(exc)))
             continue
-        if p.type is PType.INT and p.name == "action" and view.action(value) is None:
+        if p.type is PType.INT and p.name == "action" and view is not None \
+                and view.action(value) is None:
             values[p.name] = None
             checks.append(_check(p.name, True, False, str(value),
                                  f"{view.ref} has no action {value}"))

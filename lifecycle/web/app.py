@@ -444,17 +444,13 @@ def _cases(portal: Portal, who: Visitor, state: str | None,
 
     with reading(portal.app.db()) as tx:
         rows = documents.case_list(tx, now=portal.now(), levels=OVERDUE_LEVELS, state=state,
-                                   overdue_only=overdue, processes=_referred(portal))
+                                   overdue_only=overdue,
+                                   processes=portal.app.processes.registry.names(referred=True))
         rows = access.visible(tx, who, rows)
     for row in rows:
         process = portal.app.processes.get(row["process"], row["process_version"])
         row["state_label"] = process.definition.state_label(row["state"])
     return rows
-
-
-def _referred(portal: Portal) -> list[str]:
-    """The processes whose records are referrals: the cases list's (not the register's)."""
-    return sorted({d.name for d in portal.app.processes.registry if d.referred})
 
 
 def _learning(portal: Portal, who: Visitor, state: str | None = None,
@@ -607,7 +603,7 @@ def _fire(portal: Portal, who: Visitor, ref: str, trigger: str, posted: Any) -> 
     except ValueError:
         expect = None
     _, checks = judge_params(spec, raw, process.config, portal.now(), snapshot)
-    errors = {c["param"]: _said(c["param"], c["reason"]) for c in checks if c.get("reason")}
+    errors = _field_errors(checks)
     again = {"values": forms.shown_values(spec, raw), "reason": reason or ""}
     if errors:
         shown = _trigger_form(portal, who, ref, trigger, errors=errors, **again,
@@ -654,25 +650,9 @@ def _register_form(portal: Portal, who: Visitor, **shown: Any) -> dict[str, Any]
             "summary_errors": shown.get("summary_errors", [])}
 
 
-def _param_errors(spec: Any, raw: dict[str, str], config: Any, now: datetime
-                  ) -> dict[str, str]:
-    """Each parameter's problem, by name, each parsed on its own so that one bad value
-    does not hide the others (as views.why.judge_params does for a case's trigger)."""
-    from states.params import parse_params
-
-    today = config.working_days.local_date(now)
-    errors = {}
-    for p in spec.params:
-        if p.name not in raw:
-            if p.required:
-                errors[p.name] = _said(p.name, f"missing parameter {p.describe()}")
-            continue
-        try:
-            parse_params([p], {p.name: raw[p.name]}, agencies=config.agencies,
-                         themes=config.themes, today=today, context=spec.name)
-        except InvalidInput as exc:
-            errors[p.name] = _said(p.name, str(exc))
-    return errors
+def _field_errors(checks: list[dict[str, Any]]) -> dict[str, str]:
+    """Each parameter's problem (views.why.judge_params's checks), by field."""
+    return {c["param"]: _said(c["param"], c["reason"]) for c in checks if c.get("reason")}
 
 
 def _said(name: str, message: str) -> str:
@@ -686,11 +666,14 @@ def _said(name: str, message: str) -> str:
 def _register(portal: Portal, who: Visitor, posted: Any) -> dict[str, Any]:
     """Register the review posted, through the engine as the person signed in: the new
     record's reference, or the form again with what is wrong."""
+    from lifecycle.views.why import judge_params
+
     process = portal.app.processes.starting(LEARNING)
     spec = process.definition.create
     raw = forms.submitted(spec, posted)
     again = {"values": forms.shown_values(spec, raw)}
-    errors = _param_errors(spec, raw, process.config, portal.now())
+    _, checks = judge_params(spec, raw, process.config, portal.now(), None)
+    errors = _field_errors(checks)
     if errors:
         shown = _register_form(portal, who, errors=errors, summary_errors=_summary(errors),
                                **again)

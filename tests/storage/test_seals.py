@@ -382,11 +382,10 @@ def _as_written_before_seals(path) -> None:
 
 
 @pytest.fixture
-def learning_world(tmp_path, sqlite_url):
+def learning_world(tmp_path, sqlite_url, sqlite_db):
     """A published case with an audit and a training recorded (case 1), a review from
     elsewhere considered relevant (case 2), and a case with neither (case 3)."""
-    engine = make_engine(sqlite_url)
-    migrate.upgrade(engine)
+    engine = sqlite_db
     board = Board(engine)
     board.seed_users()
     first = board.refer(at=T0)
