@@ -18,16 +18,43 @@ from sqlalchemy.engine import Engine as DbEngine
 
 from lifecycle.log import configure as _configure_logging
 from tests.board import PG_ADMIN_URL, Board, pg_available
+from tests.clock import DAYS_AHEAD, days_ahead, present
 from tests.smtp import (  # noqa: F401  (fixtures for every test)
     certificate,
     client_tls,
     credentials,
     server_tls,
+    silent_server,
     start_server,
     unused_port,
 )
 
 IN_CI = os.environ.get("CI") == "true"
+
+
+def pytest_configure(config):
+    """A run asked to move the clock (TESTS_DAYS_AHEAD) must have moved it in this process
+    too, not only in the commands it starts: the Makefile puts tests/ahead on PYTHONPATH."""
+    ahead = days_ahead()
+    if ahead and abs((present() - datetime.fromtimestamp(_real_seconds(), UTC)).days
+                     - ahead) > 1:
+        raise pytest.UsageError(
+            f"{DAYS_AHEAD}={ahead} needs tests/ahead on PYTHONPATH "
+            f"(TESTS_DAYS_AHEAD={ahead} make test)")
+
+
+def pytest_report_header(config):
+    ahead = days_ahead()
+    return [f"clock: moved {ahead} days ahead, to {present():%Y-%m-%d}" if ahead
+            else "clock: the real one"]
+
+
+def _real_seconds() -> float:
+    """The kernel's own clock, which no library in this process can move: a file's mtime."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile() as probe:
+        return os.stat(probe.name).st_mtime
 
 # Tables fit the terminal's width where COLUMNS says one (lifecycle.views.text); pytest-xdist's
 # workers inherit COLUMNS=80, so the tests would wrap differently from a run without them. A

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.clock import pythonpath
+
 ROOT = Path(__file__).resolve().parent.parent
 REFUSED = re.compile(r"#\s*refused: exit status (\d)")
 
@@ -47,7 +49,7 @@ def test_the_tour_runs_as_written(tmp_path):
         found = REFUSED.search(command)
         expected.append(int(found.group(1)) if found else 0)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCR_")}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = pythonpath()
     run = subprocess.run(["bash", "-c", "\n".join(script)], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=300)
     statuses = [int(line.split()[1]) for line in

@@ -69,6 +69,12 @@ def referral_file(tmp_path):
 CASE_REF = "CR-2026-0001"
 
 
+# A moment for commands on a copy of the case template: the day after the agencies were
+# asked, their returns due ten working days later. Its cases are built at fixed moments, so
+# commands on them run at fixed moments too, never at the real one.
+AFTER_TEMPLATE = "2026-11-24T10:00"
+
+
 @pytest.fixture(scope="session")
 def case_template(board_template, tmp_path_factory) -> Path:
     """The board with one case, CASE_REF, in information_request (health and police asked),

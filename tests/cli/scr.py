@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.clock import pythonpath
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -38,7 +40,7 @@ class Scr:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SCR_")}
         env.update({
             "SCR_CONFIG": str(scr_v1_config()),
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": pythonpath(),  # this tree, and the tests' clock
             "SCR_DATABASE_URL": database_url or f"sqlite:///{cwd / 'scr.db'}",
             "SCR_MAIL_DIR": str(cwd / "mail"),
             "SCR_ALLOW_CLOCK_OVERRIDE": "1",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from tests.board import BM, CHAIR
-from tests.cli.conftest import CASE_REF, _copy_db
+from tests.cli.conftest import AFTER_TEMPLATE, CASE_REF, _copy_db
 from tests.cli.scr import Scr
 
 
@@ -55,6 +55,7 @@ def failed_json(result, status: int) -> dict:
 
 def test_a_failed_command_prints_one_json_document_with_json(scr, case_template, tmp_path):
     _copy_db(case_template, scr.cwd)
+    scr.env["SCR_NOW"] = AFTER_TEMPLATE  # the returns' deadline is still ahead
     refused = failed_json(scr("--as", CHAIR, "advance", CASE_REF, "submit_to_sub_group",
                               "--json"), 3)
     assert refused["reasons"] and all(isinstance(r, str) for r in refused["reasons"])
