@@ -54,6 +54,9 @@ class DeliveryResult:
     ok: bool
     error: str | None
     permanent: bool
+    # The failure was the connection's (server down or silent, login refused), not this
+    # message's: the rest of the queue would fail the same way until it is mended.
+    connection: bool = False
 
 
 @cache
@@ -187,7 +190,7 @@ def deliver(messages: Sequence[Message], transport: Transport,
     with transport:
         for msg in messages:
             if broken is not None:
-                results.append(_failed(msg, str(broken), permanent=False))
+                results.append(_failed(msg, str(broken), permanent=False, connection=True))
                 continue
             if msg.message_id in sent:
                 results.append(DeliveryResult(msg.outbox_id, msg.message_id, True, None, False))
@@ -200,7 +203,8 @@ def deliver(messages: Sequence[Message], transport: Transport,
             try:
                 transport.send(mime)
             except DeliveryError as exc:
-                results.append(_failed(msg, str(exc), permanent=exc.permanent))
+                results.append(_failed(msg, str(exc), permanent=exc.permanent,
+                                       connection=exc.connection))
                 if exc.connection:
                     broken = exc
             except Exception as exc:  # a transport bug must not lose the batch's results
@@ -234,5 +238,7 @@ def next_attempt_at(
     return now + timedelta(seconds=delay)
 
 
-def _failed(msg: Message, error: str, *, permanent: bool) -> DeliveryResult:
-    return DeliveryResult(msg.outbox_id, msg.message_id, False, one_line(error), permanent)
+def _failed(msg: Message, error: str, *, permanent: bool,
+            connection: bool = False) -> DeliveryResult:
+    return DeliveryResult(msg.outbox_id, msg.message_id, False, one_line(error), permanent,
+                          connection)

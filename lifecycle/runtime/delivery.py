@@ -79,10 +79,18 @@ class DeliveryReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    # The mail server could not be reached (or would not let us in): delivery stopped
+    # after the batch that found it so, rather than waiting out its timeout once a batch.
+    unreachable: bool = False
 
     def __add__(self, other: DeliveryReport) -> DeliveryReport:
         return DeliveryReport(self.sent + other.sent, self.retried + other.retried,
-                              self.failed + other.failed)
+                              self.failed + other.failed,
+                              self.unreachable or other.unreachable)
+
+    @property
+    def tried(self) -> int:
+        return self.sent + self.retried + self.failed
 
 
 def transport_for(settings: Settings) -> Transport:
@@ -94,7 +102,10 @@ def transport_for(settings: Settings) -> Transport:
 def deliver_outbox(db: Database, settings: Settings, now: datetime, *,
                    batches: int | None = None, transport: Transport | None = None,
                    ) -> DeliveryReport:
-    """Deliver every message due at `now`, a batch at a time; returns what happened."""
+    """Deliver every message due at `now`, a batch at a time; returns what happened.
+
+    Stops after a batch whose connection failed (`unreachable`): a mail server that is down
+    or never answers costs one connection attempt (one timeout) a call, not one a batch."""
     report = DeliveryReport()
     done = 0
     # The transport is made before any message is leased: a bad mail URL fails here, and
@@ -112,6 +123,8 @@ def deliver_outbox(db: Database, settings: Settings, now: datetime, *,
         report += mark(db, settings, [r for r in results if not r.ok], now)
         report += DeliveryReport(sum(marked), 0, 0)
         done += 1
+        if any(r.connection for r in results):
+            return report + DeliveryReport(unreachable=True)
     return report
 
 

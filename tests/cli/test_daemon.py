@@ -7,9 +7,11 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from storage.db import transaction
 from storage.models import History, Timer
+from storage.tables import OUTBOX
 from tests import records
 from tests.cli.daemons import (
     DUE_REMINDERS,
@@ -103,6 +105,36 @@ def test_daemon_wakes_at_the_due_moment_and_delivers(tmp_path, sqlite_url):
             assert fired["case_ref"] == ref and fired["late_s"] < 30
             code, _took = run.stop()
             assert code == 0
+    finally:
+        board.db.dispose()
+
+
+def test_timers_fire_on_time_while_the_mail_server_never_answers(tmp_path, sqlite_url,
+                                                                 silent_server):
+    """Mail is queued and the mail server accepts the connection but never answers (the
+    daemon waits 30 s for it): reminders falling due 3 s after start-up still fire within
+    moments, since mail is delivered on a lane of its own. Then SIGTERM stops the daemon
+    with status 0, leaving the stuck delivery's messages to their leases."""
+    board = seeded_board(sqlite_url)
+    refs = refer_many(board, 20, T0)
+    with transaction(board.db) as tx:  # the referrals' own e-mail waits to be delivered
+        tx.execute(update(OUTBOX).values(status="pending", sent_at=None))
+    with records.orm(board.db) as s:
+        due = s.execute(select(Timer.due_at).where(Timer.name == "triage.reminder")
+                        .limit(1)).scalar_one()
+    scr = Scr.in_dir(tmp_path, database_url=sqlite_url,
+                     SCR_SMTP_URL=f"smtp://127.0.0.1:{silent_server.port}")
+    try:
+        with daemon(scr, "--interval", "1", SCR_NOW=iso(due - timedelta(seconds=3))) as run:
+            wait_for(lambda: silent_server.connections, timeout=10, what="a delivery")
+            wait_for(lambda: count_fired(board.db) == len(refs), timeout=12,
+                     what="every reminder, while the mail server hangs")
+            assert {e["case_ref"] for e in run.named("timer.fired")} == set(refs)
+            assert silent_server.connections == 1, "one connection a mail wake, still waiting"
+            code, took = run.stop(timeout=20)
+            assert code == 0 and took < 15
+            assert run.named("daemon.mail_abandoned") and run.named("daemon.stopped")
+        assert not records.mail(board.db, status="sent")
     finally:
         board.db.dispose()
 

@@ -92,6 +92,22 @@ def test_server_down_then_up_delivers_everything_exactly_once(board, tmp_path, u
     assert {r.status for r in rows(board)} == {"sent"}
 
 
+def test_a_silent_mail_server_costs_one_timeout_a_call_not_one_a_batch(board, tmp_path,
+                                                                      silent_server):
+    """A server that accepts the connection and never answers: delivery waits out one
+    connection timeout, stops there and says the server is unreachable, though more
+    batches were due; every message stays pending for its retry, none failed."""
+    some_mail(board)
+    pending = rows(board, "pending")
+    assert len(pending) >= 3
+    settings = settings_for(tmp_path, silent_server.port, batch_size=1)
+    silent = SmtpTransport.from_url(f"smtp://127.0.0.1:{silent_server.port}", timeout=0.3)
+    report = deliver_outbox(board.db, settings, T0 + 2 * H, transport=silent)
+    assert report.unreachable and (report.sent, report.retried, report.failed) == (0, 1, 0)
+    assert silent_server.connections == 1
+    assert len(rows(board, "pending")) == len(pending) and not rows(board, "failed")
+
+
 def test_crash_between_send_and_mark_resends_with_the_same_id(board, tmp_path, start_server):
     """If the process dies after sending and before marking, the lease expires and the same
     messages go again with the same Message-IDs: a recognisable duplicate, nothing lost."""
