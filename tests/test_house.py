@@ -59,3 +59,40 @@ def test_the_check_sees_an_import_inside_a_function(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text("def f():\n    from sqlalchemy import select\n    return select\n")
     assert "sqlalchemy" in _imports(sample)
+
+
+# Where scr may read the wall clock: the command line's edge (Settings.clock, which --now
+# overrides), the daemon's clock and its scheduling, the demo's folder name and a backup's
+# file name. Everything else takes `now` as a parameter, so a test moves time by passing a
+# later one and never depends on the day it runs.
+CLOCK_READERS = {"lifecycle/settings.py", "lifecycle/runtime/daemon.py",
+                 "lifecycle/demo/play.py", "storage/backup.py"}
+_CLOCK_CALLS = {"now", "today", "utcnow", "time", "time_ns", "localtime", "gmtime"}
+
+
+def _clock_reads(path: Path) -> list[int]:
+    """The lines of `path` that call datetime.now(), date.today(), time.time() or kin."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in _CLOCK_CALLS:
+            base = node.func.value
+            name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", None)
+            if name in {"datetime", "date", "time"}:
+                lines.append(node.lineno)
+    return lines
+
+
+def test_nothing_below_the_command_line_reads_the_clock():
+    readers = {str(path.relative_to(ROOT)): lines
+               for folder in ("states", "storage", "lifecycle", "handlers")
+               for path in _modules(folder) if (lines := _clock_reads(path))}
+    assert set(readers) <= CLOCK_READERS, readers
+
+
+def test_the_clock_check_sees_each_way_of_reading_it(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("import datetime, time\nfrom datetime import date, datetime as dt\n"
+                      "a = datetime.datetime.now()\nb = date.today()\nc = time.time()\n"
+                      "d = dt.min.time()\n")
+    assert _clock_reads(sample) == [3, 4, 5]

@@ -13,6 +13,7 @@ import sys
 import xml.etree.ElementTree as ET
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,10 @@ from lifecycle.demo.cast import PLANTED_BIRTH_DATES, PLANTED_NAMES
 from storage.db import make_engine
 from storage.migrate import upgrade
 from tests.cli.scr import Result, Scr
+from tests.clock import DAYS_AHEAD, days_ahead
 
 PLANTED = (*PLANTED_NAMES, *PLANTED_BIRTH_DATES)
+MOVED = 1096  # days: the narrated run's clock is this far ahead of the suite's
 LADDERS = {
     "triage.reminder", "triage.escalation", "returns.reminder", "returns.overdue",
     "returns_auto_submit.transition", "recommendation.escalation", "decision.due",
@@ -78,7 +81,7 @@ def _finish(proc: subprocess.Popen[str]) -> Result:
 def demo(tmp_path_factory) -> DemoRun:
     """Two demo runs side by side: one with --json while the environment points at a live
     board's database, an SMTP server that is not there and no clock override; one in words,
-    without --dir."""
+    without --dir, with the wall clock three years ahead."""
     base = tmp_path_factory.mktemp("demo")
     board = base / "board"
     board.mkdir()
@@ -90,7 +93,10 @@ def demo(tmp_path_factory) -> DemoRun:
     scr = Scr.in_dir(board, database_url=f"sqlite:///{live_db}",
                      SCR_SMTP_URL="smtp://127.0.0.1:9", SCR_MAIL_DIR=str(board / "mail"),
                      SCR_ALLOW_CLOCK_OVERRIDE="0")
-    words = Scr.in_dir(tmp_path_factory.mktemp("narrated"), SCR_ALLOW_CLOCK_OVERRIDE="0")
+    # The demo runs on a clock of its own: the narrated run, with the wall clock moved three
+    # years further ahead than the suite's (tests/clock.py), tells the same story.
+    words = Scr.in_dir(tmp_path_factory.mktemp("narrated"), SCR_ALLOW_CLOCK_OVERRIDE="0",
+                       **{DAYS_AHEAD: str(days_ahead() + MOVED)})
     running = _start(scr, "demo", "--dir", str(base / "demo"), "--json")
     telling = _start(words, "demo", "--fast")
     result, narrated = _finish(running), _finish(telling)
@@ -227,10 +233,13 @@ def test_demo_ignores_the_configured_database_and_mail_settings(demo):
 def test_demo_narrates_in_words_into_a_new_folder(demo):
     """Without --json or --dir: a new ./scr-demo-* folder, the steps told in plain English
     (refusals with their reasons, the daemon's rules, the CSPR in its own words), and a
-    summary naming a message."""
+    summary naming a message. Its wall clock was three years ahead of the suite's (the
+    folder is named by it), and the story is the same."""
     out = demo.narrated.out
     folders = list(demo.narrated_in.glob("scr-demo-*"))
     assert len(folders) == 1 and (folders[0] / "scr.db").is_file()
+    named = datetime.strptime(folders[0].name, "scr-demo-%Y%m%d-%H%M%S")
+    assert (named - datetime.now()).days >= MOVED - 2
     assert out.count("refused (exit status 3); nothing was written, because:") == 6
     assert "- criminal proceedings are pending (expected to conclude 2025-11-28)" in out
     assert "- the SCR criteria are met: an SCR must be commissioned" in out
