@@ -1,0 +1,70 @@
+"""A definition's fingerprint: the whole of it (states, triggers with their parameters,
+roles, guards, effects and recipients, ladders with their levels, default offsets, words,
+criteria, conditions) as canonical JSON, and its SHA-256.
+
+A shipped version is frozen: its cases run under it for years (Working Together 2023 keeps a
+case under the rules it started with). tests/states/golden/ holds each shipped version's
+canonical form, and a test fails when the code no longer produces it, so an edit that would
+change the rules of running cases (a shared guard's code, a version built from another with
+`dataclasses.replace`) is seen, and becomes a new version instead.
+
+A function (a guard, a condition, the criteria) stands as its name and a digest of its
+source: the rule it decides is part of the definition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import inspect
+import json
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+from states.process import ProcessDefinition
+
+__all__ = ["canonical", "fingerprint", "text"]
+
+
+def canonical(definition: ProcessDefinition) -> dict[str, Any]:
+    """The definition as plain JSON data, the same on every run of the same code."""
+    found = _plain(definition)
+    assert isinstance(found, dict)
+    return found
+
+
+def text(definition: ProcessDefinition) -> str:
+    """The canonical form as indented JSON text (what the golden files hold)."""
+    return json.dumps(canonical(definition), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def fingerprint(definition: ProcessDefinition) -> str:
+    """The SHA-256 of the canonical form, in hex."""
+    compact = json.dumps(canonical(definition), sort_keys=True, separators=(",", ":"),
+                         ensure_ascii=False)
+    return hashlib.sha256(compact.encode("utf-8")).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # Derived fields are kept (what every definition gains: the timer trigger, the impact
+        # checks), the private indexes over them are not.
+        return {"type": type(value).__name__,
+                **{f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                   if not f.name.startswith("_")}}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, frozenset | set):
+        return sorted((_plain(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if callable(value):
+        source = inspect.getsource(value)
+        return {"function": f"{value.__module__}.{value.__qualname__}",
+                "source_sha256": hashlib.sha256(source.encode("utf-8")).hexdigest()}
+    raise TypeError(f"a definition holds a {type(value).__name__}, which has no canonical form")
