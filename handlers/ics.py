@@ -1,9 +1,8 @@
 """RFC 5545 calendar invitations for deadlines and meetings.
 
-Written by hand with the standard library: the format needed is small (one
-VEVENT), the `icalendar` package is only a development dependency (the tests
-parse every produced file with it), and doing the folding and escaping here
-keeps the output byte-for-byte predictable.
+Written with the `icalendar` package, which folds, escapes and quotes as RFC 5545
+says (the tests parse every file it writes, and check the rules its lenient
+parser would let pass).
 
 A recipient's calendar matches entries by UID. To move a deadline, send the
 same UID with a higher SEQUENCE; to withdraw it, send METHOD:CANCEL with the
@@ -13,14 +12,15 @@ same UID and a higher SEQUENCE (`cancellation()` does that).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from icalendar import Calendar, Event, vCalAddress
+
 PRODID = "-//scr//Case review lifecycle orchestrator//EN"
 METHODS = ("REQUEST", "CANCEL")
-_LINE_OCTETS = 75  # RFC 5545 3.1: lines SHOULD NOT be longer than 75 octets, CRLF excluded
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,83 +82,52 @@ def cancellation(entry: CalendarEntry, *, stamp: datetime) -> CalendarEntry:
 
 
 def to_ics(entry: CalendarEntry) -> str:
-    """The entry as an iCalendar object: CRLF line ends, folded at 75 octets."""
-    lines = [
-        "BEGIN:VCALENDAR",
-        f"PRODID:{PRODID}",
-        "VERSION:2.0",
-        "CALSCALE:GREGORIAN",
-        f"METHOD:{entry.method}",
-        "BEGIN:VEVENT",
-        f"UID:{escape_text(entry.uid)}",
-        f"SEQUENCE:{entry.sequence}",
-        f"DTSTAMP:{_utc(entry.stamp)}",
-        *_when(entry),
-        f"SUMMARY:{escape_text(entry.summary)}",
-        f"DESCRIPTION:{escape_text(entry.description)}",
-    ]
-    if entry.organizer:
-        lines.append(_address("ORGANIZER", entry.organizer))
-    lines += [_address("ATTENDEE;ROLE=REQ-PARTICIPANT;RSVP=FALSE", a) for a in entry.attendees]
-    lines += [
-        "STATUS:CANCELLED" if entry.method == "CANCEL" else "STATUS:CONFIRMED",
-        # A deadline should not show the recipient as busy.
-        "TRANSP:TRANSPARENT",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return "".join(fold(line) + "\r\n" for line in lines)
-
-
-def escape_text(value: str) -> str:
-    """Escape a TEXT value (RFC 5545 3.3.11): backslash, semicolon, comma and line breaks."""
-    value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    return value.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n")
-
-
-def fold(line: str) -> str:
-    """Fold a content line into 75-octet pieces, never splitting a UTF-8 character."""
-    pieces: list[str] = []
-    current: list[str] = []
-    size = 0
-    limit = _LINE_OCTETS
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if size + width > limit:
-            pieces.append("".join(current))
-            current, size = [], 0
-            limit = _LINE_OCTETS - 1  # continuation lines start with one space
-        current.append(char)
-        size += width
-    pieces.append("".join(current))
-    return "\r\n ".join(pieces)
-
-
-def _when(entry: CalendarEntry) -> list[str]:
+    """The entry as an iCalendar object (RFC 5545), written by `icalendar`: CRLF line ends,
+    lines folded at 75 octets, TEXT values escaped, parameter values quoted."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", entry.method)
+    event = Event()
+    event.add("uid", entry.uid)
+    event.add("sequence", entry.sequence)
+    event.add("dtstamp", entry.stamp.astimezone(UTC))
     if entry.all_day:
         day = entry.start.astimezone(ZoneInfo(entry.timezone)).date()
-        return [
-            f"DTSTART;VALUE=DATE:{_date(day)}",
-            f"DTEND;VALUE=DATE:{_date(day + timedelta(days=1))}",
-        ]
-    end = entry.start + timedelta(minutes=entry.duration_minutes)
-    return [f"DTSTART:{_utc(entry.start)}", f"DTEND:{_utc(end)}"]
+        event.add("dtstart", day)
+        event.add("dtend", day + timedelta(days=1))
+    else:
+        event.add("dtstart", entry.start.astimezone(UTC))
+        event.add("dtend", (entry.start + timedelta(minutes=entry.duration_minutes))
+                  .astimezone(UTC))
+    event.add("summary", _text(entry.summary))
+    event.add("description", _text(entry.description))
+    if entry.organizer:
+        event.add("organizer", _address(entry.organizer))
+    for attendee in entry.attendees:
+        event.add("attendee", _address(attendee, ROLE="REQ-PARTICIPANT", RSVP="FALSE"))
+    event.add("status", "CANCELLED" if entry.method == "CANCEL" else "CONFIRMED")
+    event.add("transp", "TRANSPARENT")  # a deadline should not show the recipient as busy
+    calendar.add_component(event)
+    return calendar.to_ical().decode("utf-8")
 
 
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+def _text(value: str) -> str:
+    """A TEXT value holds no control character but the tab and line breaks (RFC 5545
+    3.3.11, which icalendar escapes); any other is dropped."""
+    return "".join(c for c in value if c >= " " or c in "\t\r\n").replace("\x7f", "")
 
 
-def _date(day: date) -> str:
-    return day.strftime("%Y%m%d")
-
-
-def _address(prefix: str, address: str) -> str:
-    """ORGANIZER/ATTENDEE from "Name <addr>" or "addr": CN parameter and mailto: URI."""
+def _address(address: str, **params: str) -> vCalAddress:
+    """ORGANIZER/ATTENDEE from "Name <addr>" or "addr": the mailto: URI, its CN parameter."""
     name, addr = parseaddr(address)
     if not addr or "@" not in addr:
         raise ValueError(f"not an e-mail address: {address!r}")
+    found = vCalAddress(f"mailto:{addr}")
     # A quoted parameter value may hold ; : and , but no double quote or control character.
     common_name = "".join(c for c in name if c >= " " and c != "\x7f").replace('"', "'").strip()
-    cn = f';CN="{common_name}"' if common_name else ""
-    return f"{prefix}{cn}:mailto:{addr}"
+    if common_name:
+        found.params["CN"] = common_name
+    found.params.update(params)
+    return found

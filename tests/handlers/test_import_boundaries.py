@@ -9,7 +9,7 @@ import handlers
 
 PACKAGE = Path(handlers.__file__).parent
 FORBIDDEN = {"lifecycle", "storage", "states"}
-ALLOWED_THIRD_PARTY = {"jinja2"}
+ALLOWED_THIRD_PARTY = {"jinja2", "icalendar"}
 
 
 def imported_roots(path: Path) -> set[str]:
@@ -22,7 +22,7 @@ def imported_roots(path: Path) -> set[str]:
     return roots
 
 
-def test_handlers_import_only_the_standard_library_jinja2_and_themselves() -> None:
+def test_handlers_import_only_the_standard_library_jinja2_icalendar_and_themselves() -> None:
     """No handlers module imports lifecycle, storage, states or any other package."""
     modules = sorted(PACKAGE.glob("*.py"))
     assert {p.name for p in modules} >= {"notices.py", "render.py", "ics.py", "mail.py"}
