@@ -13,8 +13,20 @@ import os
 
 _days = os.environ.get("TESTS_DAYS_AHEAD", "").strip()
 if _days and _days != "0":
+    import sys
     from datetime import UTC, datetime, timedelta
 
-    import time_machine
+    # time-machine imports pytest and dateutil if it can, for features not used here: half
+    # a second on every `scr` process the tests start. Hide them while it loads.
+    _hidden = {name: sys.modules.pop(name, None) for name in ("pytest", "dateutil")}
+    sys.modules.update(dict.fromkeys(_hidden))
+    try:
+        import time_machine
+    finally:
+        for _name, _module in _hidden.items():
+            if _module is None:
+                del sys.modules[_name]
+            else:
+                sys.modules[_name] = _module
 
     time_machine.travel(datetime.now(UTC) + timedelta(days=int(_days)), tick=True).start()
