@@ -102,7 +102,7 @@ class Board:
         actor = self.actor(by)
         with transaction(self.db) as tx:
             return self.engine.fire(tx, ref, trigger, actor=actor, params=params,
-                                    reason=reason, now=at, expect_version=expect_version)
+                                    reason=reason, now=at, expect_version=expect_version).case
 
     def case(self, ref: str) -> CaseRecord:
         with reading(self.db) as tx:

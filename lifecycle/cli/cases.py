@@ -122,10 +122,11 @@ def fired(app: App, ref: str, trigger: str, params: dict[str, Any], reason: str 
     commands that are words for a trigger (`scr learning consider`, `scr qa audit`)."""
     with transaction(app.db()) as tx:
         actor = _actor(app, tx)
-        before = cases.load(tx, ref).state
-        case = app.engine.fire(tx, ref, trigger, actor=actor, params=params, reason=reason,
+        done = app.engine.fire(tx, ref, trigger, actor=actor, params=params, reason=reason,
                                now=app.now(), expect_version=expect_version)
-        doc = documents.case_document(tx, app.processes.of(case), case, reader=None)
+        case, before = done.case, done.before.state
+        doc = documents.case_document(tx, app.processes.of(case), case, reader=None,
+                                      snapshot=done.after)
     moved = f"{before} → {case.state}" if before != case.state else f"still {case.state}"
     text = f"{case.ref}: {trigger} done; {moved} (version {case.version})"
     pending = [t for t in doc["timers"] if t["status"] == PENDING]

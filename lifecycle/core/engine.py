@@ -71,6 +71,17 @@ def timer_announcement(process: Process, ladder: str, level: str, key: str | Non
     return Announcement(f"timer.{ladder}", label, found.notify, level, key or "", reasons)
 
 
+@dataclass(frozen=True)
+class Fired:
+    """What a trigger did: the case row as written, and the case as guards and timers saw
+    it before and see it after (the after snapshot is derived, not read again: callers use
+    it instead of reading the case once more)."""
+
+    case: CaseRecord
+    before: CaseSnapshot
+    after: CaseSnapshot
+
+
 @dataclass
 class Engine:
     config: ProcessConfig = field(default_factory=ProcessConfig)
@@ -143,8 +154,9 @@ class Engine:
         expect_version: int | None = None,
         due_at: datetime | None = None,
         announce: Announcement | None = None,
-    ) -> CaseRecord:
-        """Fire `trigger` on case `ref` as `actor` at `now`; returns the updated case.
+    ) -> Fired:
+        """Fire `trigger` on case `ref` as `actor` at `now`; returns the updated case, with
+        the snapshots before and after.
 
         Raises NotFound or InvalidInput (exit 2), Refused (exit 3) or Conflict (exit 4);
         on any of them nothing has been written. `due_at` and `announce` are for the timer
@@ -193,7 +205,7 @@ class Engine:
             cases.save(tx, case)
             if self.check_snapshots:
                 snapshots.check(tx, case, after)
-        return case
+        return Fired(case, snapshot, after)
 
     # ------------------------------------------------------------------------ reading
     def verdicts(self, tx: Tx, ref: str, *, actor: Actor | None,

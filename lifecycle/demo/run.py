@@ -242,7 +242,7 @@ class Run:
         try:
             with transaction(self.db) as tx:
                 case = self.engine.fire(tx, ref, trigger, actor=self._actor(tx, who),
-                                        params=params, reason=reason, now=self.now)
+                                        params=params, reason=reason, now=self.now).case
                 after, pseudonym, flags = case.state, case.pseudonym, list(case.flags)
         except Refused as exc:
             raise OffScript(f"{trigger} on {ref} was refused, but the script expects it to "

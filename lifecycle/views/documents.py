@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from states.case import Actor
+from states.case import Actor, CaseSnapshot
 from states.enums import Role
 from states.words import timer_label
 from storage import cases, facts, history, learning, timers
@@ -53,12 +53,14 @@ def iso(value: date | datetime | None) -> str | None:
 
 
 def case_document(tx: Tx, process: Process, case: CaseRecord, *,
-                  reader: Actor | None) -> dict[str, Any]:
+                  reader: Actor | None, snapshot: CaseSnapshot | None = None
+                  ) -> dict[str, Any]:
     """Everything about a case, with the free text `reader` may read (None: none of it).
     Free text withheld leaves its key out: a return or evidence still shows that it was
-    given (`returned_at`, `completed_at`)."""
+    given (`returned_at`, `completed_at`). `snapshot`: the case's snapshot when the caller
+    has it (the engine's, after a trigger), so it is not read again."""
     definition = process.definition
-    snapshot = cases.snapshot(tx, case)
+    snapshot = snapshot or cases.snapshot(tx, case)
     referral = facts.referral(tx, case.id) if definition.referred else None
     proceedings = facts.proceedings(tx, case.id)
     doc: dict[str, Any] = {
