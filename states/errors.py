@@ -23,14 +23,17 @@ class NotFound(InvalidInput):
 class Refused(LifecycleError):
     """A guard is false, the trigger does not apply in this state, or the actor lacks the role.
 
-    `reasons` holds every failing reason, so a user can mend them all at once.
+    `reasons` holds every failing reason, so a user can mend them all at once; `fields`
+    those that are about one field of the input, by field (the reason a form shows by it).
     """
 
     exit_code = 3
 
-    def __init__(self, message: str, reasons: tuple[str, ...] = ()) -> None:
+    def __init__(self, message: str, reasons: tuple[str, ...] = (),
+                 fields: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.reasons = reasons or (message,)
+        self.fields = fields or {}
 
 
 class Conflict(LifecycleError):

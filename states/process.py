@@ -24,6 +24,10 @@ from states.params import Param, PType
 OWN_EFFECT = ""
 ENTER = "enter"  # TimerSpec.arm_on: armed when the case enters the ladder's state
 TIMER_TRIGGER = "timer"
+# The guards that judge the person's --reason (states.guards): one wants a reason always,
+# the other where the SCR criteria are not met. A form shows its reason field by them.
+REASON_GUARD = "reason_given"
+RATIONALE_GUARD = "rationale_if_criteria_not_met"
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,21 @@ class TriggerSpec:
     @property
     def internal(self) -> bool:
         return self.dest is None
+
+    @property
+    def needs_reason(self) -> bool:
+        """A reason must always be given (--reason; the form's reason field)."""
+        return REASON_GUARD in self.guards
+
+    @property
+    def needs_rationale(self) -> bool:
+        """A reason must be given where the SCR criteria are not met."""
+        return RATIONALE_GUARD in self.guards
+
+    @property
+    def reason_guards(self) -> tuple[str, ...]:
+        """Its guards that judge the reason given."""
+        return tuple(g for g in self.guards if g in (REASON_GUARD, RATIONALE_GUARD))
 
     @property
     def effect_name(self) -> str | None:

@@ -182,7 +182,10 @@ class Engine:
             raise Refused(str(verdict.role.reason))
         if not verdict.allowed:
             reasons = verdict.guard_reasons
-            raise Refused(f"{trigger} refused for {ref}: " + "; ".join(reasons), reasons)
+            about_reason = [g.reason for g in verdict.guards
+                            if g.reason and g.judged and g.guard in spec.reason_guards]
+            raise Refused(f"{trigger} refused for {ref}: " + "; ".join(reasons), reasons,
+                          fields={"reason": about_reason[0]} if about_reason else None)
         if spec.name == TIMER_TRIGGER and announce is None:
             announce = timer_announcement(process, values["timer"], values["level"],
                                           values.get("key"))

@@ -185,8 +185,8 @@ def role_text(rule: RoleRule) -> str:
 def needs(spec: TriggerSpec) -> tuple[str, ...]:
     """The input a trigger takes: its parameters, and --reason where a guard wants one."""
     wanted = [p.describe() for p in spec.params]
-    if "reason_given" in spec.guards:
+    if spec.needs_reason:
         wanted.append("--reason")
-    elif "rationale_if_criteria_not_met" in spec.guards:
+    elif spec.needs_rationale:
         wanted.append("--reason (when the SCR criteria are not met)")
     return tuple(wanted)

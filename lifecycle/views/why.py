@@ -199,7 +199,7 @@ def trigger_help(process: Process, spec: TriggerSpec) -> str:
         lines.extend(f"    {g.replace('_', ' ')}" + (" (judged on the input)"
                                                     if definition.reads_input(g) else "")
                      for g in spec.guards)
-    if "reason_given" in spec.guards:
+    if spec.needs_reason:
         lines.append(f"  reason     required: --reason TEXT [{REASON_CAUTION}]")
     tells = ["every business manager", *(definition.recipients[s] for s in spec.notify)]
     lines.append("  e-mails    " + "; ".join(dict.fromkeys(tells)))
@@ -214,7 +214,7 @@ def trigger_help(process: Process, spec: TriggerSpec) -> str:
     if not create and not spec.system_only:
         lines.append(f"  usage      advance REF {spec.name}"
                      + "".join(f" {p.name}=…" for p in spec.params if p.required)
-                     + (" --reason TEXT" if "reason_given" in spec.guards else ""))
+                     + (" --reason TEXT" if spec.needs_reason else ""))
     return "\n".join(lines)
 
 

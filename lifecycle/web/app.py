@@ -618,9 +618,10 @@ def _fire(portal: Portal, who: Visitor, ref: str, trigger: str, posted: Any) -> 
         return {**shown, "status": 409}
     except Refused as exc:
         reasons = list(exc.reasons) or [str(exc)]
-        problems = {"reason": "Give a reason"} if any("reason" in r for r in reasons) else {}
+        problems = {"reason": "Give a reason"} if "reason" in exc.fields else {}
         shown = _trigger_form(portal, who, ref, trigger, errors=problems, **again,
-                              summary_errors=[{"text": r, "href": "#reason" if "reason" in r
+                              summary_errors=[{"text": r, "href": "#reason"
+                                               if r in exc.fields.values()
                                                else "#main-content"} for r in reasons])
         return {**shown, "status": 422}
     except InvalidInput as exc:

@@ -17,8 +17,6 @@ from states.params import Param, PType
 from states.process import TriggerSpec
 from states.words import param_label, value_words
 
-# The guards that want a reason: the form says whether it is required.
-REASON_GUARDS = ("reason_given",)
 ENUM_WORDS = {"true": "Yes", "false": "No"}
 # The parameters shown as checkboxes: a list of values, posted as one field each.
 LISTS = (PType.CHOICES, PType.AGENCIES, PType.THEMES)
@@ -57,7 +55,7 @@ def build(spec: TriggerSpec, agencies: Sequence[str], themes: Sequence[str], *,
           errors: Mapping[str, str] | None = None, reason: str = "") -> Form:
     """The form of `spec`, its choices of agency and of theme the board's own."""
     values, errors = values or {}, errors or {}
-    form = Form(spec.name, reason_required=any(g in spec.guards for g in REASON_GUARDS),
+    form = Form(spec.name, reason_required=spec.needs_reason,
                 reason=reason)
     for p in spec.params:
         shown = None if p.private else values.get(p.name)

@@ -228,6 +228,28 @@ def test_bad_input_is_shown_by_its_field_and_nothing_is_written(site: Site):
     assert site.board.case(ref).version == before
 
 
+def test_a_missing_reason_is_shown_by_the_reason_field_and_other_refusals_at_the_top(
+        site: Site):
+    """Withdrawing wants a reason (a property of the trigger, not a word in the message): the
+    refusal links to the reason field and the field says so. A guard about the case, not
+    the input, links to the top of the page."""
+    ref = site.board.refer(at=site.now)
+    c = sign_in(site, BM_MAIL)
+    before = site.board.case(ref).version
+    form = c.get(f"/cases/{ref}/withdraw")
+    refused = c.post(f"/cases/{ref}/withdraw", data={
+        "if_version": str(before), "csrf_token": form_token(form.text)})
+    assert refused.status_code == 422
+    assert 'href="#reason"' in refused.text and "Give a reason" in refused.text
+    site.board.fire(ref, "request_information", at=site.now, agencies="health,police")
+    form = c.get(f"/cases/{ref}/submit_to_sub_group")
+    early = c.post(f"/cases/{ref}/submit_to_sub_group", data={
+        "if_version": str(site.board.case(ref).version), "csrf_token": form_token(form.text)})
+    assert early.status_code == 422 and "outstanding" in early.text
+    assert 'href="#reason"' not in early.text and "Give a reason" not in early.text
+    assert site.board.state(ref) == "information_request"
+
+
 def test_a_stale_version_says_the_case_changed(site: Site):
     ref = site.board.refer(at=site.now)
     c = sign_in(site, BM_MAIL)
