@@ -28,10 +28,12 @@ __all__ = ["canonical", "fingerprint", "text"]
 
 
 def canonical(definition: ProcessDefinition) -> dict[str, Any]:
-    """The definition as plain JSON data, the same on every run of the same code."""
-    found = _plain(definition)
-    assert isinstance(found, dict)
-    return found
+    """The definition as plain JSON data, the same on every run of the same code: the
+    definition with each field at its default left out, and the defaults of every kind of
+    thing in it (a trigger, a parameter, a ladder), so that a changed default shows too."""
+    kinds: dict[str, Any] = {}
+    found = _plain(definition, kinds)
+    return {"definition": found, "defaults": {name: kinds[name] for name in sorted(kinds)}}
 
 
 def text(definition: ProcessDefinition) -> str:
@@ -46,23 +48,42 @@ def fingerprint(definition: ProcessDefinition) -> str:
     return hashlib.sha256(compact.encode("utf-8")).hexdigest()
 
 
-def _plain(value: Any) -> Any:
+def _defaults(kind: type) -> dict[str, Any]:
+    found = {}
+    for f in dataclasses.fields(kind):
+        if f.default is not dataclasses.MISSING:
+            found[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            found[f.name] = f.default_factory()
+    return found
+
+
+def _plain(value: Any, kinds: dict[str, Any]) -> Any:
     if isinstance(value, Enum):
         return value.value
     if value is None or isinstance(value, str | int | float | bool):
         return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         # Derived fields are kept (what every definition gains: the timer trigger, the impact
-        # checks), the private indexes over them are not.
+        # checks), the private indexes over them are not. A field at its default is left
+        # out: a new property declared with a default shows once, in the defaults.
+        defaults = _defaults(type(value))
+        if type(value).__name__ not in kinds:
+            kinds[type(value).__name__] = {}  # placed first: a default may hold this kind
+            kinds[type(value).__name__] = {k: _plain(v, kinds) for k, v in defaults.items()
+                                           if not k.startswith("_")}
         return {"type": type(value).__name__,
-                **{f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                   if not f.name.startswith("_")}}
+                **{f.name: _plain(getattr(value, f.name), kinds)
+                   for f in dataclasses.fields(value) if not f.name.startswith("_")
+                   and not (f.name in defaults and getattr(value, f.name) == defaults[f.name])}}
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+        return {str(k): _plain(v, kinds)
+                for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, frozenset | set):
-        return sorted((_plain(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+        return sorted((_plain(v, kinds) for v in value),
+                      key=lambda v: json.dumps(v, sort_keys=True))
     if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
+        return [_plain(v, kinds) for v in value]
     if callable(value):
         source = inspect.getsource(value)
         return {"function": f"{value.__module__}.{value.__qualname__}",

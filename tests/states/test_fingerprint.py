@@ -11,6 +11,7 @@ import difflib
 import pytest
 
 from states.fingerprint import canonical, fingerprint, text
+from states.params import Param
 from states.registry import REGISTRY
 from tests.states.golden.__main__ import FOLDER, path_of
 
@@ -58,6 +59,16 @@ def test_the_fingerprint_sees_a_changed_offset_a_guard_and_a_parameter():
 def test_the_canonical_form_is_plain_json_data():
     """Functions stand as a name and a digest of their code; nothing else is left unread."""
     form = canonical(REGISTRY.get("cspr", "1"))
-    guards = form["guards"]
+    guards = form["definition"]["guards"]
     assert all(set(g) == {"function", "source_sha256"} for g in guards.values())
-    assert form["name"] == "cspr" and form["version"] == "1"
+    assert form["definition"]["name"] == "cspr" and form["definition"]["version"] == "1"
+    assert form["defaults"]["Param"]["required"] is True
+
+
+def test_a_changed_default_changes_the_fingerprint(monkeypatch):
+    """Fields at their defaults are left out of the definition, so the defaults are part of
+    the form: a parameter that silently stopped being required would show."""
+    scr1 = REGISTRY.get("scr", "1")
+    before = fingerprint(scr1)
+    monkeypatch.setattr(Param.__dataclass_fields__["required"], "default", False)
+    assert fingerprint(scr1) != before
