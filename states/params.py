@@ -58,6 +58,11 @@ class Param:
     in_history: bool = True
     not_future: bool = False
     multi_agency: bool = False  # AGENCY: also accept `multi_agency`
+    # INT: the number of one of the case's own actions (checked against them, completed from
+    # them, and the action the e-mail goes out about).
+    names_action: bool = False
+    # DATE: a day ahead the recipients get a calendar invitation for (a sub-group meeting).
+    invites: bool = False
     max_length: int = 500
     help: str = ""
 

@@ -222,7 +222,7 @@ def _param_values(look: Lookup, param: Param, spec: TriggerSpec | None,
         return [Candidate("true"), Candidate("false")]
     if t is PType.DATE:
         return [Candidate(look.today(), "today")]
-    if t is PType.INT and param.name == "action":
+    if param.names_action:
         wanted = {"complete_action": "open", "sign_off_action": "completed"}.get(
             spec.name if spec else "")
         return [Candidate(str(n), f"{agency}, {status}") for n, agency, status

@@ -258,7 +258,7 @@ class Engine:
                               today=config.working_days.local_date(now), context=spec.name,
                               themes=config.themes)
         for p in spec.params:
-            if p.type is PType.INT and p.name == "action" and snapshot is not None \
+            if p.names_action and snapshot is not None \
                     and snapshot.action(values[p.name]) is None:
                 raise InvalidInput(f"{snapshot.ref} has no action {values[p.name]}")
         return values
@@ -318,7 +318,7 @@ class Engine:
                             state_label=definition.state_label(case.state), now=now,
                             deadline=notify.next_deadline(definition, changes.pending, now),
                             history_seq=seq, act=self._act(process, case))
-        meeting = values.get("meeting_date") if spec.name == "submit_to_sub_group" else None
+        meeting = next((values.get(p.name) for p in spec.params if p.invites), None)
         if meeting is not None and meeting < days.local_date(now):
             meeting = None
         mail += invitations.queue(

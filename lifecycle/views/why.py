@@ -18,7 +18,7 @@ from lifecycle.core.process import Process, Processes
 from states.case import Actor, CaseSnapshot
 from states.config import ProcessConfig
 from states.errors import InvalidInput, NotFound
-from states.params import REASON_CAUTION, Param, PType, clean_text, parse_params
+from states.params import REASON_CAUTION, Param, clean_text, parse_params
 from states.process import ProcessDefinition, TriggerSpec
 from storage import cases
 from storage.db import Tx
@@ -112,7 +112,7 @@ def judge_params(spec: TriggerSpec, raw: Mapping[str, str], config: ProcessConfi
             values[p.name] = None
             checks.append(_check(p.name, True, False, None, str(exc)))
             continue
-        if p.type is PType.INT and p.name == "action" and view is not None \
+        if p.names_action and view is not None \
                 and view.action(value) is None:
             values[p.name] = None
             checks.append(_check(p.name, True, False, str(value),

@@ -119,7 +119,7 @@ TRIGGERS: tuple[TriggerSpec, ...] = (
         "submit_to_sub_group", "Case submitted to the case review sub-group",
         (S.INFORMATION_REQUEST,), S.SUB_GROUP, (BM, SYSTEM),
         params=(
-            Param("meeting_date", PType.DATE, required=False),
+            Param("meeting_date", PType.DATE, required=False, invites=True),
             Param("urgent", PType.BOOL, required=False),
         ),
         guards=("returns_in_or_deadline_passed",),
@@ -265,7 +265,7 @@ TRIGGERS: tuple[TriggerSpec, ...] = (
         "complete_action", "Action completed", (S.PUBLISHED,), None,
         (RoleRule(R.AGENCY_LEAD, "action"), BM),
         params=(
-            Param("action", PType.INT, help="the action's number"),
+            Param("action", PType.INT, names_action=True, help="the action's number"),
             Param("evidence", PType.LONG_TEXT, private=True, max_length=5000),
         ),
         guards=("action_open", "evidence_given"), notify=("subgroup_chair",),
@@ -273,7 +273,7 @@ TRIGGERS: tuple[TriggerSpec, ...] = (
     ),
     TriggerSpec(
         "sign_off_action", "Action signed off", (S.PUBLISHED,), None, roles(R.SUBGROUP_CHAIR),
-        params=(Param("action", PType.INT),), guards=("action_completed",),
+        params=(Param("action", PType.INT, names_action=True),), guards=("action_completed",),
         notify=("agency_leads:action", "action_owner"),
         help="Sign off a completed action.",
     ),
