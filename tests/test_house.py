@@ -96,3 +96,50 @@ def test_the_clock_check_sees_each_way_of_reading_it(tmp_path):
                       "a = datetime.datetime.now()\nb = date.today()\nc = time.time()\n"
                       "d = dt.min.time()\n")
     assert _clock_reads(sample) == [3, 4, 5]
+
+
+# The definition is the only place a rule lives: a trigger's, guard's, state's or
+# parameter's name quoted outside states/ (and the templates, the tests and the demo's
+# script) is a rule decided by name somewhere else. These are the places left, and how many
+# each quotes; the count may only come down. (Names with an underscore: the single words,
+# such as `date` or `agency`, are also ordinary keys.)
+NAMED_ELSEWHERE = {
+    "handlers/notices.py": 22, "handlers/render.py": 43, "lifecycle/cli/completion.py": 3,
+    "lifecycle/cli/learning.py": 18, "lifecycle/core/effects.py": 39,
+    "lifecycle/core/engine.py": 1, "lifecycle/core/notify.py": 1,
+    "lifecycle/views/documents.py": 12, "lifecycle/views/report.py": 19,
+    "lifecycle/views/text.py": 13, "lifecycle/views/timeline.py": 1,
+    "lifecycle/views/why.py": 1, "lifecycle/web/app.py": 1, "storage/cases.py": 6,
+    "storage/facts.py": 7, "storage/learning.py": 3, "storage/seal.py": 13,
+    "storage/tables.py": 13,
+}
+
+
+def _definition_names() -> set[str]:
+    from states.registry import REGISTRY
+
+    names: set[str] = set()
+    for d in REGISTRY:
+        names |= set(d.states)
+        for spec in (d.create, *d.all_triggers):
+            names |= {spec.name, *spec.guards, *(p.name for p in spec.params)}
+        names |= {t.ladder for t in d.timers}
+    return {n for n in names if "_" in n}
+
+
+def _quoted(path: Path, names: set[str]) -> int:
+    return sum(1 for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+               if isinstance(node, ast.Constant) and node.value in names)
+
+
+def test_names_from_the_definitions_are_quoted_in_no_new_place():
+    names = _definition_names()
+    found = {str(path.relative_to(ROOT)): count
+             for folder in ("lifecycle", "handlers", "storage") for path in _modules(folder)
+             if "demo" not in path.parts and (count := _quoted(path, names))}
+    grown = {f: (n, NAMED_ELSEWHERE.get(f, 0)) for f, n in found.items()
+             if n > NAMED_ELSEWHERE.get(f, 0)}
+    assert not grown, f"names decided outside the definition (now, allowed): {grown}"
+    shrunk = {f: (found.get(f, 0), n) for f, n in NAMED_ELSEWHERE.items()
+              if found.get(f, 0) < n}
+    assert not shrunk, f"fewer names quoted than allowed: lower NAMED_ELSEWHERE {shrunk}"
