@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.clock import pythonpath
+from tests.clock import DAYS_AHEAD, pythonpath
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,19 +50,80 @@ class Scr:
         return cls(cwd, env)
 
     def __call__(self, *args: str, stdin: str | None = None, timeout: float = 60,
-                 **env: str) -> Result:
-        proc = subprocess.run(
-            [sys.executable, "-m", "lifecycle.cli", *args], cwd=self.cwd,
-            env={**self.env, **env}, input=stdin, capture_output=True, text=True,
-            timeout=timeout,
-        )
-        return Result(proc.returncode, proc.stdout, proc.stderr)
+                 process: bool = False, **env: str) -> Result:
+        """Run `scr ARGS`: in this process, through the command line's own entry point,
+        unless `process` asks for a process of its own (or the command is one that runs on:
+        the shell, the daemon, the portal, the demo). The environment and the working
+        directory are the command's for the length of the call."""
+        merged = {**self.env, **env}
+        if process or _runs_on(args) or merged.get(DAYS_AHEAD) != os.environ.get(DAYS_AHEAD):
+            proc = subprocess.run(
+                [sys.executable, "-m", "lifecycle.cli", *args], cwd=self.cwd, env=merged,
+                input=stdin, capture_output=True, text=True, timeout=timeout,
+            )
+            return Result(proc.returncode, proc.stdout, proc.stderr)
+        return _in_process(args, merged, self.cwd, stdin)
 
     def ok(self, *args: str, **kw: Any) -> Result:
         """Run and insist on exit 0, showing stderr if not."""
         result = self(*args, **kw)
         assert result.code == 0, f"scr {' '.join(args)} exited {result.code}: {result.err}"
         return result
+
+
+# Commands that run until stopped, or read a terminal: always in a process of their own.
+_LONG_RUNNING = frozenset({"shell", "daemon", "web", "demo"})
+
+
+def _runs_on(args: tuple[str, ...]) -> bool:
+    from lifecycle.cli.main import command_word
+
+    return command_word(list(args)) in _LONG_RUNNING
+
+
+def _in_process(args: tuple[str, ...], env: dict[str, str], cwd: Path,
+                stdin: str | None) -> Result:
+    """`scr ARGS` through lifecycle.cli.main.run in this process, as a process would see
+    it: its own environment, working directory, standard input and output."""
+    import io
+    import logging
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from lifecycle.cli.main import run
+    from lifecycle.log import configure as configure_logging
+
+    saved_env, saved_cwd, saved_stdin = dict(os.environ), os.getcwd(), sys.stdin
+    before = {id(getattr(h, "stream", None)) for h in logging.getLogger().handlers}
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="")
+    err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="")
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        os.chdir(cwd)
+        sys.stdin = io.TextIOWrapper(io.BytesIO((stdin or "").encode("utf-8")),
+                                     encoding="utf-8")
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = run(list(args))
+            except SystemExit as exc:  # argparse: --help, --version, a usage error
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+        sys.stdin = saved_stdin
+        for handler in logging.getLogger().handlers:  # a log file the command opened
+            stream = getattr(handler, "stream", None)
+            if stream is not None and id(stream) not in before and stream not in (out, err):
+                stream.close()
+        configure_logging(level=logging.WARNING)  # as tests/conftest.py left it
+    texts = []
+    for stream in (out, err):
+        stream.flush()
+        raw = stream.buffer
+        assert isinstance(raw, io.BytesIO)
+        texts.append(raw.getvalue().decode("utf-8"))
+    return Result(code, texts[0], texts[1])
 
 
 def scr_v1_config() -> Path:
