@@ -97,13 +97,21 @@ def sweep(db: Database, engine: Engine, now: datetime, *,
     report = SweepReport(now)
     cursor: tuple[datetime, int] | None = None
     turn = _Turns(is_sqlite(db))
+    # A case whose timer was left pending in this pass (the case locked by someone else, or
+    # the firing failed) has none of its later timers fired in it either: a case's timers
+    # fire in due order, and the one left comes first on the next wake.
+    held: set[int] = set()
     while not stop():
         candidates = _due(db, now, cursor, batch)
         for timer_id, case_id, due_at in candidates:
             if stop():
                 return report
             cursor = (due_at, timer_id)
-            _one(db, engine, timer_id, case_id, now, report)
+            if case_id in held:
+                report.busy += 1
+                continue
+            if not _one(db, engine, timer_id, case_id, now, report):
+                held.add(case_id)
             turn.take()
         # A firing may arm timers already due (a clock that runs across states, armed again
         # in the state a timed transition entered): they lie after the cursor, and the next
@@ -149,8 +157,9 @@ def _due(db: Database, now: datetime, cursor: tuple[datetime, int] | None,
 
 
 def _one(db: Database, engine: Engine, timer_id: int, case_id: int, now: datetime,
-         report: SweepReport) -> None:
-    """Claim and fire one due timer (and its ladder) in one transaction; log after commit."""
+         report: SweepReport) -> bool:
+    """Claim and fire one due timer (and its ladder) in one transaction; log after commit.
+    False if it was left pending: the case was locked, or the firing failed."""
     done: list[TimerOutcome] = []
     ref = pseudonym = None
     try:
@@ -158,18 +167,19 @@ def _one(db: Database, engine: Engine, timer_id: int, case_id: int, now: datetim
             case = cases.lock(tx, case_id)
             if case is None:
                 report.busy += 1
-                return
+                return False
             ref, pseudonym = case.ref, case.pseudonym
             done = _claim_and_fire(tx, engine, case, timer_id, now)
     except Refused as exc:
         _error(report, timer_id, ref, pseudonym, "timer.refused", "; ".join(exc.reasons))
-        return
+        return False
     except Exception as exc:  # one timer's failure must not stop the sweep
         _error(report, timer_id, ref, pseudonym, "timer.error", exc.__class__.__name__)
-        return
+        return False
     for firing in done:
         report.firings.append(firing)
         _log(firing, pseudonym)
+    return True
 
 
 def _claim_and_fire(tx: Tx, engine: Engine, case: LockedCase, timer_id: int,

@@ -62,3 +62,45 @@ def test_two_concurrent_sweeps_fire_each_timer_once(db_url):
     finally:
         for e in (*engines, setup):
             e.dispose()
+
+
+def test_a_case_left_locked_keeps_its_later_timers_for_the_next_wake_too(pg_migrated_url):
+    """PostgreSQL: the sweep finds a case locked by someone else at its first due timer and
+    leaves it; the lock is let go before the sweep reaches the case's next due timer (of
+    another ladder). That timer waits too: a case's timers fire in due order, and on the
+    next wake both fire, the earlier first. (Seen under kills: a killed daemon's backend held
+    a publishing case until mid-sweep, and the long-hold escalation fired before the
+    publication it should have been disarmed by.)"""
+    from sqlalchemy import event, text
+
+    from lifecycle.core.engine import Engine
+    from states.config import ProcessConfig
+    from tests.lifecycle.sweeping import history
+
+    db = make_engine(pg_migrated_url)
+    board = Board(db, Engine(ProcessConfig(start=("cspr", None))))
+    board.seed_users()
+    ref = board.refer({**SCR_REFERRAL, "aware_on": "2026-11-18", "looked_after": False}, at=T0)
+    now = T0 + timedelta(days=14)  # the notification (from awareness) and the triage are due
+    other = make_engine(pg_migrated_url)
+    holder = other.connect()
+    held = holder.begin()
+    holder.execute(text("SELECT id FROM cases WHERE ref = :ref FOR UPDATE"), {"ref": ref})
+
+    def let_go(conn, cursor, statement, *_):
+        if "SKIP LOCKED" in statement and held.is_active:
+            held.commit()  # after the sweep found the case locked once
+
+    event.listen(db, "after_cursor_execute", let_go)
+    try:
+        first = sweep(db, board.engine, now)
+    finally:
+        event.remove(db, "after_cursor_execute", let_go)
+        holder.close()
+        other.dispose()
+    assert not first.of("fired", "blocked") and first.busy >= 2
+    second = sweep(db, board.engine, now)
+    fired = [f.timer for f in second.of("fired", "blocked")]
+    assert fired[0].startswith("notification.") and any(f.startswith("triage.") for f in fired)
+    assert [h.trigger for h in history(board, ref)][1:] == ["timer"] * len(fired)
+    db.dispose()
