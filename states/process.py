@@ -93,6 +93,12 @@ class TriggerSpec:
         return next((p for p in self.params if p.name == name), None)
 
 
+# The levels of a ladder that are deadlines rather than early reminders: once one is due
+# and the step it asks for is not done, the case is overdue (`scr list --overdue`, the
+# portal's overdue page, the timeline).
+DEADLINE_LEVELS = ("escalation", "overdue", "due", "chair", "transition")
+
+
 @dataclass(frozen=True)
 class Level:
     name: str

@@ -1,22 +1,18 @@
-"""What every command needs: the settings, the database, the engine, the actor and `now`."""
+"""What every command needs: the application (settings, database, engine, `now`) and who
+acts, which on the command line is the operating-system login that runs it."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-from lifecycle.settings import Settings
+from lifecycle.application import Application
 from states.case import Actor
 from states.enums import Role
 from states.errors import InvalidInput, Refused
 from storage import users
-from storage.db import SCHEMA_HEAD, Database, Tx, make_engine, redact, schema_revision, sqlite_file
-
-if TYPE_CHECKING:
-    from lifecycle.core.engine import Engine
-    from lifecycle.core.process import Processes
+from storage.db import Tx
 
 
 @dataclass(frozen=True)
@@ -28,53 +24,8 @@ class Output:
 
 
 @dataclass
-class App:
-    settings: Settings
-    _db: Database | None = field(default=None, init=False)
-    _engine: Engine | None = field(default=None, init=False)
-    _processes: Processes | None = field(default=None, init=False)
-
-    @property
-    def engine(self) -> Engine:
-        """The lifecycle engine, built on first use (reading commands never need it)."""
-        if self._engine is None:
-            from lifecycle.core.engine import Engine
-
-            self._engine = Engine(self.settings.process, self.settings.board,
-                                  check_snapshots=self.settings.check_snapshots,
-                                  processes=self.processes)
-        return self._engine
-
-    @property
-    def processes(self) -> Processes:
-        """The process definitions, with the board's configuration bound to each (reading
-        commands need no more; the engine shares them)."""
-        if self._processes is None:
-            from lifecycle.core.process import Processes
-
-            self._processes = Processes(self.settings.process)
-        return self._processes
-
-    def now(self) -> datetime:
-        return self.settings.clock()
-
-    def db(self, *, creating: bool = False) -> Database:
-        """The database engine; outside `scr init` the schema must be there and current."""
-        if self._db is None:
-            url = self.settings.database_url
-            if not creating:
-                _require_sqlite_file(url)
-            self._db = make_engine(url)
-            if not creating:
-                with self._db.connect() as connection:
-                    revision = schema_revision(connection)
-                if revision is None:
-                    raise InvalidInput(f"the database {redact(url)} is not initialised: run "
-                                       "scr init")
-                if revision != SCHEMA_HEAD:
-                    raise InvalidInput(f"the database schema is at {revision}, this scr needs "
-                                       f"{SCHEMA_HEAD}: run scr init to upgrade")
-        return self._db
+class App(Application):
+    """The command line's: who acts is the login that runs the command (SECURITY.md)."""
 
     def actor(self, tx: Tx, *, required: bool = True,
               named: str | None = None) -> Actor | None:
@@ -107,11 +58,6 @@ class App:
         behalf = _actor(users.named(tx, named))
         return Actor(behalf.name, behalf.roles, behalf.agency, recorded_by=user.name)
 
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.dispose()
-            self._db = None
-
 
 def _actor(user: users.UserRecord) -> Actor:
     if not user.active:
@@ -128,10 +74,3 @@ def login_name() -> str:
     own = pwd.getpwuid(os.geteuid()).pw_name
     via_sudo = os.environ.get("SUDO_USER")
     return via_sudo if via_sudo and via_sudo != "root" else own
-
-
-def _require_sqlite_file(url: str) -> None:
-    """Refuse to create an empty SQLite file as a side effect of a read or a typo."""
-    file = sqlite_file(url)
-    if file is not None and not file.exists():
-        raise InvalidInput(f"no database at {file}: run scr init")

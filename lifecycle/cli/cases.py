@@ -20,6 +20,7 @@ from lifecycle.views.text import case_text, table, when
 from states.case import Actor
 from states.errors import InvalidInput
 from states.params import REASON_CAUTION, Param, PType
+from states.process import DEADLINE_LEVELS
 from states.registry import REGISTRY
 from storage import cases
 from storage.db import Tx, reading, transaction
@@ -28,7 +29,6 @@ from storage.timers import PENDING
 if TYPE_CHECKING:
     from lifecycle.core.judge import Judgement
 
-OVERDUE_LEVELS = ("escalation", "overdue", "due", "chair", "transition")
 REFERRAL_FILE_MAX = 1_000_000
 
 
@@ -228,7 +228,7 @@ def list_cases(app: App, args: Namespace) -> Output:
     now = app.now()
     with reading(app.db()) as tx:
         app.actor(tx, required=False)
-        rows = documents.case_list(tx, now=now, levels=OVERDUE_LEVELS, state=state,
+        rows = documents.case_list(tx, now=now, levels=DEADLINE_LEVELS, state=state,
                                    overdue_only=args.overdue, processes=CASE_PROCESSES)
     cal = app.settings.process.working_days
     text = table(

@@ -19,13 +19,11 @@ from lifecycle.views.documents import iso
 from lifecycle.views.text import table, when
 from states.case import CaseSnapshot
 from states.enums import ActionStatus
-from states.process import TimerSpec
+from states.process import DEADLINE_LEVELS, TimerSpec
 from states.working_days import Offset, WorkingDays
 from storage import cases, history, timers
 from storage.db import Tx
 
-# The levels that are deadlines rather than early reminders (as `scr list --overdue`).
-DEADLINE_LEVELS = ("escalation", "overdue", "due", "chair", "transition")
 # The furthest ahead `within` looks: about ten years of working days, beyond any deadline
 # a review sets.
 WITHIN_MAX = 2500

@@ -20,10 +20,9 @@ from xml.sax.saxutils import escape, quoteattr
 
 from lifecycle.core.arming import label
 from lifecycle.core.process import Process
-from lifecycle.views.overdue import DEADLINE_LEVELS
 from lifecycle.views.text import table, when
 from states import words
-from states.process import ProcessDefinition
+from states.process import DEADLINE_LEVELS, ProcessDefinition
 from states.working_days import WorkingDays
 from storage import facts, history, timers
 from storage.cases import CaseRecord

@@ -35,12 +35,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from lifecycle import log
-from lifecycle.cli.app import App
+from lifecycle.application import Application
 from lifecycle.settings import Settings
 from lifecycle.web import access, forms, identity
 from lifecycle.web.identity import Visitor
 from states.case import Actor
 from states.errors import Conflict, InvalidInput, NotFound, Refused
+from states.process import DEADLINE_LEVELS
 from storage import cases
 from storage.db import reading, transaction
 
@@ -90,12 +91,12 @@ def _select_item(pair: list[str], chosen: Any) -> dict[str, Any]:
 
 
 class Portal:
-    """The portal's state: the settings, the database and engine (one App, as a command
-    has), the templates."""
+    """The portal's state: the settings, the application (lifecycle.application: the
+    database, the definitions and the engine, as a command has), the templates."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.app = App(settings)
+        self.app = Application(settings)
         self.env = environment()
         # OpenID Connect: the provider, discovered on first use, and the key that signs the
         # short-lived cookie binding a browser to its sign-in attempt. It is per process:
@@ -439,11 +440,10 @@ def _visible(tx: Any, who: Visitor, ref: str) -> cases.CaseRecord:
 
 def _cases(portal: Portal, who: Visitor, state: str | None,
            overdue: bool) -> list[dict[str, Any]]:
-    from lifecycle.cli.cases import OVERDUE_LEVELS
     from lifecycle.views import documents
 
     with reading(portal.app.db()) as tx:
-        rows = documents.case_list(tx, now=portal.now(), levels=OVERDUE_LEVELS, state=state,
+        rows = documents.case_list(tx, now=portal.now(), levels=DEADLINE_LEVELS, state=state,
                                    overdue_only=overdue,
                                    processes=portal.app.processes.registry.names(referred=True))
         rows = access.visible(tx, who, rows)
