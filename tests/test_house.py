@@ -116,7 +116,7 @@ NAMED_ELSEWHERE = {
     "lifecycle/core/engine.py": 1, "lifecycle/core/notify.py": 1,
     "lifecycle/views/documents.py": 12, "lifecycle/views/report.py": 19,
     "lifecycle/views/text.py": 13, "lifecycle/views/timeline.py": 1,
-    "lifecycle/views/why.py": 1, "lifecycle/web/app.py": 1, "storage/cases.py": 6,
+    "lifecycle/views/why.py": 1, "lifecycle/web/learning.py": 1, "storage/cases.py": 6,
     "storage/facts.py": 7, "storage/learning.py": 3, "storage/seal.py": 13,
     "storage/tables.py": 13,
 }

@@ -18,6 +18,10 @@ from states.process import TriggerSpec
 from states.words import param_label, value_words
 
 ENUM_WORDS = {"true": "Yes", "false": "No"}
+# The form's own fields beside the parameters': the reason (the key Refused.fields gives a
+# refusal about it under) and the version the form was shown at.
+REASON = "reason"
+VERSION = "if_version"
 # The parameters shown as checkboxes: a list of values, posted as one field each.
 LISTS = (PType.CHOICES, PType.AGENCIES, PType.THEMES)
 
@@ -60,7 +64,7 @@ def build(spec: TriggerSpec, agencies: Sequence[str], themes: Sequence[str], *,
     for p in spec.params:
         shown = None if p.private else values.get(p.name)
         form.fields.append(_field(p, agencies, themes, shown, errors.get(p.name)))
-    form.reason_error = errors.get("reason")
+    form.reason_error = errors.get(REASON)
     return form
 
 
@@ -127,3 +131,39 @@ def shown_values(spec: TriggerSpec, raw: Mapping[str, str]) -> dict[str, Any]:
         if p.name in raw:
             out[p.name] = raw[p.name].split(",") if p.type in LISTS else raw[p.name]
     return out
+
+
+def posted_reason(form: Mapping[str, Any]) -> str | None:
+    """The reason typed, or None when none was."""
+    return str(form.get(REASON) or "").strip() or None
+
+
+def posted_version(form: Mapping[str, Any]) -> int | None:
+    """The case's version the form was shown at (a stale one is a conflict), if it says."""
+    try:
+        return int(str(form.get(VERSION) or ""))
+    except ValueError:
+        return None
+
+
+def field_errors(checks: list[dict[str, Any]]) -> dict[str, str]:
+    """Each parameter's problem (views.why.judge_params's checks), by field."""
+    return {c["param"]: _said(c["param"], c["reason"]) for c in checks if c.get("reason")}
+
+
+def _said(name: str, message: str) -> str:
+    """A parameter's problem as its field shows it: the field's own label says which, so
+    the message does not name the parameter again ("themes: unknown value ..." is shown
+    by Themes as "Unknown value ...")."""
+    said = message.removeprefix(f"{name}: ")
+    return said[:1].upper() + said[1:]
+
+
+def summary(errors: Mapping[str, str]) -> list[dict[str, str]]:
+    """The error summary's entries, each linking to its field."""
+    return [{"text": f"{words(k)}: {v}", "href": f"#{k}"} for k, v in errors.items()]
+
+
+def at_the_top(messages: list[str]) -> list[dict[str, str]]:
+    """The error summary's entries for problems of no one field: they link to the page."""
+    return [{"text": m, "href": "#main-content"} for m in messages]

@@ -22,8 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from starlette.authentication import BaseUser
+
 from lifecycle import log
 from lifecycle.settings import Settings
+from states.case import Actor
 from states.enums import Role
 from storage import outbox, users, web
 from storage.db import Database, reading, transaction
@@ -188,16 +191,34 @@ def _why(found: web.LinkState | None, now: datetime) -> str:
 
 
 @dataclass(frozen=True)
-class Visitor:
-    """The signed-in person a request acts for."""
+class Visitor(BaseUser):
+    """The signed-in person a request acts for: `request.user` on the pages that want one
+    (lifecycle/web/auth.py)."""
 
     session_id: int
     user: UserRecord
     csrf_token: str
 
     @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def display_name(self) -> str:
+        return self.user.name
+
+    @property
+    def identity(self) -> str:
+        return self.user.email
+
+    @property
     def roles(self) -> frozenset[str]:
         return frozenset(self.user.roles)
+
+    @property
+    def actor(self) -> Actor:
+        """The person as the engine and the judge take them."""
+        return Actor(self.user.name, self.roles, self.user.agency)
 
     def holds(self, *roles: str) -> bool:
         return bool(self.roles & set(roles))
