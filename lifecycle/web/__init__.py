@@ -1,1 +1,2 @@
-"""The portal (`scr web`): lifecycle/web/app.py."""
+"""The portal (`scr web`): composed in lifecycle/web/app.py, its pages by concern in signin,
+casework, learning and board (docs/architecture.md, "The portal")."""
