@@ -83,7 +83,7 @@ def far_future_timers(path: Path, count: int, cases: int) -> None:
         conn.executemany(
             "INSERT INTO cases (id, ref, pseudonym, state, version, definition, "
             "definition_version, flags, round, referred_at, state_entered_at, updated_at, "
-            "partner_views) VALUES (?, ?, 'Filler', 'review', 1, 'scr', '1', '[]', 1, ?, ?, ?, "
+            "facts) VALUES (?, ?, 'Filler', 'review', 1, 'scr', '1', '[]', 1, ?, ?, ?, "
             "'{}')",
             ((first + i, f"FILL-{first + i}", now, now, now) for i in range(cases)))
         per = max(1, count // cases)

@@ -96,14 +96,11 @@ class CaseSnapshot:
     notice_sent_at: datetime | None = None
     scheduled_publication: date | None = None
     actions: tuple[ActionFacts, ...] = ()
-    panel_notified: bool = False
     inquest: str = Proceedings.NONE
-    notified_on: date | None = None
-    rapid_review_sent_on: date | None = None
-    panel_response: str | None = None
-    # The safeguarding partners' recorded views (CSPR): partner -> (decision, recorded at).
-    partner_views: Mapping[str, tuple[str, datetime]] = field(default_factory=dict)
     learning: LearningFacts | None = None
+    # The facts its definition declares (states.facts), in their stored form: read each
+    # through its declaration (`Fact.of`), which types it.
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def referred(self) -> ReferralFacts:
@@ -119,12 +116,6 @@ class CaseSnapshot:
 
     def outstanding(self) -> tuple[AgencyAsk, ...]:
         return tuple(a for a in self.current_asks() if a.returned_at is None)
-
-    def agreed(self, decision: str) -> frozenset[str]:
-        """The partners whose view, recorded since the case entered its state, is
-        `decision`."""
-        return frozenset(p for p, (d, at) in self.partner_views.items()
-                         if d == decision and at >= self.state_entered_at)
 
     def action(self, number: int) -> ActionFacts | None:
         return next((a for a in self.actions if a.number == number), None)

@@ -22,6 +22,7 @@ from states.enums import (
     Proceedings,
     Role,
 )
+from states.facts import NOTIFIED_ON, PARTNER_VIEWS, RAPID_REVIEW_SENT_ON
 
 DEFAULT_NOTICE = "pre-publication notice to Ofsted and the Department"
 Guard = Callable[[CaseSnapshot, GuardContext], str | None]
@@ -205,8 +206,9 @@ def no_proceedings_holding_publication(case: CaseSnapshot, ctx: GuardContext) ->
 
 @guard()
 def not_yet_notified(case: CaseSnapshot, ctx: GuardContext) -> str | None:
-    if case.notified_on is not None:
-        return f"the serious incident notification was recorded already ({case.notified_on})"
+    notified = NOTIFIED_ON.of(case)
+    if notified is not None:
+        return f"the serious incident notification was recorded already ({notified})"
     return None
 
 
@@ -303,7 +305,8 @@ def amendment_given(case: CaseSnapshot, ctx: GuardContext) -> str | None:
 def _partners_agree(decision: str, case: CaseSnapshot, ctx: GuardContext) -> str | None:
     """All three partners hold `decision`: each recorded it (record_partner_view) since the
     case reached the decision, the partner firing the decision counting as agreeing."""
-    agreed = set(case.agreed(decision))
+    agreed = {partner for partner, view in PARTNER_VIEWS.of(case).items()
+              if view["decision"] == decision and view["at"] >= case.state_entered_at}
     if Role.SAFEGUARDING_PARTNER in ctx.actor.roles and ctx.actor.agency in PARTNERS:
         agreed.add(ctx.actor.agency)
     missing = [p for p in PARTNERS if p not in agreed]
@@ -335,13 +338,14 @@ def lead_partner_decides(case: CaseSnapshot, ctx: GuardContext) -> str | None:
 
 @guard()
 def rapid_review_not_sent(case: CaseSnapshot, ctx: GuardContext) -> str | None:
-    if case.rapid_review_sent_on is not None:
-        return f"the rapid review was sent to the Panel already ({case.rapid_review_sent_on})"
+    sent = RAPID_REVIEW_SENT_ON.of(case)
+    if sent is not None:
+        return f"the rapid review was sent to the Panel already ({sent})"
     return None
 
 
 @guard()
 def rapid_review_sent(case: CaseSnapshot, ctx: GuardContext) -> str | None:
-    if case.rapid_review_sent_on is None:
+    if RAPID_REVIEW_SENT_ON.of(case) is None:
         return "the rapid review has not been sent to the Panel (send_rapid_review)"
     return None

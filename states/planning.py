@@ -16,6 +16,7 @@ from datetime import datetime
 from states.case import ActionFacts, CaseSnapshot
 from states.criteria import notifiable
 from states.enums import Proceedings
+from states.facts import NOTIFIED_ON, RAPID_REVIEW_SENT_ON
 from states.process import TimerSpec
 from states.working_days import Offset
 
@@ -45,12 +46,12 @@ def _proceedings_pending(case: CaseSnapshot) -> bool:
 
 
 def _notification_outstanding(case: CaseSnapshot) -> bool:
-    return case.notified_on is None and case.referred.aware_on is not None \
+    return NOTIFIED_ON.of(case) is None and case.referred.aware_on is not None \
         and notifiable(case.referred)
 
 
 def _notified(case: CaseSnapshot) -> bool:
-    return case.notified_on is not None
+    return NOTIFIED_ON.of(case) is not None
 
 
 def _publication_not_deferred(case: CaseSnapshot) -> bool:
@@ -171,11 +172,11 @@ def _anchor(
         day = case.referred.aware_on
         return (start_of(day), label, True) if day else None
     if name == "notified":
-        day = case.notified_on or case.referred.aware_on
+        day = NOTIFIED_ON.of(case) or case.referred.aware_on
         return (start_of(day), label, True) if day else (case.referred_at, ANCHORS["referred"],
                                                          True)
     if name == "rapid_review_sent":
-        day = case.rapid_review_sent_on
+        day = RAPID_REVIEW_SENT_ON.of(case)
         return (start_of(day), label, True) if day else None
     if name == "action_due":
         return (start_of(action.due), label, True) if action else None

@@ -18,6 +18,7 @@ from typing import Any
 from states.case import ReferralFacts
 from states.criteria import Assessment
 from states.enums import FINDINGS, Role
+from states.facts import Fact, Record
 from states.params import Param, PType
 
 # TriggerSpec.effect: "the effect registered under the trigger's own name".
@@ -61,6 +62,8 @@ class TriggerSpec:
     effect: str | None = OWN_EFFECT
     # A decision is made: the SCR criteria assessment is shown with it (`scr why`, e-mail).
     criteria: bool = False
+    # What it records in the definition's own facts (states.facts), from its parameters.
+    records: tuple[Record, ...] = ()
 
     @property
     def internal(self) -> bool:
@@ -275,6 +278,9 @@ class ProcessDefinition:
     # What a new record of the process is opened with (OPENS): "referral" (a case about a
     # child, `scr refer`) or "learning" (a review from elsewhere, `scr learning add`).
     opens: str = "referral"
+    # Its own facts (states.facts): what its triggers record beyond what every review
+    # records, kept in the case's facts document, in the order people are shown them.
+    facts: tuple[Fact, ...] = ()
     # Derived in __post_init__.
     timer_trigger: TriggerSpec = field(init=False)
     all_triggers: tuple[TriggerSpec, ...] = field(init=False)
@@ -307,6 +313,9 @@ class ProcessDefinition:
 
     def timer(self, ladder: str) -> TimerSpec | None:
         return self._by_ladder.get(ladder)
+
+    def fact(self, name: str) -> Fact | None:
+        return next((f for f in self.facts if f.name == name), None)
 
     def state_label(self, state: str) -> str:
         return self.state_labels.get(state, state)

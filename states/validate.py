@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from states.enums import Role
+from states.facts import FactType
 from states.planning import ANCHORS
 from states.process import ENTER, ProcessDefinition, TimerSpec, TriggerSpec
 
@@ -85,6 +86,11 @@ def problems(definition: ProcessDefinition) -> list[str]:
                 found.append(f"final state {state} has a transition out")
         elif not reachable(graph, state) & d.finals:
             found.append(f"state {state} is a trap: no final state can be reached from it")
+    facts = [f.name for f in d.facts]
+    if len(set(facts)) != len(facts):
+        found.append("a fact name is used twice")
+    found += [f"fact {f.name}: a choice without choices" for f in d.facts
+              if f.type == FactType.CHOICE and not f.choices]
     by_name = {t.name: t for t in triggers}
     for timer in d.timers:
         found += _timer_problems(d, timer, by_name)
@@ -108,6 +114,16 @@ def _trigger_problems(d: ProcessDefinition, t: TriggerSpec) -> list[str]:
         found.append(f"{t.name}: a parameter name is used twice")
     if not t.sources and t is not d.create:
         found.append(f"{t.name}: applies in no state")
+    for rec in t.records:
+        fact = d.fact(rec.fact)
+        if fact is None:
+            found.append(f"{t.name}: records {rec.fact}, which the definition does not declare")
+        elif (rec.key is None) == (fact.type == FactType.VIEWS):
+            found.append(f"{t.name}: records {rec.fact} " + (
+                "without the key its views are kept by" if rec.key is None else
+                "by a key, but it is not kept by key"))
+        found += [f"{t.name}: records {rec.fact} from an unknown parameter {p}"
+                  for p in (rec.param, rec.key) if p is not None and p not in params]
     return found
 
 

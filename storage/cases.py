@@ -83,9 +83,7 @@ def new(*, ref: str, pseudonym: str, definition: str, definition_version: str, s
         meeting_date=None, recommendation=None, methodology=None, lead_reviewer=None,
         commissioned_at=None, decided_at=None, report_title=None, completed_at=None,
         notice_sent_at=None, scheduled_publication=None, published_at=None,
-        panel_notified_on=None, notified_on=None, rapid_review_sent_on=None,
-        panel_response=None, panel_response_on=None, partner_views={}, closed_at=None,
-        history_head=None,
+        facts={}, closed_at=None, history_head=None,
     )
 
 
@@ -194,17 +192,8 @@ def own_facts(case: CaseRecord) -> dict[str, Any]:
         "commissioned_at": case.commissioned_at, "decided_at": case.decided_at,
         "notice_sent_at": case.notice_sent_at,
         "scheduled_publication": case.scheduled_publication,
-        "panel_notified": case.panel_notified_on is not None,
-        "notified_on": case.notified_on,
-        "rapid_review_sent_on": case.rapid_review_sent_on,
-        "panel_response": case.panel_response,
-        "partner_views": partner_views(case.partner_views),
+        "facts": case.facts,
     }
-
-
-def partner_views(stored: Mapping[str, Any]) -> dict[str, tuple[str, datetime]]:
-    """The partners' views as the snapshot holds them, from the JSON column."""
-    return {p: (v["decision"], datetime.fromisoformat(v["at"])) for p, v in stored.items()}
 
 
 def snapshot(tx: Tx, case: CaseRecord) -> CaseSnapshot:

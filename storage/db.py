@@ -28,7 +28,7 @@ Tx = Connection
 
 BUSY_TIMEOUT_MS = 15_000
 # The schema revision this code needs; tests assert it is Alembic's head.
-SCHEMA_HEAD = "0010"
+SCHEMA_HEAD = "0011"
 CONFLICT = "was changed by someone else at the same time; look again and retry"
 
 

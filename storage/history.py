@@ -98,7 +98,7 @@ def verify(tx: Tx) -> Audit:
             broken = chains.Break(case.ref, None, f"the case is at version {case.version} "
                                   f"but has {len(rows)} history rows")
         if broken is None and rows and rows[-1].record_hash is not None:
-            if seal.digest(tx, case) != rows[-1].record_hash:
+            if not seal.matches(tx, case, rows[-1].record_hash):
                 broken = chains.Break(case.ref, None, "the case's record was changed outside "
                                       "its history (it does not match the seal of its newest "
                                       "row)")

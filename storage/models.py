@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.types import UTCDateTime
+from storage.types import UTCDateTime, document
 
 
 def moment(*, nullable: bool = False, index: bool = False) -> Any:
@@ -117,19 +117,12 @@ class Case(SQLModel, table=True):
     notice_sent_at: datetime | None = moment(nullable=True)
     scheduled_publication: date | None = None
     published_at: datetime | None = moment(nullable=True)
-    panel_notified_on: date | None = None
-    # The serious incident notification to Ofsted and the national panel (SCR version 2,
-    # CSPR): the day it was made.
-    notified_on: date | None = None
-    # CSPR: the rapid review sent to the Child Safeguarding Practice Review Panel, and the
-    # Panel's response (local_review, national_review or no_review) with its day.
-    rapid_review_sent_on: date | None = None
-    panel_response: str | None = Field(default=None, max_length=20)
-    panel_response_on: date | None = None
-    # CSPR: each safeguarding partner's recorded view of the decision, by partner:
-    # {"decision": ..., "at": ISO moment, "by": user}.
-    partner_views: dict[str, Any] = Field(default_factory=dict,
-                                          sa_column=Column(JSON, nullable=False))
+    # The facts its definition declares (states/facts.py), in one document checked against
+    # the definition on every write: JSONB on PostgreSQL. Migration 0011 moved the
+    # regimes' own columns into it (the panel told, the notification, the partners' views,
+    # the rapid review and the Panel's response).
+    facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(
+        document(), nullable=False))
     closed_at: datetime | None = moment(nullable=True)
     # The hash of the newest history row: a removed tail of the chain shows (storage.chain).
     history_head: str | None = Field(default=None, max_length=64)

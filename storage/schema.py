@@ -59,7 +59,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from storage.types import UTCDateTime
+from storage.types import UTCDateTime, document
 
 metadata = MetaData()
 '''
@@ -113,7 +113,7 @@ def _type(kind: Any) -> str:
     if isinstance(kind, UTCDateTime):
         return "UTCDateTime()"
     if isinstance(kind, JSON):
-        return "JSON"
+        return "document()" if "postgresql" in kind._variant_mapping else "JSON"
     if isinstance(kind, Boolean):
         return "Boolean"
     if isinstance(kind, Date):

@@ -21,8 +21,13 @@ the sweep marks a timer `stale` when it finds it due after its case left the sta
 armed it, and such a timer is sealed as still pending. A live timer marked stale is not
 (its case is in that stay): that is the tampering it must show.
 
-The field lists are fixed for version 1. A column added later joins a version 2, chosen
-by the history row that sealed it, so that the seals of existing rows still verify.
+The field lists are fixed for each version, so that the seals of existing rows still
+verify; a column added later joins a new version. Version 2 (migration 0011) seals the
+case's own row as a mapping of field to value, and with it the facts document its
+definition declares (states/facts.py), whatever facts it holds: a new fact needs no new
+version. Version 1 sealed the case's row as a list, six of whose columns migration 0011
+moved into the document; a row sealed at version 1 is checked by reading those six from the
+document, and a document holding anything else cannot match it. `matches` tries both.
 
 Tables added after version 1 (migration 0010: the learning record a `learning` case opens
 with, the audits of a review's learning and the training commissioned from it) are
@@ -59,16 +64,23 @@ from storage.tables import (
     CaseRecord,
 )
 
-VERSION = 1
+VERSION = 2
 
 CASE_FIELDS = (
     "ref", "pseudonym", "state", "kind", "definition", "definition_version", "flags", "round",
     "referred_at", "state_entered_at", "updated_at", "returns_due_at", "meeting_date",
     "recommendation", "methodology", "lead_reviewer", "commissioned_at", "decided_at",
     "report_title", "completed_at", "notice_sent_at", "scheduled_publication",
-    "published_at", "panel_notified_on", "notified_on", "rapid_review_sent_on",
-    "panel_response", "panel_response_on", "partner_views", "closed_at",
+    "published_at", "closed_at", "facts",
 )
+# Version 1: the case's row as a list: version 2's fields up to published_at, the six
+# columns migration 0011 moved into the facts document (read from it, with the value the
+# column held when it was empty), then closed_at.
+V1_MOVED: dict[str, Any] = {
+    "panel_notified_on": None, "notified_on": None, "rapid_review_sent_on": None,
+    "panel_response": None, "panel_response_on": None, "partner_views": {},
+}
+V1_CASE_FIELDS = (*CASE_FIELDS[:CASE_FIELDS.index("closed_at")], *V1_MOVED, "closed_at")
 _ID: Any = bindparam("case_id")
 
 
@@ -162,10 +174,29 @@ def _timer(row: Sequence[Any], case: CaseRecord) -> Sequence[Any]:
     return values
 
 
-def record(tx: Tx, case: CaseRecord) -> dict[str, Any]:
-    """Everything the seal covers (rows as the database gives them)."""
+def record(tx: Tx, case: CaseRecord, *, version: int = VERSION) -> dict[str, Any]:
+    """Everything the seal of `version` covers (rows as the database gives them)."""
+    return _body(_rest(tx, case), case, version)
+
+
+def _body(rest: dict[str, Any], case: CaseRecord, version: int) -> dict[str, Any]:
+    if version == VERSION:
+        return {"v": VERSION, "case": {f: getattr(case, f) for f in CASE_FIELDS}, **rest}
+    if version != 1:
+        raise ValueError(f"no seal version {version}")
+    stored = case.facts or {}
+    body = {"v": 1, "case": [stored.get(f, V1_MOVED[f]) if f in V1_MOVED else getattr(case, f)
+                             for f in V1_CASE_FIELDS], **rest}
+    beyond = {k: v for k, v in stored.items() if k not in V1_MOVED}
+    if beyond:  # version 1 knew no such facts: a record holding them is not the one sealed
+        body["facts_beyond_version_1"] = beyond
+    return body
+
+
+def _rest(tx: Tx, case: CaseRecord) -> dict[str, Any]:
+    """The sections after the case's own row: the same in every version."""
     ids = {"case_id": case.id}
-    sealed: dict[str, Any] = {"v": VERSION, "case": [getattr(case, f) for f in CASE_FIELDS]}
+    sealed: dict[str, Any] = {}
     for name, statement in _TABLES:
         sealed[name] = statement.all(tx, ids)
     sealed["attendance"] = _ATTENDANCE.all(tx, ids)
@@ -181,4 +212,14 @@ def record(tx: Tx, case: CaseRecord) -> dict[str, Any]:
 def digest(tx: Tx, case: CaseRecord) -> str:
     """The seal of `case` as stored now (its own row as given: the engine seals the row it
     is about to save)."""
-    return hashlib.sha256(canonical(record(tx, case))).hexdigest()
+    return _hash(record(tx, case))
+
+
+def matches(tx: Tx, case: CaseRecord, sealed: str) -> bool:
+    """Whether `case` as stored now is the record `sealed` sealed, at any version."""
+    rest = _rest(tx, case)
+    return any(_hash(_body(rest, case, v)) == sealed for v in (VERSION, 1))
+
+
+def _hash(body: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical(body)).hexdigest()

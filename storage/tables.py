@@ -27,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from storage.types import UTCDateTime
+from storage.types import UTCDateTime, document
 
 metadata = MetaData()
 
@@ -112,12 +112,7 @@ CASES = Table(
     Column("notice_sent_at", UTCDateTime(), nullable=True),
     Column("scheduled_publication", Date, nullable=True),
     Column("published_at", UTCDateTime(), nullable=True),
-    Column("panel_notified_on", Date, nullable=True),
-    Column("notified_on", Date, nullable=True),
-    Column("rapid_review_sent_on", Date, nullable=True),
-    Column("panel_response", String(20), nullable=True),
-    Column("panel_response_on", Date, nullable=True),
-    Column("partner_views", JSON, nullable=False),
+    Column("facts", document(), nullable=False),
     Column("closed_at", UTCDateTime(), nullable=True),
     Column("history_head", String(64), nullable=True),
     Index("ix_cases_state", "state"),
@@ -384,12 +379,7 @@ class CaseRecord:
     notice_sent_at: datetime | None
     scheduled_publication: date | None
     published_at: datetime | None
-    panel_notified_on: date | None
-    notified_on: date | None
-    rapid_review_sent_on: date | None
-    panel_response: str | None
-    panel_response_on: date | None
-    partner_views: dict[str, Any]
+    facts: dict[str, Any]
     closed_at: datetime | None
     history_head: str | None
 

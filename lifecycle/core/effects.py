@@ -20,6 +20,7 @@ from typing import Any
 from lifecycle.core.firing import Firing
 from states.case import ActionFacts, AgencyAsk, MeetingFacts
 from states.enums import ActionStatus, Flag, Kind, Proceedings
+from states.facts import recorded
 from storage import facts, learning
 from storage.cases import CaseRecord
 
@@ -48,6 +49,12 @@ def effect(*names: str) -> Callable[[Effect], Effect]:
         return fn
 
     return register
+
+
+def record_facts(f: Firing) -> None:
+    """What the trigger records in its definition's own facts (TriggerSpec.records): a new
+    document, checked against the definition when the engine saves the case."""
+    f.case.facts = recorded(f.case.facts, f.spec.records, f.params, at=f.now, actor=f.actor)
 
 
 def _set_flag(case: CaseRecord, flag: str, on: bool) -> None:
@@ -262,38 +269,9 @@ def _action_status(f: Firing, status: ActionStatus) -> None:
         for a in f.snapshot.actions)
 
 
-@effect("record_panel_notice")
-def _panel(f: Firing) -> None:
-    f.case.panel_notified_on = f.params["date"]
-
-
-@effect("record_notification")
-def _notification(f: Firing) -> None:
-    f.case.notified_on = f.params["date"]
-
-
 @effect("not_published")
 def _not_published(f: Firing) -> None:
     _set_flag(f.case, Flag.NOT_PUBLISHED, True)
-
-
-@effect("record_partner_view")
-def _partner_view(f: Firing) -> None:
-    views = dict(f.case.partner_views)  # a new dict, so the JSON column is saved
-    views[f.params["partner"]] = {"decision": f.params["decision"], "at": f.now.isoformat(),
-                                  "by": f.actor.name}
-    f.case.partner_views = views
-
-
-@effect("send_rapid_review")
-def _send_rapid_review(f: Firing) -> None:
-    f.case.rapid_review_sent_on = f.params["date"]
-
-
-@effect("record_panel_response")
-def _panel_response(f: Firing) -> None:
-    f.case.panel_response = f.params["response"]
-    f.case.panel_response_on = f.params["date"]
 
 
 @effect("amend_referral")

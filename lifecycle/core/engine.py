@@ -30,6 +30,7 @@ from states.case import SYSTEM_ACTOR, Actor, CaseSnapshot
 from states.config import ProcessConfig
 from states.enums import Proceedings, Role
 from states.errors import Conflict, InvalidInput, NotFound, Refused
+from states.facts import check as check_facts
 from states.params import PType, clean_text, parse_params
 from states.process import TIMER_TRIGGER, TriggerSpec
 from states.registry import REGISTRY, Registry
@@ -199,6 +200,8 @@ class Engine:
                 case.state = new_state
                 case.state_entered_at = now
             case.updated_at = now
+            if case.facts is not snapshot.facts:
+                check_facts(process.definition.facts, case.facts)
             after = snapshots.after(snapshot, case, firing.changes)
             self._record(tx, process, case, after, spec, firing.timers, seq=seq,
                          source=snapshot.state, actor=actor, reason=reason, values=values,

@@ -5,9 +5,10 @@ callbacks when it is built.
 - Every trigger of the definition is a transition (an internal one when it has no
   destination). Its one condition is the judge's verdict (lifecycle/core/judge.py): the
   machine will not move a case on a trigger nobody judged allowed.
-- Its `before` callback is the trigger's effect, looked up by the name the definition
-  gives (lifecycle/core/effects.py); a name with no effect registered fails here, when the
-  machine is built, and so does an effect that no trigger of any shipped definition names.
+- Its `before` callbacks are the trigger's effect, looked up by the name the definition
+  gives (lifecycle/core/effects.py), and what it records in the definition's own facts
+  (TriggerSpec.records); a name with no effect registered fails here, when the machine is
+  built, and so does an effect that no trigger of any shipped definition names.
 - Leaving a state with timers disarms them (`on_exit`); entering one arms its ladders
   (`on_enter`); an internal trigger that re-arms or ends a ladder says so (`after`). The
   callbacks only note the plan on the Firing; lifecycle/core/arming.py applies it.
@@ -65,6 +66,10 @@ def _effect(name: str) -> Callable[[EventData], None]:
     return run
 
 
+def _record(event: EventData) -> None:
+    effects.record_facts(_firing(event))
+
+
 def _leave(event: EventData) -> None:
     _firing(event).timers.leave = True
 
@@ -94,7 +99,8 @@ class ProcessMachine:
             self._machine.add_transition(
                 spec.name, [str(s) for s in spec.sources],
                 str(spec.dest) if spec.dest is not None else None, conditions=[_judged],
-                before=[_effect(name)] if name is not None else [],
+                before=[*([_effect(name)] if name is not None else []),
+                        *([_record] if spec.records else [])],
                 after=[self._toucher(touched)] if touched else [],
             )
         self._from = {str(s): frozenset(self._machine.get_triggers(str(s)))

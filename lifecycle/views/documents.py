@@ -9,13 +9,14 @@ replaced, each agency's return and each action's evidence.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from states.case import Actor, CaseSnapshot
 from states.enums import Role
-from states.words import timer_label
+from states.facts import Fact, FactType
+from states.words import timer_label, value_label
 from storage import cases, facts, history, learning, timers
 from storage.cases import CaseRecord
 from storage.db import Tx
@@ -127,12 +128,7 @@ def case_document(tx: Tx, process: Process, case: CaseRecord, *,
         "notice_sent_at": iso(case.notice_sent_at),
         "scheduled_publication": iso(case.scheduled_publication),
         "published_at": iso(case.published_at),
-        "panel_notified_on": iso(case.panel_notified_on),
-        "notified_on": iso(case.notified_on),
-        "partner_views": {partner: dict(view) for partner, view in case.partner_views.items()},
-        "rapid_review_sent_on": iso(case.rapid_review_sent_on),
-        "panel_response": case.panel_response,
-        "panel_response_on": iso(case.panel_response_on),
+        **fact_entries(definition.facts, case.facts, reader),
         "actions": [
             {"action": a.number, "agency": a.agency, "description": a.description,
              "owner": a.owner, "due": iso(a.due), "status": a.status,
@@ -151,6 +147,33 @@ def case_document(tx: Tx, process: Process, case: CaseRecord, *,
              "replaced_at": iso(v.replaced_at)}
             for v in facts.summary_versions(tx, case.id)]
     return doc
+
+
+def fact_entries(declared: Sequence[Fact], stored: Mapping[str, Any],
+                 reader: Actor | None) -> dict[str, Any]:
+    """The facts its definition declares (states/facts.py) that `reader` may read: `facts`,
+    each by name in its stored form (a fact not yet recorded: None, or no views), and
+    `fact_lines`, [label, words] for each one recorded, in the definition's order, as the
+    printout and the portal show them."""
+    roles = reader.roles if reader is not None else None
+    shown = [f for f in declared if f.readable_by(roles)]
+    values = {f.name: stored.get(f.name, {} if f.type == FactType.VIEWS else None)
+              for f in shown}
+    return {"facts": values,
+            "fact_lines": [[f.label, fact_words(f, values[f.name])] for f in shown
+                           if values[f.name]]}
+
+
+def fact_words(fact: Fact, stored: Any) -> str:
+    """A recorded fact as a line of words: a choice by its words, views as `key: view`."""
+    if fact.type == FactType.VIEWS:
+        return ", ".join(
+            f"{value_label(key)}: " + ", ".join(value_label(str(v)) for k, v in view.items()
+                                                if k not in ("at", "by"))
+            for key, view in stored.items())
+    if fact.type == FactType.CHOICE:
+        return value_label(stored)
+    return str(stored)
 
 
 def learning_entry(item: Any, reader: Actor | None) -> dict[str, Any]:

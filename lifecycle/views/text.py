@@ -194,14 +194,7 @@ def _case_lines(doc: dict[str, Any], cal: WorkingDays) -> list[str]:
              ("notice sent", when(doc["notice_sent_at"], cal) if doc["notice_sent_at"] else None),
              ("publication", doc["scheduled_publication"]),
              ("published", when(doc["published_at"], cal) if doc["published_at"] else None),
-             ("panel told", doc["panel_notified_on"]),
-             ("notified", doc["notified_on"]),
-             ("partners", ", ".join(f"{w(p)}: {w(v['decision'])}"
-                                    for p, v in doc["partner_views"].items())),
-             ("rapid review", doc["rapid_review_sent_on"] and
-              f"sent to the Panel {doc['rapid_review_sent_on']}"),
-             ("panel response", doc["panel_response"] and
-              f"{w(doc['panel_response'])} ({doc['panel_response_on']})")]
+             *((label, words) for label, words in doc["fact_lines"])]
     shown = [(k, v) for k, v in facts if v]
     if shown:
         lines.append("")

@@ -34,6 +34,14 @@ from types import MappingProxyType
 from states import guards, recipients
 from states.criteria import assess_cspr
 from states.enums import PARTNERS, Methodology, Role, State
+from states.facts import (
+    NOTIFIED_ON,
+    PANEL_RESPONSE,
+    PANEL_RESPONSE_ON,
+    PARTNER_VIEWS,
+    RAPID_REVIEW_SENT_ON,
+    Record,
+)
 from states.params import Param, PType
 from states.planning import CONDITIONS
 from states.process import ENTER, Level, ProcessDefinition, RoleRule, TimerSpec, TriggerSpec
@@ -91,7 +99,8 @@ NEW = {
         None, (RoleRule(R.SAFEGUARDING_PARTNER, "partner"), BM),
         params=(Param("partner", PType.CHOICE, choices=PARTNERS),
                 Param("decision", PType.CHOICE, choices=DECISIONS)),
-        notify=(P,),
+        notify=(P,), effect=None,
+        records=(Record(PARTNER_VIEWS.name, "decision", key="partner"),),
         help="Record one safeguarding partner's view of the decision (local_review or "
         "no_review); a decision needs all three."),
     "commission_practice_review": TriggerSpec(
@@ -113,7 +122,8 @@ NEW = {
     "send_rapid_review": TriggerSpec(
         "send_rapid_review", "Rapid review sent to the Panel", (S.REVIEW, S.CLOSED), None,
         (BM, PARTNER), params=(DATE_SENT,), guards=("rapid_review_not_sent",),
-        notify=(P, "scrutineer"),
+        notify=(P, "scrutineer"), effect=None,
+        records=(Record(RAPID_REVIEW_SENT_ON.name, "date"),),
         help="Record that the rapid review, with the partners' decision, was sent to the "
         "Child Safeguarding Practice Review Panel."),
     "record_panel_response": TriggerSpec(
@@ -121,6 +131,8 @@ NEW = {
         (BM,), params=(Param("response", PType.CHOICE, choices=REVIEW_VIEWS),
                        Param("date", PType.DATE, not_future=True)),
         guards=("rapid_review_sent",), notify=(P, "scrutineer", "lead_reviewer"),
+        effect=None, records=(Record(PANEL_RESPONSE.name, "response"),
+                              Record(PANEL_RESPONSE_ON.name, "date")),
         help="Record the Panel's response to the rapid review: local_review, national_review "
         "(the Panel takes a national review) or no_review."),
 }
@@ -199,7 +211,7 @@ RAPID_REVIEW = TimerSpec(
      Level("due", "notified", (P, "business_manager"))),
     also_in=PRE_DECISION[1:], when="notified", invite="due",
 )
-PANEL_RESPONSE = TimerSpec(
+PANEL_RESPONSE_DUE = TimerSpec(
     "panel_response", "The Panel's response to the rapid review", S.REVIEW,
     ("send_rapid_review",),
     (Level("reminder", "rapid_review_sent", ("business_manager", P)),),
@@ -224,7 +236,7 @@ def _timers() -> tuple[TimerSpec, ...]:
     found = [NOTIFICATION, RAPID_REVIEW]
     found += [_ladder(t) for t in scr_v2.TIMERS if t.ladder not in REPLACED]
     at = next(i for i, t in enumerate(found) if t.ladder == "proceedings_check")
-    return (*found[:at], PANEL_RESPONSE, PUBLICATION_DUE, *found[at:])
+    return (*found[:at], PANEL_RESPONSE_DUE, PUBLICATION_DUE, *found[at:])
 
 
 TIMERS = _timers()
@@ -274,4 +286,5 @@ DEFINITION = ProcessDefinition(
     }),
     due_on_working_days=True,
     templates="cspr",
+    facts=(NOTIFIED_ON, PARTNER_VIEWS, RAPID_REVIEW_SENT_ON, PANEL_RESPONSE, PANEL_RESPONSE_ON),
 )

@@ -31,6 +31,7 @@ from states.enums import (
     Route,
     State,
 )
+from states.facts import PANEL_NOTIFIED_ON, Record
 from states.params import Param, PType
 from states.planning import CONDITIONS
 from states.process import ENTER, Level, ProcessDefinition, RoleRule, TimerSpec, TriggerSpec
@@ -287,7 +288,7 @@ TRIGGERS: tuple[TriggerSpec, ...] = (
         "record_panel_notice", "National panel and Ofsted told of the decision",
         (S.REVIEW, S.CLOSED), None, (BM,),
         params=(Param("date", PType.DATE, not_future=True),),
-        notify=("chair",),
+        notify=("chair",), effect=None, records=(Record(PANEL_NOTIFIED_ON.name, "date"),),
         help="Record that the national panel and Ofsted were told of the decision, with "
         "reasons; stops the panel reminder.",
     ),
@@ -420,4 +421,5 @@ DEFINITION = ProcessDefinition(
     recipients=recipients.RECIPIENTS,
     conditions=CONDITIONS,
     criteria=assess,
+    facts=(PANEL_NOTIFIED_ON,),
 )

@@ -30,6 +30,7 @@ from types import MappingProxyType
 
 from states.criteria import assess_v2
 from states.enums import Proceedings, Role, State
+from states.facts import NOTIFIED_ON, Record
 from states.params import Param, PType
 from states.process import ENTER, Level, RoleRule, TimerSpec, TriggerSpec
 from states.scr import v1
@@ -63,7 +64,8 @@ RECORD_NOTIFICATION = TriggerSpec(
     "record_notification", "Serious incident notified to Ofsted and the national panel",
     PRE_DECISION, None, (BM,),
     params=(Param("date", PType.DATE, not_future=True, help="the day it was notified"),),
-    guards=("not_yet_notified",), notify=("chair",),
+    guards=("not_yet_notified",), notify=("chair",), effect=None,
+    records=(Record(NOTIFIED_ON.name, "date"),),
     help="Record that Ofsted and the national panel (and, for a looked-after child's death, "
     "the Secretary of State) were told of the serious incident; the chair's decision is due "
     "a month from it.",
@@ -177,4 +179,5 @@ DEFINITION = replace(
     criteria=assess_v2,
     due_on_working_days=True,
     templates="scr2",
+    facts=(*v1.DEFINITION.facts, NOTIFIED_ON),
 )

@@ -131,5 +131,6 @@ def test_no_review_decision_closes_and_reminds_about_the_panel(scr, referral_fil
     assert pending == {"panel.reminder", "panel.due"}
     advance(scr, BM, "2026-12-01", ref, "record_panel_notice", "date=2026-12-01")
     case = scr.ok("show", ref, "--json").json()
-    assert case["panel_notified_on"] == "2026-12-01"
+    assert case["facts"]["panel_notified_on"] == "2026-12-01"
+    assert ["panel told", "2026-12-01"] in case["fact_lines"]
     assert [t for t in case["timers"] if t["status"] == "pending"] == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from storage.db import SCHEMA_HEAD
 from tests.board import BM, CHAIR
 from tests.cli.conftest import AFTER_TEMPLATE, CASE_REF, _copy_db
 from tests.cli.scr import Scr
@@ -16,7 +17,7 @@ def test_version(scr):
     assert plain.out.startswith("scr ") and "(scr-case-reviews)" in plain.out
     doc = scr.ok("version", "--json").json()
     assert doc["distribution"] == "scr-case-reviews" and doc["scr"] in plain.out
-    assert doc["schema"] == {"code": "0010", "database": "0010"}
+    assert doc["schema"] == {"code": SCHEMA_HEAD, "database": SCHEMA_HEAD}
     defs = {(d["name"], d["version"]): d["new_cases"] for d in doc["definitions"]}
     assert defs == {("cspr", "1"): False, ("learning", "1"): False, ("scr", "1"): True,
                     ("scr", "2"): False}

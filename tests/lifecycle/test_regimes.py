@@ -337,7 +337,7 @@ def test_a_cspr_runs_from_notification_to_actions_signed_off(cspr):
     assert "panel_response.reminder" in [f.timer for f in report.of("fired")]
     cspr.fire(ref, "record_panel_response", at=reminder.due_at + H, response="local_review",
               date="2027-01-05")
-    assert cspr.case(ref).panel_response == "local_review"
+    assert cspr.case(ref).facts["panel_response"] == "local_review"
     # The review is completed; an inquest defers publication and pauses its clock.
     cspr.fire(ref, "complete_review", by=REVIEWER, at=datetime(2027, 4, 1, 10, tzinfo=UTC),
               report="Child P: final report")
