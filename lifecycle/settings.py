@@ -1,72 +1,157 @@
 """Configuration, read once at the edge and passed in (README.md, "Configuration").
 
-Precedence: command-line option, then environment variable, then the TOML file given by
-`--config` / `SCR_CONFIG`, then the defaults below. An unknown section or key in the file
-is an error, so a misspelt setting never silently falls back to a default; so is a value
-out of its range (each number has bounds, `_NUMBERS`), and the one error line names the key.
+Every setting is declared once, in `TABLE`: its key in the TOML file, the environment
+variable that overrides it, what its value may be, its default and one line of help.
+`load` reads the table (lifecycle.config.table: the command-line option, then the
+environment, then the file given by `--config` / `SCR_CONFIG`, then the default) and builds
+the settings below from it; the dataclasses' defaults are the table's, and
+docs/configuration.md is generated from it (`python -m lifecycle.config.reference`).
 """
 
 from __future__ import annotations
 
-import math
 import os
-import re
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from functools import cached_property
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from lifecycle.config.kinds import (
+    TEXT,
+    ClockTime,
+    Flag,
+    Folder,
+    Line,
+    MailAddress,
+    Number,
+    Offsets,
+    OneOf,
+    Pattern,
+    Slugs,
+    SmtpUrl,
+    Table,
+    Version,
+    Zone,
+)
+from lifecycle.config.table import Setting, read, read_file
 from states.config import ProcessConfig
 from states.enums import CORE_AGENCIES, DEFAULT_THEMES, PARTNERS
 from states.errors import InvalidInput
-from states.params import clean_text
 from states.working_days import WorkingDays
 
-DEFAULT_PROCESS = "cspr"
-_SLUG = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
-# A case reference is PREFIX-YEAR-NNNN: the prefix is letters and digits, so the reference
-# stays one word in a subject line, a file name and a URL.
-_REF_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,9}$")
-_DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
-CONFIG_FILE_MAX = 1_000_000
-# The region the working days are counted in when the file names none; only another region
-# is looked up in the holidays package when the settings are read (it is slow to import).
-DEFAULT_REGION = ("GB", "ENG")
-# Every number in the file: (least, most, whole numbers only). Outside these bounds a value
-# is a mistake (a retry every 10^30 seconds, a zero batch, a session of `inf` hours), not a
-# choice.
-_NUMBERS: dict[tuple[str, str], tuple[float, float, bool]] = {
-    ("mail", "max_attempts"): (1, 1000, True),
-    ("mail", "backoff_seconds"): (1, 86_400, False),
-    ("mail", "backoff_cap_seconds"): (1, 30 * 86_400, False),
-    ("mail", "batch_size"): (1, 10_000, True),
-    ("daemon", "interval_seconds"): (0.1, 3600, False),
-    ("web", "session_idle_minutes"): (1, 24 * 60, False),
-    ("web", "session_hours"): (0.25, 24 * 31, False),
-    ("web", "link_minutes"): (1, 24 * 60, False),
-}
-_SCHEMA: dict[str, set[str]] = {
-    "board": {"name", "mail_from", "ref_prefix", "agencies"},
-    "calendar": {"timezone", "country", "subdivision", "day_start"},
-    "timers": set(),  # any key of a definition's default_offsets
-    "mail": {"max_attempts", "backoff_seconds", "backoff_cap_seconds", "batch_size"},
-    "database": {"url"},
-    "daemon": {"interval_seconds"},
-    "process": {"default", "version", "lead_partner"},
-    "learning": {"themes"},
-    "web": {"base_url", "session_idle_minutes", "session_hours", "link_minutes", "oidc"},
-}
+_MAIL_FROM = MailAddress(200)
+_ISSUER = Pattern(r"https://|http://127\.0\.0\.1", "an https:// address", shown=False)
+_MINUTES_A_DAY = Number(1, 24 * 60)
+
+TABLE: tuple[Setting, ...] = (
+    # [database]
+    Setting("database.url", TEXT, "sqlite:///scr.db", "the database: sqlite:///scr.db (the "
+            "default) or postgresql+psycopg://user:pass@host/db", env="SCR_DATABASE_URL",
+            secret=True),
+    # Given only by the environment (or the command line's option).
+    Setting(None, TEXT, None, "a TOML configuration file for everything else",
+            env="SCR_CONFIG"),
+    Setting(None, TEXT, None, "on a live board, whose decision a business manager records; "
+            "in training mode, the acting user", env="SCR_ACTOR"),
+    Setting(None, TEXT, None, "run as of this moment; refused unless "
+            "SCR_ALLOW_CLOCK_OVERRIDE=1", env="SCR_NOW"),
+    Setting(None, Flag(), False, "1: training mode (a training board, a demonstration, the "
+            "tests): --now and --as name anyone", env="SCR_ALLOW_CLOCK_OVERRIDE"),
+    Setting(None, Folder(), Path("mail"), "the maildir e-mail goes to when no SMTP server is "
+            "set (default ./mail)", env="SCR_MAIL_DIR"),
+    Setting(None, SmtpUrl(), None, "smtp://host:25, smtp+starttls://user:pass@host:587 or "
+            "smtps://user:pass@host:465", env="SCR_SMTP_URL", secret=True),
+    Setting(None, Flag(), False, "1: after each trigger, read the case again and check the "
+            "snapshot the engine derived (slower)", env="SCR_CHECK_VIEWS"),
+    # Read where they are used (the log, scr audit, the shell); declared here for the help
+    # and checked here as text.
+    Setting(None, TEXT, None, "one-shot commands append JSON log events here",
+            env="SCR_LOG_FILE"),
+    Setting(None, TEXT, None, "the key of scr audit verify's digest (a secret the database "
+            "does not hold)", env="SCR_AUDIT_KEY", secret=True),
+    Setting(None, TEXT, None, "a file holding that key (scr audit key FILE writes one)",
+            env="SCR_AUDIT_KEY_FILE"),
+    Setting(None, TEXT, None, "where scr shell keeps its history (empty: nowhere; default "
+            "$XDG_DATA_HOME/scr/shell_history)", env="SCR_SHELL_HISTORY"),
+    # [board]
+    Setting("board.name", Line(200), "Local Safeguarding Children Board",
+            "the board's name, in every e-mail and page"),
+    Setting("board.mail_from", _MAIL_FROM, "scr@localhost", "the sender of every e-mail; a "
+            "board that sets only its name sends as that name at the portal's host"),
+    Setting("board.ref_prefix", Pattern(r"[A-Za-z][A-Za-z0-9]{0,9}\Z", "1 to 10 letters or "
+            "digits, starting with a letter, e.g. CR"), "CR",
+            "the start of every case reference (CR-2026-0001)"),
+    Setting("board.agencies", Slugs(empty=True), (), "agencies in addition to the core ones "
+            f"({', '.join(CORE_AGENCIES)})"),
+    # [calendar]
+    Setting("calendar.timezone", Zone(), "Europe/London",
+            "the time zone deadlines and working days are counted in"),
+    Setting("calendar.country", TEXT, "GB", "the country whose bank holidays are not working "
+            "days (an ISO 3166 code the holidays package knows)"),
+    Setting("calendar.subdivision", TEXT, "ENG", "its region: ENG for England and Wales, SCT "
+            "for Scotland, empty for none"),
+    Setting("calendar.day_start", ClockTime(), time(9, 0),
+            "the time a deadline on a date (a meeting, a publication date) falls due"),
+    # [timers]
+    Setting("timers", Offsets(), {}, "distances in place of the process definitions' own, by "
+            "key, in every definition that has the key (docs/regimes.md)"),
+    # [mail]
+    Setting("mail.max_attempts", Number(1, 1000, whole=True), 8,
+            "how many times a message is tried before it is marked failed"),
+    Setting("mail.backoff_seconds", Number(1, 86_400), 60.0,
+            "the wait before the first retry, doubled at each retry after it"),
+    Setting("mail.backoff_cap_seconds", Number(1, 30 * 86_400), 6 * 3600.0,
+            "the longest wait between retries (at least backoff_seconds)"),
+    Setting("mail.batch_size", Number(1, 10_000, whole=True), 200,
+            "how many messages one delivery pass sends at the most"),
+    # [daemon]
+    Setting("daemon.interval_seconds", Number(0.1, 3600), 15.0,
+            "how often the daemon wakes at the least"),
+    # [web]
+    Setting("web.base_url", Pattern(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?(/[^\s?#]*)?\Z",
+                                    "an http:// or https:// address, e.g. "
+                                    "https://reviews.example.gov.uk", strip="/", shown=False),
+            "http://127.0.0.1:8080", "the portal's address, for the links in e-mail; "
+            "https: Secure cookies and HSTS"),
+    Setting("web.session_idle_minutes", _MINUTES_A_DAY, 30.0,
+            "a session unused this long ends"),
+    Setting("web.session_hours", Number(0.25, 24 * 31), 8.0, "a session ends this long after "
+            "sign-in, used or not"),
+    Setting("web.link_minutes", _MINUTES_A_DAY, 15.0, "how long a sign-in link works"),
+    # [web.oidc]: sign-in through the board's identity provider (OpenID Connect).
+    Setting("web.oidc", Table(), None, "sign-in with the organisation's account (OpenID "
+            "Connect), beside the e-mail link; unset: none"),
+    Setting("web.oidc.issuer", _ISSUER, None, "the provider's issuer, exactly as it names "
+            "itself, e.g. https://login.microsoftonline.com/TENANT-ID/v2.0 (required)"),
+    Setting("web.oidc.client_id", TEXT, None, "the portal's client id at the provider "
+            "(required)"),
+    Setting("web.oidc.client_secret", TEXT, None, "the portal's OpenID Connect client secret",
+            env="SCR_OIDC_CLIENT_SECRET", file=False, secret=True),
+    Setting("web.oidc.label", TEXT, None, "the sign-in button's words (unset: the portal's)"),
+    Setting("web.oidc.scopes", TEXT, None, "the scopes asked for (unset: the portal's)"),
+    Setting("web.oidc.email_claim", TEXT, None, "the claim holding the user's e-mail address "
+            "(unset: the portal's)"),
+    # [process]
+    Setting("process.default", TEXT, "cspr", "the process new cases start under (scr "
+            "definitions); scr for Serious Case Reviews"),
+    Setting("process.version", Version(), None, "its version (unset: its newest)"),
+    Setting("process.lead_partner", OneOf(PARTNERS), None, "the safeguarding partner who fires "
+            "the partners' decision, the others' agreement recorded (unset: any, once all "
+            "three agree)"),
+    # [learning]
+    Setting("learning.themes", Slugs(empty=False), DEFAULT_THEMES, "the themes a review from "
+            "elsewhere may be filed under (scr learning themes)"),
+)
+DEFAULT: dict[str, Any] = {s.name: s.default for s in TABLE}
 
 
 @dataclass(frozen=True)
 class Board:
-    name: str = "Local Safeguarding Children Board"
-    mail_from: str = "scr@localhost"
-    ref_prefix: str = "CR"
+    name: str = DEFAULT["board.name"]
+    mail_from: str = DEFAULT["board.mail_from"]
+    ref_prefix: str = DEFAULT["board.ref_prefix"]
     # The portal's address (`[web] base_url`): e-mail links to the case's page there.
     portal_url: str | None = None
 
@@ -106,12 +191,12 @@ class Board:
 
 @dataclass(frozen=True)
 class MailSettings:
-    mail_dir: Path = Path("mail")
-    smtp_url: str | None = None
-    max_attempts: int = 8
-    backoff_seconds: float = 60.0
-    backoff_cap_seconds: float = 6 * 3600.0
-    batch_size: int = 200
+    mail_dir: Path = DEFAULT["SCR_MAIL_DIR"]
+    smtp_url: str | None = field(default=None, repr=False)  # it may hold a password
+    max_attempts: int = DEFAULT["mail.max_attempts"]
+    backoff_seconds: float = DEFAULT["mail.backoff_seconds"]
+    backoff_cap_seconds: float = DEFAULT["mail.backoff_cap_seconds"]
+    batch_size: int = DEFAULT["mail.batch_size"]
 
 
 @dataclass(frozen=True)
@@ -119,13 +204,11 @@ class WebSettings:
     """The portal (`scr web`): the address people reach it at (for the links in e-mail),
     and the limits of its sign-in links and sessions."""
 
-    base_url: str = "http://127.0.0.1:8080"
-    session_idle_minutes: float = 30.0
-    session_hours: float = 8.0
-    link_minutes: float = 15.0
-    # `[web.oidc]`: sign-in through the board's identity provider (OpenID Connect), beside
-    # the e-mail link; None when not configured. Its keys: issuer, client_id, label,
-    # scopes, email_claim; the client secret comes from SCR_OIDC_CLIENT_SECRET.
+    base_url: str = DEFAULT["web.base_url"]
+    session_idle_minutes: float = DEFAULT["web.session_idle_minutes"]
+    session_hours: float = DEFAULT["web.session_hours"]
+    link_minutes: float = DEFAULT["web.link_minutes"]
+    # `[web.oidc]`: a lifecycle.web.oidc.OidcSettings, or None when not configured.
     oidc: Any = None
 
     @property
@@ -136,13 +219,13 @@ class WebSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = "sqlite:///scr.db"
+    database_url: str = field(default=DEFAULT["database.url"], repr=False)  # a password?
     actor: str | None = None
     now: datetime | None = None  # the clock override of --now / SCR_NOW
     process: ProcessConfig = field(default_factory=ProcessConfig)
     board: Board = field(default_factory=Board)
     mail: MailSettings = field(default_factory=MailSettings)
-    daemon_interval: float = 15.0
+    daemon_interval: float = DEFAULT["daemon.interval_seconds"]
     web: WebSettings = field(default_factory=WebSettings)
     # SCR_CHECK_VIEWS=1: the engine re-reads each case after its trigger and compares
     # (lifecycle.core.engine.Engine.check_snapshots); the tests turn it on.
@@ -164,102 +247,66 @@ def load(
     now: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
-    env = _checked_environment(os.environ if environ is None else environ)
-    path = config_file or env.get("SCR_CONFIG")
-    data = _read_toml(Path(path)) if path else {}
-    board = data.get("board", {})
-    cal = data.get("calendar", {})
-    mail = data.get("mail", {})
-
-    country, subdiv = _region(cal)
-    calendar = WorkingDays(
-        timezone=_zone(cal.get("timezone", "Europe/London")),
-        country=country,
-        subdiv=subdiv,
-        day_start=_clock_time(cal.get("day_start", "09:00")),
-    )
-    extra = board.get("agencies", [])
-    if not isinstance(extra, list) or not all(isinstance(a, str) and _SLUG.fullmatch(a)
-                                              for a in extra):
-        raise InvalidInput("config: board.agencies must be a list of lower-case slugs")
-    section = data.get("process", {})
-    process = ProcessConfig(agencies=tuple(dict.fromkeys((*CORE_AGENCIES, *extra))),
-                            working_days=calendar, start=_start(section),
-                            lead_partner=_lead_partner(section),
-                            themes=_themes(data.get("learning", {})))
+    options = {"SCR_CONFIG": config_file, "SCR_ACTOR": actor, "SCR_NOW": now}
+    v, given = read(TABLE, os.environ if environ is None else environ, options)
+    calendar = WorkingDays(v["calendar.timezone"],
+                           *_region(v["calendar.country"], v["calendar.subdivision"] or None),
+                           day_start=v["calendar.day_start"])
+    process = ProcessConfig(agencies=tuple(dict.fromkeys((*CORE_AGENCIES, *v["board.agencies"]))),
+                            working_days=calendar,
+                            start=_start(v["process.default"], v["process.version"]),
+                            lead_partner=v["process.lead_partner"], themes=v["learning.themes"])
     try:
-        process = process.with_offsets({str(k): str(v) for k, v in data.get("timers", {}).items()})
+        process = process.with_offsets(v["timers"])
     except ValueError as exc:
         raise InvalidInput(f"config: timers: {exc}") from None
-
-    web = _web(data.get("web", {}), env)
+    web = WebSettings(base_url=v["web.base_url"],
+                      session_idle_minutes=v["web.session_idle_minutes"],
+                      session_hours=v["web.session_hours"], link_minutes=v["web.link_minutes"],
+                      oidc=_oidc(v, given))
     return Settings(
-        database_url=env.get("SCR_DATABASE_URL") or data.get("database", {}).get("url")
-        or "sqlite:///scr.db",
-        actor=actor or env.get("SCR_ACTOR") or None,
-        now=_clock_override(now or env.get("SCR_NOW"), env, calendar),
+        database_url=v["database.url"] or DEFAULT["database.url"],
+        actor=v["SCR_ACTOR"],
+        now=_clock_override(v["SCR_NOW"], v["SCR_ALLOW_CLOCK_OVERRIDE"], calendar),
         process=process,
-        check_snapshots=env.get("SCR_CHECK_VIEWS") == "1",
-        training=env.get("SCR_ALLOW_CLOCK_OVERRIDE") == "1",
-        board=_board(board, portal_url=web.base_url),
-        mail=_mail(mail, env),
-        daemon_interval=_number(data.get("daemon", {}), "daemon", "interval_seconds", 15),
+        check_snapshots=v["SCR_CHECK_VIEWS"],
+        training=v["SCR_ALLOW_CLOCK_OVERRIDE"],
+        board=_board(v, given, portal_url=web.base_url),
+        mail=_mail(v, given),
+        daemon_interval=v["daemon.interval_seconds"],
         web=web,
     )
 
 
-def _board(section: Mapping[str, Any], *, portal_url: str) -> Board:
-    """`[board]`: its name and sender go into every message's headers and its prefix into
-    every reference, so each is one line of plain text. A board that sets its name but not
-    `mail_from` sends as its name (Board.sender_for), never as a bare scr@localhost."""
-    name = _line(section, "board", "name", Board.name, 200)
-    if "mail_from" in section or "name" not in section:
-        mail_from = _line(section, "board", "mail_from", Board.mail_from, 200)
-    else:  # a named board's mail says whose it is, even before mail_from is set
-        mail_from = Board.sender_for(name, portal_url)
-    _require_address(mail_from)
-    prefix = _text(section, "board", "ref_prefix", Board.ref_prefix)
-    if not _REF_PREFIX.fullmatch(prefix):
-        raise InvalidInput(f"config: board.ref_prefix must be 1 to 10 letters or digits, "
-                           f"starting with a letter, e.g. CR (got {prefix[:20]!r})")
-    return Board(name=name, mail_from=mail_from, ref_prefix=prefix, portal_url=portal_url)
+def _board(v: Mapping[str, Any], given: set[str], *, portal_url: str) -> Board:
+    """`[board]`: a board that sets its name but not `mail_from` sends as its name
+    (Board.sender_for), never as a bare scr@localhost."""
+    mail_from = v["board.mail_from"]
+    if "board.name" in given and "board.mail_from" not in given:
+        mail_from = _MAIL_FROM.check(Board.sender_for(v["board.name"], portal_url),
+                                     "board.mail_from")
+    return Board(name=v["board.name"], mail_from=mail_from, ref_prefix=v["board.ref_prefix"],
+                 portal_url=portal_url)
 
 
-def _require_address(mail_from: str) -> None:
-    """board.mail_from: one address, bare or with a display name ("Anyshire SCP
-    <scr@anyshire.gov.uk>")."""
-    from email.utils import getaddresses
-
-    found = getaddresses([mail_from])
-    address = found[0][1] if len(found) == 1 else ""
-    local, at, domain = address.rpartition("@")
-    if not (at and local and _DOMAIN.fullmatch(domain)) or ".." in domain or " " in address:
-        raise InvalidInput("config: board.mail_from must be one e-mail address, e.g. "
-                           f"\"Anyshire SCP <scr@anyshire.gov.uk>\" (got {mail_from[:60]!r})")
-
-
-def _mail(section: Mapping[str, Any], env: Mapping[str, str]) -> MailSettings:
-    base = _number(section, "mail", "backoff_seconds", 60)
-    cap = _number(section, "mail", "backoff_cap_seconds", max(base, 6 * 3600))
-    if cap < base:
+def _mail(v: Mapping[str, Any], given: set[str]) -> MailSettings:
+    base = v["mail.backoff_seconds"]
+    cap = v["mail.backoff_cap_seconds"]
+    if "mail.backoff_cap_seconds" not in given:
+        cap = max(base, cap)
+    elif cap < base:
         raise InvalidInput("config: mail.backoff_cap_seconds must be at least "
                            f"mail.backoff_seconds ({base:g})")
-    return MailSettings(
-        mail_dir=Path(env.get("SCR_MAIL_DIR") or "mail"),
-        smtp_url=_smtp_url(env.get("SCR_SMTP_URL") or None),
-        max_attempts=int(_number(section, "mail", "max_attempts", 8)),
-        backoff_seconds=base,
-        backoff_cap_seconds=cap,
-        batch_size=int(_number(section, "mail", "batch_size", 200)),
-    )
+    return MailSettings(mail_dir=v["SCR_MAIL_DIR"], smtp_url=v["SCR_SMTP_URL"],
+                        max_attempts=v["mail.max_attempts"], backoff_seconds=base,
+                        backoff_cap_seconds=cap, batch_size=v["mail.batch_size"])
 
 
-def _region(section: Mapping[str, Any]) -> tuple[str, str | None]:
+def _region(country: str, subdiv: str | None) -> tuple[str, str | None]:
     """`[calendar] country` and `subdivision`: a region the holidays package knows, so
-    that working days are never counted against a calendar that does not exist."""
-    country = _text(section, "calendar", "country", DEFAULT_REGION[0])
-    subdiv = _text(section, "calendar", "subdivision", DEFAULT_REGION[1]) or None
-    if (country, subdiv) == DEFAULT_REGION:
+    that working days are never counted against a calendar that does not exist. Only
+    another region than the default is looked up: the package is slow to import."""
+    if (country, subdiv) == (DEFAULT["calendar.country"], DEFAULT["calendar.subdivision"]):
         return country, subdiv
     import holidays
 
@@ -277,38 +324,13 @@ def _region(section: Mapping[str, Any]) -> tuple[str, str | None]:
     return country, subdiv
 
 
-# The environment variables scr reads; each must be text (UTF-8), as a database driver,
-# an SMTP server and a log line need it to be.
-_ENVIRONMENT = ("SCR_CONFIG", "SCR_DATABASE_URL", "SCR_ACTOR", "SCR_NOW", "SCR_MAIL_DIR",
-                "SCR_SMTP_URL", "SCR_ALLOW_CLOCK_OVERRIDE", "SCR_CHECK_VIEWS",
-                "SCR_OIDC_CLIENT_SECRET", "SCR_AUDIT_KEY", "SCR_AUDIT_KEY_FILE",
-                "SCR_LOG_FILE", "SCR_SHELL_HISTORY")
-
-
-def _checked_environment(env: Mapping[str, str]) -> Mapping[str, str]:
-    for name in _ENVIRONMENT:
-        value = env.get(name)
-        if value is None:
-            continue
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidInput(f"{name} is not UTF-8 text") from None
-    return env
-
-
-def _start(section: Mapping[str, Any]) -> tuple[str, str | None]:
+def _start(name: str, version: str | None) -> tuple[str, str | None]:
     """The definition new cases start under (`[process] default`, `version`): it must be
     one this scr has. Without a version, the newest version of that name; without a
     `default`, the Child Safeguarding Practice Review process, which replaced Serious Case
     Reviews in England in 2018-19."""
     from states.registry import REGISTRY
 
-    name = _text(section, "process", "default", DEFAULT_PROCESS)
-    version = section.get("version")
-    if version is not None and not isinstance(version, str | int):
-        raise InvalidInput("config: process.version must be text, e.g. \"1\"")
-    version = None if version is None else str(version)
     try:
         definition = REGISTRY.resolve(name, version)
     except InvalidInput as exc:
@@ -319,194 +341,30 @@ def _start(section: Mapping[str, Any]) -> tuple[str, str | None]:
     return name, version
 
 
-def _themes(section: Mapping[str, Any]) -> tuple[str, ...]:
-    """`[learning] themes`: the themes a review from elsewhere may be filed under, in place
-    of the default list (states.enums.DEFAULT_THEMES)."""
-    themes = section.get("themes")
-    if themes is None:
-        return DEFAULT_THEMES
-    if not isinstance(themes, list) or not themes or not all(
-            isinstance(t, str) and _SLUG.fullmatch(t) for t in themes):
-        raise InvalidInput("config: learning.themes must be a list of lower-case slugs")
-    return tuple(dict.fromkeys(themes))
-
-
-def _lead_partner(section: Mapping[str, Any]) -> str | None:
-    """`[process] lead_partner`: the safeguarding partner who fires the partners' decision."""
-    lead = section.get("lead_partner")
-    if lead is None:
-        return None
-    if lead not in PARTNERS:
-        raise InvalidInput(f"config: process.lead_partner must be one of {', '.join(PARTNERS)}")
-    return str(lead)
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    import tomllib  # only when there is a file to read
-
-    try:
-        raw = read_file(path, CONFIG_FILE_MAX)
-    except FileNotFoundError:
-        raise InvalidInput(f"config file not found: {path}") from None
-    except InvalidInput as exc:
-        raise InvalidInput(f"config file: {exc}") from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InvalidInput(f"config file {path} is not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"config file {path} is not valid TOML: {exc}") from None
-    except ValueError as exc:  # a number too long for Python to read (int_max_str_digits)
-        raise InvalidInput(f"config file {path}: {exc}") from None
-    for section, keys in data.items():
-        if section not in _SCHEMA or not isinstance(keys, dict):
-            raise InvalidInput(f"config: unknown section [{section}]")
-        allowed = _SCHEMA[section]
-        unknown = [k for k in keys if allowed and k not in allowed]
-        if unknown:
-            raise InvalidInput(f"config: unknown setting {section}.{unknown[0]}")
-    return data
-
-
-def read_file(path: Path, limit: int) -> bytes:
-    """The contents of the regular file at `path`, at most `limit` bytes; anything else (a
-    directory, a device such as /dev/zero, a pipe that would wait for a writer) or a larger
-    file is InvalidInput. FileNotFoundError when there is no such file."""
-    try:
-        # O_NONBLOCK: opening a pipe with no writer returns at once instead of waiting.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc.__class__.__name__}") \
-            from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise InvalidInput(f"{path} is not a regular file")
-        with os.fdopen(fd, "rb", closefd=False) as file:
-            data = file.read(limit + 1)
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise InvalidInput(f"{path}: too large (at most {limit} bytes)")
-    return data
-
-
-def _smtp_url(url: str | None) -> str | None:
-    """SCR_SMTP_URL, checked when it is read: a URL scr cannot send through is an error at
-    start (the message shows it with any password hidden), not a failure of every send."""
-    if url is None:
-        return None
-    from handlers.transport import SmtpTransport
-
-    try:
-        SmtpTransport.from_url(url)
-    except (ValueError, OSError) as exc:
-        raise InvalidInput(f"SCR_SMTP_URL: {exc}") from None
-    return url
-
-
-def _web(section: Mapping[str, Any], env: Mapping[str, str]) -> WebSettings:
-    base = _text(section, "web", "base_url", WebSettings.base_url).rstrip("/")
-    if not re.match(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?(/[^\s?#]*)?$", base):
-        raise InvalidInput("config: web.base_url must be an http:// or https:// address, "
-                           "e.g. https://reviews.example.gov.uk")
-    return WebSettings(
-        base_url=base,
-        session_idle_minutes=_number(section, "web", "session_idle_minutes", 30),
-        session_hours=_number(section, "web", "session_hours", 8),
-        link_minutes=_number(section, "web", "link_minutes", 15),
-        oidc=_oidc(section.get("oidc"), env),
-    )
-
-
-_OIDC_KEYS = {"issuer", "client_id", "label", "scopes", "email_claim"}
-
-
-def _oidc(section: Any, env: Mapping[str, str]) -> Any:
+def _oidc(v: Mapping[str, Any], given: set[str]) -> Any:
     """`[web.oidc]`, or None. The client secret is never read from the file: it is a
     secret, and the file is not (SCR_OIDC_CLIENT_SECRET, in the service's environment)."""
-    if section is None:
+    if "web.oidc" not in given:
         return None
-    if not isinstance(section, dict):
-        raise InvalidInput("config: web.oidc must be a table ([web.oidc])")
-    unknown = sorted(set(section) - _OIDC_KEYS)
-    if unknown:
-        raise InvalidInput(f"config: unknown setting web.oidc.{unknown[0]} (the client "
-                           "secret goes in SCR_OIDC_CLIENT_SECRET)" if unknown[0] ==
-                           "client_secret" else f"config: unknown setting web.oidc.{unknown[0]}")
-    issuer = _text(section, "web.oidc", "issuer", "")
-    client = _text(section, "web.oidc", "client_id", "")
-    if not issuer.startswith("https://") and not issuer.startswith("http://127.0.0.1"):
-        raise InvalidInput("config: web.oidc.issuer must be an https:// address")
-    if not client:
+    # The issuer exactly as the provider names it (a trailing / included): the ID token's
+    # `iss` is compared with it.
+    issuer = _ISSUER.read(v["web.oidc.issuer"] or "", "web.oidc.issuer")
+    if not v["web.oidc.client_id"]:
         raise InvalidInput("config: web.oidc.client_id must be given")
-    secret = env.get("SCR_OIDC_CLIENT_SECRET", "")
-    if not secret:
+    if not v["web.oidc.client_secret"]:
         raise InvalidInput("config: [web.oidc] needs SCR_OIDC_CLIENT_SECRET in the environment")
     from lifecycle.web.oidc import OidcSettings
 
-    values = {k: _text(section, "web.oidc", k, "") for k in ("label", "scopes", "email_claim")
-              if k in section}
-    # The issuer exactly as the provider names it (a trailing / included): the ID token's
-    # `iss` is compared with it.
-    return OidcSettings(issuer=issuer, client_id=client, client_secret=secret,
-                        **values)
+    optional = {key: v[f"web.oidc.{key}"] for key in ("label", "scopes", "email_claim")
+                if f"web.oidc.{key}" in given}
+    return OidcSettings(issuer=issuer, client_id=v["web.oidc.client_id"],
+                        client_secret=v["web.oidc.client_secret"], **optional)
 
 
-def _text(section: Mapping[str, Any], where: str, key: str, default: str) -> str:
-    value = section.get(key, default)
-    if not isinstance(value, str):
-        raise InvalidInput(f"config: {where}.{key} must be text")
-    return value
-
-
-def _line(section: Mapping[str, Any], where: str, key: str, default: str,
-          max_length: int) -> str:
-    """A setting that goes into a mail header: one line, not empty, no control characters
-    (a line break in it would start a header of its own)."""
-    value = clean_text(_text(section, where, key, default), f"config: {where}.{key}",
-                       max_length)
-    if not value:
-        raise InvalidInput(f"config: {where}.{key} must not be empty")
-    return value
-
-
-def _number(section: Mapping[str, Any], where: str, key: str, default: float) -> float:
-    """A number within its bounds in `_NUMBERS`; `inf`, `nan` and, for a count, a fraction
-    are refused."""
-    least, most, whole = _NUMBERS[(where, key)]
-    value = section.get(key, default)
-    kind = "a whole number" if whole else "a number"
-    if isinstance(value, bool) or not isinstance(value, int | float) \
-            or (whole and not isinstance(value, int)) \
-            or not math.isfinite(value) or not least <= value <= most:
-        raise InvalidInput(f"config: {where}.{key} must be {kind} from {least:g} to {most:g} "
-                           f"(got {str(value)[:20]})")
-    return float(value)
-
-
-def _zone(name: Any) -> str:
-    try:
-        ZoneInfo(str(name))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"config: unknown time zone {name!r}") from None
-    return str(name)
-
-
-def _clock_time(text: Any) -> time:
-    try:
-        return time.fromisoformat(str(text))
-    except ValueError:
-        raise InvalidInput(f"config: day_start {text!r} is not a time like 09:00") from None
-
-
-def _clock_override(
-    text: str | None, env: Mapping[str, str], calendar: WorkingDays
-) -> datetime | None:
+def _clock_override(text: str | None, allowed: bool, calendar: WorkingDays) -> datetime | None:
     if not text:
         return None
-    if env.get("SCR_ALLOW_CLOCK_OVERRIDE") != "1":
+    if not allowed:
         raise InvalidInput("--now is refused: set SCR_ALLOW_CLOCK_OVERRIDE=1 to run as of "
                            "another moment (training and tests only)")
     return parse_moment(text, calendar)
@@ -524,3 +382,7 @@ def parse_moment(text: str, calendar: WorkingDays) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=calendar.zone)
     return moment.astimezone(UTC)
+
+
+__all__ = ["DEFAULT", "TABLE", "Board", "MailSettings", "Settings", "WebSettings", "load",
+           "parse_moment", "read_file"]
