@@ -183,9 +183,14 @@ def describe(error: Exception) -> str | None:
 
 def schema_revision(db: Connection) -> str | None:
     """The Alembic revision of the database, or None when it holds no schema yet."""
+    asking = text("SELECT version_num FROM alembic_version")
     try:
-        with db.begin_nested():
-            row = db.execute(text("SELECT version_num FROM alembic_version")).first()
+        if db.dialect.name == "postgresql":
+            # A failed statement aborts a PostgreSQL transaction: ask inside a savepoint.
+            with db.begin_nested():
+                row = db.execute(asking).first()
+        else:
+            row = db.execute(asking).first()
     except (exc.OperationalError, exc.ProgrammingError) as error:
         # No alembic_version table: an empty database. Anything else (a damaged file, a
         # locked one) is no reason to offer `scr init`, and is raised.

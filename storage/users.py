@@ -31,8 +31,9 @@ class UserRecord:
 
 
 _USER = select(_U.c.id, _U.c.name, _U.c.email, _U.c.agency, _U.c.active, _U.c.login)
-_BY_NAME = _USER.where(_U.c.name == bindparam("name"))
 _ROLES = select(_UR.c.user_id, _UR.c.role).order_by(_UR.c.role)
+_WITH_ROLES = select(*_USER.selected_columns, _UR.c.role).outerjoin(
+    _UR, _UR.c.user_id == _U.c.id).order_by(_UR.c.role)
 _ACTIVE_ROLES = Prepared(
     select(_U.c.name, _U.c.email, _U.c.agency, _UR.c.role)
     .join(_UR, _UR.c.user_id == _U.c.id)
@@ -51,12 +52,22 @@ def _with_roles(tx: Tx, rows: Sequence[Any]) -> list[UserRecord]:
                        tuple(roles.get(r.id, ())), r.login) for r in rows]
 
 
+def _one(tx: Tx, where: Any, values: dict[str, Any]) -> UserRecord | None:
+    """The one user `where` finds, with their roles, in one statement; None if none."""
+    rows = tx.execute(_WITH_ROLES.where(where), values).all()
+    if not rows:
+        return None
+    r = rows[0]
+    return UserRecord(r.id, r.name, r.email, r.agency, bool(r.active),
+                      tuple(row.role for row in rows if row.role is not None), r.login)
+
+
 def named(tx: Tx, name: str) -> UserRecord:
     """The user called `name` (exact match), with their roles; NotFound if there is none."""
-    rows = tx.execute(_BY_NAME, {"name": name}).all()
-    if not rows:
+    found = _one(tx, _U.c.name == bindparam("name"), {"name": name})
+    if found is None:
         raise NotFound(f"unknown user {name!r}")
-    return _with_roles(tx, rows)[0]
+    return found
 
 
 def every(tx: Tx) -> list[UserRecord]:
@@ -93,8 +104,7 @@ def add(tx: Tx, *, name: str, email: str, agency: str | None, roles: Sequence[st
 
 def by_login(tx: Tx, login: str) -> UserRecord | None:
     """The user whose operating-system login is `login`, or None."""
-    found = _with_roles(tx, tx.execute(_USER.where(_U.c.login == login)).all())
-    return found[0] if found else None
+    return _one(tx, _U.c.login == bindparam("login"), {"login": login})
 
 
 def by_email(tx: Tx, email: str) -> UserRecord | None:
@@ -106,8 +116,7 @@ def by_email(tx: Tx, email: str) -> UserRecord | None:
 
 
 def by_id(tx: Tx, user_id: int) -> UserRecord | None:
-    found = _with_roles(tx, tx.execute(_USER.where(_U.c.id == user_id)).all())
-    return found[0] if found else None
+    return _one(tx, _U.c.id == bindparam("user_id"), {"user_id": user_id})
 
 
 def record(tx: Tx, *, at: datetime, actor: str, action: str, user_name: str,

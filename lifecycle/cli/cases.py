@@ -24,7 +24,6 @@ from states.process import DEADLINE_LEVELS
 from states.registry import REGISTRY
 from storage import cases
 from storage.db import Tx, reading, transaction
-from storage.timers import PENDING
 
 if TYPE_CHECKING:
     from lifecycle.core.judge import Judgement
@@ -113,27 +112,28 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
 
 def advance(app: App, args: Namespace) -> Output:
     return fired(app, args.ref, args.trigger, parse_assignments(args.params), args.reason,
-                 expect_version=args.if_version)
+                 expect_version=args.if_version, document=args.json)
 
 
 def fired(app: App, ref: str, trigger: str, params: dict[str, Any], reason: str | None,
-          *, expect_version: int | None = None) -> Output:
+          *, expect_version: int | None = None, document: bool = True) -> Output:
     """Fire `trigger` on `ref` through the engine and say what moved: `scr advance`, and the
-    commands that are words for a trigger (`scr learning consider`, `scr qa audit`)."""
+    commands that are words for a trigger (`scr learning consider`, `scr qa audit`). The
+    words come from what the engine returns; the case's whole document (--json, which
+    `document` asks for) is read in the trigger's transaction, after it."""
     with transaction(app.db()) as tx:
         actor = _actor(app, tx)
         done = app.engine.fire(tx, ref, trigger, actor=actor, params=params, reason=reason,
                                now=app.now(), expect_version=expect_version)
         case, before = done.case, done.before.state
         doc = documents.case_document(tx, app.processes.of(case), case, reader=None,
-                                      snapshot=done.after)
+                                      snapshot=done.after) if document else None
     moved = f"{before} → {case.state}" if before != case.state else f"still {case.state}"
     text = f"{case.ref}: {trigger} done; {moved} (version {case.version})"
-    pending = [t for t in doc["timers"] if t["status"] == PENDING]
-    if pending:
-        first = min(pending, key=lambda t: t["due_at"])
-        text += f"\nnext: {first['name']} due " + when(
-            first["due_at"], app.settings.process.working_days)
+    if done.pending:
+        first = min(done.pending, key=lambda t: t.due_at)
+        text += f"\nnext: {first.name} due " + when(first.due_at,
+                                                    app.settings.process.working_days)
     return Output(doc, text)
 
 

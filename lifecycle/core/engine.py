@@ -38,6 +38,7 @@ from states.words import level_label
 from storage import cases, history, outbox, seal
 from storage.cases import CaseRecord
 from storage.db import Tx, conflicts
+from storage.timers import TimerRecord
 
 REASON_MAX = 2000
 # The references of the learning register's records (LRN-2026-0001): apart from the board's
@@ -81,6 +82,8 @@ class Fired:
     case: CaseRecord
     before: CaseSnapshot
     after: CaseSnapshot
+    # The case's pending timers after the trigger, as the timer plan left them.
+    pending: tuple[TimerRecord, ...] = ()
 
 
 @dataclass
@@ -203,15 +206,16 @@ class Engine:
             if case.facts is not snapshot.facts:
                 check_facts(process.definition.facts, case.facts)
             after = snapshots.after(snapshot, case, firing.changes)
-            self._record(tx, process, case, after, spec, firing.timers, seq=seq,
-                         source=snapshot.state, actor=actor, reason=reason, values=values,
-                         outcome=firing.outcome, now=now, due_at=due_at, announce=announce)
+            pending = self._record(
+                tx, process, case, after, spec, firing.timers, seq=seq, source=snapshot.state,
+                actor=actor, reason=reason, values=values, outcome=firing.outcome, now=now,
+                due_at=due_at, announce=announce)
             # The case row is written once, with the head of its history, and its version
             # rises by exactly one.
             cases.save(tx, case)
             if self.check_snapshots:
                 snapshots.check(tx, case, after)
-        return Fired(case, snapshot, after)
+        return Fired(case, snapshot, after, tuple(pending))
 
     # ------------------------------------------------------------------------ reading
     def verdicts(self, tx: Tx, ref: str, *, actor: Actor | None,
@@ -290,10 +294,11 @@ class Engine:
         now: datetime,
         due_at: datetime | None,
         announce: Announcement | None,
-    ) -> None:
+    ) -> list[TimerRecord]:
         """Re-arm timers, queue the e-mail and write the history row of one firing. The row
         is written last: it carries the seal of the case's record as the firing leaves it
-        (storage.seal), and moves the case's head to it (the caller saves the case)."""
+        (storage.seal), and moves the case's head to it (the caller saves the case). The
+        case's pending timers after it."""
         definition = process.definition
         changes = arming.apply(tx, definition, case, snapshot, plan, trigger=spec.name,
                                params=values, outcome=outcome, now=now, config=process.config)
@@ -342,6 +347,7 @@ class Engine:
                 actor=actor.name, recorded_by=actor.recorded_by).info(
             "transition", source=source, dest=case.state, seq=seq,
             late_s=late.total_seconds() if late else None)
+        return changes.pending
 
 
 def actor_label(actor: Actor) -> str:
