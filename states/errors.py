@@ -11,9 +11,16 @@ class LifecycleError(Exception):
 
 
 class InvalidInput(LifecycleError):
-    """A missing, unknown or malformed value: nothing was written."""
+    """A missing, unknown or malformed value: nothing was written.
+
+    `fields` holds each field's problem, by field, when the input was a set of fields (a
+    trigger's parameters): every one of them, so that a form shows them all at once."""
 
     exit_code = 2
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields = fields or {}
 
 
 class NotFound(InvalidInput):

@@ -108,27 +108,48 @@ def parse_params(
     context: str,
     themes: tuple[str, ...] = DEFAULT_THEMES,
 ) -> dict[str, Any]:
-    """Check and convert `raw` against `specs`; unknown, missing or malformed is InvalidInput.
+    """Check and convert `raw` against `specs`; unknown, missing or malformed is InvalidInput
+    (its message the first problem, its `fields` every one: `parse_each`).
 
     `context` names what the parameters are for (a trigger), for the error message.
     Optional parameters that are absent take their default.
     """
+    parsed, problems = parse_each(specs, raw, agencies=agencies, today=today,
+                                  context=context, themes=themes)
+    if problems:
+        raise InvalidInput(next(iter(problems.values())), fields=problems)
+    return parsed
+
+
+def parse_each(
+    specs: Iterable[Param],
+    raw: Mapping[str, Any],
+    *,
+    agencies: tuple[str, ...],
+    today: date,
+    context: str,
+    themes: tuple[str, ...] = DEFAULT_THEMES,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Each parameter checked and converted on its own, so that one bad value hides none of
+    the others: the values (None for a missing or malformed one) and each problem by the
+    parameter's name (an unknown parameter by its own), unknown ones first."""
     by_name = {p.name: p for p in specs}
-    unknown = sorted(set(raw) - set(by_name))
-    if unknown:
-        expected = ", ".join(by_name) or "none"
-        raise InvalidInput(
-            f"unknown parameter {unknown[0]!r} for {context} (expected: {expected})"
-        )
+    expected = ", ".join(by_name) or "none"
+    problems = {key: f"unknown parameter {key!r} for {context} (expected: {expected})"
+                for key in sorted(set(raw) - set(by_name))}
     parsed: dict[str, Any] = {}
     for spec in by_name.values():
         if spec.name not in raw or raw[spec.name] is None:
             if spec.required:
-                raise InvalidInput(f"missing parameter for {context}: {spec.describe()}")
-            parsed[spec.name] = spec.default
+                problems[spec.name] = f"missing parameter for {context}: {spec.describe()}"
+            parsed[spec.name] = None if spec.required else spec.default
             continue
-        parsed[spec.name] = _convert(spec, raw[spec.name], agencies, today, themes)
-    return parsed
+        try:
+            parsed[spec.name] = _convert(spec, raw[spec.name], agencies, today, themes)
+        except InvalidInput as exc:
+            problems[spec.name] = str(exc)
+            parsed[spec.name] = None
+    return parsed, problems
 
 
 def _convert(spec: Param, value: Any, agencies: tuple[str, ...], today: date,

@@ -31,7 +31,7 @@ from states.config import ProcessConfig
 from states.enums import Proceedings, Role
 from states.errors import Conflict, InvalidInput, NotFound, Refused
 from states.facts import check as check_facts
-from states.params import PType, clean_text, parse_params
+from states.params import PType, clean_text, parse_each
 from states.process import TIMER_TRIGGER, TriggerSpec
 from states.registry import REGISTRY, Registry
 from states.words import level_label
@@ -261,13 +261,15 @@ class Engine:
     def _parse(process: Process, spec: TriggerSpec, raw: Mapping[str, Any], now: datetime,
                snapshot: CaseSnapshot | None = None) -> dict[str, Any]:
         config = process.config
-        values = parse_params(spec.params, raw, agencies=config.agencies,
-                              today=config.working_days.local_date(now), context=spec.name,
-                              themes=config.themes)
+        values, problems = parse_each(spec.params, raw, agencies=config.agencies,
+                                      today=config.working_days.local_date(now),
+                                      context=spec.name, themes=config.themes)
         for p in spec.params:
-            if p.names_action and snapshot is not None \
-                    and snapshot.action(values[p.name]) is None:
-                raise InvalidInput(f"{snapshot.ref} has no action {values[p.name]}")
+            if p.names_action and snapshot is not None and p.name not in problems \
+                    and values[p.name] is not None and snapshot.action(values[p.name]) is None:
+                problems[p.name] = f"{snapshot.ref} has no action {values[p.name]}"
+        if problems:
+            raise InvalidInput(next(iter(problems.values())), fields=problems)
         return values
 
     @staticmethod

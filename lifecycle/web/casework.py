@@ -159,14 +159,14 @@ def _overdue(portal: Portal, who: Visitor) -> list[dict[str, Any]]:
 
 # ------------------------------------------------------------------ trigger forms
 def _trigger_of(tx: Tx, portal: Portal, who: Visitor, ref: str, trigger: str) -> Any:
-    """The case (if this person may see it), its process, the trigger (one a person fires:
-    else 404) and the case's snapshot."""
+    """The case (if this person may see it), its process and the trigger (one a person
+    fires: else 404)."""
     case = _visible(tx, who, ref)
     process = portal.app.processes.of(case)
     spec = process.definition.trigger(trigger)
     if spec is None or spec is process.definition.create or spec.system_only:
         raise HTTPException(404)
-    return case, process, spec, cases.snapshot(tx, case)
+    return case, process, spec
 
 
 def _trigger_form(portal: Portal, who: Visitor, ref: str, trigger: str,
@@ -174,9 +174,9 @@ def _trigger_form(portal: Portal, who: Visitor, ref: str, trigger: str,
     from lifecycle.core.judge import judge
 
     with reading(portal.app.db()) as tx:
-        case, process, spec, snapshot = _trigger_of(tx, portal, who, ref, trigger)
-        verdict = judge(process, snapshot, spec, actor=who.actor, values={}, reason=None,
-                        now=portal.now(), with_input=False, judge_scope=False)
+        case, process, spec = _trigger_of(tx, portal, who, ref, trigger)
+        verdict = judge(process, cases.snapshot(tx, case), spec, actor=who.actor, values={},
+                        reason=None, now=portal.now(), with_input=False, judge_scope=False)
     form = forms.build(spec, process.config.agencies, process.config.themes,
                        values=shown.get("values"), errors=shown.get("errors"),
                        reason=shown.get("reason", ""))
@@ -190,20 +190,14 @@ def _trigger_form(portal: Portal, who: Visitor, ref: str, trigger: str,
 def _fire(portal: Portal, who: Visitor, ref: str, trigger: str,
           posted: FormData) -> dict[str, Any]:
     """Fire the trigger posted, through the engine as the person signed in: done, or the
-    form again with what is wrong and the status to answer with."""
-    from lifecycle.views.why import judge_params
-
+    form again with what is wrong and the status to answer with. The engine judges the
+    input: a problem with the fields comes back with every field's problem at once
+    (InvalidInput.fields)."""
     with reading(portal.app.db()) as tx:
-        _, process, spec, snapshot = _trigger_of(tx, portal, who, ref, trigger)
+        _, _, spec = _trigger_of(tx, portal, who, ref, trigger)
     raw = forms.submitted(spec, posted)
     reason = forms.posted_reason(posted)
-    _, checks = judge_params(spec, raw, process.config, portal.now(), snapshot)
-    errors = forms.field_errors(checks)
     again = {"values": forms.shown_values(spec, raw), "reason": reason or ""}
-    if errors:
-        shown = _trigger_form(portal, who, ref, trigger, errors=errors, **again,
-                              summary_errors=forms.summary(errors))
-        return {**shown, "status": 400}
     try:
         with transaction(portal.app.db()) as tx:
             portal.app.engine.fire(tx, ref, trigger, actor=who.actor, params=raw,
@@ -216,8 +210,13 @@ def _fire(portal: Portal, who: Visitor, ref: str, trigger: str,
         shown = _trigger_form(portal, who, ref, trigger, **_refusal(exc), **again)
         return {**shown, "status": 422}
     except InvalidInput as exc:
-        shown = _trigger_form(portal, who, ref, trigger, **again,
-                              summary_errors=forms.at_the_top([str(exc)]))
+        if exc.fields:
+            errors = forms.said(exc.fields)
+            shown = _trigger_form(portal, who, ref, trigger, errors=errors, **again,
+                                  summary_errors=forms.summary(errors))
+        else:
+            shown = _trigger_form(portal, who, ref, trigger, **again,
+                                  summary_errors=forms.at_the_top([str(exc)]))
         return {**shown, "status": 400}
     return {"done": True}
 

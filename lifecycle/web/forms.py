@@ -151,6 +151,11 @@ def field_errors(checks: list[dict[str, Any]]) -> dict[str, str]:
     return {c["param"]: _said(c["param"], c["reason"]) for c in checks if c.get("reason")}
 
 
+def said(problems: Mapping[str, str]) -> dict[str, str]:
+    """Each field's problem (InvalidInput.fields) as its field shows it."""
+    return {name: _said(name, message) for name, message in problems.items()}
+
+
 def _said(name: str, message: str) -> str:
     """A parameter's problem as its field shows it: the field's own label says which, so
     the message does not name the parameter again ("themes: unknown value ..." is shown

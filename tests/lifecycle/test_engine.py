@@ -320,3 +320,20 @@ def test_a_snapshot_derived_wrongly_is_caught_by_the_check(board, monkeypatch):
                    date=(T0 + timedelta(days=29)).date().isoformat(),
                    attendees=QUORUM)
     assert board.case(ref).version == version  # and nothing was written
+
+
+def test_bad_input_comes_back_with_every_fields_problem(board):
+    """One bad value hides none of the others: a form shows them all at once; the message
+    (the command line's one line) is the first, an unknown parameter before the rest."""
+    ref = board.refer(at=T0)
+    with pytest.raises(InvalidInput) as caught:
+        board.fire(ref, "request_information", at=T0 + H, agencies="fire_brigade",
+                   urgent="perhaps", colour="red")
+    fields = caught.value.fields
+    assert list(fields) == ["colour", "agencies", "urgent"]
+    assert str(caught.value) == fields["colour"]
+    assert "unknown parameter 'colour'" in fields["colour"]
+    assert "fire_brigade" in fields["agencies"] and "perhaps" in fields["urgent"]
+    with pytest.raises(InvalidInput) as missing:
+        board.fire(ref, "request_information", at=T0 + H)
+    assert list(missing.value.fields) == ["agencies"]
