@@ -7,71 +7,17 @@ name, date of birth and the referral's free text never belong here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-# A regime's own wording of shared templates, in its folder (`cspr/refer.txt`): a case of
-# that regime's definition is mailed with these (template_for); every other template is
-# shared. handlers/render.py renders them.
-REGIME_TEMPLATES: dict[str, tuple[str, ...]] = {
-    # The Child Safeguarding Practice Review's words: the safeguarding partners in place of
-    # the independent chair, the rapid review, the Child Safeguarding Practice Review Panel.
-    "cspr": (
-        "refer",
-        "request_information",
-        "withdraw",
-        "record_notification",
-        "add_agency",
-        "record_return",
-        "submit_to_sub_group",
-        "record_meeting",
-        "request_more_information",
-        "recommend",
-        "decide_no_review",
-        "refer_back",
-        "record_milestone",
-        "complete_review",
-        "record_proceedings",
-        "record_output",
-        "send_prepublication_notice",
-        "schedule_publication",
-        "publish",
-        "sign_off_actions",
-        "amend_referral",
-        "timer.notification",
-        "timer.triage",
-        "timer.returns",
-        "timer.recommendation",
-        "timer.proceedings_check",
-        "timer.long_hold",
-        "timer.publication",
-        "timer.action",
-    ),
-    # The Serious Case Review's words under version 2: the serious incident notification and
-    # the decision counted from it; a case review instead of an SCR, a decision not to hold
-    # one, told to the national panel; pending criminal proceedings and a pending inquest,
-    # not care proceedings, hold publication back; the chair may decide not to publish.
-    "scr2": (
-        "refer",
-        "amend_referral",
-        "commission_case_review",
-        "complete_review",
-        "record_proceedings",
-        "schedule_publication",
-        "timer.decision",
-        "timer.proceedings_check",
-        "timer.long_hold",
-        "timer.publication",
-    ),
-}
+# A case of a regime is mailed with its folder's wording of a template where it has one
+# (engine.py imports template_for from here).
+from handlers.catalogue import REGIME_TEMPLATES, template_for
 
-
-def template_for(folder: str, name: str) -> str:
-    """The template a case of a definition whose templates are in `folder` is mailed with:
-    the regime's own wording of `name` if it has one, else the shared template."""
-    return f"{folder}/{name}" if name in REGIME_TEMPLATES.get(folder, ()) else name
-
+__all__ = ["REGIME_TEMPLATES", "CommandLine", "Deadline", "Notice", "Rendered",
+           "notice_from_json", "notice_to_json", "subject", "template_for"]
 
 @dataclass(frozen=True)
 class Deadline:
@@ -119,6 +65,31 @@ class Notice:
     # What the record is called: a "case", or a "review" on the learning register (a
     # notice stored before this field reads as a case).
     record: str = "case"
+    # The definition the case runs under (its name and version): delivery renders the
+    # notice with that definition's commands (CommandLine). A notice stored before these
+    # fields has neither; delivery reads the case's.
+    definition: str | None = None
+    definition_version: str | None = None
+
+
+@dataclass(frozen=True)
+class CommandLine:
+    """What an e-mail may tell its recipient to type, made from the case's definition:
+    each trigger with the names of its parameters, and the roles whose people use the
+    command line. A template names a command by its trigger (`command("record_return",
+    agency="...")`); rendering fails if the definition has no such trigger or the trigger no
+    such parameter, whoever the recipient. Only a recipient of one of `roles` is shown the
+    command; anyone else is pointed to the portal's form, or told in words."""
+
+    triggers: Mapping[str, tuple[str, ...]]
+    roles: frozenset[str]
+
+    def __post_init__(self) -> None:
+        # `reason` is every trigger's --reason; a parameter of that name could not be told
+        # from it.
+        clash = sorted(t for t, params in self.triggers.items() if "reason" in params)
+        if clash:
+            raise ValueError(f"a parameter named 'reason' in {', '.join(clash)}")
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,16 @@
 
 Each template name has exactly two files in `templates/`: `<name>.txt` and
 `<name>.html` (for example `request_information.txt`, `timer.returns.html`),
-both extending the shared layouts `layout.txt` and `layout.html`. There is no
-fallback: a name without its templates, or a timer level its ladder does not
-have, raises `UnknownTemplate`, because a wrong or generic message about a
-child's case is worse than a loud failure the engine will retry and report.
+extending the shared layouts `layout.txt` and `layout.html`; a regime's wording
+(`cspr/refer.txt`) extends the shared template instead (handlers/catalogue.py).
+The layout says what to do in one block per recipient role (`business_manager`,
+`chair`, ...): a template fills the blocks of the roles it has words for, and a
+role whose block it leaves empty is told that the message is for information.
+Commands come from the case's definition (handlers/commands.py). There is no
+fallback: a name without its templates, a timer level its ladder does not have,
+or a command its definition does not have raises a LookupError, because a wrong
+or generic message about a child's case is worse than a loud failure the engine
+will retry and report.
 """
 
 from __future__ import annotations
@@ -19,53 +25,23 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from handlers.notices import REGIME_TEMPLATES, Notice, Rendered, subject
-
-TRIGGER_TEMPLATES: tuple[str, ...] = (
-    "refer",
-    "request_information",
-    "withdraw",
-    "add_agency",
-    "record_return",
-    "submit_to_sub_group",
-    "record_meeting",
-    "request_more_information",
-    "recommend",
-    "commission_scr",
-    "commission_case_review",
-    "decide_no_review",
-    "refer_back",
-    "record_milestone",
-    "complete_review",
-    "record_proceedings",
-    "record_output",
-    "send_prepublication_notice",
-    "schedule_publication",
-    "publish",
-    "add_action",
-    "complete_action",
-    "sign_off_action",
-    "sign_off_actions",
-    "record_panel_notice",
-    "amend_referral",
-    # SCR version 2
-    "record_notification",
-    "decide_not_to_publish",
-    # CSPR
-    "record_partner_view",
-    "commission_practice_review",
-    "send_rapid_review",
-    "record_panel_response",
-    # Every process: the checks that a review's learning took hold
-    "record_audit",
-    "record_training",
-    # The learning register
-    "register_review",
-    "consider_relevant",
-    "consider_not_relevant",
-    "withdraw_review",
-    "amend_review",
+from handlers.catalogue import (
+    REGIME_TEMPLATES,
+    SHARED_TEMPLATES,
+    SYSTEM_TEMPLATES,
+    TEMPLATE_NAMES,
+    TIMER_PREFIX,
+    TRIGGER_TEMPLATES,
+    shared_of,
+    template_files,
 )
+from handlers.commands import Means, UnknownCommand, aside
+from handlers.notices import CommandLine, Notice, Rendered, subject
+
+__all__ = ["REGIME_TEMPLATES", "ROLE_LABELS", "SHARED_TEMPLATES", "SYSTEM_TEMPLATES",
+           "TEMPLATE_NAMES", "TIMER_LEVELS", "TRIGGER_TEMPLATES", "UnknownCommand",
+           "UnknownTemplate", "duration", "environment", "local_time", "render",
+           "role_label", "state_name", "subject", "template_files"]
 
 # Each timer ladder and the levels it may fire at (template "timer.<ladder>").
 TIMER_LEVELS: Mapping[str, tuple[str, ...]] = {
@@ -87,17 +63,6 @@ TIMER_LEVELS: Mapping[str, tuple[str, ...]] = {
     "publication_due": ("reminder", "due", "overdue"),
     "consideration": ("reminder", "due"),
 }
-
-
-# delivery_failed alerts the business manager; calendar_update carries one .ics (a deadline
-# or meeting added, moved or withdrawn), separately from the transition that caused it.
-SYSTEM_TEMPLATES: tuple[str, ...] = ("delivery_failed", "calendar_update")
-
-SHARED_TEMPLATES: tuple[str, ...] = (
-    TRIGGER_TEMPLATES + tuple(f"timer.{ladder}" for ladder in TIMER_LEVELS) + SYSTEM_TEMPLATES
-)
-TEMPLATE_NAMES: tuple[str, ...] = SHARED_TEMPLATES + tuple(
-    f"{folder}/{name}" for folder, names in REGIME_TEMPLATES.items() for name in names)
 
 
 # The roles in the shared words, for a notice that carries none of its regime's (one queued
@@ -127,14 +92,19 @@ class UnknownTemplate(LookupError):
     """The notice names a template, or a timer level, that does not exist."""
 
 
-def render(notice: Notice) -> Rendered:
-    """Render `notice`; raises `UnknownTemplate` (a LookupError) or `ValueError` for a bad one."""
+def render(notice: Notice, commands: CommandLine | None = None) -> Rendered:
+    """Render `notice`, its commands checked against and made from `commands` (the case's
+    definition; delivery always gives it). Without it nobody is shown a command line and
+    the commands' names go unchecked. Raises `UnknownTemplate` or `UnknownCommand` (both
+    LookupErrors) or `ValueError` for a bad notice."""
     _check(notice)
     env = environment()
     # Only the fields declared on Notice reach the templates (not those of a subclass).
     context = {name: getattr(notice, name) for name in _NOTICE_FIELDS}
-    text = env.get_template(f"{notice.template}.txt").render(context)
-    html = env.get_template(f"{notice.template}.html").render(context)
+    text, html = (
+        env.get_template(f"{notice.template}.{ext}").render(
+            context, **Means(notice, commands, html=ext == "html").helpers())
+        for ext in ("txt", "html"))
     return Rendered(subject=subject(notice), text=text, html=html)
 
 
@@ -144,9 +114,9 @@ def _check(notice: Notice) -> None:
             f"no notification template named {notice.template!r}; "
             f"known: {', '.join(TEMPLATE_NAMES)}"
         )
-    base = notice.template.rpartition("/")[2]
-    if base.startswith("timer."):
-        levels = TIMER_LEVELS[base.removeprefix("timer.")]
+    base = shared_of(notice.template)
+    if base.startswith(TIMER_PREFIX):
+        levels = TIMER_LEVELS[base.removeprefix(TIMER_PREFIX)]
         if notice.level not in levels:
             raise UnknownTemplate(
                 f"template {notice.template!r} has no level {notice.level!r}; "
@@ -177,8 +147,10 @@ def environment() -> Environment:
         # a template once loaded is not checked against its file again for every message.
         auto_reload=False,
     )
-    # No helpers such as range() or lipsum(): a template sees the Notice and nothing else.
+    # No helpers such as range() or lipsum(): a template sees the Notice and, per body, the
+    # commands of its case's definition (handlers/commands.py), nothing else.
     env.globals.clear()
+    env.filters["aside"] = aside
     env.filters["local_time"] = local_time
     env.filters["duration"] = duration
     env.filters["role_label"] = role_label
@@ -226,9 +198,3 @@ def state_name(state: str) -> str:
     ("sub_group" -> "Sub group")."""
     words = _words(state)
     return words[:1].upper() + words[1:]
-
-
-def template_files() -> tuple[str, ...]:
-    """Every template file a notice can use, layouts included (for checks and tests)."""
-    names = [f"{name}.{ext}" for name in TEMPLATE_NAMES for ext in ("txt", "html")]
-    return ("layout.txt", "layout.html", *names)

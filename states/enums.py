@@ -36,6 +36,14 @@ class Role(StrEnum):
 
 USER_ROLES = tuple(r for r in Role if r is not Role.SYSTEM)
 
+# The roles whose people use the command line (`scr` on the board's server): the business
+# manager, who keeps the board's casework, users, mail and backups there and records what
+# others decide on their behalf (`scr --as NAME`); and the auditor, who takes backups, which
+# only the command line does (SECURITY.md, "Who may do what" and "Identity on the command
+# line"). Everyone else acts in the portal (README.md, "The portal"). E-mail shows a
+# command line to these roles only; anyone else is pointed to the portal's forms.
+COMMAND_LINE_ROLES: frozenset[Role] = frozenset({Role.BUSINESS_MANAGER, Role.AUDITOR})
+
 
 class Kind(StrEnum):
     SCR = "scr"

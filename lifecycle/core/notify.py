@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from handlers.notices import Deadline, Notice, subject
+from handlers.notices import CommandLine, Deadline, Notice, subject
 from lifecycle.settings import Board
 from states import words
 from states.case import CaseSnapshot
-from states.enums import Role
+from states.enums import COMMAND_LINE_ROLES, Role
 from states.process import ProcessDefinition
 from states.registry import REGISTRY, UnknownDefinition
 from storage import users
@@ -172,11 +172,23 @@ def next_deadline(definition: ProcessDefinition, pending: Sequence[Any],
 
 
 def _definition(case: Any) -> ProcessDefinition | None:
-    """The definition the case runs under, if this code ships it."""
+    """The definition the case runs under, for a caller that does not pass it: looked up
+    among the shipped ones. (lifecycle/core/engine.py and invitations.py do not pass it
+    yet; once they pass the definition their own registry holds, this goes.)"""
     try:
         return REGISTRY.get(case.definition, case.definition_version)
     except (AttributeError, UnknownDefinition):
         return None
+
+
+def command_line(definition: ProcessDefinition) -> CommandLine:
+    """What e-mail about a case of `definition` may tell people to type: each trigger a
+    person fires with `scr advance` (not the one that opens a record, nor the daemon's
+    own), with its parameters, for the roles that use the command line."""
+    return CommandLine(
+        triggers={spec.name: tuple(p.name for p in spec.params)
+                  for spec in definition.all_triggers if not spec.system_only},
+        roles=frozenset(str(role) for role in COMMAND_LINE_ROLES))
 
 
 def _role_words(definition: ProcessDefinition | None) -> tuple[tuple[str, str], ...]:
@@ -204,10 +216,13 @@ def queue(
     history_seq: int | None,
     calendar: Callable[[Recipient], dict[str, Any]] | None = None,
     act: tuple[tuple[str, str, str], ...] = (),
+    definition: ProcessDefinition | None = None,
 ) -> list[dict[str, Any]]:
     """One outbox row per recipient, holding the notice it will be rendered from.
 
-    `case` is anything with the case's id, ref, pseudonym and state. Returns the rows as
+    `case` is anything with the case's id, ref, pseudonym, state, definition and
+    definition_version; `definition` is the definition it runs under (from the caller's
+    registry; unless given, the shipped one of that name and version). Returns the rows as
     column values; the caller queues them with the transition (storage.outbox.queue).
     """
     from handlers.mail import make_message_id
@@ -215,7 +230,8 @@ def queue(
 
     if not recipients:
         return []
-    definition = _definition(case)
+    if definition is None:
+        definition = _definition(case)
     source_label = (words.state_label(definition, event.source)
                     if event.source is not None else None)
     # The notice differs between recipients only in whom it addresses: made and turned
@@ -230,6 +246,8 @@ def queue(
         case_url=case_link(board, case.ref), act=act,
         source_label=source_label, role_words=_role_words(definition),
         record="case" if definition is None or definition.referred else "review",
+        definition=definition.name if definition is not None else None,
+        definition_version=definition.version if definition is not None else None,
     )
     # The stored notice is the event's; the row says whom it addresses (delivery puts the
     # two together), so every row of the event shares it.

@@ -10,6 +10,10 @@
 
 A crash between sending and marking leaves the lease to expire; the message is sent again
 with the same Message-ID, so the copy is recognisable (and the maildir skips it).
+
+A notice is rendered with the commands of its case's definition, looked up in the
+`processes` the caller passes (Application.processes, Engine.processes; unless given, the
+shipped definitions with the board's configuration).
 """
 
 from __future__ import annotations
@@ -21,19 +25,22 @@ from functools import partial
 from typing import Any
 
 from handlers.mail import DeliveryResult, Message, deliver, next_attempt_at
+from handlers.notices import CommandLine
 from handlers.transport import MaildirTransport, SmtpTransport, Transport
 from lifecycle import log
 from lifecycle.core import notify
+from lifecycle.core.process import Processes
 from lifecycle.settings import Settings
 from states.enums import Role
-from states.registry import REGISTRY, UnknownDefinition
+from states.process import ProcessDefinition
+from states.registry import UnknownDefinition
 from storage import cases, outbox, users
 from storage.db import Database, Tx, transaction
 from storage.outbox import FAILED, PENDING, SENT, OutboxRecord
 
 LEASE = timedelta(minutes=10)
-__all__ = ["FAILED", "LEASE", "PENDING", "SENT", "Composed", "DeliveryReport", "claim",
-           "compose", "composed", "deliver_outbox", "mark", "retry", "transport_for"]
+__all__ = ["FAILED", "LEASE", "PENDING", "SENT", "Commands", "Composed", "DeliveryReport",
+           "claim", "compose", "composed", "deliver_outbox", "mark", "retry", "transport_for"]
 
 
 @dataclass(frozen=True)
@@ -47,22 +54,57 @@ class Composed:
 
 
 def compose(notice: dict[str, Any], calendar: dict[str, Any] | None,
-            created_at: datetime) -> Composed:
-    """Render a stored notice (and calendar entry); raises if a template fails."""
+            created_at: datetime, commands: CommandLine | None) -> Composed:
+    """Render a stored notice (and calendar entry) with the commands of its case's
+    definition; raises if a template fails."""
     from handlers.ics import entry_from_json, to_ics
     from handlers.notices import notice_from_json
     from handlers.render import render
 
-    rendered = render(notice_from_json(notice))
+    rendered = render(notice_from_json(notice), commands)
     ics = to_ics(entry_from_json(calendar, stamp=created_at)) if calendar is not None else None
     return Composed(rendered.subject, rendered.text, rendered.html, ics)
 
 
-def composed(row: Any) -> Composed:
-    """What an outbox row says: its kept bodies once rendered, else rendered now."""
+def composed(row: Any, processes: Processes | None = None) -> Composed:
+    """What an outbox row says: its kept bodies once rendered, else rendered now (without
+    command lines if its notice, queued before notices named their definition, does not
+    say which definition its case runs under)."""
     if row.body_text or row.notice is None:
         return Composed(row.subject, row.body_text, row.body_html, row.ics)
-    return compose(addressed(row), row.calendar, row.created_at)
+    commands = Commands(processes or Processes())(row)
+    return compose(addressed(row), row.calendar, row.created_at, commands)
+
+
+class Commands:
+    """The commands each outbox row's notice is rendered with: those of its case's
+    definition, made once per definition."""
+
+    def __init__(self, processes: Processes, tx: Tx | None = None) -> None:
+        self.processes = processes
+        self.tx = tx  # to read the case of a row whose notice does not name its definition
+        self._made: dict[tuple[str, str], CommandLine | None] = {}
+
+    def __call__(self, row: OutboxRecord) -> CommandLine | None:
+        notice = row.notice or {}
+        key = (notice.get("definition"), notice.get("definition_version"))
+        if None in key and self.tx is not None and row.case_id is not None:
+            case = cases.load_by_id(self.tx, row.case_id)
+            key = (case.definition, case.definition_version)
+        name, version = key
+        if name is None or version is None:
+            return None
+        if (name, version) not in self._made:
+            definition = self._definition(name, version)
+            self._made[name, version] = (notify.command_line(definition)
+                                         if definition is not None else None)
+        return self._made[name, version]
+
+    def _definition(self, name: str, version: str) -> ProcessDefinition | None:
+        try:
+            return self.processes.get(name, version).definition
+        except UnknownDefinition:  # a definition this code does not ship: words only
+            return None
 
 
 def addressed(row: Any) -> dict[str, Any]:
@@ -101,18 +143,19 @@ def transport_for(settings: Settings) -> Transport:
 
 def deliver_outbox(db: Database, settings: Settings, now: datetime, *,
                    batches: int | None = None, transport: Transport | None = None,
-                   ) -> DeliveryReport:
+                   processes: Processes | None = None) -> DeliveryReport:
     """Deliver every message due at `now`, a batch at a time; returns what happened.
 
     Stops after a batch whose connection failed (`unreachable`): a mail server that is down
     or never answers costs one connection attempt (one timeout) a call, not one a batch."""
+    processes = processes or Processes(settings.process)
     report = DeliveryReport()
     done = 0
     # The transport is made before any message is leased: a bad mail URL fails here, and
     # no message has an attempt counted that was never tried.
     channel = transport or transport_for(settings)
     while batches is None or done < batches:
-        messages = claim(db, settings, now, settings.mail.batch_size)
+        messages = claim(db, settings, now, settings.mail.batch_size, processes=processes)
         if not messages:
             break
         marked: list[int] = []
@@ -120,7 +163,8 @@ def deliver_outbox(db: Database, settings: Settings, now: datetime, *,
         with channel:
             results = deliver(messages, channel, on_sent=partial(
                 _mark_sent, db, now=now, refs=refs, marked=marked))
-        report += mark(db, settings, [r for r in results if not r.ok], now)
+        report += mark(db, settings, [r for r in results if not r.ok], now,
+                       processes=processes)
         report += DeliveryReport(sum(marked), 0, 0)
         done += 1
         if any(r.connection for r in results):
@@ -128,13 +172,16 @@ def deliver_outbox(db: Database, settings: Settings, now: datetime, *,
     return report
 
 
-def claim(db: Database, settings: Settings, now: datetime, limit: int) -> list[Message]:
+def claim(db: Database, settings: Settings, now: datetime, limit: int, *,
+          processes: Processes | None = None) -> list[Message]:
     """Lease up to `limit` due messages, oldest first, count the attempt, and render each
     queued notice (once) into the message that will be sent."""
+    processes = processes or Processes(settings.process)
     with transaction(db) as tx:
         messages, bodies, unrenderable = [], [], []
+        commands = Commands(processes, tx)
         for row in outbox.lease(tx, now=now, limit=limit, until=now + LEASE):
-            done = _render_once(row)
+            done = _render_once(row, commands)
             if isinstance(done, str):  # kept, failed and alerted: never sent, never dropped
                 unrenderable.append(replace(row, last_error=done, status=FAILED))
                 continue
@@ -146,20 +193,20 @@ def claim(db: Database, settings: Settings, now: datetime, limit: int) -> list[M
         outbox.rendered(tx, bodies)
         outbox.settle(tx, now=now, failed=[(r.id, str(r.last_error)) for r in unrenderable])
         for row in unrenderable:
-            _alert(tx, settings, row, now)
+            _alert(tx, settings, row, now, processes)
         return messages
 
 
 _KEPT = Composed("", "", "", None)  # the row's bodies were rendered before: send them
 
 
-def _render_once(row: OutboxRecord) -> Composed | str:
+def _render_once(row: OutboxRecord, commands: Commands) -> Composed | str:
     """The bodies to store for a queued notice rendered now, _KEPT when the row has them
     already, or the error (logged) if its templates fail."""
     if row.body_text or row.notice is None:
         return _KEPT
     try:
-        return compose(addressed(row), row.calendar, row.created_at)
+        return compose(addressed(row), row.calendar, row.created_at, commands(row))
     except Exception as exc:  # a template bug must not stop the rest of the batch
         error = f"could not render: {exc.__class__.__name__}: {exc}"[:500]
         log.get(case_ref=row.case_ref, outbox_id=row.id).error("mail.unrenderable",
@@ -189,8 +236,9 @@ def _mark_sent(db: Database, result: DeliveryResult, *, now: datetime,
 
 
 def mark(db: Database, settings: Settings, results: Sequence[DeliveryResult],
-         now: datetime) -> DeliveryReport:
+         now: datetime, *, processes: Processes | None = None) -> DeliveryReport:
     """Record each result: sent, due again after back-off, or failed (and alerted)."""
+    processes = processes or Processes(settings.process)
     sent: list[int] = []
     retry: list[tuple[int, datetime, str]] = []
     failed: list[OutboxRecord] = []
@@ -218,20 +266,21 @@ def mark(db: Database, settings: Settings, results: Sequence[DeliveryResult],
         outbox.settle(tx, now=now, sent=sent, retry=retry,
                       failed=[(r.id, str(r.last_error)) for r in failed])
         for row in failed:
-            _alert(tx, settings, row, now)
+            _alert(tx, settings, row, now, processes)
     return DeliveryReport(len(sent), len(retry), len(failed))
 
 
-def _alert(tx: Tx, settings: Settings, row: OutboxRecord, now: datetime) -> None:
+def _alert(tx: Tx, settings: Settings, row: OutboxRecord, now: datetime,
+           processes: Processes) -> None:
     """Tell the business managers a message failed; an alert that fails raises no alert."""
     if row.template == "delivery_failed" or row.case_id is None:
         return
     case = cases.load_by_id(tx, row.case_id)
     try:
-        state_label = REGISTRY.get(case.definition, case.definition_version).state_label(
-            case.state)
+        definition: ProcessDefinition | None = processes.of(case).definition
     except UnknownDefinition:  # a definition this code does not ship: the state's name
-        state_label = case.state
+        definition = None
+    state_label = definition.state_label(case.state) if definition else case.state
     managers = [notify.Recipient(u.name, u.email, Role.BUSINESS_MANAGER)
                 for u in users.with_role(tx, Role.BUSINESS_MANAGER)]
     event = notify.Event(
@@ -243,7 +292,7 @@ def _alert(tx: Tx, settings: Settings, row: OutboxRecord, now: datetime) -> None
     outbox.queue(tx, notify.queue(
         case, event, managers, board=settings.board, state_label=state_label,
         timezone=settings.process.working_days.timezone, now=now,
-        deadline=None, history_seq=row.history_seq))
+        deadline=None, history_seq=row.history_seq, definition=definition))
 
 
 def retry(db: Database, outbox_id: int, now: datetime) -> OutboxRecord:
