@@ -118,17 +118,17 @@ def _cases(portal: Portal, who: Visitor, state: str | None,
 
 
 def _case(portal: Portal, who: Visitor, ref: str) -> dict[str, Any]:
+    from lifecycle.core.judge import judge_all
     from lifecycle.views import documents
 
-    with reading(portal.app.db()) as tx:
+    with reading(portal.app.db()) as tx:  # the case read once: its page and what may be done
         case = _visible(tx, who, ref)
         process = portal.app.processes.of(case)
-        doc = access.trimmed(who, documents.case_document(tx, process, case,
-                                                          reader=who.actor))
+        snapshot = cases.snapshot(tx, case)
+        doc = access.trimmed(who, documents.case_document(tx, process, case, reader=who.actor,
+                                                          snapshot=snapshot))
         history = documents.history_document(tx, case)
-    with reading(portal.app.db()) as tx:
-        _, _, verdicts = portal.app.engine.verdicts(tx, ref, actor=who.actor,
-                                                    now=portal.now())
+    verdicts = judge_all(process, snapshot, actor=who.actor, now=portal.now())
     actions = [v for v in verdicts if v.role.ok]
     recommended = next((h for h in reversed(history) if h["trigger"] == "recommend"), None)
     return {"doc": doc, "history": history, "actions": actions,
