@@ -39,8 +39,8 @@ from storage.db import Database, Tx, transaction
 from storage.outbox import FAILED, PENDING, SENT, OutboxRecord
 
 LEASE = timedelta(minutes=10)
-__all__ = ["FAILED", "LEASE", "PENDING", "SENT", "Commands", "Composed", "DeliveryReport",
-           "claim", "compose", "composed", "deliver_outbox", "mark", "retry", "transport_for"]
+__all__ = ["FAILED", "LEASE", "PENDING", "SENT", "Composed", "DeliveryReport", "claim",
+           "compose", "composed", "deliver_outbox", "mark", "retry", "transport_for"]
 
 
 @dataclass(frozen=True)
@@ -72,11 +72,11 @@ def composed(row: Any, processes: Processes | None = None) -> Composed:
     say which definition its case runs under)."""
     if row.body_text or row.notice is None:
         return Composed(row.subject, row.body_text, row.body_html, row.ics)
-    commands = Commands(processes or Processes())(row)
+    commands = _Commands(processes or Processes())(row)
     return compose(addressed(row), row.calendar, row.created_at, commands)
 
 
-class Commands:
+class _Commands:
     """The commands each outbox row's notice is rendered with: those of its case's
     definition, made once per definition."""
 
@@ -179,7 +179,7 @@ def claim(db: Database, settings: Settings, now: datetime, limit: int, *,
     processes = processes or Processes(settings.process)
     with transaction(db) as tx:
         messages, bodies, unrenderable = [], [], []
-        commands = Commands(processes, tx)
+        commands = _Commands(processes, tx)
         for row in outbox.lease(tx, now=now, limit=limit, until=now + LEASE):
             done = _render_once(row, commands)
             if isinstance(done, str):  # kept, failed and alerted: never sent, never dropped
@@ -200,7 +200,7 @@ def claim(db: Database, settings: Settings, now: datetime, limit: int, *,
 _KEPT = Composed("", "", "", None)  # the row's bodies were rendered before: send them
 
 
-def _render_once(row: OutboxRecord, commands: Commands) -> Composed | str:
+def _render_once(row: OutboxRecord, commands: _Commands) -> Composed | str:
     """The bodies to store for a queued notice rendered now, _KEPT when the row has them
     already, or the error (logged) if its templates fail."""
     if row.body_text or row.notice is None:
