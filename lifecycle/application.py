@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from lifecycle.settings import Settings
 from states.errors import InvalidInput
+from states.registry import REGISTRY, Registry
 from storage.db import SCHEMA_HEAD, Database, make_engine, redact, schema_revision, sqlite_file
 
 if TYPE_CHECKING:
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
 @dataclass
 class Application:
     settings: Settings
+    # The process definitions this board runs: the shipped ones, unless the front end that
+    # composes the application gives others (a test's throwaway definitions). Everything
+    # below reads them from here.
+    registry: Registry = field(default=REGISTRY)
     _db: Database | None = field(default=None, init=False)
     _engine: Engine | None = field(default=None, init=False)
     _processes: Processes | None = field(default=None, init=False)
@@ -42,7 +47,7 @@ class Application:
         if self._processes is None:
             from lifecycle.core.process import Processes
 
-            self._processes = Processes(self.settings.process)
+            self._processes = Processes(self.settings.process, self.registry)
         return self._processes
 
     def now(self) -> datetime:

@@ -10,7 +10,6 @@ import argparse
 import json
 import re
 from argparse import Namespace
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,11 +20,11 @@ from states.case import Actor
 from states.errors import InvalidInput
 from states.params import REASON_CAUTION, Param, PType
 from states.process import DEADLINE_LEVELS
-from states.registry import REGISTRY
 from storage import cases
 from storage.db import Tx, reading, transaction
 
 if TYPE_CHECKING:
+    from lifecycle.cli.main import Commands
     from lifecycle.core.judge import Judgement
 
 REFERRAL_FILE_MAX = 1_000_000
@@ -33,11 +32,12 @@ REFERRAL_FILE_MAX = 1_000_000
 
 def refer(app: App, args: Namespace) -> Output:
     fields = _referral_file(args.file) if args.file else {}
-    for name in REGISTRY.referral_params():
+    registry = app.registry
+    for name in registry.referral_params():
         value = getattr(args, name, None)
         if value is not None:
             fields[name] = value
-    if args.process is not None and not REGISTRY.newest(args.process).referred:
+    if args.process is not None and not registry.newest(args.process).referred:
         raise InvalidInput(f"--process {args.process}: its records are not referrals "
                            f"(scr {args.process} add opens one)")
     return opened(app, fields, args.process, "referred")
@@ -159,7 +159,7 @@ def history(app: App, args: Namespace) -> Output:
         case = cases.load(tx, args.ref)
         entries = documents.history_document(tx, case)
     try:
-        definition = REGISTRY.get(case.definition, case.definition_version)
+        definition = app.registry.get(case.definition, case.definition_version)
     except UnknownDefinition:  # a definition this code does not ship: identifiers as words
         definition = None
     cal = app.settings.process.working_days
@@ -215,21 +215,19 @@ def verdict_entry(v: Judgement) -> dict[str, Any]:
             "needs": list(v.needs), "dest": v.dest, "label": v.label}
 
 
-# `scr list` lists the board's own cases: the learning register's records are listed by
-# `scr learning list`.
-CASE_PROCESSES = REGISTRY.names(referred=True)
-
-
 def list_cases(app: App, args: Namespace) -> Output:
     state = args.state
-    known = REGISTRY.states(referred=True)
+    known = app.registry.states(referred=True)
     if state is not None and state not in known:
         raise InvalidInput(f"unknown state {state!r} (one of {', '.join(known)})")
     now = app.now()
     with reading(app.db()) as tx:
         app.actor(tx, required=False)
         rows = documents.case_list(tx, now=now, levels=DEADLINE_LEVELS, state=state,
-                                   overdue_only=args.overdue, processes=CASE_PROCESSES)
+                                   overdue_only=args.overdue,
+                                   # the board's own cases: `scr learning list` lists the
+                                   # learning register's records
+                                   processes=app.registry.names(referred=True))
     cal = app.settings.process.working_days
     text = table(
         ["ref", "pseudonym", "state", "kind", "overdue", "next timer", "due"],
@@ -257,17 +255,18 @@ def _option_metavar(p: Param) -> str | None:
     return None
 
 
-def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+def add_commands(command: Commands) -> None:
     """The commands on cases."""
+    registry = command.registry
     ref = command("refer", "record a referral (creates the case)")
     ref.add_argument("--file", metavar="FILE", help="a JSON object of referral fields "
                      "('-' for standard input); options below override it")
-    ref.add_argument("--process", metavar="NAME", choices=REGISTRY.names(),
+    ref.add_argument("--process", metavar="NAME", choices=registry.names(),
                      help="the process this case runs under (default: the board's "
                      "[process] default; scr definitions lists them)")
     # The referral fields of every shipped definition: the definition new cases start
     # under judges which it takes.
-    for field in REGISTRY.referral_params().values():
+    for field in registry.referral_params().values():
         option = "--" + field.name.replace("_", "-")
         if field.type is PType.BOOL:
             ref.add_argument(option, dest=field.name, action=argparse.BooleanOptionalAction,

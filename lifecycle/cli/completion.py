@@ -23,7 +23,6 @@ from lifecycle.cli.app import App
 from states.enums import MULTI_AGENCY, USER_ROLES, Role
 from states.params import Param, PType
 from states.process import TriggerSpec
-from states.registry import REGISTRY
 from storage import cases, facts, users
 from storage.db import Tx, reading
 
@@ -234,16 +233,12 @@ def _param_values(look: Lookup, param: Param, spec: TriggerSpec | None,
     return []
 
 
-# The referral fields of every shipped definition, as `refer` takes them.
-_REFERRAL = REGISTRY.referral_params()
-
-
 def _option_values(look: Lookup, action: argparse.Action, text: str) -> list[Candidate]:
     if action.choices:
         return [Candidate(str(c)) for c in action.choices]
     dest = action.dest
     known: dict[str, Sequence[str]] = {
-        "state": REGISTRY.states(referred=True),  # scr list (learning list has choices)
+        "state": look.app.registry.states(referred=True),  # scr list (learning list has its own)
         "role": USER_ROLES, "agency": look.agencies,
         "status": OUTBOX_STATUSES, "themes": look.themes, "theme": look.themes,
     }
@@ -251,8 +246,9 @@ def _option_values(look: Lookup, action: argparse.Action, text: str) -> list[Can
         return [Candidate(v) for v in known[dest]]
     if dest == "actor":  # --as NAME
         return look.users()
-    if dest in _REFERRAL:
-        return _param_values(look, _REFERRAL[dest], None, None)
+    referral = look.app.registry.referral_params()  # the fields `refer` takes
+    if dest in referral:
+        return _param_values(look, referral[dest], None, None)
     metavar = action.metavar if isinstance(action.metavar, str) else ""
     if "|" in metavar:
         return [Candidate(v) for v in metavar.split("|")]

@@ -87,7 +87,7 @@ def help_page(app: App, args: Namespace) -> Output:
         page = man_page(app)
         return Output({"man": page}, page)
     topic = args.topic or ""
-    parser = cli.build_parser(topic or None)
+    parser = cli.build_parser(topic or None, app.registry)
     commands = _commands(parser)
     triggers = app.processes.triggers_by_name()
     if not topic:
@@ -167,7 +167,7 @@ def _parser_pages(parser: argparse.ArgumentParser) -> Iterator[str]:
 def man_page(app: App) -> str:
     """The manual page, scr(1), in roff: every command with its usage and options, every
     trigger, the environment and the exit statuses."""
-    parser = cli.build_parser()
+    parser = cli.build_parser(registry=app.registry)
     lines = [".TH SCR 1", ".SH NAME", "scr \\- " + _roff(parser.description or ""),
              ".SH SYNOPSIS", ".nf", _roff(parser.format_usage().removeprefix("usage: ")
                                            .strip()), ".fi",
@@ -222,7 +222,7 @@ def _roff(text: str) -> str:
 
 # ------------------------------------------------------------------- completion
 def completion_script(app: App, args: Namespace) -> Output:
-    parser = cli.build_parser()
+    parser = cli.build_parser(registry=app.registry)
     commands = _commands(parser)
     options = [s for a in parser._actions for s in a.option_strings if s.startswith("--")]
     script = (_zsh if args.shell == "zsh" else _bash)(commands, options)
@@ -290,7 +290,7 @@ def complete_words(app: App, args: Namespace) -> Output:
     the word typed so far and then each candidate unquoted, F (finished) or O (open)."""
     words = words_to_cursor(args.line)
     typed, word = words[1:-1], words[-1]
-    parser = cli.build_parser(cli.command_word(typed))
+    parser = cli.build_parser(cli.command_word(typed), app.registry)
     found = complete(Lookup(app), parser, typed, word)
     if args.target == "zsh":
         lines = [word] + [("F " if c.final else "O ") + c.text for c in found]

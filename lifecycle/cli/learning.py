@@ -8,10 +8,8 @@ roles, seal and e-mail, exactly as `scr refer` and `scr advance` would.
 
 from __future__ import annotations
 
-import argparse
 from argparse import Namespace
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifecycle.cli import cases as cases_cli
 from lifecycle.cli.app import App, Output
@@ -20,11 +18,13 @@ from lifecycle.views.text import case_text, table
 from states.enums import FINDINGS
 from states.errors import InvalidInput
 from states.learning.v1 import SOURCES
-from states.registry import REGISTRY
 from states.words import value_label
 from storage import cases
 from storage import learning as register
 from storage.db import reading
+
+if TYPE_CHECKING:
+    from lifecycle.cli.main import Commands
 
 PROCESS = "learning"
 CONSIDER = {"relevant": "consider_relevant", "not_relevant": "consider_not_relevant"}
@@ -153,7 +153,7 @@ def themes(app: App, args: Namespace) -> Output:
     return Output(listed, "\n".join(f"{t:<34}{value_label(t)}" for t in listed))
 
 
-def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+def add_commands(command: Commands) -> None:
     """`scr learning add|consider|amend|withdraw|list|show|themes` and `scr qa audit|training|
     untested|list`."""
     from lifecycle.cli.main import add_json_option
@@ -202,7 +202,7 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
     w.set_defaults(func=withdraw)
 
     lst = sub.add_parser("list", help="the reviews on the register")
-    lst.add_argument("--state", choices=REGISTRY.newest(PROCESS).states)
+    lst.add_argument("--state", choices=command.registry.newest(PROCESS).states)
     lst.add_argument("--theme", metavar="THEME")
     lst.add_argument("--source", choices=SOURCES)
     lst.set_defaults(func=list_items)

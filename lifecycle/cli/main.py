@@ -16,6 +16,7 @@ from importlib import import_module
 from typing import Any, NoReturn
 
 from states.errors import Conflict, InvalidInput, LifecycleError, Refused
+from states.registry import REGISTRY, Registry
 
 EXIT_INTERNAL = 1
 # Modules that add commands: each has `add_commands(command)`, where `command(name, help)`
@@ -64,8 +65,26 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
                         help="print one JSON document")
 
 
-def build_parser(command_word: str | None = None) -> argparse.ArgumentParser:
-    """The parser of every command, or of the group `command_word` belongs to alone."""
+class Commands:
+    """What each group of commands adds its commands with: calling it makes a command's
+    parser (with --json); `registry` holds the process definitions the commands offer
+    (their choices and the referral's options)."""
+
+    def __init__(self, sub: Any, registry: Registry) -> None:
+        self._sub = sub
+        self.registry = registry
+
+    def __call__(self, name: str, helptext: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = self._sub.add_parser(name, help=helptext,
+                                                          description=helptext)
+        add_json_option(p)
+        return p
+
+
+def build_parser(command_word: str | None = None,
+                 registry: Registry = REGISTRY) -> argparse.ArgumentParser:
+    """The parser of every command, or of the group `command_word` belongs to alone, for
+    the definitions in `registry` (the shipped ones, unless a caller composes others)."""
     parser = _Parser(prog="scr", description="Case review lifecycle orchestrator for "
                      "Local Safeguarding Children Boards.")
     parser.add_argument("--as", dest="actor", metavar="NAME",
@@ -77,12 +96,7 @@ def build_parser(command_word: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version(),
                         help="print the version and exit (scr version --json says more)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-
-    def command(name: str, helptext: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=helptext, description=helptext)
-        add_json_option(p)
-        return p
-
+    command = Commands(sub, registry)
     home = COMMAND_HOMES.get(command_word or "")
     for group in COMMAND_GROUPS:
         if home is None or group == home:

@@ -42,13 +42,9 @@ from lifecycle.cli.completion import (
 from lifecycle.settings import parse_moment
 from lifecycle.views import style
 from states.errors import InvalidInput, LifecycleError, Refused
-from states.registry import REGISTRY
 from storage import users
 from storage.db import reading, redact
 
-# Free text of any definition's triggers: a line carrying one is kept out of the history.
-PRIVATE = frozenset(p.name for d in REGISTRY for t in (d.create, *d.all_triggers)
-                    for p in t.params if p.private)
 SHELL_ONLY = {
     "as": "as NAME: act as this user from now on ('as -' for nobody; 'as' shows who)",
     "now": "now ISO|real: run as of this moment (needs SCR_ALLOW_CLOCK_OVERRIDE=1); "
@@ -100,7 +96,12 @@ class Shell(cmd2.Cmd):
         atexit.unregister(self._persist_history)
         self.app = app
         self.look = Lookup(app)
-        self.parser = cli.build_parser()
+        self.parser = cli.build_parser(registry=app.registry)
+        # Free text of any of its definitions' triggers: a line carrying one is kept out of
+        # the history.
+        self.private = frozenset(p.name for d in app.registry
+                                 for t in (d.create, *d.all_triggers)
+                                 for p in t.params if p.private)
         self.commands = subcommands(self.parser)
         _as_typed_here(self.parser)
         self.exclude_from_history = ["_eof"]
@@ -266,7 +267,7 @@ class Shell(cmd2.Cmd):
         return False
 
     def onecmd(self, statement: Statement | str, *, add_to_history: bool = True) -> bool:
-        if isinstance(statement, Statement) and _carries_private(statement):
+        if isinstance(statement, Statement) and _carries_private(statement, self.private):
             add_to_history = False  # free text about a child never reaches the history file
         return super().onecmd(statement, add_to_history=add_to_history)
 
@@ -345,7 +346,7 @@ class Shell(cmd2.Cmd):
                 "help lists the commands and triggers; TAB completes; quit leaves.")
 
 
-def _carries_private(statement: Statement) -> bool:
+def _carries_private(statement: Statement, private: frozenset[str]) -> bool:
     """Whether the line may carry free text about a child, in any spelling: a word naming
     a private parameter, or any prefix of one (`--summ`, `summ=`, `-s`), as an option or a
     KEY=VALUE; a line that cannot be split is treated as private too."""
@@ -355,7 +356,7 @@ def _carries_private(statement: Statement) -> bool:
         return True
     for word in words:
         key = word.partition("=")[0].lstrip("-").replace("-", "_").lower()
-        if key and any(name.startswith(key) or key.startswith(name) for name in PRIVATE) \
+        if key and any(name.startswith(key) or key.startswith(name) for name in private) \
                 and (word.startswith("-") or "=" in word):
             return True
     return False

@@ -21,6 +21,8 @@ from lifecycle.cli.shell import Shell, history_file, subcommands
 from lifecycle.settings import load
 from lifecycle.views import style
 from states.enums import State
+from states.errors import InvalidInput
+from states.registry import REGISTRY
 from states.scr.v1 import DEFINITION
 from tests.board import BM, CHAIR, HEALTH, SCR_REFERRAL, SUBCHAIR
 from tests.cli.scr import scr_v1_config
@@ -358,16 +360,23 @@ def test_each_command_is_found_in_the_group_the_one_shot_parser_loads_alone():
     lives agrees with what every group registers, and names every command."""
     from importlib import import_module
 
-    found = {}
-    for group in cli.COMMAND_GROUPS:
-        registered: list[str] = []
+    class Recording:
+        """A group's commands, by name (cli.Commands' interface)."""
 
-        def command(name, helptext, registered=registered):
-            registered.append(name)
+        registry = REGISTRY
+
+        def __init__(self) -> None:
+            self.registered: list[str] = []
+
+        def __call__(self, name, helptext):
+            self.registered.append(name)
             return argparse.ArgumentParser()
 
+    found = {}
+    for group in cli.COMMAND_GROUPS:
+        command = Recording()
         import_module(group).add_commands(command)
-        found.update(dict.fromkeys(registered, group))
+        found.update(dict.fromkeys(command.registered, group))
     assert found == cli.COMMAND_HOMES
     assert cli.command_word(["--as", "Sam", "--now", "x", "--json", "show", "CR-1"]) == "show"
     assert cli.command_word(["--help"]) is None
@@ -497,3 +506,16 @@ def _strings(value, depth: int = 0) -> set[str]:
     if hasattr(value, "__dataclass_fields__"):
         return _strings(list(vars(value).values()), depth + 1)
     return set()
+
+
+def test_the_commands_offer_the_definitions_they_are_given():
+    """The parser is built for the registry its caller composes (cli.Commands.registry),
+    not for a global one: a throwaway definition is a choice of `refer --process` there
+    and nowhere else."""
+    from states.registry import Registry
+    from tests.lifecycle.test_definitions import SCR, _drill
+
+    given = cli.build_parser("refer", Registry(SCR, _drill()))
+    assert given.parse_args(["refer", "--process", "drill"]).process == "drill"
+    with pytest.raises((SystemExit, InvalidInput)):
+        cli.build_parser("refer").parse_args(["refer", "--process", "drill"])
