@@ -24,7 +24,7 @@ def tick(app: App, args: Namespace) -> Output:
     now = app.now()
     db = app.db()
     report = sweep(db, app.engine, now)
-    delivered = deliver_outbox(db, app.settings, now)
+    delivered = deliver_outbox(db, app.settings, now, processes=app.processes)
     data = report.as_dict()
     data["delivered"] = {"sent": delivered.sent, "retried": delivered.retried,
                          "failed": delivered.failed}

@@ -327,7 +327,8 @@ class Engine:
         mail = notify.queue(case, event, recipients, board=self.board, timezone=days.timezone,
                             state_label=definition.state_label(case.state), now=now,
                             deadline=notify.next_deadline(definition, changes.pending, now),
-                            history_seq=seq, act=self._act(process, case))
+                            history_seq=seq, act=self._act(process, case),
+                            definition=definition)
         meeting = next((values.get(p.name) for p in spec.params if p.invites), None)
         if meeting is not None and meeting < days.local_date(now):
             meeting = None

@@ -223,4 +223,5 @@ def _queue(definition: ProcessDefinition, case: CaseRecord, change: Change,
     deadline = notify.Deadline(change.what, start) if not withdrawn else None
     return notify.queue(case, event, recipients, board=board, timezone=timezone,
                         state_label=definition.state_label(case.state), now=now,
-                        deadline=deadline, history_seq=history_seq, calendar=entry)
+                        deadline=deadline, history_seq=history_seq, calendar=entry,
+                        definition=definition)

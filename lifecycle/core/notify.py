@@ -20,7 +20,6 @@ from states import words
 from states.case import CaseSnapshot
 from states.enums import COMMAND_LINE_ROLES, Role
 from states.process import ProcessDefinition
-from states.registry import REGISTRY, UnknownDefinition
 from storage import users
 from storage.db import Tx
 
@@ -171,16 +170,6 @@ def next_deadline(definition: ProcessDefinition, pending: Sequence[Any],
                     first.due_at)
 
 
-def _definition(case: Any) -> ProcessDefinition | None:
-    """The definition the case runs under, for a caller that does not pass it: looked up
-    among the shipped ones. (lifecycle/core/engine.py and invitations.py do not pass it
-    yet; once they pass the definition their own registry holds, this goes.)"""
-    try:
-        return REGISTRY.get(case.definition, case.definition_version)
-    except (AttributeError, UnknownDefinition):
-        return None
-
-
 def command_line(definition: ProcessDefinition) -> CommandLine:
     """What e-mail about a case of `definition` may tell people to type: each trigger a
     person fires with `scr advance` (not the one that opens a record, nor the daemon's
@@ -216,13 +205,14 @@ def queue(
     history_seq: int | None,
     calendar: Callable[[Recipient], dict[str, Any]] | None = None,
     act: tuple[tuple[str, str, str], ...] = (),
-    definition: ProcessDefinition | None = None,
+    definition: ProcessDefinition | None,
 ) -> list[dict[str, Any]]:
     """One outbox row per recipient, holding the notice it will be rendered from.
 
     `case` is anything with the case's id, ref, pseudonym, state, definition and
-    definition_version; `definition` is the definition it runs under (from the caller's
-    registry; unless given, the shipped one of that name and version). Returns the rows as
+    definition_version; `definition` is the definition it runs under, from the caller's
+    registry (None only for a case of a definition this code does not know: a delivery
+    alert about it names its state as stored). Returns the rows as
     column values; the caller queues them with the transition (storage.outbox.queue).
     """
     from handlers.mail import make_message_id
@@ -230,8 +220,6 @@ def queue(
 
     if not recipients:
         return []
-    if definition is None:
-        definition = _definition(case)
     source_label = (words.state_label(definition, event.source)
                     if event.source is not None else None)
     # The notice differs between recipients only in whom it addresses: made and turned

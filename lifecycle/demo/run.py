@@ -191,7 +191,8 @@ class Run:
                             f"{first['event']} ({first['error']})")
         for firing in report.firings:
             self._tell_firing(firing)
-        delivered = deliver_outbox(self.db, self.settings, now)
+        delivered = deliver_outbox(self.db, self.settings, now,
+                                   processes=self.engine.processes)
         if delivered.retried or delivered.failed:
             raise OffScript(f"{delivered.retried + delivered.failed} messages could not be "
                             f"delivered into {self.settings.mail.mail_dir}")

@@ -230,7 +230,8 @@ class Daemon:
     def _deliver_due(self) -> bool:
         """Deliver batches while any is due; True if the mail server was unreachable."""
         while not self.stopping.is_set():
-            done = deliver_outbox(self.db, self.settings, self.clock.now(), batches=1)
+            done = deliver_outbox(self.db, self.settings, self.clock.now(), batches=1,
+                                  processes=self.engine.processes)
             self.totals.delivered += done
             if done.unreachable:
                 return True

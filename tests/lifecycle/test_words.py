@@ -75,7 +75,8 @@ def mailed(definition: ProcessDefinition, spec: TriggerSpec, role: str, *,
                          details=mail_details(process, spec, values, {}, SNAPSHOT))
     rows = notify.queue(case, event, [notify.Recipient("Pat Lee", "pat@example.org", role)],
                         state_label=definition.state_label(case.state), board=Board(),
-                        timezone="Europe/London", now=NOW, deadline=None, history_seq=1)
+                        timezone="Europe/London", now=NOW, deadline=None, history_seq=1,
+                        definition=definition)
     row = rows[0]
     return render(notice_from_json({**row["notice"], "recipient_name": row["recipient_name"],
                                     "recipient_role": row["recipient_role"]}))

@@ -58,7 +58,8 @@ class Site:
         return made
 
     def deliver(self) -> None:
-        deliver_outbox(self.board.db, self.portal.settings, self.now)
+        deliver_outbox(self.board.db, self.portal.settings, self.now,
+                       processes=self.portal.app.processes)
 
     def mails(self) -> list[bytes]:
         """The maildir's messages, oldest first."""
