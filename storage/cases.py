@@ -169,12 +169,13 @@ _SNAP_AGENCIES = Prepared(select(
     _A.c.agency, _A.c.round, _A.c.requested_at, _A.c.due_at, _A.c.returned_at, _A.c.view,
 ).where(_A.c.case_id == _ID).order_by(_A.c.round, _A.c.id))
 # Only the meetings of the current stay in the state count (CaseSnapshot.meetings): what
-# is read does not grow with the case's history. Attendance is read apart, unprocessed.
+# is read does not grow with the case's history. One row per meeting and agency present
+# (one with no agency for a meeting nobody attended), in one statement.
 _SINCE: Any = bindparam("entered", _M.c.recorded_at.type)
-_SNAP_MEETINGS = Prepared(select(_M.c.id, _M.c.held_on, _M.c.recorded_at).where(
-    _M.c.case_id == _ID, _M.c.recorded_at >= _SINCE).order_by(_M.c.id))
-_SNAP_ATTENDANCE = Prepared(select(_MA.c.meeting_id, _MA.c.agency).join(
-    _M, _MA.c.meeting_id == _M.c.id).where(_M.c.case_id == _ID, _M.c.recorded_at >= _SINCE))
+_SNAP_MEETINGS = Prepared(select(_M.c.id, _M.c.held_on, _M.c.recorded_at, _MA.c.agency)
+                          .outerjoin(_MA, _MA.c.meeting_id == _M.c.id)
+                          .where(_M.c.case_id == _ID, _M.c.recorded_at >= _SINCE)
+                          .order_by(_M.c.id))
 _SNAP_OUTPUTS = Prepared(select(_O.c.output).where(_O.c.case_id == _ID))
 _SNAP_ACTIONS = Prepared(select(
     _X.c.number, _X.c.agency, _X.c.owner, _X.c.due, _X.c.status,
@@ -197,7 +198,7 @@ def own_facts(case: CaseRecord) -> dict[str, Any]:
 
 
 def snapshot(tx: Tx, case: CaseRecord) -> CaseSnapshot:
-    """Everything guards and timers may look at, read in six statements."""
+    """Everything guards and timers may look at, read in five statements."""
     ids = {"case_id": case.id}
     r = _SNAP_REFERRAL.one(tx, ids)
     assert r is not None, f"case {case.ref} has no proceedings"
@@ -213,16 +214,18 @@ def snapshot(tx: Tx, case: CaseRecord) -> CaseSnapshot:
         assert title is not None, f"case {case.ref} has neither referral nor learning record"
         learning = LearningFacts(title, source, published_on, tuple(themes), relevant)
     since = {"case_id": case.id, "entered": case.state_entered_at}
-    present: dict[int, set[str]] = {}
-    for meeting_id, agency in _SNAP_ATTENDANCE.all(tx, since):
-        present.setdefault(meeting_id, set()).add(agency)
+    meetings: dict[int, tuple[Any, Any, set[str]]] = {}
+    for meeting_id, held, recorded, agency in _SNAP_MEETINGS.all(tx, since):
+        present = meetings.setdefault(meeting_id, (held, recorded, set()))[2]
+        if agency is not None:
+            present.add(agency)
     return CaseSnapshot(
         **own_facts(case),
         referral=referral,
         learning=learning,
         agencies=tuple(AgencyAsk(*a) for a in _SNAP_AGENCIES.all(tx, ids)),
-        meetings=tuple(MeetingFacts(held, frozenset(present.get(meeting_id, ())), recorded)
-                       for meeting_id, held, recorded in _SNAP_MEETINGS.all(tx, since)),
+        meetings=tuple(MeetingFacts(held, frozenset(present), recorded)
+                       for held, recorded, present in meetings.values()),
         criminal=criminal,
         care=care,
         inquest=inquest,

@@ -89,19 +89,30 @@ def _rows(table: Table, fields: Sequence[str], order: Sequence[str]) -> Prepared
                     .order_by(*(table.c[o] for o in order)))
 
 
+_REFERRAL_FIELDS = ("incident_date", "harm", "abuse", "agency_concern", "grounds", "route",
+                    "referrer_agency", "criminal_proceedings", "aware_on", "looked_after",
+                    "summary")
+_PROCEEDINGS_FIELDS = ("criminal", "care", "inquest", "expected_conclusion", "recorded_at")
+_SINCE_0010_TABLES = (("learning", LEARNING_ITEMS), ("audits", AUDITS),
+                      ("trainings", TRAININGS))
+# The sections of one row per case, in one statement: the proceedings (every case has
+# them), the referral (a learning record has none: its columns come back empty, with its
+# case_id), and whether the case has rows in the tables added after version 1. Sealed as
+# if each were read on its own.
+_HEAD = Prepared(select(
+    *(PROCEEDINGS.c[f] for f in _PROCEEDINGS_FIELDS), REFERRALS.c.case_id,
+    *(REFERRALS.c[f] for f in _REFERRAL_FIELDS),
+    *(select(table.c.case_id).where(table.c.case_id == _ID).exists().label(name)
+      for name, table in _SINCE_0010_TABLES),
+).select_from(PROCEEDINGS).outerjoin(REFERRALS, REFERRALS.c.case_id == PROCEEDINGS.c.case_id)
+    .where(PROCEEDINGS.c.case_id == _ID))
+_P, _R = len(_PROCEEDINGS_FIELDS), len(_REFERRAL_FIELDS)
 _TABLES: tuple[tuple[str, Prepared], ...] = (
-    ("referral", _rows(REFERRALS, (
-        "incident_date", "harm", "abuse", "agency_concern", "grounds", "route",
-        "referrer_agency", "criminal_proceedings", "aware_on", "looked_after", "summary"),
-        ("case_id",))),
     ("replaced_summaries", _rows(REFERRAL_VERSIONS, (
         "id", "version", "summary", "replaced_by", "replaced_at"), ("id",))),
-    ("proceedings", _rows(PROCEEDINGS, (
-        "criminal", "care", "inquest", "expected_conclusion", "recorded_at"), ("case_id",))),
     ("agencies", _rows(AGENCY_REQUESTS, (
         "id", "round", "agency", "requested_at", "due_at", "returned_at", "view", "summary",
         "returned_by"), ("id",))),
-    ("meetings", _rows(MEETINGS, ("id", "held_on", "recorded_at", "recorded_by"), ("id",))),
     ("outputs", _rows(OUTPUTS, ("id", "output", "location", "recorded_at"), ("id",))),
     ("actions", _rows(ACTIONS, (
         "id", "number", "agency", "description", "owner", "due", "status", "evidence",
@@ -119,16 +130,13 @@ _SINCE_0010: tuple[tuple[str, Prepared], ...] = (
         "id", "number", "course", "audience", "starts_on", "ends_on", "trained", "actions",
         "recorded_at", "recorded_by"), ("id",))),
 )
-# Whether the case has rows in them, in one statement: most cases have none, and a trigger
-# should not pay three reads for nothing.
-_HAS_SINCE_0010 = Prepared(select(*(
-    select(table.c.case_id).where(table.c.case_id == _ID).exists().label(name)
-    for name, table in (("learning", LEARNING_ITEMS), ("audits", AUDITS),
-                        ("trainings", TRAININGS)))))
-_ATTENDANCE = Prepared(select(MEETING_ATTENDANCE.c.meeting_id, MEETING_ATTENDANCE.c.agency)
-                       .join(MEETINGS, MEETINGS.c.id == MEETING_ATTENDANCE.c.meeting_id)
-                       .where(MEETINGS.c.case_id == _ID)
-                       .order_by(MEETING_ATTENDANCE.c.meeting_id, MEETING_ATTENDANCE.c.agency))
+# Meetings with who attended, in one statement: a meeting's row once per agency present
+# (once, with no agency, if none was), sealed as the two sections they are.
+_M, _MA = MEETINGS, MEETING_ATTENDANCE
+_MEETINGS = Prepared(select(_M.c.id, _M.c.held_on, _M.c.recorded_at, _M.c.recorded_by,
+                            _MA.c.agency)
+                     .outerjoin(_MA, _MA.c.meeting_id == _M.c.id).where(_M.c.case_id == _ID)
+                     .order_by(_M.c.id, _MA.c.agency))
 _TIMER_FIELDS = ("id", "ladder", "level", "rank", "key", "name", "state", "fires", "due_at",
                  "rule", "status", "armed_at", "fired_at", "sequence")
 # Only the timers still to fire are sealed (and those marked stale, read as they would be
@@ -196,13 +204,18 @@ def _body(rest: dict[str, Any], case: CaseRecord, version: int) -> dict[str, Any
 def _rest(tx: Tx, case: CaseRecord) -> dict[str, Any]:
     """The sections after the case's own row: the same in every version."""
     ids = {"case_id": case.id}
-    sealed: dict[str, Any] = {}
+    head = _HEAD.one(tx, ids)
+    sealed: dict[str, Any] = {
+        "referral": [head[_P + 1:_P + 1 + _R]] if head and head[_P] is not None else [],
+        "proceedings": [head[:_P]] if head else [],
+    }
     for name, statement in _TABLES:
         sealed[name] = statement.all(tx, ids)
-    sealed["attendance"] = _ATTENDANCE.all(tx, ids)
+    meetings = _MEETINGS.all(tx, ids)
+    sealed["meetings"] = list({row[0]: row[:4] for row in meetings}.values())
+    sealed["attendance"] = [(row[0], row[4]) for row in meetings if row[4] is not None]
     sealed["timers"] = [_timer(row, case) for row in _TIMERS.all(tx, ids)]
-    present = _HAS_SINCE_0010.one(tx, ids)
-    assert present is not None  # a SELECT of three EXISTS has one row
+    present = head[_P + 1 + _R:] if head else (False,) * len(_SINCE_0010)
     for (name, statement), has in zip(_SINCE_0010, present, strict=True):
         if has:
             sealed[name] = statement.all(tx, ids)
