@@ -64,6 +64,10 @@ class TriggerSpec:
     criteria: bool = False
     # What it records in the definition's own facts (states.facts), from its parameters.
     records: tuple[Record, ...] = ()
+    # The decision on the referral it records, as the board's figures count it: the kind
+    # of review it commissions (a states.enums.Kind: the case's kind from then on),
+    # NO_REVIEW or WITHDRAWN.
+    decision: str | None = None
 
     @property
     def internal(self) -> bool:
@@ -94,6 +98,11 @@ class TriggerSpec:
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
+
+
+# TriggerSpec.decision, beside the kinds of review a trigger may commission.
+NO_REVIEW = "no_review"
+WITHDRAWN = "withdrawn"
 
 
 # The levels of a ladder that are deadlines rather than early reminders: once one is due

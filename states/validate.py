@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from states.enums import Role
+from states.enums import Kind, Role
 from states.facts import FactType
 from states.planning import ANCHORS
-from states.process import ENTER, ProcessDefinition, TimerSpec, TriggerSpec
+from states.process import (
+    ENTER,
+    NO_REVIEW,
+    WITHDRAWN,
+    ProcessDefinition,
+    TimerSpec,
+    TriggerSpec,
+)
 
 
 class DefinitionError(ValueError):
@@ -114,6 +121,10 @@ def _trigger_problems(d: ProcessDefinition, t: TriggerSpec) -> list[str]:
         found.append(f"{t.name}: a parameter name is used twice")
     if not t.sources and t is not d.create:
         found.append(f"{t.name}: applies in no state")
+    if t.decision is not None and t.decision not in (*Kind, NO_REVIEW, WITHDRAWN):
+        found.append(f"{t.name}: unknown decision {t.decision}")
+    if t.effect_name == "commission" and t.decision not in set(Kind):
+        found.append(f"{t.name}: commissions a review without saying its kind (decision)")
     for rec in t.records:
         fact = d.fact(rec.fact)
         if fact is None:

@@ -128,15 +128,10 @@ def _recommend(f: Firing) -> None:
     f.case.recommendation = f.params["recommendation"]
 
 
-# The kind of review each commissioning trigger starts.
-_KINDS = {"commission_scr": Kind.SCR, "commission_case_review": Kind.CASE_REVIEW,
-          "commission_practice_review": Kind.CSPR}
-
-
 @effect("commission")
 def _commission(f: Firing) -> None:
-    scr = f.trigger == "commission_scr"
-    f.case.kind = _KINDS[f.trigger]
+    scr = f.spec.decision == Kind.SCR
+    f.case.kind = f.spec.decision  # the kind of review it commissions
     f.case.methodology = f.params["methodology"]
     f.case.lead_reviewer = f.params["lead_reviewer"]
     f.case.commissioned_at = f.now

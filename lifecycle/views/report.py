@@ -5,8 +5,8 @@ be run again for any past period and give the same answer. The period runs from 
 of `from` to the end of `to` in the board's time zone. Durations are in days, one decimal.
 
 - referrals: cases referred in the period, by route;
-- decisions: commission_scr, commission_case_review, decide_no_review and withdraw fired in
-  the period, as scr, case_review, no_review and withdrawn;
+- decisions: the decisions on referrals made in the period, by what each trigger decides
+  (TriggerSpec.decision: the kind of review commissioned, no_review or withdrawn);
 - reviews: reviews commissioned in the period, by kind and methodology;
 - stages: each stay in a state that ended in the period (the history's state changes),
   median and longest;
@@ -42,19 +42,17 @@ from typing import Any
 
 from lifecycle.core.process import Processes
 from states.config import ProcessConfig
-from states.enums import FINDINGS
+from states.enums import FINDINGS, Kind
 from states.errors import InvalidInput
+from states.process import NO_REVIEW, WITHDRAWN
 from states.words import plural, value_words
 from states.working_days import Offset
 from storage import cases as stored_cases
 from storage import facts, history, learning
 from storage.db import Tx
 
-DECISIONS = {"commission_scr": "scr", "commission_case_review": "case_review",
-             "commission_practice_review": "cspr", "decide_no_review": "no_review",
-             "withdraw": "withdrawn"}
-KINDS = {"commission_scr": "scr", "commission_case_review": "case_review",
-         "commission_practice_review": "cspr"}
+# The decisions counted, in the order the report shows them (TriggerSpec.decision).
+OUTCOMES = (*(str(k) for k in Kind), NO_REVIEW, WITHDRAWN)
 # How long a review may take from its commissioning, by the definitions' distances: an
 # SCR's completion (6 months), a CSPR's publication (6 months from the decision).
 COMPLETION_KEYS = ("completion.due", "publication_due.due")
@@ -129,10 +127,13 @@ def figures(tx: Tx, processes: Processes, period: Period, *, now: datetime,
     as_of = min(period.end, now)
 
     referred = [c for c in cases.values() if period.holds(c.referred_at)]
-    decisions = Counter({v: 0 for v in DECISIONS.values()})
-    decisions.update(DECISIONS[h.trigger] for h in in_period if h.trigger in DECISIONS)
-    reviews = Counter((KINDS[h.trigger], str((h.params or {}).get("methodology")))
-                      for h in in_period if h.trigger in KINDS)
+    # What each trigger of the board's processes decides (TriggerSpec.decision).
+    decides = {t.name: t.decision for d in processes.registry if d.referred
+               for t in d.all_triggers if t.decision is not None}
+    decisions = Counter({v: 0 for v in OUTCOMES if v in decides.values()})
+    decisions.update(decides[h.trigger] for h in in_period if h.trigger in decides)
+    reviews = Counter((decides[h.trigger], str((h.params or {}).get("methodology")))
+                      for h in in_period if decides.get(h.trigger) in set(Kind))
 
     all_stays = stays(rows)
     stages = []

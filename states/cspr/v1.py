@@ -33,7 +33,7 @@ from types import MappingProxyType
 
 from states import guards, recipients
 from states.criteria import assess_cspr
-from states.enums import PARTNERS, Methodology, Role, State
+from states.enums import PARTNERS, Kind, Methodology, Role, State
 from states.facts import (
     NOTIFIED_ON,
     PANEL_RESPONSE,
@@ -44,7 +44,15 @@ from states.facts import (
 )
 from states.params import Param, PType
 from states.planning import CONDITIONS
-from states.process import ENTER, Level, ProcessDefinition, RoleRule, TimerSpec, TriggerSpec
+from states.process import (
+    ENTER,
+    NO_REVIEW,
+    Level,
+    ProcessDefinition,
+    RoleRule,
+    TimerSpec,
+    TriggerSpec,
+)
 from states.scr import v1 as scr_v1
 from states.scr import v2 as scr_v2
 
@@ -108,7 +116,7 @@ NEW = {
         (S.CHAIR_DECISION,), S.REVIEW, (PARTNER,), params=(METHODOLOGY, LEAD_REVIEWER),
         guards=("methodology_and_reviewer_given", "partners_agree_local_review",
                 "lead_partner_decides", "reason_given"),
-        effect="commission", criteria=True,
+        effect="commission", criteria=True, decision=Kind.CSPR,
         notify=(P, "scrutineer", "subgroup_chair", "lead_reviewer", "agency_leads:asked"),
         help="The safeguarding partners commission a local review, with their reasons; all "
         "three must agree."),
@@ -116,7 +124,8 @@ NEW = {
         "decide_no_review", "Decision: no local review", (S.CHAIR_DECISION,), S.CLOSED,
         (PARTNER,), guards=("partners_agree_no_review", "lead_partner_decides",
                             "reason_given"),
-        criteria=True, notify=(P, "scrutineer", "subgroup_chair", "agency_leads:asked"),
+        criteria=True, decision=NO_REVIEW,
+        notify=(P, "scrutineer", "subgroup_chair", "agency_leads:asked"),
         help="The safeguarding partners decide, with their reasons, that no local review is "
         "held; all three must agree. The rapid review goes to the Panel with the decision."),
     "send_rapid_review": TriggerSpec(

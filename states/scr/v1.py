@@ -23,6 +23,7 @@ from states.enums import (
     Abuse,
     Ground,
     Harm,
+    Kind,
     Methodology,
     OutputKind,
     Proceedings,
@@ -34,7 +35,16 @@ from states.enums import (
 from states.facts import PANEL_NOTIFIED_ON, Record
 from states.params import Param, PType
 from states.planning import CONDITIONS
-from states.process import ENTER, Level, ProcessDefinition, RoleRule, TimerSpec, TriggerSpec
+from states.process import (
+    ENTER,
+    NO_REVIEW,
+    WITHDRAWN,
+    Level,
+    ProcessDefinition,
+    RoleRule,
+    TimerSpec,
+    TriggerSpec,
+)
 
 S = State
 R = Role
@@ -94,7 +104,7 @@ TRIGGERS: tuple[TriggerSpec, ...] = (
     ),
     TriggerSpec(
         "withdraw", "Referral withdrawn", (S.REFERRAL, S.INFORMATION_REQUEST), S.CLOSED, (BM,),
-        guards=("reason_given",), effect="close",
+        guards=("reason_given",), effect="close", decision=WITHDRAWN,
         notify=("chair", "subgroup_chair", "agency_leads:asked"),
         help="Withdraw the referral, with a reason.",
     ),
@@ -161,7 +171,7 @@ TRIGGERS: tuple[TriggerSpec, ...] = (
             Param("lead_reviewer", PType.TEXT, max_length=100),
         ),
         guards=("methodology_and_reviewer_given", "rationale_if_criteria_not_met"),
-        effect="commission", criteria=True,
+        effect="commission", criteria=True, decision=Kind.SCR,
         notify=("chair", "subgroup_chair", "lead_reviewer", "agency_leads:asked"),
         help="Commission an SCR; where the criteria are not met a rationale is required.",
     ),
@@ -173,14 +183,14 @@ TRIGGERS: tuple[TriggerSpec, ...] = (
             Param("lead_reviewer", PType.TEXT, max_length=100),
         ),
         guards=("methodology_and_reviewer_given", "criteria_not_met"),
-        effect="commission", criteria=True,
+        effect="commission", criteria=True, decision=Kind.CASE_REVIEW,
         notify=("chair", "subgroup_chair", "lead_reviewer", "agency_leads:asked"),
         help="Commission a case review below the SCR threshold.",
     ),
     TriggerSpec(
         "decide_no_review", "Decision: no review", (S.CHAIR_DECISION,), S.CLOSED,
         roles(R.CHAIR), guards=("criteria_not_met", "reason_given"), criteria=True,
-        notify=("chair", "subgroup_chair", "agency_leads:asked"),
+        decision=NO_REVIEW, notify=("chair", "subgroup_chair", "agency_leads:asked"),
         help="Decide that no review is held; the national panel must have the decision and "
         "reasons within 14 days.",
     ),
