@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, String, Table, Text
 from sqlalchemy import UniqueConstraint as Unique
 
-from storage.types import UTCDateTime
+from storage.types import Document, UTCDateTime
 
 TARGET = Path(__file__).with_name("tables.py")
 HEADER = '''"""The schema as SQLAlchemy Core tables, and the case as a plain record.
@@ -112,8 +112,10 @@ def _column(column: Column[Any]) -> str:
 def _type(kind: Any) -> str:
     if isinstance(kind, UTCDateTime):
         return "UTCDateTime()"
+    if isinstance(kind, Document):
+        return "document()"
     if isinstance(kind, JSON):
-        return "document()" if "postgresql" in kind._variant_mapping else "JSON"
+        return "JSON"
     if isinstance(kind, Boolean):
         return "Boolean"
     if isinstance(kind, Date):
