@@ -86,6 +86,24 @@ class Fired:
     pending: tuple[TimerRecord, ...] = ()
 
 
+def parse_input(config: ProcessConfig, spec: TriggerSpec, raw: Mapping[str, Any],
+                now: datetime, snapshot: CaseSnapshot | None = None
+                ) -> tuple[dict[str, Any], dict[str, str]]:
+    """A trigger's input, each parameter on its own (states.params.parse_each), and an
+    action it names checked against the case (`snapshot`; None for a new case): the values
+    (None where a problem is) and each problem by parameter. The engine refuses on any
+    problem; `scr why` and the portal show them all."""
+    values, problems = parse_each(spec.params, raw, agencies=config.agencies,
+                                  today=config.working_days.local_date(now),
+                                  context=spec.name, themes=config.themes)
+    for p in spec.params:
+        if p.names_action and snapshot is not None and p.name not in problems \
+                and values[p.name] is not None and snapshot.action(values[p.name]) is None:
+            problems[p.name] = f"{snapshot.ref} has no action {values[p.name]}"
+            values[p.name] = None
+    return values, problems
+
+
 @dataclass
 class Engine:
     config: ProcessConfig = field(default_factory=ProcessConfig)
@@ -260,14 +278,7 @@ class Engine:
     @staticmethod
     def _parse(process: Process, spec: TriggerSpec, raw: Mapping[str, Any], now: datetime,
                snapshot: CaseSnapshot | None = None) -> dict[str, Any]:
-        config = process.config
-        values, problems = parse_each(spec.params, raw, agencies=config.agencies,
-                                      today=config.working_days.local_date(now),
-                                      context=spec.name, themes=config.themes)
-        for p in spec.params:
-            if p.names_action and snapshot is not None and p.name not in problems \
-                    and values[p.name] is not None and snapshot.action(values[p.name]) is None:
-                problems[p.name] = f"{snapshot.ref} has no action {values[p.name]}"
+        values, problems = parse_input(process.config, spec, raw, now, snapshot)
         if problems:
             raise InvalidInput(next(iter(problems.values())), fields=problems)
         return values

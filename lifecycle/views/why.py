@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from lifecycle.core.engine import REASON_MAX
+from lifecycle.core.engine import REASON_MAX, parse_input
 from lifecycle.core.judge import judge, role_text
 from lifecycle.core.process import Process, Processes
 from states.case import Actor, CaseSnapshot
 from states.config import ProcessConfig
 from states.errors import InvalidInput, NotFound
-from states.params import REASON_CAUTION, Param, clean_text, parse_params
+from states.params import REASON_CAUTION, Param, clean_text
 from states.process import ProcessDefinition, TriggerSpec
 from storage import cases
 from storage.db import Tx
@@ -89,38 +89,15 @@ def judge_params(spec: TriggerSpec, raw: Mapping[str, str], config: ProcessConfi
     Returns the values the guards will see (None for what is missing or malformed) and a
     check per parameter given or required. Private free text is never echoed.
     """
-    known = {p.name: p for p in spec.params}
-    values: dict[str, Any] = {}
-    checks: list[dict[str, Any]] = []
-    for key in raw:
-        if key not in known:
-            expected = ", ".join(known) or "none"
-            checks.append(_check(key, True, False, None,
-                                 f"unknown parameter {key!r} (expected: {expected})"))
-    today = config.working_days.local_date(now)
+    values, problems = parse_input(config, spec, raw, now, view)
+    known = {p.name for p in spec.params}
+    checks = [_check(key, True, False, None, problems[key]) for key in raw if key not in known]
     for p in spec.params:
-        if p.name not in raw:
-            values[p.name] = None if p.required else p.default
-            if p.required:
-                checks.append(_check(p.name, False, False, None,
-                                     f"missing parameter {p.describe()}"))
-            continue
-        try:
-            value = parse_params([p], {p.name: raw[p.name]}, agencies=config.agencies,
-                                 themes=config.themes, today=today, context=spec.name)[p.name]
-        except InvalidInput as exc:
-            values[p.name] = None
-            checks.append(_check(p.name, True, False, None, str(exc)))
-            continue
-        if p.names_action and view is not None \
-                and view.action(value) is None:
-            values[p.name] = None
-            checks.append(_check(p.name, True, False, str(value),
-                                 f"{view.ref} has no action {value}"))
-            continue
-        values[p.name] = value
-        shown = "given; private" if p.private else display(value)
-        checks.append(_check(p.name, True, True, shown, None))
+        if p.name in problems:
+            checks.append(_check(p.name, p.name in raw, False, None, problems[p.name]))
+        elif p.name in raw:
+            shown = "given; private" if p.private else display(values[p.name])
+            checks.append(_check(p.name, True, True, shown, None))
     return values, checks
 
 
