@@ -17,7 +17,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 run: setup
@@ -58,17 +58,19 @@ demo: setup
 
 # storage/tables.py (Core tables and the case record) is generated from storage/models.py.
 schema: setup
-	$(BIN)/python -m storage.schema
+	$(BIN)/python -m scr.storage.schema
 
 # A new migration from the difference between the models and the latest revision:
 #   make migration MESSAGE="what it does"    (then read it, and run make schema)
 migration: setup
 	@test -n "$(MESSAGE)" || { echo 'usage: make migration MESSAGE="what it does"'; exit 2; }
-	$(BIN)/python -m storage.migrate new "$(MESSAGE)"
+	$(BIN)/python -m scr.storage.migrate new "$(MESSAGE)"
 
 lint: setup
-	$(BIN)/ruff check states storage lifecycle handlers tests
+	$(BIN)/ruff check states storage lifecycle handlers tests bench
+	@mkdir -p .lint/scr && for f in states storage lifecycle handlers; do \
+	  ln -sfn ../../$$f .lint/scr/$$f; done
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .lint

@@ -13,7 +13,7 @@ from pathlib import Path
 from statistics import median
 
 from bench.seed import case_in, fresh
-from states.enums import State
+from scr.states.enums import State
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _scr() -> list[str]:
     """The installed console script when there is one (as a user runs it)."""
     script = Path(sys.executable).with_name("scr")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "lifecycle.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "scr.lifecycle.cli"]
 
 
 def _interpreter(command: list[str]) -> list[str]:
@@ -67,9 +67,9 @@ def show_times(folder: Path, *, rounds: int = 11) -> dict[str, float]:
 
 
 def _in_shell(path: Path, ref: str, runs: int) -> float:
-    from lifecycle.cli.app import App
-    from lifecycle.cli.shell import Shell
-    from lifecycle.settings import load
+    from scr.lifecycle.cli.app import App
+    from scr.lifecycle.cli.shell import Shell
+    from scr.lifecycle.settings import load
 
     app = App(load(environ={"SCR_DATABASE_URL": f"sqlite:///{path}"}))
     shell = Shell(app, stdin=io.StringIO(), stdout=io.StringIO())

@@ -14,7 +14,7 @@ from pathlib import Path
 from statistics import median
 
 from bench.seed import case_in, clone, fresh
-from states.enums import State
+from scr.states.enums import State
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,7 +27,7 @@ def _env(path: Path, mail: Path) -> dict[str, str]:
 
 
 def _start(path: Path, folder: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "lifecycle.cli", "daemon",
+    return subprocess.Popen([sys.executable, "-m", "scr.lifecycle.cli", "daemon",
                              "--log-format", "json"], cwd=folder,
                             env=_env(path, folder / "mail"), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

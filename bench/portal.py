@@ -53,9 +53,9 @@ def _free_port() -> int:
 
 def _sessions(db: object, user: str, n: int) -> list[str]:
     """`n` live sessions of `user`, made as a sign-in would (their cookies)."""
-    from lifecycle.web.identity import digest
-    from storage import users, web
-    from storage.db import transaction
+    from scr.lifecycle.web.identity import digest
+    from scr.storage import users, web
+    from scr.storage.db import transaction
 
     cookies = []
     with transaction(db) as tx:  # type: ignore[arg-type]
@@ -113,7 +113,7 @@ def _p95(values: list[float]) -> float:
 def figures(folder: Path) -> dict[str, float]:
     import httpx
 
-    from states.enums import State
+    from scr.states.enums import State
 
     path = folder / "portal.db"
     board = fresh(path)
@@ -127,7 +127,7 @@ def figures(folder: Path) -> dict[str, float]:
                 "SCR_MAIL_DIR": str(folder / "mail"), "SCR_ALLOW_CLOCK_OVERRIDE": "1",
                 # A few minutes after the sessions began: they are live.
                 "SCR_NOW": (T0 + timedelta(minutes=5)).isoformat()})
-    server = subprocess.Popen([sys.executable, "-m", "lifecycle.cli", "web", "--port",
+    server = subprocess.Popen([sys.executable, "-m", "scr.lifecycle.cli", "web", "--port",
                                str(port)], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lifecycle import log
+from scr.lifecycle import log
 
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -152,7 +152,7 @@ def _postgres(folder: Path) -> dict[str, float]:
     from sqlalchemy import text
 
     from bench.triggers import postgres_rate
-    from storage.db import make_engine
+    from scr.storage.db import make_engine
     from tests.board import PG_ADMIN_URL, pg_available
 
     if not pg_available():

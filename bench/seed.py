@@ -7,11 +7,11 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from lifecycle.core.engine import Engine
-from states.config import ProcessConfig
-from states.enums import State
-from storage.db import make_engine
-from storage.migrate import upgrade
+from scr.lifecycle.core.engine import Engine
+from scr.states.config import ProcessConfig
+from scr.states.enums import State
+from scr.storage.db import make_engine
+from scr.storage.migrate import upgrade
 from tests.board import Board
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

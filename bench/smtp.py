@@ -14,9 +14,9 @@ from statistics import median
 from typing import TYPE_CHECKING
 
 from bench.seed import T0, case_in, clone, fresh
-from lifecycle.runtime.delivery import deliver_outbox
-from lifecycle.settings import MailSettings, Settings
-from states.enums import State
+from scr.lifecycle.runtime.delivery import deliver_outbox
+from scr.lifecycle.settings import MailSettings, Settings
+from scr.states.enums import State
 
 if TYPE_CHECKING:
     from aiosmtpd.smtp import Envelope
@@ -63,7 +63,7 @@ def _queued(folder: Path, messages_at_least: int) -> Path:
 
 def _ours(queued: Path, run: Path, port: int, mail: Path) -> tuple[int, float]:
     """Our delivery of a fresh copy of the queued outbox: (messages sent, seconds)."""
-    from storage.db import make_engine
+    from scr.storage.db import make_engine
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{run}{suffix}").unlink(missing_ok=True)

@@ -9,8 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.seed import T0, case_in, clone, far_future_timers, fresh
-from lifecycle.runtime.sweep import sweep
-from states.enums import State
+from scr.lifecycle.runtime.sweep import sweep
+from scr.states.enums import State
 
 DUE = 1000
 
@@ -37,8 +37,8 @@ def sweep_seconds(path: Path) -> float:
     """Seconds for one sweep firing the `DUE` reminders (a fresh copy of the database)."""
     import shutil
 
-    from lifecycle.core.engine import Engine
-    from storage.db import make_engine
+    from scr.lifecycle.core.engine import Engine
+    from scr.storage.db import make_engine
 
     copy = path.with_suffix(".run.db")
     for suffix in ("", "-wal", "-shm"):

@@ -9,9 +9,9 @@ from pathlib import Path
 from uuid import uuid4
 
 from bench.seed import T0, case_in, clone, fresh
-from states.enums import State
-from storage import cases as stored_cases
-from storage.db import reading, transaction
+from scr.states.enums import State
+from scr.storage import cases as stored_cases
+from scr.storage.db import reading, transaction
 from tests.board import QUORUM, SUBCHAIR, Board
 
 
@@ -111,10 +111,10 @@ def sqlite_ratio(folder: Path, *, cases: int = 20, per_case: int = 2,
 
 def postgres_rate(url: str, *, cases: int = 20, per_case: int = 5) -> float:
     """Triggers per second through `Engine.fire` on PostgreSQL (same trigger as above)."""
-    from lifecycle.core.engine import Engine
-    from states.config import ProcessConfig
-    from storage.db import make_engine
-    from storage.migrate import upgrade
+    from scr.lifecycle.core.engine import Engine
+    from scr.states.config import ProcessConfig
+    from scr.storage.db import make_engine
+    from scr.storage.migrate import upgrade
 
     engine = make_engine(url)
     try:

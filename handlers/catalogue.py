@@ -36,7 +36,7 @@ def _folders(root: Traversable) -> list[Traversable]:
                   key=lambda entry: entry.name)
 
 
-_ROOT = files("handlers").joinpath("templates")
+_ROOT = files("scr.handlers").joinpath("templates")
 
 SHARED_TEMPLATES: tuple[str, ...] = _names(_ROOT)
 # Each regime's folder and the shared templates it words in its own way.

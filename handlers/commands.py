@@ -29,7 +29,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from handlers.notices import CommandLine, Notice
+from scr.handlers.notices import CommandLine, Notice
 
 # The words each body adds when a command was not shown and there is no portal.
 ON_YOUR_BEHALF = ("The business manager records what you decide or do in the case system on "

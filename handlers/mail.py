@@ -27,7 +27,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 from functools import cache
 from typing import Any, TypeVar
 
-from handlers.transport import DeliveryError, Transport, one_line
+from scr.handlers.transport import DeliveryError, Transport, one_line
 
 _MESSAGE_ID = re.compile(r"<[^<>@\s]+@[^<>@\s]+>\Z")
 _METHOD = re.compile(r"^METHOD:(REQUEST|CANCEL)\r?$", re.MULTILINE)

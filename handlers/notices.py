@@ -14,7 +14,7 @@ from typing import Any
 
 # A case of a regime is mailed with its folder's wording of a template where it has one
 # (engine.py imports template_for from here).
-from handlers.catalogue import REGIME_TEMPLATES, template_for
+from scr.handlers.catalogue import REGIME_TEMPLATES, template_for
 
 __all__ = ["REGIME_TEMPLATES", "CommandLine", "Deadline", "Notice", "Rendered",
            "notice_from_json", "notice_to_json", "subject", "template_for"]

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from handlers.catalogue import (
+from scr.handlers.catalogue import (
     REGIME_TEMPLATES,
     SHARED_TEMPLATES,
     SYSTEM_TEMPLATES,
@@ -35,8 +35,8 @@ from handlers.catalogue import (
     shared_of,
     template_files,
 )
-from handlers.commands import Means, UnknownCommand, aside
-from handlers.notices import CommandLine, Notice, Rendered, subject
+from scr.handlers.commands import Means, UnknownCommand, aside
+from scr.handlers.notices import CommandLine, Notice, Rendered, subject
 
 __all__ = ["REGIME_TEMPLATES", "ROLE_LABELS", "SHARED_TEMPLATES", "SYSTEM_TEMPLATES",
            "TEMPLATE_NAMES", "TIMER_LEVELS", "TRIGGER_TEMPLATES", "UnknownCommand",
@@ -137,7 +137,7 @@ _NOTICE_FIELDS = tuple(f.name for f in fields(Notice))
 def environment() -> Environment:
     """The one Jinja2 environment: HTML autoescaped, undefined names are errors."""
     env = Environment(
-        loader=PackageLoader("handlers", "templates"),
+        loader=PackageLoader("scr.handlers", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -23,4 +23,4 @@ def version() -> str:
 
 def example(name: str) -> str:
     """The text of a shipped example (`EXAMPLES`): the referral file of the tour."""
-    return (resources.files("lifecycle.examples") / f"{name}.json").read_text(encoding="utf-8")
+    return (resources.files("scr.lifecycle.examples") / f"{name}.json").read_text(encoding="utf-8")

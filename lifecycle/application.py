@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from lifecycle.settings import Settings
-from states.errors import InvalidInput
-from states.registry import REGISTRY, Registry
-from storage.db import SCHEMA_HEAD, Database, make_engine, redact, schema_revision, sqlite_file
+from scr.lifecycle.settings import Settings
+from scr.states.errors import InvalidInput
+from scr.states.registry import REGISTRY, Registry
+from scr.storage.db import SCHEMA_HEAD, Database, make_engine, redact, schema_revision, sqlite_file
 
 if TYPE_CHECKING:
-    from lifecycle.core.engine import Engine
-    from lifecycle.core.process import Processes
+    from scr.lifecycle.core.engine import Engine
+    from scr.lifecycle.core.process import Processes
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Application:
     def engine(self) -> Engine:
         """The lifecycle engine, built on first use (reading commands never need it)."""
         if self._engine is None:
-            from lifecycle.core.engine import Engine
+            from scr.lifecycle.core.engine import Engine
 
             self._engine = Engine(self.settings.process, self.settings.board,
                                   check_snapshots=self.settings.check_snapshots,
@@ -45,7 +45,7 @@ class Application:
         """The process definitions, with the board's configuration bound to each (reading
         commands need no more; the engine shares them)."""
         if self._processes is None:
-            from lifecycle.core.process import Processes
+            from scr.lifecycle.core.process import Processes
 
             self._processes = Processes(self.settings.process, self.registry)
         return self._processes

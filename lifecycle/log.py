@@ -16,7 +16,7 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any, TextIO
 
-from states.errors import InvalidInput
+from scr.states.errors import InvalidInput
 
 SECRET_WORDS = ("password", "passwd", "secret", "token", "authorization", "credential")
 # Free text about a child or family never enters a log, whatever key it arrives under.

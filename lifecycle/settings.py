@@ -5,7 +5,7 @@ variable that overrides it, what its value may be, its default and one line of h
 `load` reads the table (lifecycle.config.table: the command-line option, then the
 environment, then the file given by `--config` / `SCR_CONFIG`, then the default) and builds
 the settings below from it; the dataclasses' defaults are the table's, and
-docs/configuration.md is generated from it (`python -m lifecycle.config.reference`).
+docs/configuration.md is generated from it (`python -m scr.lifecycle.config.reference`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from lifecycle.config.kinds import (
+from scr.lifecycle.config.kinds import (
     TEXT,
     ClockTime,
     Flag,
@@ -35,11 +35,11 @@ from lifecycle.config.kinds import (
     Version,
     Zone,
 )
-from lifecycle.config.table import Setting, read, read_file
-from states.config import ProcessConfig
-from states.enums import CORE_AGENCIES, DEFAULT_THEMES, PARTNERS
-from states.errors import InvalidInput
-from states.working_days import WorkingDays
+from scr.lifecycle.config.table import Setting, read, read_file
+from scr.states.config import ProcessConfig
+from scr.states.enums import CORE_AGENCIES, DEFAULT_THEMES, PARTNERS
+from scr.states.errors import InvalidInput
+from scr.states.working_days import WorkingDays
 
 _MAIL_FROM = MailAddress(200)
 _ISSUER = Pattern(r"https://|http://127\.0\.0\.1", "an https:// address", shown=False)
@@ -329,7 +329,7 @@ def _start(name: str, version: str | None) -> tuple[str, str | None]:
     one this scr has. Without a version, the newest version of that name; without a
     `default`, the Child Safeguarding Practice Review process, which replaced Serious Case
     Reviews in England in 2018-19."""
-    from states.registry import REGISTRY
+    from scr.states.registry import REGISTRY
 
     try:
         definition = REGISTRY.resolve(name, version)
@@ -353,7 +353,7 @@ def _oidc(v: Mapping[str, Any], given: set[str]) -> Any:
         raise InvalidInput("config: web.oidc.client_id must be given")
     if not v["web.oidc.client_secret"]:
         raise InvalidInput("config: [web.oidc] needs SCR_OIDC_CLIENT_SECRET in the environment")
-    from lifecycle.web.oidc import OidcSettings
+    from scr.lifecycle.web.oidc import OidcSettings
 
     optional = {key: v[f"web.oidc.{key}"] for key in ("label", "scopes", "email_claim")
                 if f"web.oidc.{key}" in given}

@@ -3,7 +3,7 @@ functions, registered by name and version (states.registry). Imports nothing of 
 project; every definition is validated when it is registered.
 """
 
-from states.process import ProcessDefinition
-from states.registry import REGISTRY, Registry, UnknownDefinition
+from scr.states.process import ProcessDefinition
+from scr.states.registry import REGISTRY, Registry, UnknownDefinition
 
 __all__ = ["REGISTRY", "ProcessDefinition", "Registry", "UnknownDefinition"]

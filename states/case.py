@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from states.enums import ActionStatus, Proceedings
+from scr.states.enums import ActionStatus, Proceedings
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from states.enums import CORE_AGENCIES, DEFAULT_THEMES
-from states.working_days import Offset, WorkingDays
+from scr.states.enums import CORE_AGENCIES, DEFAULT_THEMES
+from scr.states.working_days import Offset, WorkingDays
 
 _NONE: Mapping[str, Offset] = MappingProxyType({})
 # Anchors that are a date set ahead of time (a deadline, a meeting, a publication date, an
@@ -74,7 +74,7 @@ class ProcessConfig:
         (by default every shipped definition), a bad value, or a distance that must count
         forward (see DATED_ANCHORS) and does not, raises ValueError naming the key."""
         if definitions is None:
-            from states.registry import REGISTRY
+            from scr.states.registry import REGISTRY
 
             definitions = REGISTRY
         definitions = tuple(definitions)

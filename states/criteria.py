@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from states.case import ReferralFacts
-from states.enums import Abuse, Ground, Harm
+from scr.states.case import ReferralFacts
+from scr.states.enums import Abuse, Ground, Harm
 
 _CONSIDER = {
     Ground.LIFE_THREATENING_INJURY: "a potentially life-threatening injury or serious and "

@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from states.case import Actor, CaseSnapshot
+    from scr.states.case import Actor, CaseSnapshot
 
 __all__ = ["Fact", "FactError", "FactType", "Record", "check", "recorded", "stored_value"]
 

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
-from states.process import ProcessDefinition
+from scr.states.process import ProcessDefinition
 
 __all__ = ["canonical", "fingerprint", "text"]
 
@@ -85,7 +85,9 @@ def _plain(value: Any, kinds: dict[str, Any]) -> Any:
     if isinstance(value, tuple | list):
         return [_plain(v, kinds) for v in value]
     if callable(value):
+        # Named by its place in the source tree (states.guards.x), not by the package it is
+        # installed as (scr.states.guards.x): where the code is installed is not the rule.
         source = inspect.getsource(value)
-        return {"function": f"{value.__module__}.{value.__qualname__}",
+        return {"function": f"{value.__module__.removeprefix('scr.')}.{value.__qualname__}",
                 "source_sha256": hashlib.sha256(source.encode("utf-8")).hexdigest()}
     raise TypeError(f"a definition holds a {type(value).__name__}, which has no canonical form")

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 
-from states.case import CaseSnapshot, GuardContext
-from states.criteria import Assessment, assess
-from states.enums import (
+from scr.states.case import CaseSnapshot, GuardContext
+from scr.states.criteria import Assessment, assess
+from scr.states.enums import (
     PARTNERS,
     QUORUM_AGENCIES,
     ActionStatus,
@@ -22,7 +22,7 @@ from states.enums import (
     Proceedings,
     Role,
 )
-from states.facts import NOTIFIED_ON, PARTNER_VIEWS, RAPID_REVIEW_SENT_ON
+from scr.states.facts import NOTIFIED_ON, PARTNER_VIEWS, RAPID_REVIEW_SENT_ON
 
 DEFAULT_NOTICE = "pre-publication notice to Ofsted and the Department"
 Guard = Callable[[CaseSnapshot, GuardContext], str | None]

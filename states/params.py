@@ -15,8 +15,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from states.enums import DEFAULT_THEMES, MULTI_AGENCY
-from states.errors import InvalidInput
+from scr.states.enums import DEFAULT_THEMES, MULTI_AGENCY
+from scr.states.errors import InvalidInput
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TRUE = {"true", "yes", "y", "1", "on"}

@@ -13,12 +13,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from states.case import ActionFacts, CaseSnapshot
-from states.criteria import notifiable
-from states.enums import Proceedings
-from states.facts import NOTIFIED_ON, RAPID_REVIEW_SENT_ON
-from states.process import TimerSpec
-from states.working_days import Offset
+from scr.states.case import ActionFacts, CaseSnapshot
+from scr.states.criteria import notifiable
+from scr.states.enums import Proceedings
+from scr.states.facts import NOTIFIED_ON, RAPID_REVIEW_SENT_ON
+from scr.states.process import TimerSpec
+from scr.states.working_days import Offset
 
 ANCHORS = {
     "entered": "entering the state",

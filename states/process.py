@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from states.case import ReferralFacts
-from states.criteria import Assessment
-from states.enums import FINDINGS, Role
-from states.facts import Fact, Record
-from states.params import Param, PType
+from scr.states.case import ReferralFacts
+from scr.states.criteria import Assessment
+from scr.states.enums import FINDINGS, Role
+from scr.states.facts import Fact, Record
+from scr.states.params import Param, PType
 
 # TriggerSpec.effect: "the effect registered under the trigger's own name".
 OWN_EFFECT = ""

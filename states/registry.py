@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from states import validate
-from states.errors import InvalidInput
-from states.params import Param
-from states.process import ProcessDefinition
+from scr.states import validate
+from scr.states.errors import InvalidInput
+from scr.states.params import Param
+from scr.states.process import ProcessDefinition
 
 
 class UnknownDefinition(InvalidInput):
@@ -95,7 +95,7 @@ class Registry:
 
 def shipped() -> Registry:
     """The definitions this code ships with."""
-    from states import cspr, learning, scr
+    from scr.states import cspr, learning, scr
 
     return Registry(scr.V1, scr.V2, cspr.V1, learning.V1)
 

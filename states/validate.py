@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from states.enums import Kind, Role
-from states.facts import FactType
-from states.planning import ANCHORS
-from states.process import (
+from scr.states.enums import Kind, Role
+from scr.states.facts import FactType
+from scr.states.planning import ANCHORS
+from scr.states.process import (
     ENTER,
     NO_REVIEW,
     WITHDRAWN,
@@ -49,7 +49,7 @@ def _opening_problems(d: ProcessDefinition) -> list[str]:
     """What a record opens with: a known kind, whose fields the creating trigger takes; a
     process for referrals judges them against criteria, and only such a one may show its
     criteria with a decision."""
-    from states.process import OPENS
+    from scr.states.process import OPENS
 
     if d.opens not in OPENS:
         return [f"opens {d.opens!r}: not one of {', '.join(OPENS)}"]

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from states.process import ProcessDefinition
+    from scr.states.process import ProcessDefinition
 
 VALUE_LABELS: Mapping[str, str] = {
     # Harm, abuse or neglect, grounds and route of a referral.

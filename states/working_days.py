@@ -20,7 +20,7 @@ from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from states.errors import InvalidInput
+from scr.states.errors import InvalidInput
 
 _OFFSET = re.compile(r"^\s*([+-]?\d{1,4})\s*(wd|d|m)\s*$")
 _UNIT_WORDS = {"wd": "working day", "d": "day", "m": "month"}

@@ -10,8 +10,8 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
-from states.errors import InvalidInput
-from storage.db import new_private_file, remove_sqlite_file
+from scr.states.errors import InvalidInput
+from scr.storage.db import new_private_file, remove_sqlite_file
 
 # The append-only triggers on SQLite, by name: the history's (migration 0002 made them)
 # and the users' audit trail's (migration 0009).

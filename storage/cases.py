@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy import insert as sql_insert
 
-from states.case import (
+from scr.states.case import (
     ActionFacts,
     AgencyAsk,
     CaseSnapshot,
@@ -25,10 +25,10 @@ from states.case import (
     MeetingFacts,
     ReferralFacts,
 )
-from states.errors import Conflict, NotFound
-from storage.db import CONFLICT, Tx
-from storage.prepared import Prepared
-from storage.tables import (
+from scr.states.errors import Conflict, NotFound
+from scr.storage.db import CONFLICT, Tx
+from scr.storage.prepared import Prepared
+from scr.storage.tables import (
     ACTIONS,
     AGENCY_REQUESTS,
     CASES,

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
-from states.errors import Conflict, InvalidInput
+from scr.states.errors import Conflict, InvalidInput
 
 # What the rest of the code holds without knowing SQLAlchemy: a database, and a
 # transaction on it.

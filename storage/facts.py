@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlalchemy import JSON, bindparam, func, select, update
 
-from states.enums import ActionStatus
-from storage.db import Tx
-from storage.prepared import Prepared, inserting
-from storage.tables import (
+from scr.states.enums import ActionStatus
+from scr.storage.db import Tx
+from scr.storage.prepared import Prepared, inserting
+from scr.storage.tables import (
     ACTIONS,
     AGENCY_REQUESTS,
     MEETING_ATTENDANCE,

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from storage import cases, seal
-from storage import chain as chains
-from storage.db import Tx
-from storage.prepared import inserting
-from storage.tables import CASES, HISTORY, CaseRecord
+from scr.storage import cases, seal
+from scr.storage import chain as chains
+from scr.storage.db import Tx
+from scr.storage.prepared import inserting
+from scr.storage.tables import CASES, HISTORY, CaseRecord
 
 _H = HISTORY
 _APPEND = inserting(_H)

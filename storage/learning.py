@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select
 
-from states.enums import ActionStatus
-from storage.db import Tx
-from storage.prepared import Prepared, inserting
-from storage.tables import ACTIONS, AUDITS, CASES, LEARNING_ITEMS, TRAININGS
+from scr.states.enums import ActionStatus
+from scr.storage.db import Tx
+from scr.storage.prepared import Prepared, inserting
+from scr.storage.tables import ACTIONS, AUDITS, CASES, LEARNING_ITEMS, TRAININGS
 
 _L, _AU, _TR, _X, _C = LEARNING_ITEMS, AUDITS, TRAININGS, ACTIONS, CASES
 _CASE_ID: Any = bindparam("case_id")

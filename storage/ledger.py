@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from storage.chain import GENESIS, Break
-from storage.db import Tx
-from storage.seal import canonical
-from storage.tables import AUDIT_HEADS, USER_AUDIT, USER_ROLES, USERS
+from scr.storage.chain import GENESIS, Break
+from scr.storage.db import Tx
+from scr.storage.seal import canonical
+from scr.storage.tables import AUDIT_HEADS, USER_AUDIT, USER_ROLES, USERS
 
 CHAIN = "users"
 WHERE = "(users)"  # how a break in this chain is named beside case references

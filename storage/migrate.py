@@ -78,7 +78,7 @@ def _bare_config() -> Config:
 
 def new_revision(message: str) -> Path:
     """Autogenerate the next migration (numbered after the head) from the models."""
-    from storage.db import make_engine
+    from scr.storage.db import make_engine
 
     number = f"{int(head()) + 1:04d}"
     with tempfile.TemporaryDirectory(prefix="scr-migration-") as folder:

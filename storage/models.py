@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.types import UTCDateTime, document
+from scr.storage.types import UTCDateTime, document
 
 
 def moment(*, nullable: bool = False, index: bool = False) -> Any:

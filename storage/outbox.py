@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, null, or_, select, update
 
-from states.errors import InvalidInput, NotFound
-from storage.db import Tx
-from storage.prepared import Prepared, inserting
-from storage.tables import OUTBOX
+from scr.states.errors import InvalidInput, NotFound
+from scr.storage.db import Tx
+from scr.storage.prepared import Prepared, inserting
+from scr.storage.tables import OUTBOX
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 _O = OUTBOX

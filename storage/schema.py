@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, String, Table, Text
 from sqlalchemy import UniqueConstraint as Unique
 
-from storage.types import Document, UTCDateTime
+from scr.storage.types import Document, UTCDateTime
 
 TARGET = Path(__file__).with_name("tables.py")
 HEADER = '''"""The schema as SQLAlchemy Core tables, and the case as a plain record.
@@ -59,7 +59,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from storage.types import UTCDateTime, document
+from scr.storage.types import UTCDateTime, document
 
 metadata = MetaData()
 '''
@@ -69,7 +69,7 @@ def render() -> str:
     """The text of storage/tables.py for the models as they are declared now."""
     from sqlmodel import SQLModel
 
-    import storage.models as models
+    import scr.storage.models as models
 
     tables = sorted(SQLModel.metadata.sorted_tables, key=lambda t: t.name)
     parts = [HEADER]

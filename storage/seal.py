@@ -46,9 +46,9 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, select
 
-from storage.db import Tx
-from storage.prepared import Prepared
-from storage.tables import (
+from scr.storage.db import Tx
+from scr.storage.prepared import Prepared
+from scr.storage.tables import (
     ACTIONS,
     AGENCY_REQUESTS,
     AUDITS,

@@ -27,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from storage.types import UTCDateTime, document
+from scr.storage.types import UTCDateTime, document
 
 metadata = MetaData()
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
 
-from storage.db import Tx
-from storage.prepared import Prepared, inserting
-from storage.tables import CASES, TIMERS
+from scr.storage.db import Tx
+from scr.storage.prepared import Prepared, inserting
+from scr.storage.tables import CASES, TIMERS
 
 PENDING, FIRED, SKIPPED, DISARMED, STALE = "pending", "fired", "skipped", "disarmed", "stale"
 

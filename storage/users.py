@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select
 
-from states.errors import NotFound
-from storage import ledger
-from storage.db import Tx
-from storage.prepared import Prepared
-from storage.tables import USER_AUDIT, USER_ROLES, USERS
+from scr.states.errors import NotFound
+from scr.storage import ledger
+from scr.storage.db import Tx
+from scr.storage.prepared import Prepared
+from scr.storage.tables import USER_AUDIT, USER_ROLES, USERS
 
 _U, _UR = USERS, USER_ROLES
 

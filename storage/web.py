@@ -9,8 +9,8 @@ from datetime import datetime
 
 from sqlalchemy import and_, func, insert, select, update
 
-from storage.db import Tx
-from storage.tables import SIGN_IN_ATTEMPTS, SIGN_IN_LINKS, USERS, WEB_SESSIONS
+from scr.storage.db import Tx
+from scr.storage.tables import SIGN_IN_ATTEMPTS, SIGN_IN_LINKS, USERS, WEB_SESSIONS
 
 _L, _A, _S, _U = SIGN_IN_LINKS, SIGN_IN_ATTEMPTS, WEB_SESSIONS, USERS
 

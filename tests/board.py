@@ -10,13 +10,13 @@ from typing import Any
 
 from sqlalchemy.engine import Engine as DbEngine
 
-from lifecycle.core.engine import Engine
-from states.case import Actor
-from states.config import ProcessConfig
-from states.enums import State
-from storage import cases, users
-from storage.cases import CaseRecord
-from storage.db import reading, transaction
+from scr.lifecycle.core.engine import Engine
+from scr.states.case import Actor
+from scr.states.config import ProcessConfig
+from scr.states.enums import State
+from scr.storage import cases, users
+from scr.storage.cases import CaseRecord
+from scr.storage.db import reading, transaction
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -82,7 +82,7 @@ class Board:
 
     def actor(self, name: str) -> Actor:
         if name == "system":
-            from states.case import SYSTEM_ACTOR
+            from scr.states.case import SYSTEM_ACTOR
 
             return SYSTEM_ACTOR
         with reading(self.db) as tx:

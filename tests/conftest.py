@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine as DbEngine
 
-from lifecycle.log import configure as _configure_logging
+from scr.lifecycle.log import configure as _configure_logging
 from tests.board import PG_ADMIN_URL, Board, pg_available
 from tests.clock import DAYS_AHEAD, days_ahead, present
 from tests.smtp import (  # noqa: F401  (fixtures for every test)
@@ -85,8 +85,8 @@ def sqlite_url(tmp_path) -> str:
 def sqlite_template(tmp_path_factory) -> Path:
     """A SQLite database migrated to the latest schema once per test process; tests get
     copies of it (migrating from scratch costs a quarter of a second each time)."""
-    from storage.db import make_engine
-    from storage.migrate import upgrade
+    from scr.storage.db import make_engine
+    from scr.storage.migrate import upgrade
 
     path = tmp_path_factory.mktemp("template") / "scr.db"
     engine = make_engine(f"sqlite:///{path}")
@@ -110,7 +110,7 @@ def pg_server() -> str:
 @contextmanager
 def _pg_database(server: str, template: str | None = None) -> Iterator[str]:
     """A database of our own on the server (a copy of `template`), dropped afterwards."""
-    from storage.db import make_engine
+    from scr.storage.db import make_engine
 
     name = f"scr_test_{uuid.uuid4().hex[:12]}"
     copy = f' TEMPLATE "{template}"' if template else ""
@@ -135,8 +135,8 @@ def pg_url(pg_server) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def pg_template(pg_server) -> Iterator[str]:
     """A PostgreSQL database migrated once per test process, copied for each test."""
-    from storage.db import make_engine
-    from storage.migrate import upgrade
+    from scr.storage.db import make_engine
+    from scr.storage.migrate import upgrade
 
     with _pg_database(pg_server) as url:
         engine = make_engine(url)
@@ -163,7 +163,7 @@ def db_url(request) -> str:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request) -> Iterator[DbEngine]:
     """A database at the latest schema: each test using it runs on SQLite and PostgreSQL."""
-    from storage.db import make_engine
+    from scr.storage.db import make_engine
 
     if request.param == "sqlite":
         engine = request.getfixturevalue("sqlite_db")
@@ -176,7 +176,7 @@ def db(request) -> Iterator[DbEngine]:
 
 @pytest.fixture
 def sqlite_db(sqlite_url, sqlite_template) -> Iterator[DbEngine]:
-    from storage.db import make_engine
+    from scr.storage.db import make_engine
 
     shutil.copyfile(sqlite_template, sqlite_url.removeprefix("sqlite:///"))
     engine = make_engine(sqlite_url)
@@ -203,7 +203,7 @@ def any_board(db) -> Board:
 
 @pytest.fixture
 def pg_board(pg_migrated_url) -> Iterator[Board]:
-    from storage.db import make_engine
+    from scr.storage.db import make_engine
 
     engine = make_engine(pg_migrated_url)
     b = Board(engine)
@@ -215,7 +215,7 @@ def pg_board(pg_migrated_url) -> Iterator[Board]:
 @pytest.fixture(scope="module")
 def shared_board(tmp_path_factory, sqlite_template) -> Iterator[Board]:
     """One SQLite board for a whole module: tests that each use cases of their own."""
-    from storage.db import make_engine
+    from scr.storage.db import make_engine
 
     path = tmp_path_factory.mktemp("board") / "scr.db"
     shutil.copyfile(sqlite_template, path)

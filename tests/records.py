@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session
 
-from storage import cases, facts, history, outbox, timers
-from storage.db import reading
-from storage.outbox import OutboxRecord
+from scr.storage import cases, facts, history, outbox, timers
+from scr.storage.db import reading
+from scr.storage.outbox import OutboxRecord
 
 __all__ = ["OutboxRecord", "case_history", "case_timers", "counts", "mail", "orm",
            "proceedings", "referral", "timers_by_name"]
-from storage.tables import HISTORY, OUTBOX, TIMERS
+from scr.storage.tables import HISTORY, OUTBOX, TIMERS
 
 
 def counts(db: DbEngine) -> tuple[int, int, int]:

@@ -43,22 +43,36 @@ def _offenders(folder: str, banned: tuple[str, ...]) -> list[str]:
 
 
 @pytest.mark.parametrize(("folder", "banned"), [
-    ("states", ("storage", "lifecycle", "handlers", "sqlalchemy", "sqlmodel")),
-    ("storage", ("lifecycle", "handlers")),
-    ("handlers", ("states", "storage", "lifecycle")),
+    ("states", ("scr.storage", "scr.lifecycle", "scr.handlers", "sqlalchemy", "sqlmodel")),
+    ("storage", ("scr.lifecycle", "scr.handlers")),
+    ("handlers", ("scr.states", "scr.storage", "scr.lifecycle")),
     ("lifecycle", ("sqlalchemy", "sqlmodel", "sqlite3", "psycopg", "alembic",
-                   "storage.prepared", "storage.models", "storage.tables")),
-    ("lifecycle/core", ("lifecycle.runtime", "lifecycle.views", "lifecycle.cli",
-                        "lifecycle.demo")),
-    ("lifecycle/runtime", ("lifecycle.views", "lifecycle.cli", "lifecycle.demo")),
-    ("lifecycle/views", ("lifecycle.runtime", "lifecycle.cli", "lifecycle.demo")),
+                   "scr.storage.prepared", "scr.storage.models", "scr.storage.tables")),
+    ("lifecycle/core", ("scr.lifecycle.runtime", "scr.lifecycle.views", "scr.lifecycle.cli",
+                        "scr.lifecycle.demo")),
+    ("lifecycle/runtime", ("scr.lifecycle.views", "scr.lifecycle.cli", "scr.lifecycle.demo")),
+    ("lifecycle/views", ("scr.lifecycle.runtime", "scr.lifecycle.cli", "scr.lifecycle.demo")),
     # The portal stands on the application (lifecycle/application.py), not on the command
     # line; the command line starts the portal (`scr web`) and imports only that of it.
-    ("lifecycle/web", ("lifecycle.cli", "lifecycle.demo")),
-    ("lifecycle/application.py", ("lifecycle.cli", "lifecycle.web", "lifecycle.demo")),
+    ("lifecycle/web", ("scr.lifecycle.cli", "scr.lifecycle.demo")),
+    ("lifecycle/application.py", ("scr.lifecycle.cli", "scr.lifecycle.web",
+                                  "scr.lifecycle.demo")),
 ])
 def test_imports_run_one_way(folder, banned):
     assert _offenders(folder, banned) == []
+
+
+FOLDERS = ("states", "storage", "lifecycle", "handlers")
+
+
+def test_the_code_imports_itself_through_the_scr_package():
+    """The folders are installed as scr.states, scr.storage, … (pyproject.toml), never as
+    top-level packages: an import of a bare `storage` would find another distribution's."""
+    bare = [f"{path.relative_to(ROOT)} imports {name}"
+            for folder in (*FOLDERS, "tests", "bench")
+            for path in sorted((ROOT / folder).rglob("*.py"))
+            for name in sorted(_imports(path)) if name.split(".")[0] in FOLDERS]
+    assert bare == []
 
 
 def test_the_check_sees_an_import_inside_a_function(tmp_path):
@@ -123,7 +137,7 @@ NAMED_ELSEWHERE = {
 
 
 def _definition_names() -> set[str]:
-    from states.registry import REGISTRY
+    from scr.states.registry import REGISTRY
 
     names: set[str] = set()
     for d in REGISTRY:

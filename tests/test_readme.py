@@ -68,7 +68,7 @@ def test_the_tour_runs_as_written(tmp_path):
     board = tmp_path / "tour"
     # What the text says of the run: the board of its own, the first tick's reminder, the
     # second's escalation and automatic submission flagged incomplete, the e-mail delivered.
-    scr = [sys.executable, "-m", "lifecycle.cli"]
+    scr = [sys.executable, "-m", "scr.lifecycle.cli"]
     env.update(SCR_DATABASE_URL="sqlite:///scr.db", SCR_ALLOW_CLOCK_OVERRIDE="1",
                SCR_NOW="2026-12-08T09:00")
     case = json.loads(subprocess.run([*scr, "show", "CR-2026-0001", "--json"], cwd=board,

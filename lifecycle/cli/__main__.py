@@ -1,5 +1,5 @@
 """`python -m lifecycle.cli`: the `scr` command."""
 
-from lifecycle.cli.main import main
+from scr.lifecycle.cli.main import main
 
 main()

@@ -7,10 +7,10 @@ import platform
 from argparse import Namespace
 from collections.abc import Callable
 
-from lifecycle import about
-from lifecycle.cli.app import App, Output
-from states.errors import InvalidInput
-from storage.db import SCHEMA_HEAD, make_engine, redact, schema_revision, sqlite_file
+from scr.lifecycle import about
+from scr.lifecycle.cli.app import App, Output
+from scr.states.errors import InvalidInput
+from scr.storage.db import SCHEMA_HEAD, make_engine, redact, schema_revision, sqlite_file
 
 
 def version(app: App, args: Namespace) -> Output:

@@ -7,12 +7,12 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from lifecycle.application import Application
-from states.case import Actor
-from states.enums import Role
-from states.errors import InvalidInput, Refused
-from storage import users
-from storage.db import Tx
+from scr.lifecycle.application import Application
+from scr.states.case import Actor
+from scr.states.enums import Role
+from scr.states.errors import InvalidInput, Refused
+from scr.storage import users
+from scr.storage.db import Tx
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from lifecycle.cli.app import App, Output
-from states.errors import InvalidInput, LifecycleError
-from storage import history, ledger
-from storage.db import reading
+from scr.lifecycle.cli.app import App, Output
+from scr.states.errors import InvalidInput, LifecycleError
+from scr.storage import history, ledger
+from scr.storage.db import reading
 
 EXIT_BROKEN = 5
 KEY_MIN = 16  # bytes: an HMAC key shorter than this is guessable
@@ -165,7 +165,7 @@ def _anchor(path: Path) -> dict[str, Any]:
 
 def _moved(tx: Any, anchor: Mapping[str, Any], key: tuple[bytes, str]) -> list[Any]:
     """What no longer matches the anchor: its own digest, or heads not in their chains."""
-    from storage.chain import Break
+    from scr.storage.chain import Break
 
     expected = heads_digest(key[0], anchor["heads"], list(anchor["users"]))
     if not hmac.compare_digest(expected, anchor["digest"]):
@@ -204,7 +204,7 @@ def make_key(app: App, args: Namespace) -> Output:
 
 def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
     """`audit verify` and `audit key`."""
-    from lifecycle.cli.main import add_json_option
+    from scr.lifecycle.cli.main import add_json_option
 
     audit = command("audit", "check that the record is what its history says")
     sub = audit.add_subparsers(dest="audit_command", metavar="ACTION",

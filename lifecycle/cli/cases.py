@@ -13,19 +13,19 @@ from argparse import Namespace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lifecycle.cli.app import App, Output
-from lifecycle.views import documents
-from lifecycle.views.text import case_text, table, when
-from states.case import Actor
-from states.errors import InvalidInput
-from states.params import REASON_CAUTION, Param, PType
-from states.process import DEADLINE_LEVELS
-from storage import cases
-from storage.db import Tx, reading, transaction
+from scr.lifecycle.cli.app import App, Output
+from scr.lifecycle.views import documents
+from scr.lifecycle.views.text import case_text, table, when
+from scr.states.case import Actor
+from scr.states.errors import InvalidInput
+from scr.states.params import REASON_CAUTION, Param, PType
+from scr.states.process import DEADLINE_LEVELS
+from scr.storage import cases
+from scr.storage.db import Tx, reading, transaction
 
 if TYPE_CHECKING:
-    from lifecycle.cli.main import Commands
-    from lifecycle.core.judge import Judgement
+    from scr.lifecycle.cli.main import Commands
+    from scr.lifecycle.core.judge import Judgement
 
 REFERRAL_FILE_MAX = 1_000_000
 
@@ -60,7 +60,7 @@ def _referral_file(path: str) -> dict[str, Any]:
     """The referral fields in the JSON file at `path` ('-': standard input): a regular file
     of at most REFERRAL_FILE_MAX bytes, so that neither /dev/zero nor a pipe with no writer
     can hold the command up."""
-    from lifecycle.settings import read_file
+    from scr.lifecycle.settings import read_file
 
     try:
         raw = read_file(Path(path), REFERRAL_FILE_MAX) if path != "-" else _stdin_bytes()
@@ -149,10 +149,10 @@ def history(app: App, args: Namespace) -> Output:
     """The case's history for people: each step by its label in the case's definition (a
     timer's firing by the timer's), the stage it moved between, the reason cut at a word;
     --json keeps the identifiers."""
-    from lifecycle.views.text import shorten
-    from states import words
-    from states.process import TIMER_TRIGGER
-    from states.registry import UnknownDefinition
+    from scr.lifecycle.views.text import shorten
+    from scr.states import words
+    from scr.states.process import TIMER_TRIGGER
+    from scr.states.registry import UnknownDefinition
 
     with reading(app.db()) as tx:
         app.actor(tx, required=False)

@@ -19,12 +19,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lifecycle.cli.app import App
-from states.enums import MULTI_AGENCY, USER_ROLES, Role
-from states.params import Param, PType
-from states.process import TriggerSpec
-from storage import cases, facts, users
-from storage.db import Tx, reading
+from scr.lifecycle.cli.app import App
+from scr.states.enums import MULTI_AGENCY, USER_ROLES, Role
+from scr.states.params import Param, PType
+from scr.states.process import TriggerSpec
+from scr.storage import cases, facts, users
+from scr.storage.db import Tx, reading
 
 LIST_TYPES = (PType.CHOICES, PType.AGENCIES, PType.THEMES)
 OUTBOX_STATUSES = ("pending", "sent", "failed")

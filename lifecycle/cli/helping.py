@@ -16,16 +16,16 @@ import re
 from argparse import Namespace
 from collections.abc import Callable, Iterator
 
-from lifecycle.cli import main as cli
-from lifecycle.cli.app import App, Output
-from lifecycle.cli.completion import (
+from scr.lifecycle.cli import main as cli
+from scr.lifecycle.cli.app import App, Output
+from scr.lifecycle.cli.completion import (
     Candidate,
     Lookup,
     complete,
     scan_quotes,
     words_to_cursor,
 )
-from states.errors import Conflict, InvalidInput, LifecycleError, Refused
+from scr.states.errors import Conflict, InvalidInput, LifecycleError, Refused
 
 ENVIRONMENT = {
     "SCR_DATABASE_URL": "the database: sqlite:///scr.db (the default) or "
@@ -107,7 +107,7 @@ def help_page(app: App, args: Namespace) -> Output:
         text = "Environment\n" + "\n".join(f"  {name}\n      {meaning}"
                                            for name, meaning in environment(parser))
     elif topic in triggers:
-        from lifecycle.views.why import trigger_help
+        from scr.lifecycle.views.why import trigger_help
 
         text = trigger_help(*triggers[topic])
     else:
@@ -118,7 +118,7 @@ def help_page(app: App, args: Namespace) -> Output:
 
 def exit_statuses() -> list[tuple[int, str]]:
     """What each exit status means, from the errors that carry it."""
-    from lifecycle.cli.audit import ChainBroken
+    from scr.lifecycle.cli.audit import ChainBroken
 
     def said(error: type[LifecycleError]) -> str:
         return " ".join((error.__doc__ or "").split("\n\n")[0].split())

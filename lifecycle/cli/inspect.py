@@ -13,17 +13,17 @@ from argparse import Namespace
 from collections.abc import Callable
 from pathlib import Path
 
-from lifecycle.cli.app import App, Output
-from lifecycle.cli.cases import parse_assignments
-from lifecycle.views.text import table, when
-from states.errors import InvalidInput, Refused
-from states.process import ProcessDefinition
-from storage import cases
-from storage.db import reading
+from scr.lifecycle.cli.app import App, Output
+from scr.lifecycle.cli.cases import parse_assignments
+from scr.lifecycle.views.text import table, when
+from scr.states.errors import InvalidInput, Refused
+from scr.states.process import ProcessDefinition
+from scr.storage import cases
+from scr.storage.db import reading
 
 
 def why(app: App, args: Namespace) -> Output:
-    from lifecycle.views.why import explain, explain_text
+    from scr.lifecycle.views.why import explain, explain_text
 
     params = parse_assignments(args.params)
     now = app.now()
@@ -38,7 +38,7 @@ def why(app: App, args: Namespace) -> Output:
 
 
 def timeline(app: App, args: Namespace) -> Output:
-    from lifecycle.views.timeline import events, timeline_svg, timeline_text
+    from scr.lifecycle.views.timeline import events, timeline_svg, timeline_text
 
     now = app.now()
     cal = app.settings.process.working_days
@@ -61,8 +61,8 @@ def timeline(app: App, args: Namespace) -> Output:
 
 
 def overdue(app: App, args: Namespace) -> Output:
-    from lifecycle.views.overdue import WITHIN_MAX, overdue_text
-    from lifecycle.views.overdue import overdue as find
+    from scr.lifecycle.views.overdue import WITHIN_MAX, overdue_text
+    from scr.lifecycle.views.overdue import overdue as find
 
     if not 0 <= args.within <= WITHIN_MAX:
         raise InvalidInput(f"--within: a number of working days from 0 to {WITHIN_MAX}")
@@ -74,7 +74,7 @@ def overdue(app: App, args: Namespace) -> Output:
 
 
 def report(app: App, args: Namespace) -> Output:
-    from lifecycle.views.report import Period, csv_text, figures, markdown, parse_day
+    from scr.lifecycle.views.report import Period, csv_text, figures, markdown, parse_day
 
     config = app.settings.process
     period = Period.of(parse_day(args.first, "--from"), parse_day(args.last, "--to"), config)
@@ -91,7 +91,7 @@ def report(app: App, args: Namespace) -> Output:
 
 
 def diagram(app: App, args: Namespace) -> Output:
-    from lifecycle.views import diagram as draw
+    from scr.lifecycle.views import diagram as draw
 
     definition = _definition(app, args)
     data = {
@@ -140,7 +140,7 @@ def shell(app: App, args: Namespace) -> Output:
     if getattr(args, "json", False):
         raise InvalidInput("--json applies to each command inside the shell "
                            "(for example: show REF --json)")
-    from lifecycle.cli.shell import run
+    from scr.lifecycle.cli.shell import run
 
     status = run(app)
     if status:  # ended by a signal (SIGTERM, SIGHUP): leave with its status

@@ -11,20 +11,20 @@ from __future__ import annotations
 from argparse import Namespace
 from typing import TYPE_CHECKING, Any
 
-from lifecycle.cli import cases as cases_cli
-from lifecycle.cli.app import App, Output
-from lifecycle.views import documents
-from lifecycle.views.text import case_text, table
-from states.enums import FINDINGS
-from states.errors import InvalidInput
-from states.learning.v1 import SOURCES
-from states.words import value_label
-from storage import cases
-from storage import learning as register
-from storage.db import reading
+from scr.lifecycle.cli import cases as cases_cli
+from scr.lifecycle.cli.app import App, Output
+from scr.lifecycle.views import documents
+from scr.lifecycle.views.text import case_text, table
+from scr.states.enums import FINDINGS
+from scr.states.errors import InvalidInput
+from scr.states.learning.v1 import SOURCES
+from scr.states.words import value_label
+from scr.storage import cases
+from scr.storage import learning as register
+from scr.storage.db import reading
 
 if TYPE_CHECKING:
-    from lifecycle.cli.main import Commands
+    from scr.lifecycle.cli.main import Commands
 
 PROCESS = "learning"
 CONSIDER = {"relevant": "consider_relevant", "not_relevant": "consider_not_relevant"}
@@ -156,7 +156,7 @@ def themes(app: App, args: Namespace) -> Output:
 def add_commands(command: Commands) -> None:
     """`scr learning add|consider|amend|withdraw|list|show|themes` and `scr qa audit|training|
     untested|list`."""
-    from lifecycle.cli.main import add_json_option
+    from scr.lifecycle.cli.main import add_json_option
 
     group = command("learning", "the register of reviews from elsewhere (docs/learning.md)")
     sub = group.add_subparsers(dest="learning_command", metavar="ACTION",

@@ -15,33 +15,34 @@ from collections.abc import Sequence
 from importlib import import_module
 from typing import Any, NoReturn
 
-from states.errors import Conflict, InvalidInput, LifecycleError, Refused
-from states.registry import REGISTRY, Registry
+from scr.states.errors import Conflict, InvalidInput, LifecycleError, Refused
+from scr.states.registry import REGISTRY, Registry
 
 EXIT_INTERNAL = 1
 # Modules that add commands: each has `add_commands(command)`, where `command(name, help)`
 # returns a sub-parser whose defaults name the function to run (`func`).
-COMMAND_GROUPS = ("lifecycle.cli.records", "lifecycle.cli.audit", "lifecycle.cli.users",
-                  "lifecycle.cli.cases", "lifecycle.cli.learning", "lifecycle.cli.outbox",
-                  "lifecycle.cli.running", "lifecycle.cli.inspect", "lifecycle.cli.about",
-                  "lifecycle.demo", "lifecycle.cli.helping")
+COMMAND_GROUPS = ("scr.lifecycle.cli.records", "scr.lifecycle.cli.audit",
+                  "scr.lifecycle.cli.users", "scr.lifecycle.cli.cases",
+                  "scr.lifecycle.cli.learning", "scr.lifecycle.cli.outbox",
+                  "scr.lifecycle.cli.running", "scr.lifecycle.cli.inspect",
+                  "scr.lifecycle.cli.about", "scr.lifecycle.demo", "scr.lifecycle.cli.helping")
 # Where each command lives, so that a one-shot command imports its own group alone (the
 # rest would cost a fresh process a tenth of a second). The shell, --help and anything
 # unknown build every group; tests/cli/test_shell.py checks this table against them.
 COMMAND_HOMES = {
-    **dict.fromkeys(("init", "backup", "restore"), "lifecycle.cli.records"),
-    "audit": "lifecycle.cli.audit",
-    "users": "lifecycle.cli.users",
+    **dict.fromkeys(("init", "backup", "restore"), "scr.lifecycle.cli.records"),
+    "audit": "scr.lifecycle.cli.audit",
+    "users": "scr.lifecycle.cli.users",
     **dict.fromkeys(("refer", "advance", "show", "history", "triggers", "list"),
-                    "lifecycle.cli.cases"),
-    **dict.fromkeys(("learning", "qa"), "lifecycle.cli.learning"),
-    "outbox": "lifecycle.cli.outbox",
-    **dict.fromkeys(("tick", "daemon", "web"), "lifecycle.cli.running"),
+                    "scr.lifecycle.cli.cases"),
+    **dict.fromkeys(("learning", "qa"), "scr.lifecycle.cli.learning"),
+    "outbox": "scr.lifecycle.cli.outbox",
+    **dict.fromkeys(("tick", "daemon", "web"), "scr.lifecycle.cli.running"),
     **dict.fromkeys(("why", "timeline", "overdue", "report", "diagram", "definitions",
-                     "shell"), "lifecycle.cli.inspect"),
-    "demo": "lifecycle.demo",
-    **dict.fromkeys(("version", "example"), "lifecycle.cli.about"),
-    **dict.fromkeys(("help", "completion", "complete"), "lifecycle.cli.helping"),
+                     "shell"), "scr.lifecycle.cli.inspect"),
+    "demo": "scr.lifecycle.demo",
+    **dict.fromkeys(("version", "example"), "scr.lifecycle.cli.about"),
+    **dict.fromkeys(("help", "completion", "complete"), "scr.lifecycle.cli.helping"),
 }
 _GLOBAL_WITH_VALUE = ("--as", "--now", "--config")
 
@@ -105,7 +106,7 @@ def build_parser(command_word: str | None = None,
 
 
 def _version() -> str:
-    from lifecycle import about
+    from scr.lifecycle import about
 
     return f"scr {about.version()} ({about.DISTRIBUTION})"
 
@@ -146,8 +147,8 @@ def command_word(argv: Sequence[str]) -> str | None:
 
 def run(argv: Sequence[str]) -> int:
     """Parse and run one command; returns the exit status. Errors are printed here."""
-    from lifecycle.cli.app import App
-    from lifecycle.settings import load
+    from scr.lifecycle.cli.app import App
+    from scr.lifecycle.settings import load
 
     app = None
     try:
@@ -211,7 +212,7 @@ def _log_failure(argv: Sequence[str], exc: LifecycleError) -> None:
     the command and the exit status, the case and trigger when the command names them,
     and a refusal's reasons, which the process definition wrote. Bad input's message is not
     logged: it may repeat what was typed."""
-    from lifecycle import log
+    from scr.lifecycle import log
 
     command = command_word(argv)
     fields: dict[str, Any] = {"command": command, "status": exc.exit_code,
@@ -236,7 +237,7 @@ def _configure_logging() -> None:
     import logging
     import os
 
-    from lifecycle import log
+    from scr.lifecycle import log
 
     path = os.environ.get("SCR_LOG_FILE")
     if path:
@@ -246,7 +247,7 @@ def _configure_logging() -> None:
 
 
 def _describe(exc: Exception) -> str:
-    from storage.db import describe
+    from scr.storage.db import describe
 
     return describe(exc) or f"internal error ({exc.__class__.__name__}); nothing was written"
 
@@ -254,7 +255,7 @@ def _describe(exc: Exception) -> str:
 def _exit_status(exc: Exception) -> int:
     """A damaged database file is the input that is wrong (exit 2, like any bad input); any
     other unexpected error is internal."""
-    from storage.db import damaged
+    from scr.storage.db import damaged
 
     problem = damaged(exc)
     return EXIT_INTERNAL if problem is None else problem.exit_code

@@ -7,13 +7,13 @@ import re
 from argparse import Namespace
 from collections.abc import Callable
 
-from lifecycle.cli.app import App, Output
-from lifecycle.views.documents import outbox_entry
-from lifecycle.views.text import table
-from states.enums import Role
-from states.errors import InvalidInput, Refused
-from storage import outbox as stored
-from storage.db import reading
+from scr.lifecycle.cli.app import App, Output
+from scr.lifecycle.views.documents import outbox_entry
+from scr.lifecycle.views.text import table
+from scr.states.enums import Role
+from scr.states.errors import InvalidInput, Refused
+from scr.storage import outbox as stored
+from scr.storage.db import reading
 
 
 def outbox(app: App, args: Namespace) -> Output:
@@ -34,7 +34,7 @@ def outbox(app: App, args: Namespace) -> Output:
 
 def outbox_retry(app: App, args: Namespace) -> Output:
     """Re-queue a failed message (after mending an address or the mail settings)."""
-    from lifecycle.runtime.delivery import retry
+    from scr.lifecycle.runtime.delivery import retry
 
     if args.action != "retry" or args.id is None:
         raise InvalidInput("usage: scr outbox retry ID")

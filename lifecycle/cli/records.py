@@ -13,13 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lifecycle.cli.app import App, Output, login_name
-from lifecycle.cli.audit import ChainBroken
-from states.enums import Role
-from states.errors import InvalidInput, LifecycleError, Refused
-from storage import backup as backups
-from storage import history, ledger, users
-from storage.db import (
+from scr.lifecycle.cli.app import App, Output, login_name
+from scr.lifecycle.cli.audit import ChainBroken
+from scr.states.enums import Role
+from scr.states.errors import InvalidInput, LifecycleError, Refused
+from scr.storage import backup as backups
+from scr.storage import history, ledger, users
+from scr.storage.db import (
     SCHEMA_HEAD,
     check_intact,
     make_engine,
@@ -51,7 +51,7 @@ def init(app: App, args: Namespace) -> Output:
 
 
 def _initialise(app: App, file: Path | None, *, check: bool) -> Output:
-    from storage import migrate  # Alembic is slow to import; only init needs it
+    from scr.storage import migrate  # Alembic is slow to import; only init needs it
 
     db = app.db(creating=True)
     if check:
@@ -121,7 +121,7 @@ def restore(app: App, args: Namespace) -> Output:
     triggers (put back if the copy lacks them). The backup is copied beside the database and
     checked there; the database it replaces is kept beside it. Refused while a daemon holds
     the database."""
-    from lifecycle.runtime.daemon import single_daemon
+    from scr.lifecycle.runtime.daemon import single_daemon
 
     _allowed(app, {Role.BUSINESS_MANAGER}, "restore a backup")
     target = _sqlite_path(app)
@@ -155,7 +155,7 @@ def _checked(staged: Path, source: Path) -> tuple[str, int, int]:
     """The staged copy's schema revision, cases and history rows, its chains and seals
     verified. A copy from an older scr is brought to this one's schema first (it is a
     copy: the backup itself is not touched)."""
-    from storage import migrate
+    from scr.storage import migrate
 
     engine = make_engine(f"sqlite:///{staged}")
     try:

@@ -10,16 +10,16 @@ from argparse import Namespace
 from collections.abc import Callable
 from typing import Any
 
-from lifecycle import log
-from lifecycle.cli.app import App, Output
-from states.errors import InvalidInput
+from scr.lifecycle import log
+from scr.lifecycle.cli.app import App, Output
+from scr.states.errors import InvalidInput
 
 
 def tick(app: App, args: Namespace) -> Output:
     """Fire everything due now, deliver the outbox once, and say what happened."""
     # Imported here: every `scr` command loads this module, and only tick needs these.
-    from lifecycle.runtime.delivery import deliver_outbox
-    from lifecycle.runtime.sweep import sweep
+    from scr.lifecycle.runtime.delivery import deliver_outbox
+    from scr.lifecycle.runtime.sweep import sweep
 
     now = app.now()
     db = app.db()
@@ -34,9 +34,9 @@ def tick(app: App, args: Namespace) -> Output:
 def _namer(app: App) -> Callable[[str, str, str | None], tuple[str, str | None]]:
     """Names a firing for people: the timer ("Triage of the referral (escalation)") and
     the step it took, by the definition of the case it belongs to."""
-    from states.words import timer_label, trigger_label
-    from storage import cases
-    from storage.db import reading
+    from scr.states.words import timer_label, trigger_label
+    from scr.storage import cases
+    from scr.storage.db import reading
 
     definitions: dict[str, Any] = {}
 
@@ -75,7 +75,7 @@ def _tick_text(report: Any, delivered: dict[str, int],
 
 def _late(seconds: float) -> str:
     """How late, in words and to the largest unit: "1 minute", "3 hours", "2 days"."""
-    from states.words import plural
+    from scr.states.words import plural
 
     for unit, length in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= length or unit == "minute":
@@ -87,8 +87,8 @@ def daemon(app: App, args: Namespace) -> Output:
     """Run until SIGTERM or SIGINT; on SQLite, refuse if another daemon holds the database,
     or if SQLite's quick check of every page finds it damaged: a page no command reads
     would otherwise go unseen until a timer of its case fell due."""
-    from lifecycle.runtime.daemon import Clock, Daemon, single_daemon
-    from storage.db import check_intact
+    from scr.lifecycle.runtime.daemon import Clock, Daemon, single_daemon
+    from scr.storage.db import check_intact
 
     interval = args.interval if args.interval is not None else app.settings.daemon_interval
     if interval <= 0:
@@ -110,7 +110,7 @@ def web(app: App, args: Namespace) -> Output:
     by route, never the path, which may hold a sign-in token)."""
     import uvicorn
 
-    from lifecycle.web.app import create_app
+    from scr.lifecycle.web.app import create_app
 
     if not 0 < args.port < 65536:
         raise InvalidInput("--port must be between 1 and 65535")

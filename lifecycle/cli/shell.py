@@ -30,20 +30,20 @@ from typing import Any, TextIO
 import cmd2
 from cmd2 import CompletionItem, Completions, Statement
 
-from lifecycle.cli import main as cli
-from lifecycle.cli.app import App, login_name
-from lifecycle.cli.completion import (
+from scr.lifecycle.cli import main as cli
+from scr.lifecycle.cli.app import App, login_name
+from scr.lifecycle.cli.completion import (
     Candidate,
     Lookup,
     complete,
     scan_quotes,
     words_to_cursor,
 )
-from lifecycle.settings import parse_moment
-from lifecycle.views import style
-from states.errors import InvalidInput, LifecycleError, Refused
-from storage import users
-from storage.db import reading, redact
+from scr.lifecycle.settings import parse_moment
+from scr.lifecycle.views import style
+from scr.states.errors import InvalidInput, LifecycleError, Refused
+from scr.storage import users
+from scr.storage.db import reading, redact
 
 SHELL_ONLY = {
     "as": "as NAME: act as this user from now on ('as -' for nobody; 'as' shows who)",
@@ -280,7 +280,7 @@ class Shell(cmd2.Cmd):
         elif topic in self.commands:
             self._out(self.commands[topic].format_help().rstrip())
         elif topic in self.app.processes.triggers_by_name():
-            from lifecycle.views.why import trigger_help
+            from scr.lifecycle.views.why import trigger_help
 
             self._out(trigger_help(*self.app.processes.triggers_by_name()[topic]))
         elif topic in SHELL_ONLY:

@@ -7,15 +7,15 @@ import re
 from argparse import Namespace
 from collections.abc import Callable
 
-from lifecycle.cli.app import App, Output, login_name
-from lifecycle.core import people
-from lifecycle.views.documents import user_entry
-from lifecycle.views.text import table
-from states.enums import PARTNERS, USER_ROLES, Role
-from states.errors import InvalidInput, Refused
-from states.params import clean_text
-from storage import users
-from storage.db import Tx, reading, transaction
+from scr.lifecycle.cli.app import App, Output, login_name
+from scr.lifecycle.core import people
+from scr.lifecycle.views.documents import user_entry
+from scr.lifecycle.views.text import table
+from scr.states.enums import PARTNERS, USER_ROLES, Role
+from scr.states.errors import InvalidInput, Refused
+from scr.states.params import clean_text
+from scr.storage import users
+from scr.storage.db import Tx, reading, transaction
 
 _EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
 
@@ -98,7 +98,7 @@ def users_list(app: App, args: Namespace) -> Output:
 
 def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
     """`users add` and `users list`."""
-    from lifecycle.cli.main import add_json_option
+    from scr.lifecycle.cli.main import add_json_option
 
     group = command("users", "add and list users")
     sub = group.add_subparsers(dest="users_command", metavar="ACTION", parser_class=type(group))

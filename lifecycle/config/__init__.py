@@ -2,6 +2,6 @@
 (`kinds`), and the documents written from the table (`reference`). The table itself is
 lifecycle/settings.py's."""
 
-from lifecycle.config.table import Setting, read, read_file
+from scr.lifecycle.config.table import Setting, read, read_file
 
 __all__ = ["Setting", "read", "read_file"]

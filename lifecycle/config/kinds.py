@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from states.errors import InvalidInput
-from states.params import clean_text
+from scr.states.errors import InvalidInput
+from scr.states.params import clean_text
 
 _SLUG = re.compile(r"[a-z][a-z0-9_]{1,59}\Z")
 _DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\Z")
@@ -198,7 +198,7 @@ class SmtpUrl(Kind):
     about = "an smtp://, smtp+starttls:// or smtps:// URL"
 
     def read(self, value: Any, where: str) -> str:
-        from handlers.transport import SmtpTransport
+        from scr.handlers.transport import SmtpTransport
 
         try:
             SmtpTransport.from_url(value)

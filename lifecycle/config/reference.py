@@ -1,7 +1,7 @@
 """The documents written from the settings table (lifecycle.settings.TABLE), so that a
 setting, its default and its help are written once: docs/configuration.md, and the table
 of environment variables in README.md's "Configuration". A test fails when either is
-stale; `python -m lifecycle.config.reference` writes them again."""
+stale; `python -m scr.lifecycle.config.reference` writes them again."""
 
 from __future__ import annotations
 
@@ -11,17 +11,17 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
-from lifecycle.config.kinds import Table
-from lifecycle.config.table import Setting
+from scr.lifecycle.config.kinds import Table
+from scr.lifecycle.config.table import Setting
 
 ROOT = Path(__file__).resolve().parents[2]
 BEGIN = "<!-- The environment: written from lifecycle/settings.py by " \
-        "`python -m lifecycle.config.reference`. -->"
+        "`python -m scr.lifecycle.config.reference`. -->"
 END = "<!-- The end of the environment. -->"
 _INTRO = """\
 # Configuration
 
-<!-- Written from lifecycle/settings.py by `python -m lifecycle.config.reference`; a test
+<!-- Written from lifecycle/settings.py by `python -m scr.lifecycle.config.reference`; a test
 fails when it is stale. Change the table there, not this file. -->
 
 Every setting of `scr`, as declared once in `lifecycle/settings.py`. A command-line
@@ -77,7 +77,7 @@ def readme(text: str, table: tuple[Setting, ...] | None = None) -> str:
 def _options() -> dict[str, str]:
     """The global option that does what each variable does ("--as NAME" for SCR_ACTOR), as
     the command line's own help says it ("(or SCR_ACTOR)")."""
-    from lifecycle.cli.main import build_parser
+    from scr.lifecycle.cli.main import build_parser
 
     return {m.group(1): f"`{a.option_strings[0]} {a.metavar}`"
             for a in build_parser()._actions
@@ -97,7 +97,7 @@ def _default(setting: Setting) -> str:
 
 def _table(table: tuple[Setting, ...] | None) -> tuple[Setting, ...]:
     if table is None:
-        from lifecycle.settings import TABLE
+        from scr.lifecycle.settings import TABLE
 
         return TABLE
     return table

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from lifecycle.config.kinds import Kind, Table
-from states.errors import InvalidInput
+from scr.lifecycle.config.kinds import Kind, Table
+from scr.states.errors import InvalidInput
 
 CONFIG_FILE_MAX = 1_000_000
 

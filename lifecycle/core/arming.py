@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from lifecycle.core.firing import TimerPlan
-from states.case import CaseSnapshot
-from states.config import ProcessConfig
-from states.planning import PlannedTimer, plan
-from states.process import ProcessDefinition, TimerSpec
-from storage import timers
-from storage.cases import CaseRecord
-from storage.db import Tx
-from storage.timers import FIRED, PENDING, SKIPPED, TimerRecord
+from scr.lifecycle.core.firing import TimerPlan
+from scr.states.case import CaseSnapshot
+from scr.states.config import ProcessConfig
+from scr.states.planning import PlannedTimer, plan
+from scr.states.process import ProcessDefinition, TimerSpec
+from scr.storage import timers
+from scr.storage.cases import CaseRecord
+from scr.storage.db import Tx
+from scr.storage.timers import FIRED, PENDING, SKIPPED, TimerRecord
 
 
 @dataclass
@@ -105,6 +105,6 @@ def _plan(tx: Tx, definition: ProcessDefinition, case: CaseRecord, snapshot: Cas
 def label(definition: ProcessDefinition, timer: Any) -> str:
     """A human name for a timer, e.g. 'Agency returns due (overdue)', 'Action due (action
     2, reminder)', and a ladder's deadline itself 'Rapid review due' (states.words)."""
-    from states.words import timer_label
+    from scr.states.words import timer_label
 
     return timer_label(definition, timer.ladder, timer.level, timer.key or None)

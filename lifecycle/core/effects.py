@@ -17,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from lifecycle.core.firing import Firing
-from states.case import ActionFacts, AgencyAsk, MeetingFacts
-from states.enums import ActionStatus, Flag, Kind, Proceedings
-from states.facts import recorded
-from storage import facts, learning
-from storage.cases import CaseRecord
+from scr.lifecycle.core.firing import Firing
+from scr.states.case import ActionFacts, AgencyAsk, MeetingFacts
+from scr.states.enums import ActionStatus, Flag, Kind, Proceedings
+from scr.states.facts import recorded
+from scr.storage import facts, learning
+from scr.storage.cases import CaseRecord
 
 Effect = Callable[[Firing], None]
 EFFECTS: dict[str, Effect] = {}

@@ -17,28 +17,28 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from handlers.notices import template_for
-from lifecycle import log
-from lifecycle.core import arming, invitations, machine, notify  # noqa: F401 (machine: built at import)
-from lifecycle.core import snapshot as snapshots
-from lifecycle.core.effects import short_title
-from lifecycle.core.firing import Firing, TimerPlan
-from lifecycle.core.judge import Judgement, judge, judge_all, role_refusal
-from lifecycle.core.process import Process, Processes
-from lifecycle.settings import Board
-from states.case import SYSTEM_ACTOR, Actor, CaseSnapshot
-from states.config import ProcessConfig
-from states.enums import Proceedings, Role
-from states.errors import Conflict, InvalidInput, NotFound, Refused
-from states.facts import check as check_facts
-from states.params import PType, clean_text, parse_each
-from states.process import TIMER_TRIGGER, TriggerSpec
-from states.registry import REGISTRY, Registry
-from states.words import level_label
-from storage import cases, history, outbox, seal
-from storage.cases import CaseRecord
-from storage.db import Tx, conflicts
-from storage.timers import TimerRecord
+from scr.handlers.notices import template_for
+from scr.lifecycle import log
+from scr.lifecycle.core import arming, invitations, machine, notify  # noqa: F401 (machine: built at import)
+from scr.lifecycle.core import snapshot as snapshots
+from scr.lifecycle.core.effects import short_title
+from scr.lifecycle.core.firing import Firing, TimerPlan
+from scr.lifecycle.core.judge import Judgement, judge, judge_all, role_refusal
+from scr.lifecycle.core.process import Process, Processes
+from scr.lifecycle.settings import Board
+from scr.states.case import SYSTEM_ACTOR, Actor, CaseSnapshot
+from scr.states.config import ProcessConfig
+from scr.states.enums import Proceedings, Role
+from scr.states.errors import Conflict, InvalidInput, NotFound, Refused
+from scr.states.facts import check as check_facts
+from scr.states.params import PType, clean_text, parse_each
+from scr.states.process import TIMER_TRIGGER, TriggerSpec
+from scr.states.registry import REGISTRY, Registry
+from scr.states.words import level_label
+from scr.storage import cases, history, outbox, seal
+from scr.storage.cases import CaseRecord
+from scr.storage.db import Tx, conflicts
+from scr.storage.timers import TimerRecord
 
 REASON_MAX = 2000
 # The references of the learning register's records (LRN-2026-0001): apart from the board's
@@ -403,7 +403,7 @@ def mail_details(process: Process, spec: TriggerSpec, values: Mapping[str, Any],
     """The facts an e-mail may state: the parameters declared mailed (never private ones),
     labelled for people, their values in words (states.words); a timer's firing is named by
     the timer's label."""
-    from states import words
+    from scr.states import words
 
     definition = process.definition
     if spec.name == TIMER_TRIGGER:
@@ -429,7 +429,7 @@ def mail_details(process: Process, spec: TriggerSpec, values: Mapping[str, Any],
 def _display(value: Any, kind: PType | None = None) -> str:
     """A parameter's value for people: a closed list's value or an agency in words, a date
     as "6 February 2025"; text a person typed as they typed it."""
-    from states import words
+    from scr.states import words
 
     listed = kind in (PType.CHOICE, PType.CHOICES, PType.AGENCY, PType.AGENCIES)
     if isinstance(value, bool):

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from states.case import Actor, CaseSnapshot
-from states.config import ProcessConfig
-from states.process import ProcessDefinition, TimerSpec, TriggerSpec
-from storage.cases import CaseRecord
+from scr.states.case import Actor, CaseSnapshot
+from scr.states.config import ProcessConfig
+from scr.states.process import ProcessDefinition, TimerSpec, TriggerSpec
+from scr.storage.cases import CaseRecord
 
 if TYPE_CHECKING:
-    from storage.db import Tx
+    from scr.storage.db import Tx
 
 
 class Verdict(Protocol):

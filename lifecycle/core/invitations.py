@@ -16,15 +16,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from lifecycle.core import notify
-from lifecycle.core.arming import TimerChanges
-from lifecycle.settings import Board
-from states import words
-from states.case import CaseSnapshot
-from states.enums import Role
-from states.process import ProcessDefinition
-from storage.cases import CaseRecord
-from storage.timers import TimerRecord
+from scr.lifecycle.core import notify
+from scr.lifecycle.core.arming import TimerChanges
+from scr.lifecycle.settings import Board
+from scr.states import words
+from scr.states.case import CaseSnapshot
+from scr.states.enums import Role
+from scr.states.process import ProcessDefinition
+from scr.storage.cases import CaseRecord
+from scr.storage.timers import TimerRecord
 
 MEETING_SELECTORS = ("subgroup_chair", "subgroup_members")
 
@@ -201,7 +201,7 @@ def _queue(definition: ProcessDefinition, case: CaseRecord, change: Change,
            actor: str) -> list[dict[str, Any]]:
     if not recipients:
         return []
-    from handlers.ics import entry_json
+    from scr.handlers.ics import entry_json
 
     withdrawn = method == "CANCEL"
     event = notify.Event(

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from states.case import SYSTEM_ACTOR, Actor, CaseSnapshot, GuardContext
-from states.enums import Role
-from states.process import RoleRule, TriggerSpec
+from scr.states.case import SYSTEM_ACTOR, Actor, CaseSnapshot, GuardContext
+from scr.states.enums import Role
+from scr.states.process import RoleRule, TriggerSpec
 
 if TYPE_CHECKING:
-    from lifecycle.core.process import Process
+    from scr.lifecycle.core.process import Process
 
 
 @dataclass(frozen=True)

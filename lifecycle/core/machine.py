@@ -24,10 +24,10 @@ from collections.abc import Callable, Iterable
 
 from transitions import EventData, Machine
 
-from lifecycle.core import effects
-from lifecycle.core.firing import Firing
-from states.process import ENTER, ProcessDefinition, TimerSpec
-from states.registry import REGISTRY
+from scr.lifecycle.core import effects
+from scr.lifecycle.core.firing import Firing
+from scr.states.process import ENTER, ProcessDefinition, TimerSpec
+from scr.states.registry import REGISTRY
 
 
 class MachineError(RuntimeError):

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from handlers.notices import CommandLine, Deadline, Notice, subject
-from lifecycle.settings import Board
-from states import words
-from states.case import CaseSnapshot
-from states.enums import COMMAND_LINE_ROLES, Role
-from states.process import ProcessDefinition
-from storage import users
-from storage.db import Tx
+from scr.handlers.notices import CommandLine, Deadline, Notice, subject
+from scr.lifecycle.settings import Board
+from scr.states import words
+from scr.states.case import CaseSnapshot
+from scr.states.enums import COMMAND_LINE_ROLES, Role
+from scr.states.process import ProcessDefinition
+from scr.storage import users
+from scr.storage.db import Tx
 
 
 @dataclass(frozen=True)
@@ -215,8 +215,8 @@ def queue(
     alert about it names its state as stored). Returns the rows as
     column values; the caller queues them with the transition (storage.outbox.queue).
     """
-    from handlers.mail import make_message_id
-    from handlers.notices import notice_to_json
+    from scr.handlers.mail import make_message_id
+    from scr.handlers.notices import notice_to_json
 
     if not recipients:
         return []

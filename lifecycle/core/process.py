@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from states.config import ProcessConfig
-from states.process import ProcessDefinition
-from states.registry import REGISTRY, Registry
+from scr.states.config import ProcessConfig
+from scr.states.process import ProcessDefinition
+from scr.states.registry import REGISTRY, Registry
 
 if TYPE_CHECKING:
-    from lifecycle.core.machine import ProcessMachine
+    from scr.lifecycle.core.machine import ProcessMachine
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Process:
     def machine(self) -> ProcessMachine:
         """The definition's machine: the one built at import for a shipped definition,
         else built now (reading a case never needs it, so it is made on first use)."""
-        from lifecycle.core.machine import SHIPPED, ProcessMachine
+        from scr.lifecycle.core.machine import SHIPPED, ProcessMachine
 
         shipped = SHIPPED.get(self.definition.key)
         if shipped is not None and shipped.definition is self.definition:

@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from dataclasses import fields, replace
 from typing import Any
 
-from states.case import CaseSnapshot
-from storage import cases
-from storage.cases import CaseRecord
-from storage.db import Tx
+from scr.states.case import CaseSnapshot
+from scr.storage import cases
+from scr.storage.cases import CaseRecord
+from scr.storage.db import Tx
 
 
 def after(before: CaseSnapshot, case: CaseRecord, changes: Mapping[str, Any]) -> CaseSnapshot:

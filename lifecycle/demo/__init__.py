@@ -19,11 +19,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from lifecycle.cli.app import App, Output
+    from scr.lifecycle.cli.app import App, Output
 
 
 def demo(app: App, args: Namespace) -> Output:
-    from lifecycle.demo.play import play
+    from scr.lifecycle.demo.play import play
 
     return play(app, args)
 

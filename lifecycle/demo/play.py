@@ -20,14 +20,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lifecycle import log
-from lifecycle.cli.app import App, Output
-from lifecycle.demo import cast, story, summary
-from lifecycle.demo.run import Narrator, OffScript, Run
-from lifecycle.settings import Board, MailSettings, Settings
-from lifecycle.views import text as present
-from states.config import ProcessConfig
-from states.errors import InvalidInput, LifecycleError
+from scr.lifecycle import log
+from scr.lifecycle.cli.app import App, Output
+from scr.lifecycle.demo import cast, story, summary
+from scr.lifecycle.demo.run import Narrator, OffScript, Run
+from scr.lifecycle.settings import Board, MailSettings, Settings
+from scr.lifecycle.views import text as present
+from scr.states.config import ProcessConfig
+from scr.states.errors import InvalidInput, LifecycleError
 
 END = "2026-10-28 10:30"
 PAUSE_S = 0.8  # between chapters, at a terminal only, for a person to read; not the clock
@@ -119,8 +119,8 @@ def demo_settings(folder: Path) -> Settings:
 
 def _stage(demo_app: App, say: Narrator) -> Run:
     """Create the database and add the board's people through the real `users add`."""
-    from lifecycle.cli.users import users_add
-    from storage import migrate
+    from scr.lifecycle.cli.users import users_add
+    from scr.storage import migrate
 
     migrate.upgrade(demo_app.db(creating=True))
     say.line()
@@ -200,7 +200,7 @@ def _document(run: Run, folder: Path, refs: dict[str, str], started: float) -> d
 
 
 def _local(settings: Settings, text: str) -> datetime:
-    from lifecycle.settings import parse_moment
+    from scr.lifecycle.settings import parse_moment
 
     return parse_moment(text.replace(" ", "T"), settings.process.working_days)
 

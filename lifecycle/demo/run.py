@@ -22,17 +22,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TextIO
 
-from lifecycle.core.engine import Engine
-from lifecycle.demo.cast import BY_NAME
-from lifecycle.runtime.delivery import deliver_outbox
-from lifecycle.runtime.sweep import SweepReport, TimerOutcome, next_due, sweep
-from lifecycle.settings import Settings, parse_moment
-from lifecycle.views import text as present
-from states.case import Actor
-from states.errors import LifecycleError, Refused
-from storage import cases, outbox, timers, users
-from storage.db import Database, Tx, reading, transaction
-from storage.timers import FIRED, PENDING, SKIPPED, STALE
+from scr.lifecycle.core.engine import Engine
+from scr.lifecycle.demo.cast import BY_NAME
+from scr.lifecycle.runtime.delivery import deliver_outbox
+from scr.lifecycle.runtime.sweep import SweepReport, TimerOutcome, next_due, sweep
+from scr.lifecycle.settings import Settings, parse_moment
+from scr.lifecycle.views import text as present
+from scr.states.case import Actor
+from scr.states.errors import LifecycleError, Refused
+from scr.storage import cases, outbox, timers, users
+from scr.storage.db import Database, Tx, reading, transaction
+from scr.storage.timers import FIRED, PENDING, SKIPPED, STALE
 
 WIDTH = 100
 # What each timer level means, in the words the narration uses.

@@ -32,8 +32,8 @@ daemon fires whatever falls due (see run.Run.at).
 
 from __future__ import annotations
 
-from lifecycle.demo import cast
-from lifecycle.demo.cast import (
+from scr.lifecycle.demo import cast
+from scr.lifecycle.demo.cast import (
     AUDITOR,
     BM,
     CHAIR,
@@ -47,7 +47,7 @@ from lifecycle.demo.cast import (
     REVIEWER_SCR,
     SUBCHAIR,
 )
-from lifecycle.demo.run import Run
+from scr.lifecycle.demo.run import Run
 
 START = "2025-01-13 09:30"
 QUORUM = "childrens_social_care,health,police,education,voluntary_sector"

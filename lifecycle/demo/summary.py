@@ -9,14 +9,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from handlers.transport import maildir_name
-from lifecycle.demo.cast import BY_NAME
-from lifecycle.demo.run import OffScript, Run
-from lifecycle.views import text as present
-from lifecycle.views.timeline import events, timeline_svg
-from storage import cases as stored_cases
-from storage import history, outbox
-from storage.db import Database, reading
+from scr.handlers.transport import maildir_name
+from scr.lifecycle.demo.cast import BY_NAME
+from scr.lifecycle.demo.run import OffScript, Run
+from scr.lifecycle.views import text as present
+from scr.lifecycle.views.timeline import events, timeline_svg
+from scr.storage import cases as stored_cases
+from scr.storage import history, outbox
+from scr.storage.db import Database, reading
 
 # Templates whose subjects make a good sample, in the order the story reaches them.
 # The first eight are shown: the SCRs', then the CSPR's in its own words (cspr/: its own

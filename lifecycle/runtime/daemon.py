@@ -53,14 +53,14 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from lifecycle import log
-from lifecycle.core.engine import Engine
-from lifecycle.runtime.delivery import DeliveryReport, deliver_outbox
-from lifecycle.runtime.sweep import next_due, sweep
-from lifecycle.settings import Settings
-from states.errors import Refused
-from storage import outbox
-from storage.db import Database, reading, redact, sqlite_file
+from scr.lifecycle import log
+from scr.lifecycle.core.engine import Engine
+from scr.lifecycle.runtime.delivery import DeliveryReport, deliver_outbox
+from scr.lifecycle.runtime.sweep import next_due, sweep
+from scr.lifecycle.settings import Settings
+from scr.states.errors import Refused
+from scr.storage import outbox
+from scr.storage.db import Database, reading, redact, sqlite_file
 
 # A due moment is woken for slightly after it, so the wake's `now` is past it.
 WAKE_SLACK = timedelta(milliseconds=20)

@@ -24,19 +24,19 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from handlers.mail import DeliveryResult, Message, deliver, next_attempt_at
-from handlers.notices import CommandLine
-from handlers.transport import MaildirTransport, SmtpTransport, Transport
-from lifecycle import log
-from lifecycle.core import notify
-from lifecycle.core.process import Processes
-from lifecycle.settings import Settings
-from states.enums import Role
-from states.process import ProcessDefinition
-from states.registry import UnknownDefinition
-from storage import cases, outbox, users
-from storage.db import Database, Tx, transaction
-from storage.outbox import FAILED, PENDING, SENT, OutboxRecord
+from scr.handlers.mail import DeliveryResult, Message, deliver, next_attempt_at
+from scr.handlers.notices import CommandLine
+from scr.handlers.transport import MaildirTransport, SmtpTransport, Transport
+from scr.lifecycle import log
+from scr.lifecycle.core import notify
+from scr.lifecycle.core.process import Processes
+from scr.lifecycle.settings import Settings
+from scr.states.enums import Role
+from scr.states.process import ProcessDefinition
+from scr.states.registry import UnknownDefinition
+from scr.storage import cases, outbox, users
+from scr.storage.db import Database, Tx, transaction
+from scr.storage.outbox import FAILED, PENDING, SENT, OutboxRecord
 
 LEASE = timedelta(minutes=10)
 __all__ = ["FAILED", "LEASE", "PENDING", "SENT", "Composed", "DeliveryReport", "claim",
@@ -57,9 +57,9 @@ def compose(notice: dict[str, Any], calendar: dict[str, Any] | None,
             created_at: datetime, commands: CommandLine | None) -> Composed:
     """Render a stored notice (and calendar entry) with the commands of its case's
     definition; raises if a template fails."""
-    from handlers.ics import entry_from_json, to_ics
-    from handlers.notices import notice_from_json
-    from handlers.render import render
+    from scr.handlers.ics import entry_from_json, to_ics
+    from scr.handlers.notices import notice_from_json
+    from scr.handlers.render import render
 
     rendered = render(notice_from_json(notice), commands)
     ics = to_ics(entry_from_json(calendar, stamp=created_at)) if calendar is not None else None

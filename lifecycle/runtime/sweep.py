@@ -32,17 +32,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from lifecycle import log
-from lifecycle.core.engine import Engine, timer_announcement
-from lifecycle.core.process import Process
-from states.case import SYSTEM_ACTOR
-from states.errors import Refused
-from states.planning import next_occurrence, recurrence_rule
-from states.process import TIMER_TRIGGER
-from storage import cases, timers
-from storage.cases import LockedCase
-from storage.db import Database, Tx, is_sqlite, reading, transaction
-from storage.timers import FIRED, PENDING, SKIPPED, STALE, TimerRecord
+from scr.lifecycle import log
+from scr.lifecycle.core.engine import Engine, timer_announcement
+from scr.lifecycle.core.process import Process
+from scr.states.case import SYSTEM_ACTOR
+from scr.states.errors import Refused
+from scr.states.planning import next_occurrence, recurrence_rule
+from scr.states.process import TIMER_TRIGGER
+from scr.storage import cases, timers
+from scr.storage.cases import LockedCase
+from scr.storage.db import Database, Tx, is_sqlite, reading, transaction
+from scr.storage.timers import FIRED, PENDING, SKIPPED, STALE, TimerRecord
 
 BATCH = 200
 

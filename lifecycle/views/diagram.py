@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from states import words
-from states.enums import Role
-from states.process import ProcessDefinition, TriggerSpec
+from scr.states import words
+from scr.states.enums import Role
+from scr.states.process import ProcessDefinition, TriggerSpec
 
 
 def doc_path(d: ProcessDefinition) -> str:

@@ -13,19 +13,19 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from states.case import Actor, CaseSnapshot
-from states.enums import Role
-from states.facts import Fact, FactType
-from states.words import timer_label, value_label
-from storage import cases, facts, history, learning, timers
-from storage.cases import CaseRecord
-from storage.db import Tx
-from storage.outbox import OutboxRecord
-from storage.timers import PENDING
-from storage.users import UserRecord
+from scr.states.case import Actor, CaseSnapshot
+from scr.states.enums import Role
+from scr.states.facts import Fact, FactType
+from scr.states.words import timer_label, value_label
+from scr.storage import cases, facts, history, learning, timers
+from scr.storage.cases import CaseRecord
+from scr.storage.db import Tx
+from scr.storage.outbox import OutboxRecord
+from scr.storage.timers import PENDING
+from scr.storage.users import UserRecord
 
 if TYPE_CHECKING:
-    from lifecycle.core.process import Process
+    from scr.lifecycle.core.process import Process
 
 # Who may read the free text about the child (the referral's, the agencies' returns and the
 # actions' evidence): those who decide on the case or review it, and those who scrutinise

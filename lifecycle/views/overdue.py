@@ -13,16 +13,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from lifecycle.core import notify
-from lifecycle.core.process import Process, Processes
-from lifecycle.views.documents import iso
-from lifecycle.views.text import table, when
-from states.case import CaseSnapshot
-from states.enums import ActionStatus
-from states.process import DEADLINE_LEVELS, TimerSpec
-from states.working_days import Offset, WorkingDays
-from storage import cases, history, timers
-from storage.db import Tx
+from scr.lifecycle.core import notify
+from scr.lifecycle.core.process import Process, Processes
+from scr.lifecycle.views.documents import iso
+from scr.lifecycle.views.text import table, when
+from scr.states.case import CaseSnapshot
+from scr.states.enums import ActionStatus
+from scr.states.process import DEADLINE_LEVELS, TimerSpec
+from scr.states.working_days import Offset, WorkingDays
+from scr.storage import cases, history, timers
+from scr.storage.db import Tx
 
 # The furthest ahead `within` looks: about ten years of working days, beyond any deadline
 # a review sets.

@@ -40,16 +40,16 @@ from datetime import date, datetime, timedelta
 from statistics import median
 from typing import Any
 
-from lifecycle.core.process import Processes
-from states.config import ProcessConfig
-from states.enums import FINDINGS, Kind
-from states.errors import InvalidInput
-from states.process import NO_REVIEW, WITHDRAWN
-from states.words import plural, value_words
-from states.working_days import Offset
-from storage import cases as stored_cases
-from storage import facts, history, learning
-from storage.db import Tx
+from scr.lifecycle.core.process import Processes
+from scr.states.config import ProcessConfig
+from scr.states.enums import FINDINGS, Kind
+from scr.states.errors import InvalidInput
+from scr.states.process import NO_REVIEW, WITHDRAWN
+from scr.states.words import plural, value_words
+from scr.states.working_days import Offset
+from scr.storage import cases as stored_cases
+from scr.storage import facts, history, learning
+from scr.storage.db import Tx
 
 # The decisions counted, in the order the report shows them (TriggerSpec.decision).
 OUTCOMES = (*(str(k) for k in Kind), NO_REVIEW, WITHDRAWN)

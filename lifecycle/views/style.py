@@ -12,7 +12,7 @@ import re
 from contextvars import ContextVar
 from typing import TextIO
 
-from states.enums import State
+from scr.states.enums import State
 
 # Whether text being built now may carry colour (set by the shell around each command).
 ENABLED: ContextVar[bool] = ContextVar("scr_colour", default=False)

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from lifecycle.views import style
-from states.working_days import WorkingDays
+from scr.lifecycle.views import style
+from scr.states.working_days import WorkingDays
 
 GAP = "  "
 # Wrapping a column narrower than MIN_COLUMN, or one of SHORT or fewer characters (a date,
@@ -104,7 +104,7 @@ def when(moment: str | datetime | None, cal: WorkingDays) -> str:
 def case_text(doc: dict[str, Any], cal: WorkingDays) -> str:
     """A case's document (lifecycle.views.documents.case_document) for people: values in
     words (states.words), where --json keeps the identifiers a script reads."""
-    from states.words import value_label as w
+    from scr.states.words import value_label as w
 
     state = doc["state"]
     lines = [
@@ -128,7 +128,7 @@ def case_text(doc: dict[str, Any], cal: WorkingDays) -> str:
 
 def _learning_lines(item: dict[str, Any]) -> list[str]:
     """A review from elsewhere, as the learning register holds it."""
-    from states.words import value_label as w
+    from scr.states.words import value_label as w
 
     lines = [f"  review     {item['title']}",
              f"  source     {w(item['source'])}: {item['publisher']}, published "
@@ -145,7 +145,7 @@ def _learning_lines(item: dict[str, Any]) -> list[str]:
 
 
 def _referral_lines(doc: dict[str, Any], cal: WorkingDays) -> list[str]:
-    from states.words import value_label as w
+    from scr.states.words import value_label as w
 
     lines: list[str] = []
     ref = doc["referral"]
@@ -169,7 +169,7 @@ def _referral_lines(doc: dict[str, Any], cal: WorkingDays) -> list[str]:
 def _case_lines(doc: dict[str, Any], cal: WorkingDays) -> list[str]:
     """What every record has: the review's work, its actions, the checks that its learning
     took hold, and its timers."""
-    from states.words import value_label as w
+    from scr.states.words import value_label as w
 
     lines: list[str] = []
     state = doc["state"]

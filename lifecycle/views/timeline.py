@@ -18,16 +18,16 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from lifecycle.core.arming import label
-from lifecycle.core.process import Process
-from lifecycle.views.text import table, when
-from states import words
-from states.process import DEADLINE_LEVELS, ProcessDefinition
-from states.working_days import WorkingDays
-from storage import facts, history, timers
-from storage.cases import CaseRecord
-from storage.db import Tx
-from storage.timers import PENDING
+from scr.lifecycle.core.arming import label
+from scr.lifecycle.core.process import Process
+from scr.lifecycle.views.text import table, when
+from scr.states import words
+from scr.states.process import DEADLINE_LEVELS, ProcessDefinition
+from scr.states.working_days import WorkingDays
+from scr.storage import facts, history, timers
+from scr.storage.cases import CaseRecord
+from scr.storage.db import Tx
+from scr.storage.timers import PENDING
 
 HISTORY, TIMER, DEADLINE = "history", "timer", "deadline"
 MARKS = {HISTORY: "●", TIMER: "○", DEADLINE: "◆"}

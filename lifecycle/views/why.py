@@ -12,16 +12,16 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from lifecycle.core.engine import REASON_MAX, parse_input
-from lifecycle.core.judge import judge, role_text
-from lifecycle.core.process import Process, Processes
-from states.case import Actor, CaseSnapshot
-from states.config import ProcessConfig
-from states.errors import InvalidInput, NotFound
-from states.params import REASON_CAUTION, Param, clean_text
-from states.process import ProcessDefinition, TriggerSpec
-from storage import cases
-from storage.db import Tx
+from scr.lifecycle.core.engine import REASON_MAX, parse_input
+from scr.lifecycle.core.judge import judge, role_text
+from scr.lifecycle.core.process import Process, Processes
+from scr.states.case import Actor, CaseSnapshot
+from scr.states.config import ProcessConfig
+from scr.states.errors import InvalidInput, NotFound
+from scr.states.params import REASON_CAUTION, Param, clean_text
+from scr.states.process import ProcessDefinition, TriggerSpec
+from scr.storage import cases
+from scr.storage.db import Tx
 
 
 def trigger_spec(definition: ProcessDefinition, name: str) -> TriggerSpec:

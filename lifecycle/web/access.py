@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from lifecycle.web.identity import Visitor
-from states.enums import Role
-from storage import facts
-from storage.cases import CaseRecord
-from storage.db import Tx
+from scr.lifecycle.web.identity import Visitor
+from scr.states.enums import Role
+from scr.storage import facts
+from scr.storage.cases import CaseRecord
+from scr.storage.db import Tx
 
 
 def limited(who: Visitor) -> bool:
@@ -42,7 +42,7 @@ def may_see(tx: Tx, who: Visitor, case: CaseRecord) -> bool:
 def visible(tx: Tx, who: Visitor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows of a list of cases (each with its `ref`) this person may see: none for a
     person with no role, their agency's for an agency lead, every one for the rest."""
-    from storage import cases
+    from scr.storage import cases
 
     if not who.roles:
         return []

@@ -33,10 +33,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from lifecycle import log
-from lifecycle.settings import Settings
-from lifecycle.web import board, casework, learning, signin
-from lifecycle.web.portal import STATIC, Portal, secure
+from scr.lifecycle import log
+from scr.lifecycle.settings import Settings
+from scr.lifecycle.web import board, casework, learning, signin
+from scr.lifecycle.web.portal import STATIC, Portal, secure
 
 FORM_COOKIE = "scr_form"  # the double-submit token of the forms shown before sign-in
 TITLES = {403: "Forbidden", 404: "Page not found", 405: "Not allowed",

@@ -30,8 +30,8 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 
-from lifecycle.web import identity
-from lifecycle.web.portal import Portal
+from scr.lifecycle.web import identity
+from scr.lifecycle.web.portal import Portal
 
 AUTHENTICATED = "authenticated"
 SIGN_IN = "/sign-in"

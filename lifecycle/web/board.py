@@ -12,10 +12,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from lifecycle.web import auth
-from lifecycle.web.portal import Portal
-from states.errors import InvalidInput
-from storage.db import reading
+from scr.lifecycle.web import auth
+from scr.lifecycle.web.portal import Portal
+from scr.states.errors import InvalidInput
+from scr.storage.db import reading
 
 
 @auth.signed_in
@@ -35,7 +35,7 @@ async def lifecycle_page(request: Request) -> Response:
 
 @auth.signed_in
 async def lifecycle_picture(request: Request) -> Response:
-    from lifecycle.views import diagram
+    from scr.lifecycle.views import diagram
 
     portal = Portal.of(request)
     return portal.picture(diagram.svg(_definition(portal, request)))
@@ -51,7 +51,7 @@ routes = [
 def _report(portal: Portal, first: str | None, last: str | None) -> dict[str, Any]:
     """The report's figures from `first` to `last` (ISO days; by default the year so far):
     400 for a day that is not one."""
-    from lifecycle.views.report import Period, figures, parse_day
+    from scr.lifecycle.views.report import Period, figures, parse_day
 
     config = portal.settings.process
     today = config.working_days.local_date(portal.now())

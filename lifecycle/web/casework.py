@@ -14,13 +14,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from lifecycle.web import access, auth, forms
-from lifecycle.web.identity import Visitor
-from lifecycle.web.portal import Portal, checked_form
-from states.errors import Conflict, InvalidInput, NotFound, Refused
-from states.process import DEADLINE_LEVELS
-from storage import cases
-from storage.db import Tx, reading, transaction
+from scr.lifecycle.web import access, auth, forms
+from scr.lifecycle.web.identity import Visitor
+from scr.lifecycle.web.portal import Portal, checked_form
+from scr.states.errors import Conflict, InvalidInput, NotFound, Refused
+from scr.states.process import DEADLINE_LEVELS
+from scr.storage import cases
+from scr.storage.db import Tx, reading, transaction
 
 INBOX_SIZE = 20  # the most urgent cases an inbox shows (the rest: /cases, /overdue)
 
@@ -104,7 +104,7 @@ def _visible(tx: Tx, who: Visitor, ref: str) -> cases.CaseRecord:
 
 def _cases(portal: Portal, who: Visitor, state: str | None,
            overdue: bool) -> list[dict[str, Any]]:
-    from lifecycle.views import documents
+    from scr.lifecycle.views import documents
 
     with reading(portal.app.db()) as tx:
         rows = documents.case_list(tx, now=portal.now(), levels=DEADLINE_LEVELS, state=state,
@@ -118,8 +118,8 @@ def _cases(portal: Portal, who: Visitor, state: str | None,
 
 
 def _case(portal: Portal, who: Visitor, ref: str) -> dict[str, Any]:
-    from lifecycle.core.judge import judge_all
-    from lifecycle.views import documents
+    from scr.lifecycle.core.judge import judge_all
+    from scr.lifecycle.views import documents
 
     with reading(portal.app.db()) as tx:  # the case read once: its page and what may be done
         case = _visible(tx, who, ref)
@@ -136,7 +136,7 @@ def _case(portal: Portal, who: Visitor, ref: str) -> dict[str, Any]:
 
 
 def _timeline(portal: Portal, who: Visitor, ref: str) -> str:
-    from lifecycle.views.timeline import events, timeline_svg
+    from scr.lifecycle.views.timeline import events, timeline_svg
 
     now, days = portal.now(), portal.settings.process.working_days
     with reading(portal.app.db()) as tx:
@@ -148,7 +148,7 @@ def _timeline(portal: Portal, who: Visitor, ref: str) -> str:
 
 
 def _overdue(portal: Portal, who: Visitor) -> list[dict[str, Any]]:
-    from lifecycle.views.overdue import overdue
+    from scr.lifecycle.views.overdue import overdue
 
     with reading(portal.app.db()) as tx:
         entries = overdue(tx, portal.app.processes, now=portal.now(), within=0,
@@ -171,7 +171,7 @@ def _trigger_of(tx: Tx, portal: Portal, who: Visitor, ref: str, trigger: str) ->
 
 def _trigger_form(portal: Portal, who: Visitor, ref: str, trigger: str,
                   **shown: Any) -> dict[str, Any]:
-    from lifecycle.core.judge import judge
+    from scr.lifecycle.core.judge import judge
 
     with reading(portal.app.db()) as tx:
         case, process, spec = _trigger_of(tx, portal, who, ref, trigger)
@@ -238,10 +238,10 @@ def _inbox(portal: Portal, who: Visitor) -> list[dict[str, Any]]:
     INBOX_SIZE most urgent cases in a state where one of their roles may act, each trigger
     they may fire there now (the judge's verdict, before any input), and the case's next
     deadline."""
-    from lifecycle.core import notify
-    from lifecycle.core.arming import label
-    from lifecycle.core.judge import judge_all
-    from storage import timers
+    from scr.lifecycle.core import notify
+    from scr.lifecycle.core.arming import label
+    from scr.lifecycle.core.judge import judge_all
+    from scr.storage import timers
 
     actor, processes = who.actor, portal.app.processes
     states = sorted({state for process in processes.every()

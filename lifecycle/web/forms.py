@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from states.enums import MULTI_AGENCY
-from states.params import Param, PType
-from states.process import TriggerSpec
-from states.words import param_label, value_words
+from scr.states.enums import MULTI_AGENCY
+from scr.states.params import Param, PType
+from scr.states.process import TriggerSpec
+from scr.states.words import param_label, value_words
 
 ENUM_WORDS = {"true": "Yes", "false": "No"}
 # The form's own fields beside the parameters': the reason (the key Refused.fields gives a

@@ -24,13 +24,13 @@ from typing import Any
 
 from starlette.authentication import BaseUser
 
-from lifecycle import log
-from lifecycle.settings import Settings
-from states.case import Actor
-from states.enums import Role
-from storage import outbox, users, web
-from storage.db import Database, reading, transaction
-from storage.users import UserRecord
+from scr.lifecycle import log
+from scr.lifecycle.settings import Settings
+from scr.states.case import Actor
+from scr.states.enums import Role
+from scr.storage import outbox, users, web
+from scr.storage.db import Database, reading, transaction
+from scr.storage.users import UserRecord
 
 SESSION_COOKIE = "scr_session"
 WINDOW = timedelta(minutes=15)
@@ -85,7 +85,7 @@ def request_link(db: Database, settings: Settings, *, email: str, client: str,
 
 def _sign_in_message(settings: Settings, user: UserRecord, subject: str, text: str,
                      html: str, now: datetime) -> dict[str, Any]:
-    from handlers.mail import make_message_id
+    from scr.handlers.mail import make_message_id
 
     return {
         "case_id": None, "case_ref": None, "recipient": user.email,

@@ -14,12 +14,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from lifecycle.web import access, auth, forms
-from lifecycle.web.identity import Visitor
-from lifecycle.web.portal import Portal, checked_form
-from states.errors import InvalidInput, Refused
-from storage import cases
-from storage.db import reading, transaction
+from scr.lifecycle.web import access, auth, forms
+from scr.lifecycle.web.identity import Visitor
+from scr.lifecycle.web.portal import Portal, checked_form
+from scr.states.errors import InvalidInput, Refused
+from scr.storage import cases
+from scr.storage.db import reading, transaction
 
 LEARNING = "learning"  # the learning register's process (states/learning)
 
@@ -57,10 +57,10 @@ def _learning(portal: Portal, who: Visitor, state: str | None = None,
     """The learning register's records this person may see, by reference (in `state`,
     filed under `theme`, from `source`, where given: a value the register does not know is
     no filter), and whether they may register a review."""
-    from lifecycle.core.judge import role_refusal
-    from lifecycle.views.documents import iso
-    from states.learning.v1 import SOURCES
-    from storage import learning
+    from scr.lifecycle.core.judge import role_refusal
+    from scr.lifecycle.views.documents import iso
+    from scr.states.learning.v1 import SOURCES
+    from scr.storage import learning
 
     process = portal.app.processes.starting(LEARNING)
     lists = {"states": process.definition.states, "themes": process.config.themes,
@@ -98,7 +98,7 @@ def _learning(portal: Portal, who: Visitor, state: str | None = None,
 def _register_form(portal: Portal, who: Visitor, **shown: Any) -> dict[str, Any]:
     """The form registering a review from elsewhere (the learning process's creating
     trigger), and why this person may not, if they may not."""
-    from lifecycle.core.judge import role_refusal
+    from scr.lifecycle.core.judge import role_refusal
 
     process = portal.app.processes.starting(LEARNING)
     spec = process.definition.create
@@ -113,7 +113,7 @@ def _register_form(portal: Portal, who: Visitor, **shown: Any) -> dict[str, Any]
 def _register(portal: Portal, who: Visitor, posted: FormData) -> dict[str, Any]:
     """Register the review posted, through the engine as the person signed in: the new
     record's reference, or the form again with what is wrong."""
-    from lifecycle.views.why import judge_params
+    from scr.lifecycle.views.why import judge_params
 
     process = portal.app.processes.starting(LEARNING)
     spec = process.definition.create

@@ -20,10 +20,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, Response
 
-from lifecycle.application import Application
-from lifecycle.settings import Settings
-from lifecycle.web import forms, identity
-from lifecycle.web.identity import Visitor
+from scr.lifecycle.application import Application
+from scr.lifecycle.settings import Settings
+from scr.lifecycle.web import forms, identity
+from scr.lifecycle.web.identity import Visitor
 
 STATIC = Path(__file__).parent / "static"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -37,7 +37,7 @@ NAVIGATION = (("/", "My inbox"), ("/cases", "Cases"), ("/learning", "Learning re
 def environment() -> Environment:
     env = Environment(
         loader=ChoiceLoader([
-            PackageLoader("lifecycle.web", "templates"),
+            PackageLoader("scr.lifecycle.web", "templates"),
             PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
         ]),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
@@ -117,7 +117,7 @@ class Portal:
         return secure(Response(svg, media_type="image/svg+xml"), self.settings)
 
     def provider(self) -> Any:
-        from lifecycle.web import oidc
+        from scr.lifecycle.web import oidc
 
         if self._provider is None:
             self._provider = oidc.discover(self.settings.web.oidc)

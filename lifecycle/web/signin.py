@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from lifecycle.web import auth, identity
-from lifecycle.web.portal import Portal, checked_form
+from scr.lifecycle.web import auth, identity
+from scr.lifecycle.web.portal import Portal, checked_form
 
 OIDC_COOKIE = "scr_oidc"  # binds the browser to its OpenID Connect sign-in attempt
 OIDC_PATH = "/sign-in/oidc"  # the cookie's path: the start and the provider's answer
@@ -73,7 +73,7 @@ async def link_post(request: Request) -> Response:
 
 
 async def oidc_start(request: Request) -> Response:
-    from lifecycle.web import oidc
+    from scr.lifecycle.web import oidc
 
     portal = Portal.of(request)
     settings = portal.settings.web.oidc
@@ -94,7 +94,7 @@ async def oidc_start(request: Request) -> Response:
 
 
 async def oidc_finish(request: Request) -> Response:
-    from lifecycle.web import oidc
+    from scr.lifecycle.web import oidc
 
     portal = Portal.of(request)
     settings = portal.settings.web.oidc

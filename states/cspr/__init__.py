@@ -1,5 +1,5 @@
 """The Child Safeguarding Practice Review process, by version."""
 
-from states.cspr.v1 import DEFINITION as V1
+from scr.states.cspr.v1 import DEFINITION as V1
 
 __all__ = ["V1"]

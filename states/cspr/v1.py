@@ -31,10 +31,10 @@ from __future__ import annotations
 from dataclasses import replace
 from types import MappingProxyType
 
-from states import guards, recipients
-from states.criteria import assess_cspr
-from states.enums import PARTNERS, Kind, Methodology, Role, State
-from states.facts import (
+from scr.states import guards, recipients
+from scr.states.criteria import assess_cspr
+from scr.states.enums import PARTNERS, Kind, Methodology, Role, State
+from scr.states.facts import (
     NOTIFIED_ON,
     PANEL_RESPONSE,
     PANEL_RESPONSE_ON,
@@ -42,9 +42,9 @@ from states.facts import (
     RAPID_REVIEW_SENT_ON,
     Record,
 )
-from states.params import Param, PType
-from states.planning import CONDITIONS
-from states.process import (
+from scr.states.params import Param, PType
+from scr.states.planning import CONDITIONS
+from scr.states.process import (
     ENTER,
     NO_REVIEW,
     Level,
@@ -53,8 +53,8 @@ from states.process import (
     TimerSpec,
     TriggerSpec,
 )
-from states.scr import v1 as scr_v1
-from states.scr import v2 as scr_v2
+from scr.states.scr import v1 as scr_v1
+from scr.states.scr import v2 as scr_v2
 
 S = State
 R = Role

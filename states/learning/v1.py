@@ -29,10 +29,10 @@ from __future__ import annotations
 from dataclasses import replace
 from types import MappingProxyType
 
-from states.enums import Role
-from states.params import Param, PType
-from states.process import ENTER, Level, RoleRule, TimerSpec, TriggerSpec
-from states.scr import v2 as scr_v2
+from scr.states.enums import Role
+from scr.states.params import Param, PType
+from scr.states.process import ENTER, Level, RoleRule, TimerSpec, TriggerSpec
+from scr.states.scr import v2 as scr_v2
 
 R = Role
 BM = RoleRule(R.BUSINESS_MANAGER)

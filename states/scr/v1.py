@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
-from states import guards, recipients
-from states.criteria import assess
-from states.enums import (
+from scr.states import guards, recipients
+from scr.states.criteria import assess
+from scr.states.enums import (
     STATE_LABELS,
     Abuse,
     Ground,
@@ -32,10 +32,10 @@ from states.enums import (
     Route,
     State,
 )
-from states.facts import PANEL_NOTIFIED_ON, Record
-from states.params import Param, PType
-from states.planning import CONDITIONS
-from states.process import (
+from scr.states.facts import PANEL_NOTIFIED_ON, Record
+from scr.states.params import Param, PType
+from scr.states.planning import CONDITIONS
+from scr.states.process import (
     ENTER,
     NO_REVIEW,
     WITHDRAWN,

@@ -28,12 +28,12 @@ from __future__ import annotations
 from dataclasses import replace
 from types import MappingProxyType
 
-from states.criteria import assess_v2
-from states.enums import Proceedings, Role, State
-from states.facts import NOTIFIED_ON, Record
-from states.params import Param, PType
-from states.process import ENTER, Level, RoleRule, TimerSpec, TriggerSpec
-from states.scr import v1
+from scr.states.criteria import assess_v2
+from scr.states.enums import Proceedings, Role, State
+from scr.states.facts import NOTIFIED_ON, Record
+from scr.states.params import Param, PType
+from scr.states.process import ENTER, Level, RoleRule, TimerSpec, TriggerSpec
+from scr.states.scr import v1
 
 S = State
 R = Role

@@ -14,10 +14,10 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session
 
-from handlers.mail import make_message_id
-from states.enums import State
-from storage import chain
-from storage.models import (
+from scr.handlers.mail import make_message_id
+from scr.states.enums import State
+from scr.storage import chain
+from scr.storage.models import (
     Action,
     AgencyRequest,
     Case,

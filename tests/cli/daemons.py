@@ -19,10 +19,10 @@ from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import select
 
-from storage.db import make_engine, transaction
-from storage.migrate import upgrade
-from storage.models import Case, History, ProceedingsStatus, Referral, Timer
-from storage.tables import OUTBOX
+from scr.storage.db import make_engine, transaction
+from scr.storage.migrate import upgrade
+from scr.storage.models import Case, History, ProceedingsStatus, Referral, Timer
+from scr.storage.tables import OUTBOX
 from tests import records
 from tests.board import BM, SCR_REFERRAL, Board
 from tests.cli.scr import Scr
@@ -58,7 +58,7 @@ def daemon(scr: Scr, *args: str, name: str = "daemon", **env: str) -> Iterator[D
     log = scr.cwd / f"{name}.log"
     with open(log, "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "lifecycle.cli", "daemon", "--log-format", "json", *args],
+            [sys.executable, "-m", "scr.lifecycle.cli", "daemon", "--log-format", "json", *args],
             cwd=scr.cwd, env={**scr.env, **env}, stdout=subprocess.DEVNULL, stderr=err)
     running = DaemonProcess(proc, log, time.monotonic())
     try:

@@ -58,7 +58,7 @@ class Scr:
         merged = {**self.env, **env}
         if process or _runs_on(args) or merged.get(DAYS_AHEAD) != os.environ.get(DAYS_AHEAD):
             proc = subprocess.run(
-                [sys.executable, "-m", "lifecycle.cli", *args], cwd=self.cwd, env=merged,
+                [sys.executable, "-m", "scr.lifecycle.cli", *args], cwd=self.cwd, env=merged,
                 input=stdin, capture_output=True, text=True, timeout=timeout,
             )
             return Result(proc.returncode, proc.stdout, proc.stderr)
@@ -76,7 +76,7 @@ _LONG_RUNNING = frozenset({"shell", "daemon", "web", "demo"})
 
 
 def _runs_on(args: tuple[str, ...]) -> bool:
-    from lifecycle.cli.main import command_word
+    from scr.lifecycle.cli.main import command_word
 
     return command_word(list(args)) in _LONG_RUNNING
 
@@ -89,8 +89,8 @@ def _in_process(args: tuple[str, ...], env: dict[str, str], cwd: Path,
     import logging
     from contextlib import redirect_stderr, redirect_stdout
 
-    from lifecycle.cli.main import run
-    from lifecycle.log import configure as configure_logging
+    from scr.lifecycle.cli.main import run
+    from scr.lifecycle.log import configure as configure_logging
 
     saved_env, saved_cwd, saved_stdin = dict(os.environ), os.getcwd(), sys.stdin
     before = {id(getattr(h, "stream", None)) for h in logging.getLogger().handlers}

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lifecycle.cli.main import run
-from states.scr.v1 import DEFINITION
+from scr.lifecycle.cli.main import run
+from scr.states.scr.v1 import DEFINITION
 from tests.board import BM, HEALTH, USERS
 from tests.cli.conftest import CASE_REF as REF
 from tests.cli.conftest import _copy_db

@@ -19,8 +19,8 @@ PROCESSES = 8
 def setup_board(scr: Scr, tmp_path) -> str:
     """Users seeded through the engine (the test is about advancing, not adding users);
     the referral through the real command."""
-    from storage.db import make_engine
-    from storage.migrate import upgrade
+    from scr.storage.db import make_engine
+    from scr.storage.migrate import upgrade
     from tests.board import Board
 
     engine = make_engine(scr.env["SCR_DATABASE_URL"])
@@ -47,7 +47,7 @@ def test_one_of_many_concurrent_firings_lands(scr_on, tmp_path):
     """Eight processes request information at the same moment: one lands, the others are
     refused (the case has moved on) or in conflict, and history records it once."""
     ref = setup_board(scr_on, tmp_path)
-    argv = [sys.executable, "-m", "lifecycle.cli", "--as", BM, "--now", "2026-11-23T11:00",
+    argv = [sys.executable, "-m", "scr.lifecycle.cli", "--as", BM, "--now", "2026-11-23T11:00",
             "advance", ref, "request_information", "agencies=health,police"]
     procs = [subprocess.Popen(argv, cwd=scr_on.cwd, env=scr_on.env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(PROCESSES)]

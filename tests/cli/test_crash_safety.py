@@ -23,8 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import col
 
-from lifecycle.runtime.delivery import LEASE
-from storage.models import Case, History, Outbox, Timer
+from scr.lifecycle.runtime.delivery import LEASE
+from scr.storage.models import Case, History, Outbox, Timer
 from tests import records
 from tests.cli import crashing
 from tests.cli.crashing import BACK, Counts

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from storage.db import transaction
-from storage.models import History, Timer
-from storage.tables import OUTBOX
+from scr.storage.db import transaction
+from scr.storage.models import History, Timer
+from scr.storage.tables import OUTBOX
 from tests import records
 from tests.cli.daemons import (
     DUE_REMINDERS,

@@ -7,7 +7,7 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from storage.models import History, Timer
+from scr.storage.models import History, Timer
 from tests import records
 from tests.cli.daemons import (
     DUE_REMINDERS,

@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from handlers.transport import maildir_name
-from lifecycle.demo.cast import PLANTED_BIRTH_DATES, PLANTED_NAMES
-from storage.db import make_engine
-from storage.migrate import upgrade
+from scr.handlers.transport import maildir_name
+from scr.lifecycle.demo.cast import PLANTED_BIRTH_DATES, PLANTED_NAMES
+from scr.storage.db import make_engine
+from scr.storage.migrate import upgrade
 from tests.cli.scr import Result, Scr
 from tests.clock import DAYS_AHEAD, days_ahead
 
@@ -66,7 +66,7 @@ def _digest(path: Path) -> str:
 
 
 def _start(scr: Scr, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "lifecycle.cli", *args], cwd=scr.cwd,
+    return subprocess.Popen([sys.executable, "-m", "scr.lifecycle.cli", *args], cwd=scr.cwd,
                             env=scr.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 

@@ -28,7 +28,7 @@ def scr_under(scr: Scr, umask: int, *args: str, stdin: str | None = None,
               **env: str) -> subprocess.CompletedProcess[str]:
     """The real `scr` with the process's umask set to `umask`."""
     return subprocess.run(
-        [sys.executable, "-m", "lifecycle.cli", *args], cwd=scr.cwd, env={**scr.env, **env},
+        [sys.executable, "-m", "scr.lifecycle.cli", *args], cwd=scr.cwd, env={**scr.env, **env},
         input=stdin, capture_output=True, text=True, timeout=60,
         preexec_fn=lambda: os.umask(umask))
 
@@ -41,7 +41,7 @@ def test_init_makes_the_database_and_its_wal_and_shm_private(tmp_path, umask):
     folder.mkdir()
     scr = Scr.in_dir(folder, SCR_SHELL_HISTORY=str(tmp_path / "history"))
     shell = subprocess.Popen(
-        [sys.executable, "-m", "lifecycle.cli", "shell"], cwd=folder, env=scr.env,
+        [sys.executable, "-m", "scr.lifecycle.cli", "shell"], cwd=folder, env=scr.env,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=lambda: os.umask(umask))
     try:

@@ -5,7 +5,7 @@ report` keep the register apart from the board's own cases."""
 
 from __future__ import annotations
 
-from states.enums import DEFAULT_THEMES, FINDINGS
+from scr.states.enums import DEFAULT_THEMES, FINDINGS
 from tests.board import BM, HEALTH, SUBCHAIR
 from tests.cli.scr import Scr
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from states.enums import State
+from scr.states.enums import State
 from tests.board import BM, HEALTH, POLICE, SCR_REFERRAL, SUBCHAIR, Board
 from tests.cli.conftest import CASE_REF
 from tests.cli.scr import Scr
@@ -72,7 +72,7 @@ def test_earlier_summaries_returns_and_evidence_shown_only_to_their_readers(scr)
     """`scr show` gives the summaries an amendment replaced to those who may read the
     referral; each agency's return and each action's evidence to them and to that agency's
     own lead; anyone else sees that a return or evidence was given, without its text."""
-    from storage.db import make_engine
+    from scr.storage.db import make_engine
 
     db = make_engine(scr.env["SCR_DATABASE_URL"])
     board = Board(db)

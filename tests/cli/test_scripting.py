@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from storage.db import SCHEMA_HEAD
+from scr.storage.db import SCHEMA_HEAD
 from tests.board import BM, CHAIR
 from tests.cli.conftest import AFTER_TEMPLATE, CASE_REF, _copy_db
 from tests.cli.scr import Scr

@@ -14,16 +14,16 @@ from datetime import timedelta
 
 import pytest
 
-from lifecycle.cli import cases as commands
-from lifecycle.cli import main as cli
-from lifecycle.cli.app import App, Output
-from lifecycle.cli.shell import Shell, history_file, subcommands
-from lifecycle.settings import load
-from lifecycle.views import style
-from states.enums import State
-from states.errors import InvalidInput
-from states.registry import REGISTRY
-from states.scr.v1 import DEFINITION
+from scr.lifecycle.cli import cases as commands
+from scr.lifecycle.cli import main as cli
+from scr.lifecycle.cli.app import App, Output
+from scr.lifecycle.cli.shell import Shell, history_file, subcommands
+from scr.lifecycle.settings import load
+from scr.lifecycle.views import style
+from scr.states.enums import State
+from scr.states.errors import InvalidInput
+from scr.states.registry import REGISTRY
+from scr.states.scr.v1 import DEFINITION
 from tests.board import BM, CHAIR, HEALTH, SCR_REFERRAL, SUBCHAIR
 from tests.cli.scr import scr_v1_config
 from tests.conftest import T0
@@ -512,7 +512,7 @@ def test_the_commands_offer_the_definitions_they_are_given():
     """The parser is built for the registry its caller composes (cli.Commands.registry),
     not for a global one: a throwaway definition is a choice of `refer --process` there
     and nowhere else."""
-    from states.registry import Registry
+    from scr.states.registry import Registry
     from tests.lifecycle.test_definitions import SCR, _drill
 
     given = cli.build_parser("refer", Registry(SCR, _drill()))

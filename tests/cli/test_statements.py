@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from lifecycle.cli.main import run
+from scr.lifecycle.cli.main import run
 from tests.board import BM
 from tests.cli.conftest import AFTER_TEMPLATE, CASE_REF, _copy_db
 from tests.cli.scr import scr_v1_config

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from handlers.catalogue import SYSTEM_TEMPLATES, TIMER_PREFIX, shared_of, template_for
-from handlers.notices import CommandLine, Deadline, Notice, Rendered
-from handlers.render import TIMER_LEVELS, render
-from lifecycle.core.notify import command_line
-from states.process import ProcessDefinition
-from states.registry import REGISTRY
+from scr.handlers.catalogue import SYSTEM_TEMPLATES, TIMER_PREFIX, shared_of, template_for
+from scr.handlers.notices import CommandLine, Deadline, Notice, Rendered
+from scr.handlers.render import TIMER_LEVELS, render
+from scr.lifecycle.core.notify import command_line
+from scr.states.process import ProcessDefinition
+from scr.states.registry import REGISTRY
 
 DUE_UTC = datetime(2026, 6, 5, 9, 15, tzinfo=UTC)
 PORTAL = "https://scr.anyshire.example"

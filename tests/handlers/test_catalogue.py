@@ -8,9 +8,9 @@ import pytest
 from jinja2 import nodes
 from jinja2.meta import find_referenced_templates
 
-from handlers.catalogue import REGIME_TEMPLATES, SHARED_TEMPLATES, TEMPLATE_NAMES, TIMER_PREFIX
-from handlers.render import ROLE_LABELS, TIMER_LEVELS, environment
-from states.registry import REGISTRY
+from scr.handlers.catalogue import REGIME_TEMPLATES, SHARED_TEMPLATES, TEMPLATE_NAMES, TIMER_PREFIX
+from scr.handlers.render import ROLE_LABELS, TIMER_LEVELS, environment
+from scr.states.registry import REGISTRY
 from tests.handlers.samples import mailed_by
 
 

@@ -10,13 +10,13 @@ from dataclasses import replace
 import pytest
 from jinja2 import UndefinedError
 
-from handlers.commands import ON_YOUR_BEHALF, Means, UnknownCommand
-from handlers.notices import CommandLine
-from handlers.render import ROLE_LABELS, TEMPLATE_NAMES, environment, render
-from lifecycle.core.notify import command_line
-from states.enums import COMMAND_LINE_ROLES
-from states.process import ProcessDefinition
-from states.registry import REGISTRY
+from scr.handlers.commands import ON_YOUR_BEHALF, Means, UnknownCommand
+from scr.handlers.notices import CommandLine
+from scr.handlers.render import ROLE_LABELS, TEMPLATE_NAMES, environment, render
+from scr.lifecycle.core.notify import command_line
+from scr.states.enums import COMMAND_LINE_ROLES
+from scr.states.process import ProcessDefinition
+from scr.states.registry import REGISTRY
 from tests.handlers.samples import (
     CASE_URL,
     definitions_of,

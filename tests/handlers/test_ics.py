@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handlers.ics import CalendarEntry, cancellation, to_ics
+from scr.handlers.ics import CalendarEntry, cancellation, to_ics
 
 STAMP = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 START = datetime(2026, 12, 4, 10, 15, tzinfo=UTC)

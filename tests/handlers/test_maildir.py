@@ -9,8 +9,8 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
-from handlers.mail import Message, deliver, make_message_id
-from handlers.transport import MaildirTransport, maildir_name
+from scr.handlers.mail import Message, deliver, make_message_id
+from scr.handlers.transport import MaildirTransport, maildir_name
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

@@ -7,9 +7,9 @@ from email.message import EmailMessage
 
 import pytest
 
-from handlers.ics import CalendarEntry, cancellation, to_ics
-from handlers.mail import Message, build_mime, make_message_id, next_attempt_at
-from handlers.render import render
+from scr.handlers.ics import CalendarEntry, cancellation, to_ics
+from scr.handlers.mail import Message, build_mime, make_message_id, next_attempt_at
+from scr.handlers.render import render
 from tests.handlers.samples import make_notice
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

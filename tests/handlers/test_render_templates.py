@@ -9,8 +9,8 @@ from importlib.resources import files
 import pytest
 from jinja2 import UndefinedError
 
-from handlers.notices import REGIME_TEMPLATES, Deadline, Notice, template_for
-from handlers.render import (
+from scr.handlers.notices import REGIME_TEMPLATES, Deadline, Notice, template_for
+from scr.handlers.render import (
     ROLE_LABELS,
     SHARED_TEMPLATES,
     TEMPLATE_NAMES,
@@ -59,7 +59,7 @@ def must_do_html(body: str) -> str:
 
 def shipped_files() -> set[str]:
     """Every file under templates/, as a path relative to it ("cspr/refer.txt")."""
-    root = files("handlers").joinpath("templates")
+    root = files("scr.handlers").joinpath("templates")
     found: set[str] = set()
     for entry in root.iterdir():
         if entry.is_dir():

@@ -10,9 +10,9 @@ from urllib.parse import quote
 
 import pytest
 
-from handlers.ics import CalendarEntry, to_ics
-from handlers.mail import DeliveryResult, Message, deliver, make_message_id
-from handlers.transport import SmtpTransport, redact_url
+from scr.handlers.ics import CalendarEntry, to_ics
+from scr.handlers.mail import DeliveryResult, Message, deliver, make_message_id
+from scr.handlers.transport import SmtpTransport, redact_url
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 StartServer = Callable[..., Any]  # the start_server fixture (conftest.py)

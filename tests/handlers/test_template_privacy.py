@@ -8,12 +8,12 @@ import pytest
 from jinja2 import nodes
 from jinja2.meta import find_referenced_templates, find_undeclared_variables
 
-from handlers.catalogue import LAYOUTS
-from handlers.commands import Means
-from handlers.notices import Deadline, Notice, template_for
-from handlers.render import TEMPLATE_NAMES, environment, render, template_files
-from states.case import CaseSnapshot, ReferralFacts
-from states.params import PType
+from scr.handlers.catalogue import LAYOUTS
+from scr.handlers.commands import Means
+from scr.handlers.notices import Deadline, Notice, template_for
+from scr.handlers.render import TEMPLATE_NAMES, environment, render, template_files
+from scr.states.case import CaseSnapshot, ReferralFacts
+from scr.states.params import PType
 from tests.handlers.samples import CASE_URL, DUE_UTC, commands_for, make_notice
 
 NOTICE_FIELDS = {f.name for f in fields(Notice)}
@@ -108,7 +108,7 @@ PLANTED = "Jaydon Wolfenden-Pryce"
 
 
 def _triggers_with_free_text() -> list[tuple[str, str]]:
-    from states.registry import REGISTRY
+    from scr.states.registry import REGISTRY
 
     return [(f"{d.name}/{d.version}", t.name) for d in REGISTRY
             for t in (d.create, *d.all_triggers)
@@ -122,8 +122,8 @@ def test_e_mail_states_no_free_text_that_may_hold_case_detail(process, trigger):
     rendered e-mail only through those it may (a report title, an action's owner, a lead
     reviewer): never through a milestone, an output's location, an action's description,
     the pseudonym or the private text."""
-    from lifecycle.core.engine import mail_details
-    from lifecycle.core.process import Processes
+    from scr.lifecycle.core.engine import mail_details
+    from scr.lifecycle.core.process import Processes
 
     found = Processes().get(*process.split("/"))
     spec = found.definition.trigger(trigger)
@@ -165,7 +165,7 @@ def test_template_prose_names_no_identifier(name):
     import html
     import re
 
-    from handlers.render import ROLE_LABELS, TIMER_LEVELS
+    from scr.handlers.render import ROLE_LABELS, TIMER_LEVELS
 
     base = name.rpartition("/")[2]
     levels = TIMER_LEVELS[base.removeprefix("timer.")] if base.startswith("timer.") else (None,)

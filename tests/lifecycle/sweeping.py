@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from lifecycle.core.engine import Engine
-from lifecycle.runtime.sweep import SweepReport, sweep
+from scr.lifecycle.core.engine import Engine
+from scr.lifecycle.runtime.sweep import SweepReport, sweep
 from tests import records
 from tests.board import Board
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from states.enums import USER_ROLES, State
-from states.errors import Refused
-from states.scr.v1 import TRIGGERS
-from storage.models import UserAudit
+from scr.states.enums import USER_ROLES, State
+from scr.states.errors import Refused
+from scr.states.scr.v1 import TRIGGERS
+from scr.storage.models import UserAudit
 from tests.board import USERS
 from tests.conftest import T0
 from tests.lifecycle.test_properties import menu
@@ -65,7 +65,7 @@ def test_user_changes_are_recorded_in_their_own_trail(tmp_path):
     refused = scr("--as", "Aud", "users", "add", "Eve", "--email", "e@b.test", "--role",
                   "chair")
     assert refused.code == 3
-    from storage.db import make_engine
+    from scr.storage.db import make_engine
 
     engine = make_engine(scr.env["SCR_DATABASE_URL"])
     with Session(engine) as s:

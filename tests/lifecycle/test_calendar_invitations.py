@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import icalendar
 
-from lifecycle.runtime.delivery import composed
-from lifecycle.settings import Board as BoardSettings
-from states.enums import State
-from states.scr.v1 import TIMERS
-from storage.db import make_engine
+from scr.lifecycle.runtime.delivery import composed
+from scr.lifecycle.settings import Board as BoardSettings
+from scr.states.enums import State
+from scr.states.scr.v1 import TIMERS
+from scr.storage.db import make_engine
 from tests import records
 from tests.board import HEALTH, POLICE, SUBCHAIR, Board
 from tests.conftest import T0

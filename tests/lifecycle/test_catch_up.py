@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lifecycle.runtime.delivery import composed
-from states.enums import State
+from scr.lifecycle.runtime.delivery import composed
+from scr.states.enums import State
 from tests.board import BELOW_THRESHOLD, CHAIR, SCR_REFERRAL, SUBCHAIR, Board
 from tests.conftest import T0
 from tests.lifecycle.sweeping import by_name, firings, history, sweep_at, timers

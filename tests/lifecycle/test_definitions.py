@@ -13,17 +13,17 @@ from types import MappingProxyType
 
 import pytest
 
-from lifecycle.core import effects
-from lifecycle.core.engine import Engine
-from lifecycle.core.machine import MachineError, ProcessMachine, build
-from lifecycle.runtime.sweep import sweep
-from states import scr
-from states.config import ProcessConfig
-from states.enums import State
-from states.errors import NotFound, Refused
-from states.process import ENTER, Level, ProcessDefinition, TimerSpec, TriggerSpec
-from states.registry import REGISTRY, Registry, UnknownDefinition
-from storage.db import reading, transaction
+from scr.lifecycle.core import effects
+from scr.lifecycle.core.engine import Engine
+from scr.lifecycle.core.machine import MachineError, ProcessMachine, build
+from scr.lifecycle.runtime.sweep import sweep
+from scr.states import scr
+from scr.states.config import ProcessConfig
+from scr.states.enums import State
+from scr.states.errors import NotFound, Refused
+from scr.states.process import ENTER, Level, ProcessDefinition, TimerSpec, TriggerSpec
+from scr.states.registry import REGISTRY, Registry, UnknownDefinition
+from scr.storage.db import reading, transaction
 from tests import records
 from tests.board import BM, HEALTH, Board
 from tests.conftest import T0
@@ -145,8 +145,8 @@ def test_an_effect_no_trigger_names_fails_the_build(monkeypatch):
 
 def test_the_machine_will_not_move_without_the_judges_verdict(two):
     """A firing nobody judged allowed does not move the case, even through the machine."""
-    from lifecycle.core.firing import Firing
-    from storage import cases
+    from scr.lifecycle.core.firing import Firing
+    from scr.storage import cases
 
     scr_board, _ = two
     ref = scr_board.refer(at=T0)

@@ -11,11 +11,11 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from handlers.mail import deliver
-from handlers.transport import SmtpTransport
-from lifecycle.runtime.delivery import LEASE, claim, composed, deliver_outbox, mark, retry
-from lifecycle.settings import MailSettings, Settings
-from states.enums import State
+from scr.handlers.mail import deliver
+from scr.handlers.transport import SmtpTransport
+from scr.lifecycle.runtime.delivery import LEASE, claim, composed, deliver_outbox, mark, retry
+from scr.lifecycle.settings import MailSettings, Settings
+from scr.states.enums import State
 from tests import records
 from tests.board import BM, CHAIR, CSC, HEALTH, POLICE, REVIEWER, SCR_REFERRAL, SUBCHAIR, Board
 from tests.conftest import T0
@@ -133,7 +133,7 @@ def test_crash_between_send_and_mark_writes_no_second_maildir_copy(board, tmp_pa
     settings = settings_for(tmp_path)
     at = T0 + 2 * H
     messages = claim(board.db, settings, at, 100)
-    from lifecycle.runtime.delivery import transport_for
+    from scr.lifecycle.runtime.delivery import transport_for
 
     with transport_for(settings) as transport:
         deliver(messages, transport)
@@ -188,7 +188,7 @@ def test_mark_ignores_rows_already_settled(board, tmp_path):
     settings = settings_for(tmp_path)
     at = T0 + 2 * H
     messages = claim(board.db, settings, at, 1)
-    from handlers.mail import DeliveryResult
+    from scr.handlers.mail import DeliveryResult
 
     result = [DeliveryResult(messages[0].outbox_id, messages[0].message_id, True, None, False)]
     assert mark(board.db, settings, result, at).sent == 1
@@ -204,7 +204,7 @@ def test_no_message_of_a_whole_lifecycle_names_the_child(board, tmp_path, start_
     (the summaries, a milestone, an output's location, an action's description and
     evidence) never appear in any e-mail of a whole SCR, from referral to actions signed
     off, reminders and escalations from the daemon's sweeps included."""
-    from lifecycle.runtime.sweep import sweep
+    from scr.lifecycle.runtime.sweep import sweep
 
     planted = f"{PLANTED_NAME}, born {PLANTED_DOB} (2019-03-14)"
     ref = board.refer({**SCR_REFERRAL, "summary": planted}, at=T0)
@@ -311,7 +311,7 @@ def test_a_notice_that_cannot_be_rendered_fails_and_alerts(board, tmp_path):
     with the error, and the business manager is alerted; the rest of the batch goes."""
     from sqlalchemy import update
 
-    from storage.models import Outbox
+    from scr.storage.models import Outbox
 
     some_mail(board)
     first = records.mail(board.db)[0]

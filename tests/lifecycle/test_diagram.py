@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle.views import diagram
-from states.enums import FINAL_STATES, State
-from states.registry import REGISTRY
-from states.scr.v1 import DEFINITION
+from scr.lifecycle.views import diagram
+from scr.states.enums import FINAL_STATES, State
+from scr.states.registry import REGISTRY
+from scr.states.scr.v1 import DEFINITION
 from tests.lifecycle.views_cli import InProcess
 
 ALL_TRIGGERS = DEFINITION.all_triggers

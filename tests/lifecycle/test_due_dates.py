@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from states.enums import State
+from scr.states.enums import State
 from tests import records
 from tests.board import CHAIR, CSC, HEALTH, POLICE, SUBCHAIR, Board
 

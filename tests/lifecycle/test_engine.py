@@ -8,11 +8,11 @@ from itertools import pairwise
 
 import pytest
 
-from lifecycle.runtime.delivery import composed
-from states.enums import State
-from states.errors import Conflict, InvalidInput, NotFound, Refused
-from storage import cases, facts
-from storage.db import reading
+from scr.lifecycle.runtime.delivery import composed
+from scr.states.enums import State
+from scr.states.errors import Conflict, InvalidInput, NotFound, Refused
+from scr.storage import cases, facts
+from scr.storage.db import reading
 from tests import records
 from tests.board import (
     BM,
@@ -302,8 +302,8 @@ def test_a_snapshot_derived_wrongly_is_caught_by_the_check(board, monkeypatch):
     """The engine derives the case's snapshot after a trigger from what the effect says it
     changed; the check (on in every test) re-reads the case and fails on a difference.
     Here an effect that forgets to say it recorded a meeting is caught."""
-    from lifecycle.core import effects
-    from lifecycle.core.firing import Firing
+    from scr.lifecycle.core import effects
+    from scr.lifecycle.core.firing import Firing
 
     ref = board.refer(at=T0)
     board.walk(ref, State.SUB_GROUP, at=T0)

@@ -16,22 +16,22 @@ from types import MappingProxyType
 import pytest
 from sqlalchemy import update
 
-from lifecycle.core.engine import Engine
-from lifecycle.views import text
-from lifecycle.views.documents import case_document
-from states import scr
-from states.case import CaseSnapshot, GuardContext
-from states.config import ProcessConfig
-from states.enums import Role
-from states.errors import Refused
-from states.facts import Fact, FactError, FactType, Record, check
-from states.params import Param, PType
-from states.process import ENTER, Level, ProcessDefinition, RoleRule, TimerSpec, TriggerSpec
-from states.registry import Registry
-from states.validate import DefinitionError
-from storage import history
-from storage.db import reading, transaction
-from storage.tables import CASES
+from scr.lifecycle.core.engine import Engine
+from scr.lifecycle.views import text
+from scr.lifecycle.views.documents import case_document
+from scr.states import scr
+from scr.states.case import CaseSnapshot, GuardContext
+from scr.states.config import ProcessConfig
+from scr.states.enums import Role
+from scr.states.errors import Refused
+from scr.states.facts import Fact, FactError, FactType, Record, check
+from scr.states.params import Param, PType
+from scr.states.process import ENTER, Level, ProcessDefinition, RoleRule, TimerSpec, TriggerSpec
+from scr.states.registry import Registry
+from scr.states.validate import DefinitionError
+from scr.storage import history
+from scr.storage.db import reading, transaction
+from scr.storage.tables import CASES
 from tests.board import BM, Board
 from tests.conftest import T0
 

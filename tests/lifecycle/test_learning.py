@@ -12,15 +12,15 @@ from datetime import date, timedelta
 
 import pytest
 
-from lifecycle.core.engine import Engine
-from lifecycle.core.process import Processes
-from lifecycle.views import report
-from states.config import ProcessConfig
-from states.enums import USER_ROLES, State
-from states.errors import InvalidInput, Refused
-from storage import history as stored_history
-from storage import learning
-from storage.db import reading
+from scr.lifecycle.core.engine import Engine
+from scr.lifecycle.core.process import Processes
+from scr.lifecycle.views import report
+from scr.states.config import ProcessConfig
+from scr.states.enums import USER_ROLES, State
+from scr.states.errors import InvalidInput, Refused
+from scr.storage import history as stored_history
+from scr.storage import learning
+from scr.storage.db import reading
 from tests import records
 from tests.board import (
     BELOW_THRESHOLD,
@@ -58,7 +58,7 @@ def board(db) -> Board:
 
 def register(board: Board, at=T0, **changes) -> str:
     actor = board.actor(BM)
-    from storage.db import transaction
+    from scr.storage.db import transaction
 
     with transaction(board.db) as tx:
         return board.engine.refer(tx, actor=actor, params={**NATIONAL, **changes}, now=at,
@@ -406,8 +406,8 @@ def test_what_was_registered_is_corrected_with_a_reason(board):
 
 def test_the_e_mail_about_a_review_calls_it_a_review(board):
     """The shared layout says what the record is: a review on the register, a case else."""
-    from handlers.notices import notice_from_json
-    from handlers.render import render
+    from scr.handlers.notices import notice_from_json
+    from scr.handlers.render import render
 
     def rendered(ref: str) -> str:
         m = records.mail(board.db, ref)[0]

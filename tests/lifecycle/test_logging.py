@@ -9,8 +9,8 @@ import logging
 
 import pytest
 
-from lifecycle import log
-from states.enums import State
+from scr.lifecycle import log
+from scr.states.enums import State
 from tests.board import SCR_REFERRAL
 from tests.conftest import T0
 

@@ -9,13 +9,13 @@ from datetime import timedelta
 from email import policy
 from pathlib import Path
 
-from lifecycle.core import notify
-from lifecycle.core.process import Processes
-from lifecycle.runtime.delivery import deliver_outbox
-from lifecycle.settings import MailSettings, Settings
-from states.registry import REGISTRY, Registry
-from storage import cases, outbox
-from storage.db import transaction
+from scr.lifecycle.core import notify
+from scr.lifecycle.core.process import Processes
+from scr.lifecycle.runtime.delivery import deliver_outbox
+from scr.lifecycle.settings import MailSettings, Settings
+from scr.states.registry import REGISTRY, Registry
+from scr.storage import cases, outbox
+from scr.storage.db import transaction
 from tests.conftest import T0
 
 H = timedelta(hours=1)

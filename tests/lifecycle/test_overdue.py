@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from states.enums import State
+from scr.states.enums import State
 from tests.board import BELOW_THRESHOLD, BM, CHAIR, HEALTH, POLICE, SUBCHAIR
 from tests.conftest import T0
 from tests.lifecycle.views_cli import InProcess
@@ -67,7 +67,7 @@ def test_outstanding_returns_tell_only_the_agencies_still_owing(board, scr):
     assert names(entries[1]) == ["scr (automatic)", BM]
     assert entries[0]["working_days"] == 6
     # The daemon fires the overdue escalation (before the automatic submission is due).
-    from lifecycle.runtime.sweep import sweep
+    from scr.lifecycle.runtime.sweep import sweep
 
     fired = sweep(board.db, board.engine, datetime(2026, 12, 8, 12, 0, tzinfo=UTC))
     assert [f.timer for f in fired.of("fired")] == ["returns.overdue"]

@@ -8,9 +8,9 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from states.enums import FINAL_STATES, State
-from states.errors import LifecycleError
-from states.scr.v1 import DEFINITION
+from scr.states.enums import FINAL_STATES, State
+from scr.states.errors import LifecycleError
+from scr.states.scr.v1 import DEFINITION
 from tests import records
 from tests.board import BELOW_THRESHOLD, QUORUM, REVIEWER, SCR_REFERRAL, USERS
 from tests.conftest import T0

@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from lifecycle.core.engine import Engine
-from states.config import ProcessConfig
-from states.cspr import V1 as CSPR
-from states.enums import State
-from states.errors import InvalidInput, NotFound, Refused
-from states.registry import REGISTRY
-from states.scr import V2 as SCR2
-from states.working_days import WorkingDays
+from scr.lifecycle.core.engine import Engine
+from scr.states.config import ProcessConfig
+from scr.states.cspr import V1 as CSPR
+from scr.states.enums import State
+from scr.states.errors import InvalidInput, NotFound, Refused
+from scr.states.registry import REGISTRY
+from scr.states.scr import V2 as SCR2
+from scr.states.working_days import WorkingDays
 from tests.board import (
     BELOW_THRESHOLD,
     BM,
@@ -427,7 +427,7 @@ def test_the_assessment_is_a_judgement_with_reasons_not_a_rule(cspr):
 
 
 def cspr_referral_facts(**changes: Any) -> Any:
-    from states.case import ReferralFacts
+    from scr.states.case import ReferralFacts
 
     base = {"incident_date": date(2026, 11, 2), "harm": "death", "abuse": "suspected",
             "aware_on": date(2026, 11, 23)}

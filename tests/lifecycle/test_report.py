@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from storage.db import make_engine
-from storage.migrate import upgrade
+from scr.storage.db import make_engine
+from scr.storage.migrate import upgrade
 from tests.board import (
     BELOW_THRESHOLD,
     BM,

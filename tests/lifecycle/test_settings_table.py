@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle.config import reference
-from lifecycle.config.kinds import Offsets, Table
-from lifecycle.settings import (
+from scr.lifecycle.config import reference
+from scr.lifecycle.config.kinds import Offsets, Table
+from scr.lifecycle.settings import (
     DEFAULT,
     TABLE,
     Board,
@@ -24,7 +24,7 @@ from lifecycle.settings import (
     WebSettings,
     load,
 )
-from states.errors import InvalidInput
+from scr.states.errors import InvalidInput
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "s3cr3t-pw"
@@ -45,7 +45,7 @@ def test_each_setting_is_declared_once():
 
 def test_docs_configuration_is_written_from_the_table():
     """docs/configuration.md and README.md's table of the environment are the table's;
-    `python -m lifecycle.config.reference` writes them again."""
+    `python -m scr.lifecycle.config.reference` writes them again."""
     assert (ROOT / "docs/configuration.md").read_text(encoding="utf-8") == reference.markdown()
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert reference.readme(text) == text
@@ -54,7 +54,7 @@ def test_docs_configuration_is_written_from_the_table():
 def test_scr_help_environment_says_what_the_table_says():
     """`scr help environment` names every variable of the table, in the table's words (its
     NO_COLOR is the shell's, not a setting)."""
-    from lifecycle.cli.helping import ENVIRONMENT
+    from scr.lifecycle.cli.helping import ENVIRONMENT
 
     table = {s.env: s.help for s in TABLE if s.env}
     assert {k: v for k, v in ENVIRONMENT.items() if k != "NO_COLOR"} == table

@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from lifecycle.core.engine import Engine
-from lifecycle.runtime.delivery import composed
-from lifecycle.runtime.sweep import _due, next_due
-from states.config import ProcessConfig
-from states.enums import State
-from states.errors import Refused
-from storage.models import History, Outbox, Timer
+from scr.lifecycle.core.engine import Engine
+from scr.lifecycle.runtime.delivery import composed
+from scr.lifecycle.runtime.sweep import _due, next_due
+from scr.states.config import ProcessConfig
+from scr.states.enums import State
+from scr.states.errors import Refused
+from scr.storage.models import History, Outbox, Timer
 from tests import records
 from tests.board import BELOW_THRESHOLD, CHAIR, CSC, HEALTH, SCR_REFERRAL, SUBCHAIR, Board
 from tests.conftest import T0
@@ -384,9 +384,9 @@ def test_the_definition_check_knows_refusal_levels():
     planned level; the shipped definition has neither problem."""
     import dataclasses
 
-    from states import validate
-    from states.process import Level
-    from states.scr.v1 import DEFINITION, TIMERS
+    from scr.states import validate
+    from scr.states.process import Level
+    from scr.states.scr.v1 import DEFINITION, TIMERS
 
     assert validate.problems(DEFINITION) == []
     broken = tuple(

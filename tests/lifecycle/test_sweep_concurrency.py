@@ -11,11 +11,11 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from lifecycle.core.engine import Engine
-from lifecycle.runtime.sweep import SweepReport, sweep
-from storage.db import make_engine, transaction
-from storage.migrate import upgrade
-from storage.models import History, Timer
+from scr.lifecycle.core.engine import Engine
+from scr.lifecycle.runtime.sweep import SweepReport, sweep
+from scr.storage.db import make_engine, transaction
+from scr.storage.migrate import upgrade
+from scr.storage.models import History, Timer
 from tests.board import BM, SCR_REFERRAL, Board
 from tests.conftest import T0
 
@@ -73,8 +73,8 @@ def test_a_case_left_locked_keeps_its_later_timers_for_the_next_wake_too(pg_migr
     publication it should have been disarmed by.)"""
     from sqlalchemy import event, text
 
-    from lifecycle.core.engine import Engine
-    from states.config import ProcessConfig
+    from scr.lifecycle.core.engine import Engine
+    from scr.states.config import ProcessConfig
     from tests.lifecycle.sweeping import history
 
     db = make_engine(pg_migrated_url)

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from states.enums import State
-from states.errors import InvalidInput, Refused
-from states.scr.v1 import DEFINITION
+from scr.states.enums import State
+from scr.states.errors import InvalidInput, Refused
+from scr.states.scr.v1 import DEFINITION
 from tests.board import (
     BELOW_THRESHOLD,
     BM,

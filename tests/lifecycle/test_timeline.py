@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from states.enums import State
+from scr.states.enums import State
 from tests.board import BM, HEALTH, SUBCHAIR
 from tests.conftest import T0
 from tests.lifecycle.views_cli import InProcess
@@ -124,8 +124,8 @@ def test_axis_labels_never_crowd_on_a_long_span():
     label's width apart on the plot."""
     from datetime import UTC, datetime
 
-    from lifecycle.views.timeline import LABEL_WIDTH, PLOT, _ticks
-    from states.working_days import WorkingDays
+    from scr.lifecycle.views.timeline import LABEL_WIDTH, PLOT, _ticks
+    from scr.states.working_days import WorkingDays
 
     start, end = datetime(2025, 1, 13, tzinfo=UTC), datetime(2026, 5, 7, tzinfo=UTC)
     ticks = _ticks(start, end, WorkingDays(), PLOT)
@@ -180,7 +180,7 @@ def test_labels_are_words_not_identifiers(board, scr):
 def test_a_late_firing_is_drawn_in_the_overdue_colour(board, scr):
     """A timer that fired two days after its moment (the daemon was down) is red, and says
     it was late; a step taken on time keeps its own colour."""
-    from lifecycle.views.timeline import COLOURS, HISTORY, LATE
+    from scr.lifecycle.views.timeline import COLOURS, HISTORY, LATE
     from tests.lifecycle.sweeping import sweep_at
 
     ref = returns_case(board)
@@ -197,7 +197,7 @@ def test_a_far_off_timer_does_not_squash_the_rest(board, scr):
     """The twelve-month hold escalation, a year away, sits past a break at the axis's right
     edge; the case's three days since referral keep a fair share of the plot (on an axis
     of a year they would be five pixels)."""
-    from lifecycle.views.timeline import FAR, LEFT, PLOT
+    from scr.lifecycle.views.timeline import FAR, LEFT, PLOT
 
     ref = board.refer(at=T0)
     at = board.walk(ref, State.PUBLICATION_HOLD, at=T0)

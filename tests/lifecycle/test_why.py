@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from states.enums import State
+from scr.states.enums import State
 from tests.board import BELOW_THRESHOLD, BM, CHAIR, HEALTH, SUBCHAIR
 from tests.conftest import T0
 from tests.lifecycle.views_cli import InProcess

@@ -13,17 +13,17 @@ from typing import Any
 
 import pytest
 
-from handlers.notices import notice_from_json, template_for
-from handlers.render import render
-from lifecycle.core import notify
-from lifecycle.core.engine import mail_details, timer_announcement
-from lifecycle.core.process import Process, Processes
-from lifecycle.settings import Board
-from states import words
-from states.case import CaseSnapshot, ReferralFacts
-from states.params import PType
-from states.process import ProcessDefinition, TriggerSpec
-from states.registry import REGISTRY
+from scr.handlers.notices import notice_from_json, template_for
+from scr.handlers.render import render
+from scr.lifecycle.core import notify
+from scr.lifecycle.core.engine import mail_details, timer_announcement
+from scr.lifecycle.core.process import Process, Processes
+from scr.lifecycle.settings import Board
+from scr.states import words
+from scr.states.case import CaseSnapshot, ReferralFacts
+from scr.states.params import PType
+from scr.states.process import ProcessDefinition, TriggerSpec
+from scr.states.registry import REGISTRY
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 SNAPSHOT = CaseSnapshot(ref="CR-2026-0001", state="review", referred_at=NOW,
@@ -116,7 +116,7 @@ def test_a_trigger_s_e_mail_reads_as_words(definition, spec, pick):
 def timer_cases() -> list[Any]:
     """Every level that is announced by e-mail (a timed transition's level fires its
     trigger, whose e-mail is the trigger's)."""
-    from handlers.render import TIMER_LEVELS
+    from scr.handlers.render import TIMER_LEVELS
 
     return [pytest.param(d, t.ladder, lv.name, id=f"{d.name}-v{d.version}-{t.ladder}.{lv.name}")
             for d in REGISTRY for t in d.timers
@@ -197,7 +197,7 @@ def test_the_next_deadline_is_named_in_words():
 def test_words_for_values_never_keep_an_underscore():
     """Every value of every closed list of every definition has words without underscores,
     and the two role tables (e-mail's and the definitions') agree."""
-    from handlers.render import ROLE_LABELS
+    from scr.handlers.render import ROLE_LABELS
 
     for d in REGISTRY:
         for spec in (d.create, *d.all_triggers):
@@ -221,7 +221,7 @@ def test_words_for_values_never_keep_an_underscore():
 def test_a_named_board_sends_as_itself(tmp_path, config, sender):
     """Once `[board] name` is set, the sender is the board's name (at the portal's host when
     it has one), not a bare scr@localhost; a `mail_from` that is set is kept as it is."""
-    from lifecycle.settings import load
+    from scr.lifecycle.settings import load
 
     path = tmp_path / "scr.toml"
     path.write_text(config, encoding="utf-8")
@@ -231,7 +231,7 @@ def test_a_named_board_sends_as_itself(tmp_path, config, sender):
 def test_a_table_fits_the_width_by_wrapping_the_long_column_at_words():
     """Given a width, the long column is wrapped at word boundaries and no line is wider;
     the short columns stay whole."""
-    from lifecycle.views.text import table
+    from scr.lifecycle.views.text import table
 
     reason = "Three agencies knew of the missing episodes and none put them together"
     text = table(["#", "when", "reason"], [[1, "Mon 03 Mar 2025 09:30", reason]], width=50)
@@ -246,7 +246,7 @@ def test_a_table_fits_the_width_by_wrapping_the_long_column_at_words():
 def test_a_table_piped_without_columns_has_no_limit(monkeypatch):
     """Piped, with COLUMNS unset, a row is never wrapped (scripts see whole rows); COLUMNS
     sets the width."""
-    from lifecycle.views.text import table
+    from scr.lifecycle.views.text import table
 
     row = [["x " * 100]]
     monkeypatch.delenv("COLUMNS", raising=False)
@@ -257,7 +257,7 @@ def test_a_table_piped_without_columns_has_no_limit(monkeypatch):
 
 def test_shorten_cuts_at_a_word():
     """A long reason is cut after a whole word, with an ellipsis."""
-    from lifecycle.views.text import shorten
+    from scr.lifecycle.views.text import shorten
 
     assert shorten("Three agencies knew of the missing episodes", 30) == \
         "Three agencies knew of the…"
@@ -267,8 +267,8 @@ def test_shorten_cuts_at_a_word():
 
 def test_the_e_mail_s_role_words_mirror_the_shared_table():
     """handlers/render.py keeps its own copy (handlers imports nothing of the project)."""
-    from handlers import render
-    from states import words
+    from scr.handlers import render
+    from scr.states import words
 
     assert dict(render.ROLE_LABELS) == {r: w for r, w in words.ROLE_LABELS.items()
                                         if r != "system"}

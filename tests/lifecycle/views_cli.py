@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from lifecycle.cli import main as cli
+from scr.lifecycle.cli import main as cli
 from tests.cli.scr import Result
 
 

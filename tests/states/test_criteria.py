@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from states.case import ReferralFacts
-from states.criteria import assess
+from scr.states.case import ReferralFacts
+from scr.states.criteria import assess
 
 
 def facts(harm, abuse, concern=False, grounds=()):

@@ -7,11 +7,11 @@ import dataclasses
 
 import pytest
 
-from states import validate
-from states.enums import FINAL_STATES, State
-from states.guards import GUARDS
-from states.registry import REGISTRY, Registry
-from states.scr.v1 import DEFINITION, TIMERS, TRIGGERS
+from scr.states import validate
+from scr.states.enums import FINAL_STATES, State
+from scr.states.guards import GUARDS
+from scr.states.registry import REGISTRY, Registry
+from scr.states.scr.v1 import DEFINITION, TIMERS, TRIGGERS
 
 ALL_TRIGGERS = DEFINITION.all_triggers
 TRIGGER_BY_NAME = {t.name: t for t in ALL_TRIGGERS}
@@ -79,7 +79,7 @@ def test_what_a_record_opens_with_is_checked():
     """A process for referrals needs its criteria and the referral's fields; the learning
     register's creating trigger needs the fields of its record; no process without criteria
     may show them with a decision; and nothing else may be opened."""
-    from states.learning import V1 as LEARNING
+    from scr.states.learning import V1 as LEARNING
 
     assert validate.problems(dataclasses.replace(DEFINITION, version="98", criteria=None)) \
         == ["a process for referrals needs its criteria",

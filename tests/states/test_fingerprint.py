@@ -10,9 +10,9 @@ import difflib
 
 import pytest
 
-from states.fingerprint import canonical, fingerprint, text
-from states.params import Param
-from states.registry import REGISTRY
+from scr.states.fingerprint import canonical, fingerprint, text
+from scr.states.params import Param
+from scr.states.registry import REGISTRY
 from tests.states.golden.__main__ import FOLDER, path_of
 
 SHIPPED = [d.key for d in REGISTRY]

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from states.config import ProcessConfig
-from states.errors import InvalidInput
-from states.registry import REGISTRY
-from states.working_days import Offset, WorkingDays
+from scr.states.config import ProcessConfig
+from scr.states.errors import InvalidInput
+from scr.states.registry import REGISTRY
+from scr.states.working_days import Offset, WorkingDays
 
 CAL = WorkingDays()
 

@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
-from states.enums import CORE_AGENCIES
-from states.errors import InvalidInput
-from states.params import parse_params
-from states.scr.v1 import DEFINITION, REFERRAL_PARAMS
+from scr.states.enums import CORE_AGENCIES
+from scr.states.errors import InvalidInput
+from scr.states.params import parse_params
+from scr.states.scr.v1 import DEFINITION, REFERRAL_PARAMS
 
 TRIGGER_BY_NAME = {t.name: t for t in (DEFINITION.create, *DEFINITION.all_triggers)}
 TODAY = date(2026, 11, 23)

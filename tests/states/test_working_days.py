@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from states.working_days import Offset, WorkingDays, add_months
+from scr.states.working_days import Offset, WorkingDays, add_months
 
 CAL = WorkingDays()
 

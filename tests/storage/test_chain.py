@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from states.enums import State
-from storage import migrate
-from storage.db import reading
-from storage.history import verify
+from scr.states.enums import State
+from scr.storage import migrate
+from scr.storage.db import reading
+from scr.storage.history import verify
 from tests.board import Board
 from tests.cli.scr import Scr
 from tests.conftest import T0
@@ -51,7 +51,7 @@ def test_sqlite_refuses_to_change_history(sqlite_db, verb):
                                   "TRUNCATE history CASCADE"])
 def test_postgres_refuses_to_change_history(pg_url, verb):
     """On PostgreSQL the database itself refuses UPDATE, DELETE and TRUNCATE of history."""
-    from storage.db import make_engine
+    from scr.storage.db import make_engine
 
     engine = make_engine(pg_url)
     try:
@@ -92,7 +92,7 @@ def tamper(path, *statements: str) -> None:
 )
 def test_audit_verify_reports_the_first_broken_link(tmp_path, sqlite_url, statements, problem):
     """`scr audit verify` exits 5 naming the first broken link, whatever was tampered."""
-    from storage.db import make_engine
+    from scr.storage.db import make_engine
 
     engine = make_engine(sqlite_url)
     migrate.upgrade(engine)
@@ -109,7 +109,7 @@ def test_audit_verify_reports_the_first_broken_link(tmp_path, sqlite_url, statem
 
 def test_migration_chains_rows_written_before_it(sqlite_url):
     """Upgrading a database from 0001 chains the history it already holds."""
-    from storage.db import make_engine
+    from scr.storage.db import make_engine
 
     engine = make_engine(sqlite_url)
     try:
@@ -126,7 +126,7 @@ def test_migration_chains_rows_written_before_it(sqlite_url):
 
 def test_backup_restores_with_a_verified_chain(tmp_path, sqlite_url):
     """A backup taken while running restores over a changed database, chain verified."""
-    from storage.db import make_engine
+    from scr.storage.db import make_engine
 
     engine = make_engine(sqlite_url)
     migrate.upgrade(engine)
@@ -155,7 +155,7 @@ def test_backup_restores_with_a_verified_chain(tmp_path, sqlite_url):
 
 def _backed_up(tmp_path, sqlite_url):
     """A board of two cases and a backup of it taken by the real command."""
-    from storage.db import make_engine
+    from scr.storage.db import make_engine
 
     engine = make_engine(sqlite_url)
     migrate.upgrade(engine)
@@ -230,7 +230,7 @@ def test_init_puts_back_missing_history_triggers(tmp_path, sqlite_url):
 
 
 def test_no_restore_while_a_daemon_holds_the_database(tmp_path, sqlite_url):
-    from lifecycle.runtime.daemon import single_daemon
+    from scr.lifecycle.runtime.daemon import single_daemon
 
     scr, backup = _backed_up(tmp_path, sqlite_url)
     with single_daemon(sqlite_url):

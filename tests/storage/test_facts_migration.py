@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from storage import migrate
-from storage.db import make_engine
+from scr.storage import migrate
+from scr.storage.db import make_engine
 from tests.cli.scr import Scr
 
 BEFORE = Path(__file__).with_name("fixtures") / "schema_0010.sql.gz"

@@ -12,11 +12,11 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from states.errors import Conflict
-from storage import cases, outbox
-from storage.db import transaction
-from storage.models import Case, History, Outbox
-from storage.prepared import Prepared, inserting
+from scr.states.errors import Conflict
+from scr.storage import cases, outbox
+from scr.storage.db import transaction
+from scr.storage.models import Case, History, Outbox
+from scr.storage.prepared import Prepared, inserting
 from tests.board import Board
 
 AT = datetime(2026, 11, 23, 12, 30, 15, 123456, tzinfo=timezone(timedelta(hours=1)))

@@ -10,9 +10,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401 (declares the tables on SQLModel.metadata)
-from storage import migrate, schema, tables
-from storage.db import make_engine
+import scr.storage.models  # noqa: F401 (declares the tables on SQLModel.metadata)
+from scr.storage import migrate, schema, tables
+from scr.storage.db import make_engine
 
 
 def test_the_committed_tables_are_what_the_generator_writes():

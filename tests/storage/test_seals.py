@@ -13,10 +13,10 @@ from datetime import timedelta
 
 import pytest
 
-from lifecycle.runtime.sweep import sweep
-from states.enums import State
-from storage import chain, migrate
-from storage.db import make_engine, transaction
+from scr.lifecycle.runtime.sweep import sweep
+from scr.states.enums import State
+from scr.storage import chain, migrate
+from scr.storage.db import make_engine, transaction
 from tests.board import SUBCHAIR, Board
 from tests.cli.scr import Scr
 from tests.conftest import T0
@@ -436,7 +436,7 @@ def test_a_change_to_the_learning_record_is_found(learning_world, statements, ca
 def test_a_record_without_learning_rows_seals_as_it_did_before_them(sqlite_db):
     """The seals written before migration 0010 still verify: a case with no learning,
     audit or training rows seals exactly the sections of version 1."""
-    from storage import cases, seal
+    from scr.storage import cases, seal
 
     board = Board(sqlite_db)
     board.seed_users()

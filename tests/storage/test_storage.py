@@ -10,11 +10,11 @@ from sqlalchemy import inspect, text
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
-from states.enums import State
-from states.errors import Conflict, Refused
-from storage import history, migrate
-from storage.db import SCHEMA_HEAD, make_engine, transaction
-from storage.models import Case
+from scr.states.enums import State
+from scr.states.errors import Conflict, Refused
+from scr.storage import history, migrate
+from scr.storage.db import SCHEMA_HEAD, make_engine, transaction
+from scr.storage.models import Case
 from tests.board import BM, Board
 from tests.conftest import T0
 

@@ -16,9 +16,9 @@ import httpx
 import pytest
 import uvicorn
 
-from lifecycle.runtime.delivery import deliver_outbox
-from lifecycle.settings import load
-from lifecycle.web.app import create_app
+from scr.lifecycle.runtime.delivery import deliver_outbox
+from scr.lifecycle.settings import load
+from scr.lifecycle.web.app import create_app
 from tests.board import Board
 from tests.cli.scr import scr_v1_config
 from tests.conftest import T0

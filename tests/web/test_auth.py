@@ -9,8 +9,8 @@ from datetime import timedelta
 from starlette.requests import HTTPConnection
 from starlette.routing import Route
 
-from lifecycle.web.auth import Sessions
-from lifecycle.web.identity import SESSION_COOKIE, Visitor
+from scr.lifecycle.web.auth import Sessions
+from scr.lifecycle.web.identity import SESSION_COOKIE, Visitor
 from tests.board import BM
 from tests.statements import counted
 from tests.web.conftest import Site, sign_in

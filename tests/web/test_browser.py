@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import pytest
 
-from states.enums import State
+from scr.states.enums import State
 from tests import records
 from tests.board import BM, CHAIR, HEALTH, REVIEWER
 from tests.web import browser as b

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from states.enums import State
-from storage import cases, learning
-from storage.db import reading, transaction
+from scr.states.enums import State
+from scr.storage import cases, learning
+from scr.storage.db import reading, transaction
 from tests import records
 from tests.board import BM, HEALTH, SUBCHAIR
 from tests.web.conftest import LATER, Site, form_token, sign_in

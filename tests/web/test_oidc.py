@@ -13,8 +13,8 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from lifecycle.web import oidc
-from lifecycle.web.oidc import OidcError, OidcSettings
+from scr.lifecycle.web import oidc
+from scr.lifecycle.web.oidc import OidcError, OidcSettings
 from tests.web.oidc_provider import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, OidcProvider, serve
 
 KEY = b"k" * 32

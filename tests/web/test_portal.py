@@ -9,9 +9,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from states.enums import State
-from storage.models import Case, SignInLink, UserAudit, WebSession
-from storage.outbox import CLEARED
+from scr.states.enums import State
+from scr.storage.models import Case, SignInLink, UserAudit, WebSession
+from scr.storage.outbox import CLEARED
 from tests import records
 from tests.board import BM, CHAIR, HEALTH, POLICE, SCR_REFERRAL
 from tests.web.conftest import Site, form_token, sign_in
@@ -463,11 +463,11 @@ def test_forms_name_fields_and_choices_in_words(site: Site):
 def test_lists_of_cases_show_nothing_to_a_person_without_a_role(site: Site):
     """A person whose roles were all taken away sees no row of a list, as each case page is
     not found to them; an agency lead sees their agency's; the rest see every case."""
-    from lifecycle.web import access
-    from lifecycle.web.identity import Visitor
-    from storage import cases
-    from storage.db import reading
-    from storage.users import UserRecord
+    from scr.lifecycle.web import access
+    from scr.lifecycle.web.identity import Visitor
+    from scr.storage import cases
+    from scr.storage.db import reading
+    from scr.storage.users import UserRecord
 
     ref = site.board.refer(at=site.now)
     rows = [{"ref": ref}]

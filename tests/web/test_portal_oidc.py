@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from lifecycle.web.oidc import OidcSettings
-from storage.models import UserAudit, WebSession
+from scr.lifecycle.web.oidc import OidcSettings
+from scr.storage.models import UserAudit, WebSession
 from tests import records
 from tests.web.conftest import Site
 from tests.web.oidc_provider import CLIENT_ID, CLIENT_SECRET, OidcProvider, serve
@@ -91,8 +91,8 @@ def test_without_a_provider_there_is_no_such_sign_in(site: Site):
 
 
 def test_the_provider_is_configured_in_web_oidc_with_its_secret_in_the_environment(tmp_path):
-    from lifecycle.settings import load
-    from states.errors import InvalidInput
+    from scr.lifecycle.settings import load
+    from scr.states.errors import InvalidInput
 
     config = tmp_path / "scr.toml"
     config.write_text('[web.oidc]\nissuer = "https://login.example/tenant/v2.0"\n'

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import storage.types
+import scr.storage.types
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -33,23 +33,23 @@ def upgrade() -> None:
     sa.Column('definition_version', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('flags', sa.JSON(), nullable=False),
     sa.Column('round', sa.Integer(), nullable=False),
-    sa.Column('referred_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('state_entered_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('returns_due_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('referred_at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('state_entered_at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('returns_due_at', scr.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('meeting_date', sa.Date(), nullable=True),
     sa.Column('recommendation', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.Column('methodology', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
     sa.Column('lead_reviewer', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
-    sa.Column('commissioned_at', storage.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('decided_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('commissioned_at', scr.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', scr.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('report_title', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
-    sa.Column('completed_at', storage.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('notice_sent_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', scr.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('notice_sent_at', scr.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('scheduled_publication', sa.Date(), nullable=True),
-    sa.Column('published_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('published_at', scr.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('panel_notified_on', sa.Date(), nullable=True),
-    sa.Column('closed_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', scr.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('ref')
     )
@@ -58,7 +58,7 @@ def upgrade() -> None:
 
     op.create_table('user_audit',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('user_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
@@ -71,7 +71,7 @@ def upgrade() -> None:
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
     sa.Column('agency', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
     )
@@ -85,9 +85,9 @@ def upgrade() -> None:
     sa.Column('due', sa.Date(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('evidence', sa.Text(), nullable=True),
-    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('completed_at', storage.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('signed_off_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('completed_at', scr.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('signed_off_at', scr.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('signed_off_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
@@ -101,9 +101,9 @@ def upgrade() -> None:
     sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('round', sa.Integer(), nullable=False),
     sa.Column('agency', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
-    sa.Column('requested_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('due_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('returned_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('requested_at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('returned_at', scr.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('view', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.Column('summary', sa.Text(), nullable=True),
     sa.Column('returned_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
@@ -124,8 +124,8 @@ def upgrade() -> None:
     sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('reason', sa.Text(), nullable=True),
     sa.Column('params', sa.JSON(), nullable=False),
-    sa.Column('at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('due_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', scr.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('case_id', 'seq')
@@ -137,7 +137,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('held_on', sa.Date(), nullable=False),
-    sa.Column('recorded_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('recorded_at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('recorded_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
@@ -160,10 +160,10 @@ def upgrade() -> None:
     sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('next_attempt_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('claimed_until', storage.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('sent_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_until', scr.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', scr.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('history_seq', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
@@ -179,7 +179,7 @@ def upgrade() -> None:
     sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('output', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
     sa.Column('location', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-    sa.Column('recorded_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('recorded_at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
@@ -191,7 +191,7 @@ def upgrade() -> None:
     sa.Column('criminal', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('care', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('expected_conclusion', sa.Date(), nullable=True),
-    sa.Column('recorded_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('recorded_at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('case_id')
     )
@@ -219,11 +219,11 @@ def upgrade() -> None:
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('fires', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-    sa.Column('due_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('rule', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('armed_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('fired_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('armed_at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('fired_at', scr.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sequence', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from storage.chain import GENESIS, row_hash
+from scr.storage.chain import GENESIS, row_hash
 
 revision: str = "0002"
 down_revision: str | None = "0001"

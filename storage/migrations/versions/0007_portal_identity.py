@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import storage.types
+import scr.storage.types
 
 revision: str = '0007'
 down_revision: str | None = '0006'
@@ -25,7 +25,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table('sign_in_attempts',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('address_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('client_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id')
@@ -38,9 +38,9 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('used_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', scr.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_hash')
@@ -54,10 +54,10 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('csrf_token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('method', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_seen_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ended_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', scr.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_hash')

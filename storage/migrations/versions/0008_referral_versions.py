@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import storage.types
+import scr.storage.types
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("replaced_by", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("replaced_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("replaced_at", scr.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("case_id", "version"),

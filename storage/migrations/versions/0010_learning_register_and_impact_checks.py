@@ -15,7 +15,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import storage.types
+import scr.storage.types
 
 revision: str = '0010'
 down_revision: str | None = '0009'
@@ -32,7 +32,7 @@ def upgrade() -> None:
     sa.Column('finding', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('actions', sa.JSON(), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
-    sa.Column('recorded_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('recorded_at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('recorded_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
@@ -63,7 +63,7 @@ def upgrade() -> None:
     sa.Column('ends_on', sa.Date(), nullable=False),
     sa.Column('trained', sa.Integer(), nullable=False),
     sa.Column('actions', sa.JSON(), nullable=False),
-    sa.Column('recorded_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('recorded_at', scr.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('recorded_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from storage.types import document
+from scr.storage.types import document
 
 revision: str = "0011"
 down_revision: str | None = "0010"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from states.fingerprint import text
-from states.registry import REGISTRY
+from scr.states.fingerprint import text
+from scr.states.registry import REGISTRY
 
 FOLDER = Path(__file__).resolve().parent
 
