@@ -45,7 +45,7 @@ from scr.storage.tables import (
 
 __all__ = ["CaseRecord", "LockedCase", "every", "insert", "listing", "load", "load_by_id",
            "lock", "most_urgent", "new", "next_ref", "overdue", "own_facts", "refs", "save",
-           "set_head", "snapshot"]
+           "set_head", "snapshot", "snapshots"]
 
 _C = CASES
 _KEPT = tuple(n for n in CASES_FIELDS if n not in ("id", "version"))
@@ -156,30 +156,57 @@ def save(tx: Tx, case: CaseRecord) -> None:
 _R, _P, _L = REFERRALS, PROCEEDINGS, LEARNING_ITEMS
 _A, _M, _MA, _O, _X = AGENCY_REQUESTS, MEETINGS, MEETING_ATTENDANCE, OUTPUTS, ACTIONS
 _ID: Any = bindparam("case_id")
-# Every case has its proceedings, and a referral or a learning record: one statement reads
-# them all.
-_SNAP_REFERRAL = Prepared(select(
-    _P.c.criminal, _P.c.care, _P.c.inquest, _P.c.expected_conclusion,
-    _R.c.incident_date, _R.c.harm, _R.c.abuse, _R.c.agency_concern, _R.c.grounds, _R.c.route,
-    _R.c.referrer_agency, _R.c.criminal_proceedings, _R.c.aware_on, _R.c.looked_after,
-    _L.c.title, _L.c.source, _L.c.published_on, _L.c.themes, _L.c.relevant,
-).select_from(_P).outerjoin(_R, _R.c.case_id == _P.c.case_id)
-    .outerjoin(_L, _L.c.case_id == _P.c.case_id).where(_P.c.case_id == _ID))
-_SNAP_AGENCIES = Prepared(select(
-    _A.c.agency, _A.c.round, _A.c.requested_at, _A.c.due_at, _A.c.returned_at, _A.c.view,
-).where(_A.c.case_id == _ID).order_by(_A.c.round, _A.c.id))
+# The snapshot's reads, each written once for one case (`_ID`, prepared: the engine's hot
+# path) and for many (`IN (...)`: the inbox judges twenty cases at a time). Each row starts
+# with its case's id.
+def _head(case: Any) -> Any:
+    """Every case has its proceedings, and a referral or a learning record: one statement
+    reads them all."""
+    return select(
+        _P.c.case_id, _P.c.criminal, _P.c.care, _P.c.inquest, _P.c.expected_conclusion,
+        _R.c.incident_date, _R.c.harm, _R.c.abuse, _R.c.agency_concern, _R.c.grounds,
+        _R.c.route, _R.c.referrer_agency, _R.c.criminal_proceedings, _R.c.aware_on,
+        _R.c.looked_after,
+        _L.c.title, _L.c.source, _L.c.published_on, _L.c.themes, _L.c.relevant,
+    ).select_from(_P).outerjoin(_R, _R.c.case_id == _P.c.case_id) \
+        .outerjoin(_L, _L.c.case_id == _P.c.case_id).where(case(_P.c.case_id))
+
+
+def _agencies(case: Any) -> Any:
+    return select(_A.c.case_id, _A.c.agency, _A.c.round, _A.c.requested_at, _A.c.due_at,
+                  _A.c.returned_at, _A.c.view,
+                  ).where(case(_A.c.case_id)).order_by(_A.c.round, _A.c.id)
+
+
+def _meetings(case: Any, *since: Any) -> Any:
+    """One row per meeting and agency present (one with no agency for a meeting nobody
+    attended)."""
+    return select(_M.c.case_id, _M.c.id, _M.c.held_on, _M.c.recorded_at, _MA.c.agency) \
+        .outerjoin(_MA, _MA.c.meeting_id == _M.c.id) \
+        .where(case(_M.c.case_id), *since).order_by(_M.c.id)
+
+
+def _outputs(case: Any) -> Any:
+    return select(_O.c.case_id, _O.c.output).where(case(_O.c.case_id))
+
+
+def _actions(case: Any) -> Any:
+    return select(_X.c.case_id, _X.c.number, _X.c.agency, _X.c.owner, _X.c.due, _X.c.status,
+                  ).where(case(_X.c.case_id)).order_by(_X.c.number)
+
+
+def _one(column: Any) -> Any:
+    return column == _ID
+
+
 # Only the meetings of the current stay in the state count (CaseSnapshot.meetings): what
-# is read does not grow with the case's history. One row per meeting and agency present
-# (one with no agency for a meeting nobody attended), in one statement.
+# is read for one case does not grow with its history.
 _SINCE: Any = bindparam("entered", _M.c.recorded_at.type)
-_SNAP_MEETINGS = Prepared(select(_M.c.id, _M.c.held_on, _M.c.recorded_at, _MA.c.agency)
-                          .outerjoin(_MA, _MA.c.meeting_id == _M.c.id)
-                          .where(_M.c.case_id == _ID, _M.c.recorded_at >= _SINCE)
-                          .order_by(_M.c.id))
-_SNAP_OUTPUTS = Prepared(select(_O.c.output).where(_O.c.case_id == _ID))
-_SNAP_ACTIONS = Prepared(select(
-    _X.c.number, _X.c.agency, _X.c.owner, _X.c.due, _X.c.status,
-).where(_X.c.case_id == _ID).order_by(_X.c.number))
+_SNAP_REFERRAL = Prepared(_head(_one))
+_SNAP_AGENCIES = Prepared(_agencies(_one))
+_SNAP_MEETINGS = Prepared(_meetings(_one, _M.c.recorded_at >= _SINCE))
+_SNAP_OUTPUTS = Prepared(_outputs(_one))
+_SNAP_ACTIONS = Prepared(_actions(_one))
 
 
 def own_facts(case: CaseRecord) -> dict[str, Any]:
@@ -200,38 +227,71 @@ def own_facts(case: CaseRecord) -> dict[str, Any]:
 def snapshot(tx: Tx, case: CaseRecord) -> CaseSnapshot:
     """Everything guards and timers may look at, read in five statements."""
     ids = {"case_id": case.id}
-    r = _SNAP_REFERRAL.one(tx, ids)
+    since = {"case_id": case.id, "entered": case.state_entered_at}
+    return _snapshot(case, _SNAP_REFERRAL.one(tx, ids), _SNAP_AGENCIES.all(tx, ids),
+                     _SNAP_MEETINGS.all(tx, since), _SNAP_OUTPUTS.all(tx, ids),
+                     _SNAP_ACTIONS.all(tx, ids))
+
+
+def snapshots(tx: Tx, records: Sequence[CaseRecord]) -> dict[int, CaseSnapshot]:
+    """The snapshots of many cases, by case id, in five statements whatever their number
+    (the same as `snapshot` would give each)."""
+    if not records:
+        return {}
+    ids = [c.id for c in records]
+
+    def many(column: Any) -> Any:
+        return column.in_(ids)
+
+    def by_case(statement: Any) -> dict[int, list[Any]]:
+        grouped: dict[int, list[Any]] = {i: [] for i in ids}
+        for row in tx.execute(statement):
+            grouped[row[0]].append(row)
+        return grouped
+
+    heads = {row[0]: row for row in tx.execute(_head(many))}
+    agencies, meetings = by_case(_agencies(many)), by_case(_meetings(many))
+    outputs, actions = by_case(_outputs(many)), by_case(_actions(many))
+    return {c.id: _snapshot(c, heads.get(c.id), agencies[c.id],
+                            [m for m in meetings[c.id] if m[3] >= c.state_entered_at],
+                            outputs[c.id], actions[c.id])
+            for c in records}
+
+
+def _snapshot(case: CaseRecord, r: Sequence[Any] | None, agencies: Sequence[Any],
+              meetings: Sequence[Any], outputs: Sequence[Any],
+              actions: Sequence[Any]) -> CaseSnapshot:
+    """The snapshot from the rows read for it (each starting with the case's id)."""
     assert r is not None, f"case {case.ref} has no proceedings"
-    criminal, care, inquest, expected = r[:4]
+    criminal, care, inquest, expected = r[1:5]
     referral = learning = None
-    if r[4] is not None:
+    if r[5] is not None:
         (incident, harm, abuse, concern, grounds, route, referrer, criminal_proceedings,
-         aware_on, looked_after) = r[4:14]
+         aware_on, looked_after) = r[5:15]
         referral = ReferralFacts(incident, harm, abuse, concern, tuple(grounds), route,
                                  referrer, criminal_proceedings, aware_on, bool(looked_after))
     else:
-        title, source, published_on, themes, relevant = r[14:]
+        title, source, published_on, themes, relevant = r[15:]
         assert title is not None, f"case {case.ref} has neither referral nor learning record"
         learning = LearningFacts(title, source, published_on, tuple(themes), relevant)
-    since = {"case_id": case.id, "entered": case.state_entered_at}
-    meetings: dict[int, tuple[Any, Any, set[str]]] = {}
-    for meeting_id, held, recorded, agency in _SNAP_MEETINGS.all(tx, since):
-        present = meetings.setdefault(meeting_id, (held, recorded, set()))[2]
+    held: dict[int, tuple[Any, Any, set[str]]] = {}
+    for _, meeting_id, held_on, recorded, agency in meetings:
+        present = held.setdefault(meeting_id, (held_on, recorded, set()))[2]
         if agency is not None:
             present.add(agency)
     return CaseSnapshot(
         **own_facts(case),
         referral=referral,
         learning=learning,
-        agencies=tuple(AgencyAsk(*a) for a in _SNAP_AGENCIES.all(tx, ids)),
-        meetings=tuple(MeetingFacts(held, frozenset(present), recorded)
-                       for held, recorded, present in meetings.values()),
+        agencies=tuple(AgencyAsk(*a[1:]) for a in agencies),
+        meetings=tuple(MeetingFacts(held_on, frozenset(present), recorded)
+                       for held_on, recorded, present in held.values()),
         criminal=criminal,
         care=care,
         inquest=inquest,
         expected_conclusion=expected,
-        outputs=frozenset(o for (o,) in _SNAP_OUTPUTS.all(tx, ids)),
-        actions=tuple(ActionFacts(*a) for a in _SNAP_ACTIONS.all(tx, ids)),
+        outputs=frozenset(o for _, o in outputs),
+        actions=tuple(ActionFacts(*a[1:]) for a in actions),
     )
 
 

@@ -256,14 +256,19 @@ def _inbox(portal: Portal, who: Visitor) -> list[dict[str, Any]]:
         def hidden(case: cases.CaseRecord) -> bool:
             return not access.may_see(tx, who, case)
 
-        for case, due in cases.most_urgent(tx, states, limit=INBOX_SIZE, skip=hidden):
+        urgent = cases.most_urgent(tx, states, limit=INBOX_SIZE, skip=hidden)
+        # Every case's snapshot and pending timers at once: a fixed number of statements
+        # however many cases the inbox shows.
+        snapshots = cases.snapshots(tx, [case for case, _ in urgent])
+        pending = timers.pending_of(tx, list(snapshots))
+        for case, due in urgent:
             process = processes.of(case)
-            snapshot = cases.snapshot(tx, case)
+            snapshot = snapshots[case.id]
             mine = [v for v in judge_all(process, snapshot, actor=actor, now=now)
                     if v.role.ok and not v.guard_reasons]
             # The deadlines whose reminders and escalations go to this person.
             named = []
-            for timer in sorted(timers.pending(tx, case.id), key=lambda t: t.due_at):
+            for timer in sorted(pending[case.id], key=lambda t: t.due_at):
                 spec = process.definition.timer(timer.ladder)
                 level = spec.level(timer.level) if spec else None
                 if level is None or timer.state != case.state:

@@ -30,3 +30,25 @@ def test_a_form_and_its_redirect_cost_no_more_statements_than_they_did(site: Sit
         page = c.get(done.headers["location"])
     assert done.status_code == 303 and page.status_code == 200
     assert 0 < len(seen) <= FORM_CEILING, "\n".join(seen)
+
+
+def test_the_inbox_reads_the_same_number_of_statements_for_two_cases_as_for_six(site: Site):
+    """Each case's snapshot and pending timers are read for all the inbox's cases at once
+    (storage.cases.snapshots, storage.timers.pending_of): more cases, no more statements
+    than the reading of the case rows themselves."""
+    c = sign_in(site, BM_MAIL)
+
+    def inbox_cost() -> int:
+        with counted() as seen:
+            page = c.get("/")
+        assert page.status_code == 200
+        return len(seen)
+
+    refs = [site.board.refer(at=site.now) for _ in range(2)]
+    two = inbox_cost()
+    refs += [site.board.refer(at=site.now) for _ in range(4)]
+    six = inbox_cost()
+    page = c.get("/").text
+    assert all(ref in page for ref in refs)
+    # most_urgent reads each case's row by its id as it walks the deadlines: one a case.
+    assert six - two == 4

@@ -1,0 +1,64 @@
+"""Many cases' snapshots read at once (storage.cases.snapshots, which the portal's inbox
+uses) are the snapshots read one by one, in a fixed number of statements, on SQLite and on
+PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from scr.states.enums import State
+from scr.storage import cases, timers
+from scr.storage.db import reading
+from tests.board import BELOW_THRESHOLD, CHAIR, QUORUM, SUBCHAIR
+from tests.conftest import T0
+from tests.statements import counted
+
+
+def _cases_in_many_states(board) -> list[str]:
+    """Cases at each point of the usual path, one learning record, and one referred back
+    by the chair (its sub-group meeting is of an earlier stay in the state)."""
+    refs = []
+    for target in (State.REFERRAL, State.INFORMATION_REQUEST, State.CHAIR_DECISION,
+                   State.PUBLISHED, State.ACTIONS_SIGNED_OFF):
+        ref = board.refer(at=T0)
+        board.walk(ref, target, at=T0)
+        refs.append(ref)
+    refs.append(board.refer(BELOW_THRESHOLD, at=T0))
+    back = board.refer(at=T0)
+    t = board.walk(back, State.CHAIR_DECISION, at=T0)
+    board.fire(back, "refer_back", at=t + timedelta(hours=1), by=CHAIR, reason="more needed")
+    board.fire(back, "record_meeting", at=t + timedelta(hours=2), by=SUBCHAIR,
+               date=(t + timedelta(hours=2)).date().isoformat(), attendees=QUORUM)
+    refs.append(back)
+    return refs
+
+
+def test_the_snapshots_of_many_cases_are_each_ones_own(any_board):
+    refs = _cases_in_many_states(any_board)
+    with reading(any_board.db) as tx:
+        records = [cases.load(tx, ref) for ref in refs]
+        one_by_one = {c.id: cases.snapshot(tx, c) for c in records}
+        with counted() as seen:
+            together = cases.snapshots(tx, records)
+    assert together == one_by_one
+    assert len(seen) == 5
+    assert {s.state for s in together.values()} >= {"referral", "chair_decision", "published"}
+    assert any(s.meetings for s in together.values())
+    assert any(s.actions for s in together.values()) and any(s.outputs for s in together.values())
+
+
+def test_the_pending_timers_of_many_cases_are_each_ones_own(any_board):
+    refs = _cases_in_many_states(any_board)
+    with reading(any_board.db) as tx:
+        ids = [cases.load(tx, ref).id for ref in refs]
+        one_by_one = {i: sorted(timers.pending(tx, i), key=lambda t: t.id) for i in ids}
+        together = {i: sorted(ts, key=lambda t: t.id)
+                    for i, ts in timers.pending_of(tx, ids).items()}
+    assert together == one_by_one
+    assert sum(len(ts) for ts in together.values()) > len(ids)
+
+
+def test_no_cases_no_statements(board):
+    with reading(board.db) as tx, counted() as seen:
+        assert cases.snapshots(tx, []) == {} and timers.pending_of(tx, []) == {}
+    assert seen == []
