@@ -27,6 +27,7 @@ from scr.states.case import (
 )
 from scr.states.errors import Conflict, NotFound
 from scr.storage.db import CONFLICT, Tx
+from scr.storage.facts import Whole
 from scr.storage.prepared import Prepared
 from scr.storage.tables import (
     ACTIONS,
@@ -45,7 +46,7 @@ from scr.storage.tables import (
 
 __all__ = ["CaseRecord", "LockedCase", "every", "insert", "listing", "load", "load_by_id",
            "lock", "most_urgent", "new", "next_ref", "overdue", "own_facts", "refs", "save",
-           "set_head", "snapshot", "snapshots"]
+           "set_head", "snapshot", "snapshot_of", "snapshots"]
 
 _C = CASES
 _KEPT = tuple(n for n in CASES_FIELDS if n not in ("id", "version"))
@@ -231,6 +232,27 @@ def snapshot(tx: Tx, case: CaseRecord) -> CaseSnapshot:
     return _snapshot(case, _SNAP_REFERRAL.one(tx, ids), _SNAP_AGENCIES.all(tx, ids),
                      _SNAP_MEETINGS.all(tx, since), _SNAP_OUTPUTS.all(tx, ids),
                      _SNAP_ACTIONS.all(tx, ids))
+
+
+def snapshot_of(case: CaseRecord, whole: Whole) -> CaseSnapshot:
+    """The snapshot from the case's facts read whole (storage.facts.whole) for its page or
+    its document: the same as `snapshot` reads."""
+    p, r, li = whole.proceedings, whole.referral, whole.learning
+    head = (case.id, p.criminal, p.care, p.inquest, p.expected_conclusion,
+            *((r.incident_date, r.harm, r.abuse, r.agency_concern, r.grounds, r.route,
+               r.referrer_agency, r.criminal_proceedings, r.aware_on, r.looked_after)
+              if r is not None else (None,) * 10),
+            *((li.title, li.source, li.published_on, li.themes, li.relevant)
+              if li is not None else (None,) * 5))
+    meetings = [(case.id, i, held_on, recorded, agency)
+                for i, (held_on, recorded, present) in enumerate(whole.meetings)
+                if recorded >= case.state_entered_at for agency in (present or [None])]
+    return _snapshot(case, head,
+                     [(case.id, a.agency, a.round, a.requested_at, a.due_at, a.returned_at,
+                       a.view) for a in whole.asks],
+                     meetings, [(case.id, o.output) for o in whole.outputs],
+                     [(case.id, a.number, a.agency, a.owner, a.due, a.status)
+                      for a in whole.actions])
 
 
 def snapshots(tx: Tx, records: Sequence[CaseRecord]) -> dict[int, CaseSnapshot]:

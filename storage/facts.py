@@ -9,24 +9,30 @@ Writes are prepared statements (storage.prepared): they are on the hot path.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, bindparam, func, select, update
+from sqlalchemy import JSON, Table, bindparam, func, select, update
 
 from scr.states.enums import ActionStatus
+from scr.storage import learning
 from scr.storage.db import Tx
 from scr.storage.prepared import Prepared, inserting
 from scr.storage.tables import (
     ACTIONS,
     AGENCY_REQUESTS,
+    AUDITS,
+    LEARNING_ITEMS,
     MEETING_ATTENDANCE,
     MEETINGS,
     OUTPUTS,
     PROCEEDINGS,
     REFERRAL_VERSIONS,
     REFERRALS,
+    TRAININGS,
 )
 
 _A, _M, _MA, _O = AGENCY_REQUESTS, MEETINGS, MEETING_ATTENDANCE, OUTPUTS
@@ -225,3 +231,83 @@ def routes(tx: Tx) -> dict[int, str]:
     """Each case's referral route, by case id."""
     return {case_id: route for case_id, route in tx.execute(_ROUTES)}
 
+
+
+# ------------------------------------------------------------------- the whole case
+@dataclass(frozen=True)
+class Whole:
+    """Everything stored about a case beside its own row, its timers and its history, read
+    once for its page or its document (`whole`); the snapshot guards read is made from it
+    too (storage.cases.snapshot_of). Rows have every column of their table, by name."""
+
+    referral: Any | None  # None for a learning record
+    proceedings: Any
+    learning: Any | None  # the learning record of a `learning` case
+    asks: Sequence[Any]  # by round, then the order asked
+    meetings: Sequence[tuple[date, datetime, list[str]]]  # held, recorded, agencies present
+    outputs: Sequence[Any]
+    actions: Sequence[Any]  # by number
+    audits: Sequence[Any]  # each with its case's ref, by number
+    trainings: Sequence[Any]
+    has_earlier_summaries: bool  # read them with summary_versions, for those who may
+
+
+def _named(table: Table, prefix: str) -> tuple[Any, list[Any]]:
+    return (namedtuple(table.name.title().replace("_", ""), list(table.c.keys())),
+            [c.label(f"{prefix}{c.key}") for c in table.c])
+
+
+def _row(kind: Any, values: Sequence[Any]) -> Any:
+    """The row of an outer join's table, or None where the case has none (no case_id)."""
+    row = kind(*values)
+    return row if row.case_id is not None else None
+
+
+_LI, _AU, _TR = LEARNING_ITEMS, AUDITS, TRAININGS
+_PROCEEDINGS_ROW, _P_COLS = _named(_P, "p_")
+_REFERRAL_ROW, _R_COLS = _named(_R, "r_")
+_LEARNING_ROW, _L_COLS = _named(_LI, "l_")
+_PRESENT = ("audits", "trainings", "versions")
+# One row a case: its proceedings (every case has them), its referral or its learning record
+# (the other's columns come back empty), and whether it has rows in the tables most cases
+# have none in.
+_WHOLE_HEAD = select(
+    *_P_COLS, *_R_COLS, *_L_COLS,
+    *(select(table.c.case_id).where(table.c.case_id == _CASE_ID).exists().label(name)
+      for name, table in zip(_PRESENT, (_AU, _TR, _V), strict=True)),
+).select_from(_P).outerjoin(_R, _R.c.case_id == _P.c.case_id).outerjoin(
+    _LI, _LI.c.case_id == _P.c.case_id).where(_P.c.case_id == _CASE_ID)
+# Meetings with who attended, in one statement: a meeting's row once per agency present
+# (once, with no agency, if none was).
+_WHOLE_MEETINGS = select(_M.c.id, _M.c.held_on, _M.c.recorded_at, _MA.c.agency).outerjoin(
+    _MA, _MA.c.meeting_id == _M.c.id).where(_M.c.case_id == _CASE_ID).order_by(
+    _M.c.id, _MA.c.agency)
+
+
+def whole(tx: Tx, case_id: int) -> Whole:
+    """The case's facts beside its row, in five statements (seven when it has audits or
+    training recorded)."""
+    ids = {"case_id": case_id}
+    head = tx.execute(_WHOLE_HEAD, ids).one()
+    n_p, n_r, n_l = len(_P_COLS), len(_R_COLS), len(_L_COLS)
+    proceedings_row = _PROCEEDINGS_ROW(*head[:n_p])
+    referral_values = head[n_p:n_p + n_r]
+    learning_values = head[n_p + n_r:n_p + n_r + n_l]
+    has_audits, has_trainings, has_versions = head[n_p + n_r + n_l:]
+    held: dict[int, tuple[date, datetime, list[str]]] = {}
+    for meeting_id, held_on, recorded_at, agency in tx.execute(_WHOLE_MEETINGS, ids):
+        present = held.setdefault(meeting_id, (held_on, recorded_at, []))[2]
+        if agency is not None:
+            present.append(agency)
+    return Whole(
+        referral=_row(_REFERRAL_ROW, referral_values),
+        proceedings=proceedings_row,
+        learning=_row(_LEARNING_ROW, learning_values),
+        asks=tx.execute(_ASKS_READ, ids).all(),
+        meetings=list(held.values()),
+        outputs=tx.execute(_OUTPUTS_READ, ids).all(),
+        actions=tx.execute(_ACTIONS_READ, ids).all(),
+        audits=learning.audits(tx, case_id) if has_audits else [],
+        trainings=learning.trainings(tx, case_id) if has_trainings else [],
+        has_earlier_summaries=bool(has_versions),
+    )

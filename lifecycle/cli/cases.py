@@ -126,8 +126,8 @@ def fired(app: App, ref: str, trigger: str, params: dict[str, Any], reason: str 
         done = app.engine.fire(tx, ref, trigger, actor=actor, params=params, reason=reason,
                                now=app.now(), expect_version=expect_version)
         case, before = done.case, done.before.state
-        doc = documents.case_document(tx, app.processes.of(case), case, reader=None,
-                                      snapshot=done.after) if document else None
+        doc = documents.case_document(tx, app.processes.of(case), case,
+                                      reader=None) if document else None
     moved = f"{before} → {case.state}" if before != case.state else f"still {case.state}"
     text = f"{case.ref}: {trigger} done; {moved} (version {case.version})"
     if done.pending:

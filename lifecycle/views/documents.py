@@ -13,11 +13,11 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from scr.states.case import Actor, CaseSnapshot
+from scr.states.case import Actor
 from scr.states.enums import Role
 from scr.states.facts import Fact, FactType
 from scr.states.words import timer_label, value_label
-from scr.storage import cases, facts, history, learning, timers
+from scr.storage import cases, facts, history, timers
 from scr.storage.cases import CaseRecord
 from scr.storage.db import Tx
 from scr.storage.outbox import OutboxRecord
@@ -54,16 +54,17 @@ def iso(value: date | datetime | None) -> str | None:
 
 
 def case_document(tx: Tx, process: Process, case: CaseRecord, *,
-                  reader: Actor | None, snapshot: CaseSnapshot | None = None
+                  reader: Actor | None, whole: facts.Whole | None = None
                   ) -> dict[str, Any]:
     """Everything about a case, with the free text `reader` may read (None: none of it).
     Free text withheld leaves its key out: a return or evidence still shows that it was
-    given (`returned_at`, `completed_at`). `snapshot`: the case's snapshot when the caller
-    has it (the engine's, after a trigger), so it is not read again."""
+    given (`returned_at`, `completed_at`). `whole`: the case's facts when the caller has
+    read them (storage.facts.whole: the portal judges the case from the same read)."""
     definition = process.definition
-    snapshot = snapshot or cases.snapshot(tx, case)
-    referral = facts.referral(tx, case.id) if definition.referred else None
-    proceedings = facts.proceedings(tx, case.id)
+    whole = whole or facts.whole(tx, case.id)
+    snapshot = cases.snapshot_of(case, whole)
+    referral = whole.referral if definition.referred else None
+    proceedings = whole.proceedings
     doc: dict[str, Any] = {
         "ref": case.ref,
         "pseudonym": case.pseudonym,
@@ -91,7 +92,7 @@ def case_document(tx: Tx, process: Process, case: CaseRecord, *,
             "aware_on": iso(referral.aware_on),
             "looked_after": referral.looked_after,
         } if referral else None,
-        "learning": learning_entry(learning.item(tx, case.id), reader)
+        "learning": learning_entry(whole.learning, reader)
         if not definition.referred else None,
         "timers": [
             {"name": t.name, "due_at": iso(t.due_at), "status": t.status, "rule": t.rule,
@@ -104,11 +105,11 @@ def case_document(tx: Tx, process: Process, case: CaseRecord, *,
              "due_at": iso(a.due_at), "returned_at": iso(a.returned_at), "view": a.view,
              **({"summary": a.summary} if a.summary is not None
                 and reads_agency_text(reader, a.agency) else {})}
-            for a in facts.asks(tx, case.id)
+            for a in whole.asks
         ],
         "returns_due_at": iso(case.returns_due_at),
         "meetings": [{"date": iso(held_on), "attendees": present}
-                     for held_on, present in facts.meetings(tx, case.id)],
+                     for held_on, _, present in whole.meetings],
         "recommendation": case.recommendation,
         "methodology": case.methodology,
         "lead_reviewer": case.lead_reviewer,
@@ -123,7 +124,7 @@ def case_document(tx: Tx, process: Process, case: CaseRecord, *,
         },
         "outputs": [
             {"output": o.output, "location": o.location, "recorded_at": iso(o.recorded_at)}
-            for o in facts.outputs(tx, case.id)
+            for o in whole.outputs
         ],
         "notice_sent_at": iso(case.notice_sent_at),
         "scheduled_publication": iso(case.scheduled_publication),
@@ -135,17 +136,18 @@ def case_document(tx: Tx, process: Process, case: CaseRecord, *,
              "completed_at": iso(a.completed_at), "signed_off_at": iso(a.signed_off_at),
              **({"evidence": a.evidence} if a.evidence is not None
                 and reads_agency_text(reader, a.agency) else {})}
-            for a in facts.actions(tx, case.id)
+            for a in whole.actions
         ],
-        "audits": [audit_entry(a, reader) for a in learning.audits(tx, case.id)],
-        "training": [training_entry(t) for t in learning.trainings(tx, case.id)],
+        "audits": [audit_entry(a, reader) for a in whole.audits],
+        "training": [training_entry(t) for t in whole.trainings],
     }
     if referral is not None and reads_referral(reader):
         doc["referral"]["summary"] = referral.summary
         doc["referral"]["earlier_summaries"] = [
             {"version": v.version, "summary": v.summary, "replaced_by": v.replaced_by,
              "replaced_at": iso(v.replaced_at)}
-            for v in facts.summary_versions(tx, case.id)]
+            for v in (facts.summary_versions(tx, case.id) if whole.has_earlier_summaries
+                      else ())]
     return doc
 
 

@@ -19,7 +19,7 @@ from scr.lifecycle.web.identity import Visitor
 from scr.lifecycle.web.portal import Portal, checked_form
 from scr.states.errors import Conflict, InvalidInput, NotFound, Refused
 from scr.states.process import DEADLINE_LEVELS
-from scr.storage import cases
+from scr.storage import cases, facts
 from scr.storage.db import Tx, reading, transaction
 
 INBOX_SIZE = 20  # the most urgent cases an inbox shows (the rest: /cases, /overdue)
@@ -124,9 +124,10 @@ def _case(portal: Portal, who: Visitor, ref: str) -> dict[str, Any]:
     with reading(portal.app.db()) as tx:  # the case read once: its page and what may be done
         case = _visible(tx, who, ref)
         process = portal.app.processes.of(case)
-        snapshot = cases.snapshot(tx, case)
+        whole = facts.whole(tx, case.id)
+        snapshot = cases.snapshot_of(case, whole)
         doc = access.trimmed(who, documents.case_document(tx, process, case, reader=who.actor,
-                                                          snapshot=snapshot))
+                                                          whole=whole))
         history = documents.history_document(tx, case)
     verdicts = judge_all(process, snapshot, actor=who.actor, now=portal.now())
     actions = [v for v in verdicts if v.role.ok]

@@ -7,15 +7,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from scr.states.enums import State
-from scr.storage import cases, timers
-from scr.storage.db import reading
-from tests.board import BELOW_THRESHOLD, CHAIR, QUORUM, SUBCHAIR
+from scr.storage import cases, facts, timers
+from scr.storage.db import reading, transaction
+from tests.board import BELOW_THRESHOLD, BM, CHAIR, QUORUM, SUBCHAIR
 from tests.conftest import T0
+from tests.lifecycle.test_learning import NATIONAL
 from tests.statements import counted
 
 
 def _cases_in_many_states(board) -> list[str]:
-    """Cases at each point of the usual path, one learning record, and one referred back
+    """Cases at each point of the usual path, one below the threshold, a learning record
+    from elsewhere (tests/lifecycle/test_learning.py), and one referred back
     by the chair (its sub-group meeting is of an earlier stay in the state)."""
     refs = []
     for target in (State.REFERRAL, State.INFORMATION_REQUEST, State.CHAIR_DECISION,
@@ -24,6 +26,9 @@ def _cases_in_many_states(board) -> list[str]:
         board.walk(ref, target, at=T0)
         refs.append(ref)
     refs.append(board.refer(BELOW_THRESHOLD, at=T0))
+    with transaction(board.db) as tx:
+        refs.append(board.engine.refer(tx, actor=board.actor(BM), params=NATIONAL, now=T0,
+                                       process_name="learning").ref)
     back = board.refer(at=T0)
     t = board.walk(back, State.CHAIR_DECISION, at=T0)
     board.fire(back, "refer_back", at=t + timedelta(hours=1), by=CHAIR, reason="more needed")
@@ -62,3 +67,18 @@ def test_no_cases_no_statements(board):
     with reading(board.db) as tx, counted() as seen:
         assert cases.snapshots(tx, []) == {} and timers.pending_of(tx, []) == {}
     assert seen == []
+
+
+def test_the_snapshot_made_from_the_whole_case_is_the_one_read(any_board):
+    """The portal's case page judges what may be done from the facts it read for the page
+    (storage.facts.whole), not from a second read: the two must agree."""
+    refs = _cases_in_many_states(any_board)
+    with reading(any_board.db) as tx:
+        records = [cases.load(tx, ref) for ref in refs]
+        read = {c.id: cases.snapshot(tx, c) for c in records}
+        with counted() as seen:
+            wholes = {c.id: facts.whole(tx, c.id) for c in records}
+        made = {c.id: cases.snapshot_of(c, wholes[c.id]) for c in records}
+    assert made == read
+    assert len(seen) == 5 * len(records)  # no audits or training recorded on these
+    assert sum(1 for w in wholes.values() if w.referral is None and w.learning) == 1
