@@ -122,3 +122,24 @@ def latency(folder: Path, *, timers: int = 12) -> dict[str, float]:
     if len(delays) != len(ids):
         raise RuntimeError(f"only {len(delays)} of {len(ids)} timers fired")
     return {"timer_latency_s": median(delays), "timer_latency_max_s": max(delays)}
+
+
+def main(argv: list[str]) -> int:
+    """`python -m bench.daemon [RUNS]`: the timer-latency bench alone, RUNS times (3)."""
+    import logging
+    import tempfile
+
+    from scr.lifecycle import log
+
+    log.configure(level=logging.WARNING)
+    runs = int(argv[0]) if argv else 3
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="scr-bench-") as folder:
+            figures = latency(Path(folder))
+        print(f"timer latency: median {figures['timer_latency_s'] * 1000:.1f} ms, "
+              f"max {figures['timer_latency_max_s'] * 1000:.1f} ms", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,22 +1,35 @@
 """`scr daemon`: fire the timers and deliver the outbox as they fall due; until SIGTERM or
 SIGINT.
 
-APScheduler 3 is only the clock, with its job store in memory: timers are rows in the
+APScheduler 3 is the daemon's clock, with its job store in memory: timers are rows in the
 database, never scheduler jobs, so nothing is lost with the process and several daemons
-never share a job store. The daemon runs two lanes, each on a worker thread of its own, so
-that a mail server that hangs never holds up a deadline (the Panel's notification, an
-automatic submission, a scheduled publication):
+never share a job store. The daemon runs two lanes, each one job on an executor of its own
+with one worker thread, so that a mail server that hangs never holds up a deadline (the
+Panel's notification, an automatic submission, a scheduled publication):
 
-- timers (`wake`): a `heartbeat` every `daemon_interval` seconds (15 by default) from
-  start-up, and a one-off at the earliest pending timer, replaced after every wake, so a
-  timer fires within moments of falling due;
-- mail (`deliver`): a `mail-heartbeat` at the same interval, a one-off at the earliest
-  outbox retry, and a run at once whenever the timers queued mail. It delivers batch after
-  batch until none is due, but stops at the first batch that cannot reach the mail server:
-  a server down or silent costs one connection timeout a wake, not one a batch.
+- timers (job `timers`, running `wake`): fires what is due, then reads the earliest pending
+  timer;
+- mail (job `mail`, running `deliver`): delivers batch after batch until none is due, but
+  stops at the first batch that cannot reach the mail server (a server down or silent costs
+  one connection timeout a run, not one a batch), then reads the earliest outbox retry.
 
-Every job has `misfire_grace_time=None` (no misfire limit: a late wake still runs),
-`coalesce=True` and `max_instances=1`.
+Each lane's job has an interval trigger of `daemon_interval` seconds (15 by default): its
+heartbeat, so a lane runs at least that often whatever the database says. After each run the
+lane's next run is brought forward to the due moment the run read, when that comes before the
+heartbeat, with `Job.modify(next_run_time=...)` (APScheduler's user guide, "Modifying
+jobs"); a timer therefore fires within moments of falling due. When the timers queue mail,
+the mail lane's next run is moved to now. The move is made by a listener of
+EVENT_JOB_EXECUTED and EVENT_JOB_ERROR ("Scheduler events"), not by the run itself: the
+executor dispatches those events once it no longer counts the run as running, whereas a
+run moved to a moment before its own end would be skipped by `max_instances=1` ("Limiting
+the number of concurrently executing instances of a job") and wait for the heartbeat.
+
+The due moments are not a trigger's: APScheduler asks a trigger for the next fire time when
+it hands a run to the executor, before the run, under the lock of its job stores; the timers
+about to fire are still pending then, and a database that hangs would hold up both lanes.
+
+Both jobs have `misfire_grace_time=None` (no misfire limit: a late run still runs),
+`coalesce=True` (runs missed while the lane was busy become one) and `max_instances=1`.
 
 Stopping: SIGTERM or SIGINT sets an event; the sweep and the delivery ask it between claims
 (one timer's transaction, one delivery batch), so the current claim finishes and commits and
@@ -40,7 +53,6 @@ and each timer still fires once (see lifecycle.runtime.sweep).
 from __future__ import annotations
 
 import fcntl
-import itertools
 import os
 import signal
 import threading
@@ -62,8 +74,12 @@ from scr.states.errors import Refused
 from scr.storage import outbox
 from scr.storage.db import Database, reading, redact, sqlite_file
 
-# A due moment is woken for slightly after it, so the wake's `now` is past it.
-WAKE_SLACK = timedelta(milliseconds=20)
+# A due moment is woken for slightly after it, so the wake's `now` is past it. The scheduler
+# never runs a job before its next run time by the wall clock, and the daemon's clock reads
+# the wall clock (or an override advancing with the monotonic clock, mapped back by
+# Clock.real at each move), so a couple of milliseconds is enough; a wake early all the
+# same finds the timer still ahead and moves the lane's next run to it again.
+WAKE_SLACK = timedelta(milliseconds=2)
 # How long a stop waits for the wake in progress (one claim, or one delivery batch).
 STOP_GRACE = 8.0
 
@@ -119,33 +135,16 @@ class Daemon:
         self._sweeping = threading.Lock()  # held by the timers' wake in progress
         self._delivering = threading.Lock()  # held by the mail's wake in progress
         self._mail_waiting = threading.Event()  # new mail queued since delivery last looked
-        self._numbers = itertools.count(1)
-        self._due_ids: dict[str, str | None] = {TIMERS: None, MAIL: None}
+        self._unreachable = False  # the mail lane's last run could not reach the server
+        # The wall-clock moment each lane's last run found next due (None: nothing ahead).
+        self._ahead: dict[str, datetime | None] = {TIMERS: None, MAIL: None}
 
     # ------------------------------------------------------------------------ running
     def run(self) -> Totals:
         """Run until SIGTERM or SIGINT (or `stop()`); returns what was done."""
-        from apscheduler.executors.pool import ThreadPoolExecutor
-        from apscheduler.jobstores.memory import MemoryJobStore
-        from apscheduler.schedulers.background import BackgroundScheduler
-
-        # One worker thread a lane: the timers' wakes never overlap each other, nor the
-        # mail's each other, and a mail server that hangs never holds up a deadline.
-        self._scheduler = BackgroundScheduler(
-            jobstores={"default": MemoryJobStore()},
-            executors={TIMERS: ThreadPoolExecutor(max_workers=1),
-                       MAIL: ThreadPoolExecutor(max_workers=1)},
-            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
-            timezone=UTC,
-        )
-        start = datetime.now(UTC)
-        self._scheduler.add_job(self.wake, "interval", seconds=self.interval, id="heartbeat",
-                                next_run_time=start, executor=TIMERS)
-        self._scheduler.add_job(self.deliver, "interval", seconds=self.interval,
-                                id="mail-heartbeat", next_run_time=start, executor=MAIL)
         received: list[str] = []
         with _signals(self.stopping, received):
-            self._scheduler.start()
+            self.start()
             log.get(pid=os.getpid()).info(
                 "daemon.started", database=redact(self.settings.database_url),
                 interval_s=self.interval, now=self.clock.now().isoformat())
@@ -156,10 +155,35 @@ class Daemon:
         log.get(pid=os.getpid()).info("daemon.stopped", **self.totals.as_dict())
         return self.totals
 
+    def start(self) -> None:
+        """Start the scheduler with the two lanes' jobs, both due at once."""
+        from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.jobstores.memory import MemoryJobStore
+        from apscheduler.schedulers.background import BackgroundScheduler
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        # One worker thread a lane: the timers' wakes never overlap each other, nor the
+        # mail's each other, and a mail server that hangs never holds up a deadline.
+        self._scheduler = BackgroundScheduler(
+            jobstores={"default": MemoryJobStore()},
+            executors={TIMERS: ThreadPoolExecutor(max_workers=1),
+                       MAIL: ThreadPoolExecutor(max_workers=1)},
+            timezone=UTC,
+        )
+        start = datetime.now(UTC)
+        for lane, wake in ((TIMERS, self.wake), (MAIL, self.deliver)):
+            self._scheduler.add_job(
+                wake, IntervalTrigger(seconds=self.interval, timezone=UTC), id=lane,
+                name=lane, executor=lane, next_run_time=start, misfire_grace_time=None,
+                coalesce=True, max_instances=1)
+        self._scheduler.add_listener(self._ran, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+        self._scheduler.start()
+
     def _finish(self) -> None:
         """Wait for the wakes in progress to finish their current claim, and keep others
-        from starting, before the scheduler shuts down: a wake booking its next run needs
-        the scheduler's job-store lock, which shutdown holds while it waits."""
+        from starting, before the scheduler shuts down (without waiting for its worker
+        threads: a delivery stuck on a silent server is abandoned, see below)."""
         if not self._sweeping.acquire(timeout=STOP_GRACE):
             log.get(pid=os.getpid()).error("daemon.stop_forced", waited_s=STOP_GRACE)
             os._exit(1)  # the open transaction dies with the connection: nothing half-done
@@ -178,8 +202,13 @@ class Daemon:
     def stop(self) -> None:
         self.stopping.set()
 
+    def next_run(self, lane: str) -> datetime | None:
+        """When the scheduler will next run the lane (`TIMERS` or `MAIL`), wall clock."""
+        job = self._scheduler.get_job(lane) if self._scheduler is not None else None
+        return job.next_run_time if job is not None else None
+
     def wake(self) -> None:
-        """One wake of the timers: fire what is due, then book the next due moment. Mail
+        """One wake of the timers: fire what is due, then read the next due moment. Mail
         the timers queued is the mail lane's, which is told of it."""
         fired = 0
         with self._sweeping:
@@ -192,30 +221,27 @@ class Daemon:
                 log.get().error("daemon.wake_failed", error=exc.__class__.__name__,
                                 detail=log.redact_text(str(exc))[:200])
             finally:
-                self._book(TIMERS, self.wake, next_due)
+                self._ahead[TIMERS] = self._next(TIMERS, next_due)
         if fired:
             self._kick_mail()
 
     def deliver(self) -> None:
         """One wake of the mail: deliver what is due, batch by batch, until none is left or
-        the server cannot be reached; again at once if the timers queued more meanwhile."""
-        while True:
-            unreachable = False
-            with self._delivering:
-                if self.stopping.is_set():
-                    return
-                self._mail_waiting.clear()
-                try:
-                    unreachable = self._deliver_due()
-                except Exception as exc:
-                    self.totals.errors += 1
-                    log.get().error("daemon.delivery_failed", error=exc.__class__.__name__,
-                                    detail=log.redact_text(str(exc))[:200])
-                finally:
-                    self._book(MAIL, self.deliver, next_delivery)
-            # A server found unreachable is tried again at the next heartbeat, not at once.
-            if unreachable or not self._mail_waiting.is_set():
+        the server cannot be reached, then read the next retry moment. Mail the timers
+        queued meanwhile has the lane run again at once (see `_ran`)."""
+        with self._delivering:
+            if self.stopping.is_set():
                 return
+            self._mail_waiting.clear()
+            self._unreachable = False
+            try:
+                self._unreachable = self._deliver_due()
+            except Exception as exc:
+                self.totals.errors += 1
+                log.get().error("daemon.delivery_failed", error=exc.__class__.__name__,
+                                detail=log.redact_text(str(exc))[:200])
+            finally:
+                self._ahead[MAIL] = self._next(MAIL, next_delivery)
 
     def _sweep(self) -> int:
         self.totals.wakes += 1
@@ -239,51 +265,57 @@ class Daemon:
                 break
         return False
 
-    def _kick_mail(self) -> None:
-        """Have the mail lane look at the outbox now: a run of its own if it is idle; if it
-        is busy, the flag makes it look again when its run ends (it releases its lock before
-        it reads the flag, so no kick falls between the two)."""
-        self._mail_waiting.set()
-        if not self._delivering.locked():
-            self._add_once(MAIL, self.deliver, datetime.now(UTC))
+    def _next(self, lane: str, when: Callable[[Database], datetime | None]) -> datetime | None:
+        """The wall-clock moment to run the lane for its earliest due moment still ahead (a
+        pending timer, or an outbox retry); None if there is none, or none ahead.
 
-    def _book(self, lane: str, wake: Callable[[], None],
-              when: Callable[[Database], datetime | None]) -> None:
-        """Schedule the lane's `due` wake at its earliest moment still ahead (a pending
-        timer, or an outbox retry).
-
-        Anything already due and still pending after a wake is another daemon's (a locked
+        Anything already due and still pending after a run is another daemon's (a locked
         case) or failing; the heartbeat comes back to it, so the daemon never spins.
         """
-        if self.stopping.is_set() or self._scheduler is None:
-            return
         try:
             moment = when(self.db)
         except Exception as exc:
             log.get().warning("daemon.next_due_unknown", lane=lane,
                               error=exc.__class__.__name__)
-            return
-        if moment is None or moment <= self.clock.now():
-            return
-        previous = self._due_ids[lane]
-        self._due_ids[lane] = self._add_once(lane, wake, self.clock.real(moment + WAKE_SLACK))
-        try:
-            if previous is not None and self._scheduler.get_job(previous) is not None:
-                self._scheduler.remove_job(previous)
-        except Exception as exc:  # it ran meanwhile, or the scheduler is shutting down
-            log.get().debug("daemon.not_unbooked", error=exc.__class__.__name__)
-
-    def _add_once(self, lane: str, wake: Callable[[], None], at: datetime) -> str | None:
-        """A one-off run of `wake` on the lane's thread at `at`. A fresh id each time: the
-        wake now running still counts as an instance of the job it was started by, and
-        max_instances=1 would otherwise drop the next one."""
-        job_id = f"{lane}-{next(self._numbers)}"
-        try:
-            self._scheduler.add_job(wake, "date", run_date=at, id=job_id, executor=lane)
-        except Exception as exc:  # shutting down: the scheduler takes no more jobs
-            log.get().debug("daemon.not_booked", error=exc.__class__.__name__)
             return None
-        return job_id
+        if moment is None or moment <= self.clock.now():
+            return None
+        return self.clock.real(moment + WAKE_SLACK)
+
+    def _ran(self, event: Any) -> None:
+        """After a lane's run (EVENT_JOB_EXECUTED or EVENT_JOB_ERROR, dispatched once the
+        executor no longer counts the run as running): bring its next run forward to the
+        due moment it read, or to now for the mail lane if the timers queued mail since it
+        looked (unless the server was unreachable: then the heartbeat tries again)."""
+        lane = event.job_id
+        if lane not in self._ahead or self.stopping.is_set():
+            return
+        if lane == MAIL and self._mail_waiting.is_set() and not self._unreachable:
+            self._move(MAIL, datetime.now(UTC))
+        else:
+            self._move(lane, self._ahead[lane])
+
+    def _kick_mail(self) -> None:
+        """Have the mail lane look at the outbox now: its next run moved to now if it is
+        idle; if it is running, the flag has `_ran` move it once the run is over. No kick
+        is lost: the run clears the flag before it looks at the outbox, and `_ran` reads it
+        only after the executor has stopped counting the run, so a kick `_ran` misses finds
+        the lane free to run at once."""
+        self._mail_waiting.set()
+        if not self._delivering.locked():
+            self._move(MAIL, datetime.now(UTC))
+
+    def _move(self, lane: str, moment: datetime | None) -> None:
+        """Move the lane's next run to `moment` if that is before the run already set (the
+        heartbeat, or an earlier due moment): `Job.modify` wakes the scheduler."""
+        if moment is None or self.stopping.is_set() or self._scheduler is None:
+            return
+        try:
+            job = self._scheduler.get_job(lane)
+            if job is not None and job.next_run_time is not None and moment < job.next_run_time:
+                job.modify(next_run_time=moment)
+        except Exception as exc:  # the scheduler is shutting down
+            log.get().debug("daemon.not_moved", lane=lane, error=exc.__class__.__name__)
 
 
 def next_delivery(db: Database) -> datetime | None:

@@ -1,0 +1,174 @@
+"""The daemon's clock: each lane is one APScheduler job whose next run is the next due moment
+in the database (a pending timer, an outbox retry), or its heartbeat when that comes first;
+mail the timers queue moves the mail lane to now.
+
+The daemon runs in this process on a real SQLite database, with a real engine, delivering to
+a real SMTP server (aiosmtpd). Its clock is set a moment before a timer's due moment (T0 is a
+fixed date), so each test waits a second or two of real time at most, polling; the
+heartbeat is ten minutes, so anything that happens within the test did not wait for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.events import EVENT_JOB_EXECUTED
+from sqlalchemy import func, select, text, update
+
+from scr.lifecycle.runtime.daemon import MAIL, TIMERS, WAKE_SLACK, Clock, Daemon
+from scr.lifecycle.settings import MailSettings, Settings
+from scr.storage.db import transaction
+from scr.storage.models import History, Timer
+from scr.storage.tables import OUTBOX
+from tests import records
+from tests.board import Board
+from tests.cli.daemons import count_fired, wait_for
+from tests.conftest import T0
+
+HEARTBEAT = 600.0  # seconds: far beyond any test
+CLOSE = timedelta(milliseconds=50)  # two readings of the same moment, taken apart
+
+
+def settings_for(tmp_path: Path, port: int) -> Settings:
+    return Settings(mail=MailSettings(mail_dir=tmp_path / "mail",
+                                      smtp_url=f"smtp://127.0.0.1:{port}"))
+
+
+@contextmanager
+def running(board: Board, settings: Settings, now: datetime) -> Iterator[Daemon]:
+    """The daemon started with its clock at `now`; stopped as SIGTERM stops it."""
+    daemon = Daemon(board.db, board.engine, settings, clock=Clock(now), interval=HEARTBEAT)
+    daemon.start()
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+        daemon._finish()
+
+
+def aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def earliest_pending(board: Board) -> datetime:
+    with records.orm(board.db) as s:
+        due = s.execute(select(func.min(Timer.due_at)).where(Timer.status == "pending")
+                        ).scalar_one()
+    assert due is not None
+    return aware(due)
+
+
+def moved(daemon: Daemon, lane: str) -> datetime | None:
+    """The lane's next run, once it is no longer its heartbeat (well before it)."""
+    at = daemon.next_run(lane)
+    soon = datetime.now(UTC) + timedelta(seconds=HEARTBEAT / 2)
+    return at if at is not None and at < soon else None
+
+
+def test_after_a_wake_the_timers_lane_is_due_at_the_next_timer_then_at_its_heartbeat(
+        board, tmp_path, start_server):
+    """The first wake finds a reminder due 1.5 s ahead: the timers job's next run is moved
+    to that moment (not left at the heartbeat, ten minutes on), the reminder fires then,
+    and with the next pending timer days ahead the job's next run is its heartbeat, an
+    interval after the run that fired it."""
+    server = start_server()
+    board.refer(at=T0)
+    due = earliest_pending(board)
+    with running(board, settings_for(tmp_path, server.port), due - timedelta(seconds=1.5)) as d:
+        booked = wait_for(lambda: moved(d, TIMERS), timeout=5, what="the timers lane moved")
+        assert abs(booked - d.clock.real(due + WAKE_SLACK)) < CLOSE
+        assert count_fired(board.db) == 0
+        wait_for(lambda: d.totals.fired, timeout=10, what="the reminder")
+        with records.orm(board.db) as s:
+            row = s.execute(select(History).where(History.trigger == "timer")).scalar_one()
+        assert aware(row.due_at) == due
+        assert timedelta(0) <= aware(row.at) - due < timedelta(seconds=2)
+        assert earliest_pending(board) > d.clock.now() + timedelta(seconds=HEARTBEAT)
+        assert abs(d.next_run(TIMERS) - timedelta(seconds=HEARTBEAT) - booked) < CLOSE
+        assert d.totals.fired == 1 and d.totals.errors == 0
+
+
+def test_mail_the_timers_queue_moves_the_mail_lane_to_now(board, tmp_path, start_server):
+    """The mail lane has nothing to send and waits for its heartbeat; a reminder falls due,
+    and the e-mail its firing queues moves the mail lane's next run to that moment: the
+    message reaches the SMTP server within moments, and the lane waits for its heartbeat
+    again."""
+    server = start_server()
+    board.refer(at=T0)
+    with transaction(board.db) as tx:  # the referral's own e-mail is out of the way
+        tx.execute(update(OUTBOX).values(status="sent", sent_at=T0))
+    due = earliest_pending(board)
+    runs: list[datetime] = []
+    with running(board, settings_for(tmp_path, server.port), due - timedelta(seconds=1)) as d:
+        d._scheduler.add_listener(lambda e: runs.append(e.scheduled_run_time)
+                                  if e.job_id == MAIL else None, EVENT_JOB_EXECUTED)
+        wait_for(lambda: d.next_run(MAIL) and not moved(d, MAIL), timeout=5,
+                 what="the mail lane's first run")
+        first = d.next_run(MAIL)
+        wait_for(lambda: server.handler.received, timeout=10, what="the reminder's e-mail")
+        fired_at = d.clock.real(due)
+        kicked = wait_for(lambda: [at for at in runs if at >= fired_at], timeout=5,
+                          what="the end of the run that sent it")
+        assert kicked[0] < fired_at + timedelta(seconds=2)
+        assert "reminder" in server.handler.received[0].message["Subject"].lower()
+        wait_for(lambda: not moved(d, MAIL), timeout=5, what="the mail lane at rest")
+        assert d.next_run(MAIL) != first  # the heartbeat of the run that sent it
+        assert d.totals.delivered.sent >= 1 and d.totals.errors == 0
+
+
+def test_an_unreachable_mail_server_has_the_mail_lane_wait_for_the_retry(board, tmp_path,
+                                                                          unused_port):
+    """No server listens: the delivery counts a retry and the mail lane's next run is the
+    messages' next attempt (a minute on), neither now again nor left at the heartbeat."""
+    board.refer(at=T0)
+    pending = len(records.mail(board.db, status="pending"))
+    assert pending > 0
+    with running(board, settings_for(tmp_path, unused_port), T0 + timedelta(hours=1)) as d:
+        at = wait_for(lambda: moved(d, MAIL), timeout=10, what="the mail lane moved")
+        assert d.totals.delivered.retried == pending and d.totals.delivered.sent == 0
+        retry = min(r.next_attempt_at for r in records.mail(board.db, status="pending"))
+        retry = aware(retry)
+        assert retry > d.clock.now()
+        assert abs(at - d.clock.real(retry + WAKE_SLACK)) < CLOSE
+        assert d.next_run(MAIL) == at  # not run again meanwhile
+
+
+def test_a_stop_ends_the_scheduler_with_the_totals_kept(board, tmp_path, start_server):
+    """stop() and the grace logic of a SIGTERM leave the scheduler shut down, the lanes'
+    next runs unmoved by the wakes that end, and the totals counted."""
+    server = start_server()
+    board.refer(at=T0)
+    due = earliest_pending(board)
+    d = Daemon(board.db, board.engine, settings_for(tmp_path, server.port),
+               clock=Clock(due + timedelta(seconds=1)), interval=HEARTBEAT)
+    d.start()
+    try:
+        wait_for(lambda: d.totals.fired and server.handler.received, timeout=10,
+                 what="the reminder fired and its e-mail sent")
+    finally:
+        d.stop()
+        d._finish()
+    assert not d._scheduler.running
+    assert d.totals.as_dict()["fired"] == 1 and d.totals.errors == 0
+
+
+def test_a_failed_wake_is_counted_and_the_timers_lane_waits_for_its_heartbeat(
+        board, tmp_path, start_server):
+    """The timers' table is out of reach (renamed): the wake fails and is counted, the
+    timers lane is not moved to now again (no spinning) but waits for its heartbeat, and
+    the mail lane delivers the referral's e-mail all the same."""
+    server = start_server()
+    board.refer(at=T0)
+    pending = len(records.mail(board.db, status="pending"))
+    with board.db.begin() as conn:
+        conn.execute(text("ALTER TABLE timers RENAME TO timers_away"))
+    with running(board, settings_for(tmp_path, server.port), T0 + timedelta(hours=1)) as d:
+        wait_for(lambda: d.totals.errors and len(server.handler.received) == pending,
+                 timeout=10, what="the failed wake and the delivery")
+        start = d.next_run(TIMERS)
+        assert start is not None and start > datetime.now(UTC) + timedelta(
+            seconds=HEARTBEAT - 30)
+        assert d.totals.errors == 1 and d.totals.wakes == 1 and d.totals.fired == 0
