@@ -173,6 +173,9 @@ def _head(case: Any) -> Any:
         .outerjoin(_L, _L.c.case_id == _P.c.case_id).where(case(_P.c.case_id))
 
 
+_HEAD_WIDTH = 20  # the case's id, the proceedings, the referral, the learning record
+
+
 def _agencies(case: Any) -> Any:
     return select(_A.c.case_id, _A.c.agency, _A.c.round, _A.c.requested_at, _A.c.due_at,
                   _A.c.returned_at, _A.c.view,
@@ -203,7 +206,17 @@ def _one(column: Any) -> Any:
 # Only the meetings of the current stay in the state count (CaseSnapshot.meetings): what
 # is read for one case does not grow with its history.
 _SINCE: Any = bindparam("entered", _M.c.recorded_at.type)
-_SNAP_REFERRAL = Prepared(_head(_one))
+# For one case, the head also says which of the other four reads would find rows: a case
+# early in its life has no meetings of this stay, outputs or actions, and those reads are
+# not sent.
+_SNAP_PRESENT = (
+    select(_A.c.case_id).where(_A.c.case_id == _ID).exists(),
+    select(_M.c.case_id).where(_M.c.case_id == _ID, _M.c.recorded_at >= _SINCE).exists(),
+    select(_O.c.case_id).where(_O.c.case_id == _ID).exists(),
+    select(_X.c.case_id).where(_X.c.case_id == _ID).exists(),
+)
+_SNAP_REFERRAL = Prepared(_head(_one).add_columns(
+    *(present.label(f"has_{i}") for i, present in enumerate(_SNAP_PRESENT))))
 _SNAP_AGENCIES = Prepared(_agencies(_one))
 _SNAP_MEETINGS = Prepared(_meetings(_one, _M.c.recorded_at >= _SINCE))
 _SNAP_OUTPUTS = Prepared(_outputs(_one))
@@ -226,12 +239,21 @@ def own_facts(case: CaseRecord) -> dict[str, Any]:
 
 
 def snapshot(tx: Tx, case: CaseRecord) -> CaseSnapshot:
-    """Everything guards and timers may look at, read in five statements."""
-    ids = {"case_id": case.id}
+    """Everything guards and timers may look at, read in at most five statements: the
+    head, then each of the others where the head says it finds rows."""
     since = {"case_id": case.id, "entered": case.state_entered_at}
-    return _snapshot(case, _SNAP_REFERRAL.one(tx, ids), _SNAP_AGENCIES.all(tx, ids),
-                     _SNAP_MEETINGS.all(tx, since), _SNAP_OUTPUTS.all(tx, ids),
-                     _SNAP_ACTIONS.all(tx, ids))
+    head = _SNAP_REFERRAL.one(tx, since)
+    assert head is not None, f"case {case.ref} has no proceedings"
+    has_agencies, has_meetings, has_outputs, has_actions = head[_HEAD_WIDTH:]
+    ids = {"case_id": case.id}
+    return _snapshot(case, head,
+                     _SNAP_AGENCIES.all(tx, ids) if has_agencies else (),
+                     _SNAP_MEETINGS.all(tx, since) if has_meetings else (),
+                     _SNAP_OUTPUTS.all(tx, ids) if has_outputs else (),
+                     _SNAP_ACTIONS.all(tx, ids) if has_actions else ())
+
+
+_NOBODY: list[str | None] = [None]  # a meeting nobody attended: one row, with no agency
 
 
 def snapshot_of(case: CaseRecord, whole: Whole) -> CaseSnapshot:
@@ -246,7 +268,8 @@ def snapshot_of(case: CaseRecord, whole: Whole) -> CaseSnapshot:
               if li is not None else (None,) * 5))
     meetings = [(case.id, i, held_on, recorded, agency)
                 for i, (held_on, recorded, present) in enumerate(whole.meetings)
-                if recorded >= case.state_entered_at for agency in (present or [None])]
+                if recorded >= case.state_entered_at
+                for agency in (present or _NOBODY)]
     return _snapshot(case, head,
                      [(case.id, a.agency, a.round, a.requested_at, a.due_at, a.returned_at,
                        a.view) for a in whole.asks],
@@ -293,7 +316,7 @@ def _snapshot(case: CaseRecord, r: Sequence[Any] | None, agencies: Sequence[Any]
         referral = ReferralFacts(incident, harm, abuse, concern, tuple(grounds), route,
                                  referrer, criminal_proceedings, aware_on, bool(looked_after))
     else:
-        title, source, published_on, themes, relevant = r[15:]
+        title, source, published_on, themes, relevant = r[15:_HEAD_WIDTH]
         assert title is not None, f"case {case.ref} has neither referral nor learning record"
         learning = LearningFacts(title, source, published_on, tuple(themes), relevant)
     held: dict[int, tuple[Any, Any, set[str]]] = {}

@@ -267,14 +267,14 @@ _LI, _AU, _TR = LEARNING_ITEMS, AUDITS, TRAININGS
 _PROCEEDINGS_ROW, _P_COLS = _named(_P, "p_")
 _REFERRAL_ROW, _R_COLS = _named(_R, "r_")
 _LEARNING_ROW, _L_COLS = _named(_LI, "l_")
-_PRESENT = ("audits", "trainings", "versions")
+_PRESENT = ("audits", "trainings", "versions", "asks", "meetings", "outputs", "actions")
 # One row a case: its proceedings (every case has them), its referral or its learning record
-# (the other's columns come back empty), and whether it has rows in the tables most cases
-# have none in.
+# (the other's columns come back empty), and whether it has rows in each table read after
+# it: a table it has none in is not read.
 _WHOLE_HEAD = select(
     *_P_COLS, *_R_COLS, *_L_COLS,
     *(select(table.c.case_id).where(table.c.case_id == _CASE_ID).exists().label(name)
-      for name, table in zip(_PRESENT, (_AU, _TR, _V), strict=True)),
+      for name, table in zip(_PRESENT, (_AU, _TR, _V, _A, _M, _O, _X), strict=True)),
 ).select_from(_P).outerjoin(_R, _R.c.case_id == _P.c.case_id).outerjoin(
     _LI, _LI.c.case_id == _P.c.case_id).where(_P.c.case_id == _CASE_ID)
 # Meetings with who attended, in one statement: a meeting's row once per agency present
@@ -285,17 +285,21 @@ _WHOLE_MEETINGS = select(_M.c.id, _M.c.held_on, _M.c.recorded_at, _MA.c.agency).
 
 
 def whole(tx: Tx, case_id: int) -> Whole:
-    """The case's facts beside its row, in five statements (seven when it has audits or
-    training recorded)."""
+    """The case's facts beside its row: one statement, then one for each of the agencies
+    asked, meetings, outputs, actions, audits and training that the case has any of."""
     ids = {"case_id": case_id}
     head = tx.execute(_WHOLE_HEAD, ids).one()
     n_p, n_r, n_l = len(_P_COLS), len(_R_COLS), len(_L_COLS)
     proceedings_row = _PROCEEDINGS_ROW(*head[:n_p])
     referral_values = head[n_p:n_p + n_r]
     learning_values = head[n_p + n_r:n_p + n_r + n_l]
-    has_audits, has_trainings, has_versions = head[n_p + n_r + n_l:]
+    has = dict(zip(_PRESENT, head[n_p + n_r + n_l:], strict=True))
+
+    def rows(statement: Any, name: str) -> Sequence[Any]:
+        return tx.execute(statement, ids).all() if has[name] else []
+
     held: dict[int, tuple[date, datetime, list[str]]] = {}
-    for meeting_id, held_on, recorded_at, agency in tx.execute(_WHOLE_MEETINGS, ids):
+    for meeting_id, held_on, recorded_at, agency in rows(_WHOLE_MEETINGS, "meetings"):
         present = held.setdefault(meeting_id, (held_on, recorded_at, []))[2]
         if agency is not None:
             present.append(agency)
@@ -303,11 +307,11 @@ def whole(tx: Tx, case_id: int) -> Whole:
         referral=_row(_REFERRAL_ROW, referral_values),
         proceedings=proceedings_row,
         learning=_row(_LEARNING_ROW, learning_values),
-        asks=tx.execute(_ASKS_READ, ids).all(),
+        asks=rows(_ASKS_READ, "asks"),
         meetings=list(held.values()),
-        outputs=tx.execute(_OUTPUTS_READ, ids).all(),
-        actions=tx.execute(_ACTIONS_READ, ids).all(),
-        audits=learning.audits(tx, case_id) if has_audits else [],
-        trainings=learning.trainings(tx, case_id) if has_trainings else [],
-        has_earlier_summaries=bool(has_versions),
+        outputs=rows(_OUTPUTS_READ, "outputs"),
+        actions=rows(_ACTIONS_READ, "actions"),
+        audits=learning.audits(tx, case_id) if has["audits"] else [],
+        trainings=learning.trainings(tx, case_id) if has["trainings"] else [],
+        has_earlier_summaries=bool(has["versions"]),
     )

@@ -99,11 +99,16 @@ _SINCE_0010_TABLES = (("learning", LEARNING_ITEMS), ("audits", AUDITS),
 # them), the referral (a learning record has none: its columns come back empty, with its
 # case_id), and whether the case has rows in the tables added after version 1. Sealed as
 # if each were read on its own.
+# Then whether it has rows in each table read after it, so that a table it has none in is
+# not read (sealed as the empty section reading it would give: the seal is the same).
+_READ_WHERE_PRESENT = (("replaced_summaries", REFERRAL_VERSIONS),
+                       ("agencies", AGENCY_REQUESTS), ("outputs", OUTPUTS),
+                       ("actions", ACTIONS), ("meetings", MEETINGS))
 _HEAD = Prepared(select(
     *(PROCEEDINGS.c[f] for f in _PROCEEDINGS_FIELDS), REFERRALS.c.case_id,
     *(REFERRALS.c[f] for f in _REFERRAL_FIELDS),
     *(select(table.c.case_id).where(table.c.case_id == _ID).exists().label(name)
-      for name, table in _SINCE_0010_TABLES),
+      for name, table in (*_SINCE_0010_TABLES, *_READ_WHERE_PRESENT)),
 ).select_from(PROCEEDINGS).outerjoin(REFERRALS, REFERRALS.c.case_id == PROCEEDINGS.c.case_id)
     .where(PROCEEDINGS.c.case_id == _ID))
 _P, _R = len(_PROCEEDINGS_FIELDS), len(_REFERRAL_FIELDS)
@@ -209,14 +214,16 @@ def _rest(tx: Tx, case: CaseRecord) -> dict[str, Any]:
         "referral": [head[_P + 1:_P + 1 + _R]] if head and head[_P] is not None else [],
         "proceedings": [head[:_P]] if head else [],
     }
+    flags = head[_P + 1 + _R:] if head else (False,) * (len(_SINCE_0010) + len(_READ_WHERE_PRESENT))
+    since_0010, present = flags[:len(_SINCE_0010)], dict(
+        zip((name for name, _ in _READ_WHERE_PRESENT), flags[len(_SINCE_0010):], strict=True))
     for name, statement in _TABLES:
-        sealed[name] = statement.all(tx, ids)
-    meetings = _MEETINGS.all(tx, ids)
+        sealed[name] = statement.all(tx, ids) if present[name] else []
+    meetings = _MEETINGS.all(tx, ids) if present["meetings"] else []
     sealed["meetings"] = list({row[0]: row[:4] for row in meetings}.values())
     sealed["attendance"] = [(row[0], row[4]) for row in meetings if row[4] is not None]
     sealed["timers"] = [_timer(row, case) for row in _TIMERS.all(tx, ids)]
-    present = head[_P + 1 + _R:] if head else (False,) * len(_SINCE_0010)
-    for (name, statement), has in zip(_SINCE_0010, present, strict=True):
+    for (name, statement), has in zip(_SINCE_0010, since_0010, strict=True):
         if has:
             sealed[name] = statement.all(tx, ids)
     return sealed
