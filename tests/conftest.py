@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,13 @@ from tests.smtp import (  # noqa: F401  (fixtures for every test)
 )
 
 IN_CI = os.environ.get("CI") == "true"
+
+# pytest rewrites the asserts of every test module it imports, and keeps the result as a
+# .pyc beside it unless bytecode is not to be written: where PYTHONDONTWRITEBYTECODE is set,
+# each run (each xdist worker) would rewrite and compile all of them again, some 7 s of CPU
+# a worker. The test modules' own bytecode is written (into __pycache__, ignored by git);
+# processes the tests start still inherit the variable.
+sys.dont_write_bytecode = False
 
 
 def pytest_configure(config):
