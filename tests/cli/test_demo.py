@@ -27,6 +27,10 @@ from scr.storage.migrate import upgrade
 from tests.cli.scr import Result, Scr
 from tests.clock import DAYS_AHEAD, days_ahead
 
+# The two demo runs are this module's fixture: its tests on one xdist worker, so that only
+# one worker runs them.
+pytestmark = pytest.mark.xdist_group("demo")
+
 PLANTED = (*PLANTED_NAMES, *PLANTED_BIRTH_DATES)
 MOVED = 1096  # days: the narrated run's clock is this far ahead of the suite's
 LADDERS = {
