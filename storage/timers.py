@@ -183,9 +183,17 @@ _STANDING = select(_T, _C.c.ref, _C.c.pseudonym, _C.c.state.label("case_state"),
     _T.c.armed_at >= _C.c.state_entered_at,
     _T.c.level.in_(bindparam("levels", expanding=True)),
     _T.c.due_at <= bindparam("limit", _T.c.due_at.type)).order_by(_T.c.due_at, _T.c.id)
+# A recurring level's next occurrence (runtime/sweep.py) is armed by the sweep that fires
+# the one before, at the moment it fires it: the same name, armed when a timer of that name
+# went out. It keeps the deadline's chase going; it is not a new deadline.
+_BEFORE = _T.alias("before")
+_RECURRENCE = select(_BEFORE.c.id).where(
+    _BEFORE.c.case_id == _T.c.case_id, _BEFORE.c.name == _T.c.name,
+    _BEFORE.c.status == FIRED, _BEFORE.c.fired_at == _T.c.armed_at).exists()
 _LATER = select(_T.c.id).where(
     _T.c.case_id == bindparam("case_id"), _T.c.ladder == bindparam("ladder"),
-    _T.c.key == bindparam("key"), _T.c.armed_at > bindparam("armed_at", _T.c.armed_at.type)
+    _T.c.key == bindparam("key"), _T.c.armed_at > bindparam("armed_at", _T.c.armed_at.type),
+    ~_RECURRENCE,
 ).limit(1)
 
 
@@ -197,7 +205,8 @@ def deadlines(tx: Tx, *, levels: Sequence[str], by: datetime) -> Sequence[Any]:
 
 
 def rearmed_since(tx: Tx, timer: Any) -> bool:
-    """Whether the timer's ladder (and key) was armed again after it."""
+    """Whether the timer's ladder (and key) was armed again after it by a trigger (a
+    recurring level's next occurrence is no re-arming: the deadline still stands)."""
     return tx.execute(_LATER, {"case_id": timer.case_id, "ladder": timer.ladder,
                                "key": timer.key, "armed_at": timer.armed_at}).first() \
         is not None

@@ -262,6 +262,9 @@ def _inbox(portal: Portal, who: Visitor) -> list[dict[str, Any]]:
         # however many cases the inbox shows.
         snapshots = cases.snapshots(tx, [case for case, _ in urgent])
         pending = timers.pending_of(tx, list(snapshots))
+        # A deadline the daemon has chased is still overdue (its next reminder is pending,
+        # the deadline is not met): the same test as the list of cases.
+        passed = cases.overdue(tx, now=now, levels=DEADLINE_LEVELS)
         for case, due in urgent:
             process = processes.of(case)
             snapshot = snapshots[case.id]
@@ -284,7 +287,8 @@ def _inbox(portal: Portal, who: Visitor) -> list[dict[str, Any]]:
                 items.append({"ref": case.ref, "pseudonym": case.pseudonym,
                               "state_label": process.definition.state_label(case.state),
                               "due": due.isoformat() if due else None,
-                              "overdue": due is not None and due <= now, "triggers": mine,
+                              "overdue": case.id in passed or (due is not None and due <= now),
+                              "triggers": mine,
                               "deadlines": named[:3]})
     return items
 

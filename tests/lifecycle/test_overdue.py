@@ -103,3 +103,32 @@ def test_open_action_past_due_until_completed(board, scr):
     assert names(entries[0]) == [BM, SUBCHAIR, HEALTH]
     board.fire(ref, "complete_action", at=at + 2 * H, by=HEALTH, action="1", evidence="done")
     assert scr.ok("--now", "2027-01-12T10:00", "overdue", "--json").json() == []
+
+
+@pytest.mark.parametrize("regime", ["cspr", "scr2"])
+def test_a_deadline_the_daemon_chased_stays_overdue_until_the_step_is_done(
+        sqlite_db, scr, regime):
+    """A notification already late when the case is referred: `scr overdue` lists it; the
+    daemon fires its recurring level, which arms the next occurrence; the deadline still
+    stands, with its own due moment, and goes once the notification is recorded."""
+    from scr.lifecycle.runtime.sweep import sweep
+    from tests.lifecycle.test_regimes import CSPR_REFERRAL, board_for
+
+    board = board_for(sqlite_db, *(("cspr", "1") if regime == "cspr" else ("scr", "2")))
+    board.seed_users()
+    ref = board.refer({**CSPR_REFERRAL, "aware_on": "2026-11-16"}, at=T0)  # due Mon 23 Nov
+    now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+    def notification() -> list[tuple[str, str, bool]]:
+        entries = scr.ok("--now", now.isoformat(), "overdue", "--json").json()
+        return [(e["ref"], e["due_at"], e["overdue"]) for e in entries
+                if e["ladder"] == "notification"]
+
+    listed = notification()
+    assert len(listed) == 1 and listed[0][0] == ref and listed[0][2] is True
+    fired = sweep(board.db, board.engine, now)
+    assert "notification.due" in [f.timer for f in fired.of("fired")]
+    assert notification() == listed  # chased, still overdue, from the same due moment
+    assert ref in scr.ok("--now", now.isoformat(), "overdue").out
+    board.fire(ref, "record_notification", at=now + H, date="2026-11-24")
+    assert notification() == []
