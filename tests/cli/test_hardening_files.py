@@ -1,7 +1,9 @@
 """The files scr makes are its owner's alone, whatever the umask: the SQLite database and its
 -wal and -shm files (`scr init`), the log file (SCR_LOG_FILE), a backup and a restored
 database; and a backup that fails leaves no file behind. Each through the real `scr`, run
-under the umask the test sets."""
+under the umask the test sets: a one-shot command through the command line's own entry point
+in this process, its umask set for the length of the call; the shell in a process of its
+own, started under it."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import pytest
 
 from tests.board import BM
 from tests.cli.conftest import _copy_db
-from tests.cli.scr import Scr
+from tests.cli.scr import Result, Scr
 from tests.cli.test_hardening_damaged import overwrite_table
 
 UMASKS = [pytest.param(0o022, id="umask-022"), pytest.param(0o000, id="umask-000")]
@@ -24,13 +26,14 @@ def mode(path: Path) -> int:
     return path.stat().st_mode & 0o777
 
 
-def scr_under(scr: Scr, umask: int, *args: str, stdin: str | None = None,
-              **env: str) -> subprocess.CompletedProcess[str]:
-    """The real `scr` with the process's umask set to `umask`."""
-    return subprocess.run(
-        [sys.executable, "-m", "scr.lifecycle.cli", *args], cwd=scr.cwd, env={**scr.env, **env},
-        input=stdin, capture_output=True, text=True, timeout=60,
-        preexec_fn=lambda: os.umask(umask))
+def scr_under(scr: Scr, umask: int, *args: str, **env: str) -> Result:
+    """`scr ARGS` with the process's umask set to `umask` while it runs (the umask is the
+    process's: every file the command makes is made under it)."""
+    previous = os.umask(umask)
+    try:
+        return scr(*args, **env)
+    finally:
+        os.umask(previous)
 
 
 @pytest.mark.parametrize("umask", UMASKS)
@@ -62,7 +65,7 @@ def test_a_one_shot_init_leaves_a_private_database(tmp_path, umask):
     folder = tmp_path / "board"
     folder.mkdir()
     result = scr_under(Scr.in_dir(folder), umask, "init")
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.err
     assert mode(folder / "scr.db") == 0o600
 
 
@@ -81,7 +84,7 @@ def test_the_log_file_is_private(scr, tmp_path, umask):
     log = tmp_path / "logs" / "scr.log"
     log.parent.mkdir()
     result = scr_under(scr, umask, "--as", BM, "list", SCR_LOG_FILE=str(log))
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.err
     assert mode(log) == 0o600
 
 
@@ -91,7 +94,7 @@ def test_a_backup_is_private(scr, tmp_path, umask):
     target = tmp_path / "copies" / "board.db"
     target.parent.mkdir()
     result = scr_under(scr, umask, "--as", BM, "backup", str(target))
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.err
     assert mode(target) == 0o600
 
 
@@ -102,7 +105,7 @@ def test_a_restored_database_is_private(scr, tmp_path, umask):
     target.parent.mkdir()
     scr.ok("--as", BM, "backup", str(target))
     result = scr_under(scr, umask, "--as", BM, "restore", str(target))
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.err
     assert mode(scr.cwd / "scr.db") == 0o600
 
 
