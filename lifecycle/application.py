@@ -1,21 +1,74 @@
-"""The composition every front end stands on: the settings, the database, the process
-definitions with the board's configuration, the engine, and the moment to act at. The
-command line and the portal each make one and act through it; neither imports the other."""
+"""The application every front end stands on: the settings, the database, the process
+definitions with the board's configuration, the engine and the moment to act at, and the
+four things a person does with a case, each in one transaction and with a typed result:
+
+- `open_record`: refer a case (or register a learning record) -> Opened;
+- `fire`: fire a trigger -> Done (the engine's Fired: the case as written, the snapshots
+  before and after, the pending timers; the case's document when asked for);
+- `explain`: why a trigger may or may not be fired now, every check -> a `why` document;
+- `read`: a case as one person may see it -> CaseRead (its document, its snapshot, and
+  what that person may do next, judged on the same read).
+
+Who acts is the front end's to say, as a function of the transaction (`ActorOf`): the
+command line's login is looked up in the same transaction as the trigger, the portal's
+person comes with their session. The command line and the portal each make one
+Application and act through it; neither imports the other (tests/test_house.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scr.lifecycle.settings import Settings
-from scr.states.errors import InvalidInput
+from scr.states.case import Actor, CaseSnapshot
+from scr.states.errors import InvalidInput, NotFound
 from scr.states.registry import REGISTRY, Registry
-from scr.storage.db import SCHEMA_HEAD, Database, make_engine, redact, schema_revision, sqlite_file
+from scr.storage.db import (
+    SCHEMA_HEAD,
+    Database,
+    Tx,
+    make_engine,
+    reading,
+    redact,
+    schema_revision,
+    sqlite_file,
+    transaction,
+)
 
 if TYPE_CHECKING:
-    from scr.lifecycle.core.engine import Engine
-    from scr.lifecycle.core.process import Processes
+    from scr.lifecycle.core.engine import Engine, Fired
+    from scr.lifecycle.core.judge import Judgement
+    from scr.lifecycle.core.process import Process, Processes
+    from scr.storage.cases import CaseRecord
+
+# Who acts, found in the transaction the action runs in (None: nobody known, for a read).
+ActorOf = Callable[[Tx], Actor | None]
+# Whether the reader may see this case at all; a case they may not is not found.
+Visible = Callable[[Tx, "CaseRecord"], bool]
+
+
+@dataclass(frozen=True)
+class Opened:
+    case: CaseRecord
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Done:
+    fired: Fired
+    document: dict[str, Any] | None  # when asked for: the case as the trigger left it
+
+
+@dataclass(frozen=True)
+class CaseRead:
+    case: CaseRecord
+    process: Process
+    snapshot: CaseSnapshot
+    document: dict[str, Any]  # with the free text the reader may read
+    history: list[dict[str, Any]]  # when asked for, else empty
+    verdicts: list[Judgement]  # when asked for: every trigger, judged for the reader now
 
 
 @dataclass
@@ -71,11 +124,79 @@ class Application:
                                        f"{SCHEMA_HEAD}: run scr init to upgrade")
         return self._db
 
+    # ------------------------------------------------------------ what people do
+    def open_record(self, fields: Mapping[str, Any], *, actor: ActorOf,
+                    process: str | None = None) -> Opened:
+        """A new case from its referral (or a learning record) under `process` (the board's
+        default when None), with its document as its opener may read it."""
+        from scr.lifecycle.views import documents
+
+        with transaction(self.db()) as tx:
+            who = _required(actor(tx))
+            case = self.engine.refer(tx, actor=who, params=fields, now=self.now(),
+                                     process_name=process)
+            return Opened(case, documents.case_document(tx, self.processes.of(case), case,
+                                                        reader=None))
+
+    def fire(self, ref: str, trigger: str, *, actor: ActorOf, params: Mapping[str, Any],
+             reason: str | None = None, expect_version: int | None = None,
+             document: bool = False) -> Done:
+        """Fire `trigger` on case `ref` now; with `document`, the case's whole document as
+        the trigger left it, read in the same transaction."""
+        from scr.lifecycle.views import documents
+
+        with transaction(self.db()) as tx:
+            fired = self.engine.fire(tx, ref, trigger, actor=_required(actor(tx)),
+                                     params=params, reason=reason, now=self.now(),
+                                     expect_version=expect_version)
+            doc = documents.case_document(tx, self.processes.of(fired.case), fired.case,
+                                          reader=None) if document else None
+        return Done(fired, doc)
+
+    def explain(self, ref: str, trigger: str, *, actor: ActorOf, params: Mapping[str, str],
+                reason: str | None = None) -> dict[str, Any]:
+        """Every check `trigger` must pass on case `ref` now, and the verdict (the `why`
+        document: lifecycle/views/why.py)."""
+        from scr.lifecycle.views.why import explain
+
+        with reading(self.db()) as tx:
+            return explain(tx, self.processes, ref, trigger, actor=actor(tx), params=params,
+                           reason=reason, now=self.now())
+
+    def read(self, ref: str, *, reader: ActorOf, visible: Visible | None = None,
+             history: bool = False, judged: bool = False) -> CaseRead:
+        """Case `ref` as `reader` may see it, from one read of its facts: its document, its
+        snapshot, its history (`history`) and every trigger judged for the reader now
+        (`judged`). NotFound when there is no such case or `visible` says they may not see
+        it."""
+        from scr.lifecycle.core.judge import judge_all
+        from scr.lifecycle.views import documents
+        from scr.storage import cases, facts
+
+        with reading(self.db()) as tx:
+            who = reader(tx)
+            case = cases.load(tx, ref)
+            if visible is not None and not visible(tx, case):
+                raise NotFound(f"no case {ref}")
+            process = self.processes.of(case)
+            whole = facts.whole(tx, case.id)
+            snapshot = cases.snapshot_of(case, whole)
+            doc = documents.case_document(tx, process, case, reader=who, whole=whole)
+            entries = documents.history_document(tx, case) if history else []
+        verdicts = judge_all(process, snapshot, actor=who, now=self.now()) if judged else []
+        return CaseRead(case, process, snapshot, doc, entries, verdicts)
+
     def close(self) -> None:
         if self._db is not None:
             self._db.dispose()
             self._db = None
 
+
+
+def _required(actor: Actor | None) -> Actor:
+    if actor is None:
+        raise InvalidInput("no acting user")
+    return actor
 
 
 def _require_sqlite_file(url: str) -> None:

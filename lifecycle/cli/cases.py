@@ -16,12 +16,11 @@ from typing import TYPE_CHECKING, Any
 from scr.lifecycle.cli.app import App, Output
 from scr.lifecycle.views import documents
 from scr.lifecycle.views.text import case_text, table, when
-from scr.states.case import Actor
 from scr.states.errors import InvalidInput
 from scr.states.params import REASON_CAUTION, Param, PType
 from scr.states.process import DEADLINE_LEVELS
 from scr.storage import cases
-from scr.storage.db import Tx, reading, transaction
+from scr.storage.db import reading
 
 if TYPE_CHECKING:
     from scr.lifecycle.cli.main import Commands
@@ -46,11 +45,8 @@ def refer(app: App, args: Namespace) -> Output:
 def opened(app: App, fields: dict[str, Any], process: str | None, verb: str) -> Output:
     """Open a record (a case by its referral, or a learning record) through the engine, and
     print it: `scr refer` and `scr learning add`."""
-    with transaction(app.db()) as tx:
-        actor = _actor(app, tx)
-        case = app.engine.refer(tx, actor=actor, params=fields, now=app.now(),
-                                process_name=process)
-        doc = documents.case_document(tx, app.processes.of(case), case, reader=None)
+    done = app.open_record(fields, actor=app.actor, process=process)
+    case, doc = done.case, done.document
     text = f"{verb} {case.ref} ({case.pseudonym}): state {case.state}\n" + \
         case_text(doc, app.settings.process.working_days)
     return Output(doc, text)
@@ -121,13 +117,10 @@ def fired(app: App, ref: str, trigger: str, params: dict[str, Any], reason: str 
     commands that are words for a trigger (`scr learning consider`, `scr qa audit`). The
     words come from what the engine returns; the case's whole document (--json, which
     `document` asks for) is read in the trigger's transaction, after it."""
-    with transaction(app.db()) as tx:
-        actor = _actor(app, tx)
-        done = app.engine.fire(tx, ref, trigger, actor=actor, params=params, reason=reason,
-                               now=app.now(), expect_version=expect_version)
-        case, before = done.case, done.before.state
-        doc = documents.case_document(tx, app.processes.of(case), case,
-                                      reader=None) if document else None
+    result = app.fire(ref, trigger, actor=app.actor, params=params, reason=reason,
+                      expect_version=expect_version, document=document)
+    done, doc = result.fired, result.document
+    case, before = done.case, done.before.state
     moved = f"{before} → {case.state}" if before != case.state else f"still {case.state}"
     text = f"{case.ref}: {trigger} done; {moved} (version {case.version})"
     if done.pending:
@@ -138,10 +131,7 @@ def fired(app: App, ref: str, trigger: str, params: dict[str, Any], reason: str 
 
 
 def show(app: App, args: Namespace) -> Output:
-    with reading(app.db()) as tx:
-        actor = app.actor(tx, required=False)
-        case = cases.load(tx, args.ref)
-        doc = documents.case_document(tx, app.processes.of(case), case, reader=actor)
+    doc = app.read(args.ref, reader=lambda tx: app.actor(tx, required=False)).document
     return Output(doc, case_text(doc, app.settings.process.working_days))
 
 
@@ -235,12 +225,6 @@ def list_cases(app: App, args: Namespace) -> Output:
           r["next_timer"], when(r["next_due_at"], cal) if r["next_due_at"] else None]
          for r in rows])
     return Output(rows, text if rows else "no cases")
-
-
-def _actor(app: App, tx: Tx) -> Actor:
-    actor = app.actor(tx)
-    assert actor is not None
-    return actor
 
 
 def _option_metavar(p: Param) -> str | None:

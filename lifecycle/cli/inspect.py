@@ -11,6 +11,7 @@ import argparse
 import json
 from argparse import Namespace
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from scr.lifecycle.cli.app import App, Output
@@ -23,14 +24,12 @@ from scr.storage.db import reading
 
 
 def why(app: App, args: Namespace) -> Output:
-    from scr.lifecycle.views.why import explain, explain_text
+    from scr.lifecycle.views.why import explain_text
 
-    params = parse_assignments(args.params)
-    now = app.now()
-    with reading(app.db()) as tx:
-        actor = app.actor(tx, required=False)
-        doc = explain(tx, app.processes, args.ref, args.trigger, actor=actor,
-                      params=params, reason=args.reason, now=now)
+    doc = app.explain(args.ref, args.trigger,
+                      actor=lambda tx: app.actor(tx, required=False),
+                      params=parse_assignments(args.params), reason=args.reason)
+    now = datetime.fromisoformat(doc["at"])
     if args.check and not doc["allowed"]:
         raise Refused(f"{args.trigger} is not allowed on {args.ref} now: "
                       + "; ".join(doc["reasons"]), tuple(doc["reasons"]))

@@ -19,8 +19,8 @@ from scr.lifecycle.web.identity import Visitor
 from scr.lifecycle.web.portal import Portal, checked_form
 from scr.states.errors import Conflict, InvalidInput, NotFound, Refused
 from scr.states.process import DEADLINE_LEVELS
-from scr.storage import cases, facts
-from scr.storage.db import Tx, reading, transaction
+from scr.storage import cases
+from scr.storage.db import Tx, reading
 
 INBOX_SIZE = 20  # the most urgent cases an inbox shows (the rest: /cases, /overdue)
 
@@ -118,22 +118,18 @@ def _cases(portal: Portal, who: Visitor, state: str | None,
 
 
 def _case(portal: Portal, who: Visitor, ref: str) -> dict[str, Any]:
-    from scr.lifecycle.core.judge import judge_all
-    from scr.lifecycle.views import documents
-
-    with reading(portal.app.db()) as tx:  # the case read once: its page and what may be done
-        case = _visible(tx, who, ref)
-        process = portal.app.processes.of(case)
-        whole = facts.whole(tx, case.id)
-        snapshot = cases.snapshot_of(case, whole)
-        doc = access.trimmed(who, documents.case_document(tx, process, case, reader=who.actor,
-                                                          whole=whole))
-        history = documents.history_document(tx, case)
-    verdicts = judge_all(process, snapshot, actor=who.actor, now=portal.now())
-    actions = [v for v in verdicts if v.role.ok]
-    recommended = next((h for h in reversed(history) if h["trigger"] == "recommend"), None)
-    return {"doc": doc, "history": history, "actions": actions,
-            "definition": process.definition, "recommended": recommended}
+    """The case read once: its page, and what this person may do next."""
+    try:
+        read = portal.app.read(ref, reader=lambda tx: who.actor, history=True, judged=True,
+                               visible=lambda tx, case: access.may_see(tx, who, case))
+    except NotFound:
+        raise HTTPException(404) from None
+    actions = [v for v in read.verdicts if v.role.ok]
+    recommended = next((h for h in reversed(read.history) if h["trigger"] == "recommend"),
+                       None)
+    return {"doc": access.trimmed(who, read.document), "history": read.history,
+            "actions": actions, "definition": read.process.definition,
+            "recommended": recommended}
 
 
 def _timeline(portal: Portal, who: Visitor, ref: str) -> str:
@@ -200,10 +196,8 @@ def _fire(portal: Portal, who: Visitor, ref: str, trigger: str,
     reason = forms.posted_reason(posted)
     again = {"values": forms.shown_values(spec, raw), "reason": reason or ""}
     try:
-        with transaction(portal.app.db()) as tx:
-            portal.app.engine.fire(tx, ref, trigger, actor=who.actor, params=raw,
-                                   reason=reason, now=portal.now(),
-                                   expect_version=forms.posted_version(posted))
+        portal.app.fire(ref, trigger, actor=lambda tx: who.actor, params=raw, reason=reason,
+                        expect_version=forms.posted_version(posted))
     except Conflict:
         shown = _trigger_form(portal, who, ref, trigger, changed=True, **again)
         return {**shown, "status": 409}

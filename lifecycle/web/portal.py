@@ -75,7 +75,6 @@ class Portal:
     database, the definitions and the engine, as a command has), the templates."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
         self.app = Application(settings)
         self.env = environment()
         # OpenID Connect: the provider, discovered on first use, and the key that signs the
@@ -95,8 +94,17 @@ class Portal:
         portal: Portal = request.app.state.portal
         return portal
 
+    @property
+    def settings(self) -> Settings:
+        """The application's settings: one clock for the pages and what they fire."""
+        return self.app.settings
+
+    @settings.setter
+    def settings(self, value: Settings) -> None:
+        self.app.settings = value
+
     def now(self) -> datetime:
-        return self.settings.clock()
+        return self.app.now()
 
     # ------------------------------------------------------------------ rendering
     def page(self, request: Request, template: str, who: Visitor | None, *,
