@@ -17,7 +17,7 @@ from typing import Any
 
 from scr.states.case import ReferralFacts
 from scr.states.criteria import Assessment
-from scr.states.enums import FINDINGS, Role
+from scr.states.enums import FINDINGS, Kind, Role
 from scr.states.facts import Fact, Record
 from scr.states.params import Param, PType
 
@@ -103,6 +103,14 @@ class TriggerSpec:
 # TriggerSpec.decision, beside the kinds of review a trigger may commission.
 NO_REVIEW = "no_review"
 WITHDRAWN = "withdrawn"
+# The learning register's decision on a review from elsewhere, the sub-group's
+# consideration (ProcessDefinition.decision_of): relevant here, or not.
+RELEVANT = "relevant"
+NOT_RELEVANT = "not_relevant"
+# The effects (lifecycle/core/effects.py) a decision is read from where a definition
+# declares none: the sub-group's consideration, and a record closed.
+CONSIDER_EFFECT = "consider"
+CLOSE_EFFECT = "close"
 
 
 # The levels of a ladder that are deadlines rather than early reminders: once one is due
@@ -190,11 +198,29 @@ _ACTIONS_NAMED = Param(
     help="the numbers of the actions it answers; none: the review's learning as a whole")
 
 
+# The names the impact checks are fired by (`scr qa audit`, `scr qa training`), and what a
+# training records: the course, who it was for, its first and last day, how many were
+# trained and the actions it answers (the training's entry in a case's document).
+RECORD_AUDIT = "record_audit"
+RECORD_TRAINING = "record_training"
+COURSE_STARTS = Param("starts_on", PType.DATE)
+COURSE_ENDS = Param("ends_on", PType.DATE)
+TRAINING_PARAMS = (
+    Param("course", PType.TEXT, max_length=200, free_text=True),
+    Param("audience", PType.TEXT, max_length=200, free_text=True,
+          help="who it is for, e.g. health visitors and school nurses"),
+    COURSE_STARTS,
+    COURSE_ENDS,
+    Param("trained", PType.INT, help="the number of people trained"),
+    _ACTIONS_NAMED,
+)
+
+
 def _impact_triggers(states: tuple[str, ...]) -> tuple[TriggerSpec, ...]:
     qa = (RoleRule(Role.BUSINESS_MANAGER), RoleRule(Role.SUBGROUP_CHAIR))
     return (
         TriggerSpec(
-            "record_audit", "Quality assurance audit recorded", states, None, qa,
+            RECORD_AUDIT, "Quality assurance audit recorded", states, None, qa,
             params=(
                 Param("date", PType.DATE, not_future=True, help="the day the audit reported"),
                 Param("finding", PType.CHOICE, choices=FINDINGS),
@@ -210,17 +236,9 @@ def _impact_triggers(states: tuple[str, ...]) -> tuple[TriggerSpec, ...]:
             "actions named) took hold: embedded, partly_embedded or not_embedded.",
         ),
         TriggerSpec(
-            "record_training", "Training in response to the learning recorded", states, None,
+            RECORD_TRAINING, "Training in response to the learning recorded", states, None,
             qa,
-            params=(
-                Param("course", PType.TEXT, max_length=200, free_text=True),
-                Param("audience", PType.TEXT, max_length=200, free_text=True,
-                      help="who it is for, e.g. health visitors and school nurses"),
-                Param("starts_on", PType.DATE),
-                Param("ends_on", PType.DATE),
-                Param("trained", PType.INT, help="the number of people trained"),
-                _ACTIONS_NAMED,
-            ),
+            params=TRAINING_PARAMS,
             guards=("actions_named_exist", "training_dates_in_order"),
             notify=("subgroup_chair",),
             help="Record training commissioned in response to the review's learning.",
@@ -343,6 +361,63 @@ class ProcessDefinition:
     def referred(self) -> bool:
         """Its records are cases opened by a referral (not the learning register's)."""
         return self.opens == "referral"
+
+    def decision_of(self, spec: TriggerSpec) -> str | None:
+        """What `spec` decides on a record, as the board's figures count it: its declared
+        decision (TriggerSpec.decision); for a trigger that declares none, what it does says
+        it: the sub-group's consideration (its effect CONSIDER_EFFECT) is RELEVANT when the
+        record goes on (its destination is not final), NOT_RELEVANT when it ends there; a
+        record closed (CLOSE_EFFECT) from the state it starts in, before anything was
+        decided, is WITHDRAWN. None: it decides nothing."""
+        if spec.decision is not None:
+            return spec.decision
+        if spec.effect_name == CONSIDER_EFFECT and spec.dest is not None:
+            return RELEVANT if spec.dest not in self.finals else NOT_RELEVANT
+        if (spec.effect_name == CLOSE_EFFECT and self.initial in spec.sources
+                and spec.dest in self.finals):
+            return WITHDRAWN
+        return None
+
+    def deciding(self, *decisions: str) -> tuple[TriggerSpec, ...]:
+        """Its triggers that decide one of `decisions` (decision_of), in its order."""
+        return tuple(t for t in self.all_triggers if self.decision_of(t) in decisions)
+
+    @property
+    def commissioned_in(self) -> frozenset[str]:
+        """The states a review is commissioned into: where the triggers whose decision is
+        a kind of review lead."""
+        kinds = {str(k) for k in Kind}
+        return frozenset(t.dest for t in self.all_triggers
+                         if t.dest is not None and t.decision in kinds)
+
+    def completes_review(self, spec: TriggerSpec) -> bool:
+        """`spec` completes a review: it moves a case on from a state the review was
+        commissioned into."""
+        review = self.commissioned_in
+        return (spec.dest is not None and spec.dest not in review
+                and bool(review.intersection(spec.sources)))
+
+    @property
+    def held_in(self) -> frozenset[str]:
+        """Where a completed review's report waits for publication: where the triggers that
+        complete a review lead."""
+        return frozenset(t.dest for t in self.all_triggers
+                         if t.dest is not None and self.completes_review(t))
+
+    @property
+    def meets_in(self) -> frozenset[str]:
+        """The states a meeting is held in: where the triggers lead that take the day of a
+        meeting to come (a parameter that `invites`)."""
+        return frozenset(t.dest for t in self.all_triggers
+                         if t.dest is not None and any(p.invites for p in t.params))
+
+    @property
+    def amendment(self) -> TriggerSpec | None:
+        """The trigger that corrects what a record was opened with: an internal one whose
+        parameters are all the creating trigger's, none of them required."""
+        opened = {p.name for p in self.create.params}
+        return next((t for t in self.triggers if t.internal and t.params
+                     and all(p.name in opened and not p.required for p in t.params)), None)
 
     def describe(self, *, starts_new: bool) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "label": self.label,

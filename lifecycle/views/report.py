@@ -44,7 +44,7 @@ from scr.lifecycle.core.process import Processes
 from scr.states.config import ProcessConfig
 from scr.states.enums import FINDINGS, Kind
 from scr.states.errors import InvalidInput
-from scr.states.process import NO_REVIEW, WITHDRAWN
+from scr.states.process import NO_REVIEW, NOT_RELEVANT, RELEVANT, WITHDRAWN
 from scr.states.words import plural, value_words
 from scr.states.working_days import Offset
 from scr.storage import cases as stored_cases
@@ -144,13 +144,18 @@ def figures(tx: Tx, processes: Processes, period: Period, *, now: datetime,
                        **_spread(ended)})
 
     due = _completion_offset(processes.starting().config)
-    completed = [h for h in in_period if h.trigger == "complete_review"]
+    # The triggers that complete a review, and where its report then waits: what the
+    # definitions say (ProcessDefinition.completes_review, held_in).
+    completing = {t.name for d in processes.registry if d.referred
+                  for t in d.all_triggers if d.completes_review(t)}
+    held_in = {s for d in processes.registry if d.referred for s in d.held_in}
+    completed = [h for h in in_period if h.trigger in completing]
     within = sum(1 for h in completed if (c := cases.get(h.case_id)) is not None
                  and c.commissioned_at is not None
                  and h.at <= _completion_due(processes, c))
     published = Counter(str(cases[h.case_id].kind) for h in in_period if h.trigger == "publish")
 
-    holds = [s for s in all_stays if s.state == "publication_hold"
+    holds = [s for s in all_stays if s.state in held_in
              and s.entered < as_of and (s.left is None or s.left >= period.start)]
     held_for = [((s.left if s.left is not None and s.left < as_of else as_of)
                  - s.entered).total_seconds() for s in holds]
@@ -172,7 +177,8 @@ def figures(tx: Tx, processes: Processes, period: Period, *, now: datetime,
             published.items()))},
         "holds": {"held": len(holds), "still_held": still, **_spread(held_for)},
         "actions": _actions(tx, period, as_of, config, leave_out=kept_apart),
-        **_learning(tx, period, as_of, [h for h in everything if h.case_id in kept_apart]),
+        **_learning(tx, processes, period, as_of,
+                    [h for h in everything if h.case_id in kept_apart]),
     }
 
 
@@ -215,31 +221,42 @@ def _actions(tx: Tx, period: Period, as_of: datetime, config: ProcessConfig, *,
             for agency, counts in sorted(by_agency.items())]
 
 
-CONSIDERED = {"consider_relevant": "relevant", "consider_not_relevant": "not_relevant"}
+# The sub-group's decisions on a review from elsewhere, in the order the report shows them.
+CONSIDERED = (RELEVANT, NOT_RELEVANT)
 
 
-def _learning(tx: Tx, period: Period, as_of: datetime, rows: list[Any]) -> dict[str, Any]:
+def _learning(tx: Tx, processes: Processes, period: Period, as_of: datetime,
+              rows: list[Any]) -> dict[str, Any]:
     """The learning register's figures (from its records' history `rows`), and the audits
     and training of every case."""
     items = learning.items(tx)
+    # What each trigger of the register decides (ProcessDefinition.decision_of).
+    decides = {t.name: d.decision_of(t) for d in processes.registry if not d.referred
+               for t in d.deciding(*CONSIDERED, WITHDRAWN)}
     # A review withdrawn (registered in error) counts nowhere.
-    withdrawn = {h.case_id for h in rows if h.trigger == "withdraw_review" and h.at <= as_of}
+    withdrawn = {h.case_id for h in rows
+                 if decides.get(h.trigger) == WITHDRAWN and h.at <= as_of}
     rows = [h for h in rows if h.case_id not in withdrawn]
     registered = [h for h in rows if h.seq == 1 and period.holds(h.at)]
-    considered = [h for h in rows if h.trigger in CONSIDERED and period.holds(h.at)]
-    outcomes = Counter({v: 0 for v in CONSIDERED.values()})
-    outcomes.update(CONSIDERED[h.trigger] for h in considered)
+    considered = [h for h in rows if decides.get(h.trigger) in CONSIDERED
+                  and period.holds(h.at)]
+    outcomes = Counter({v: 0 for v in CONSIDERED})
+    outcomes.update(decides[h.trigger] for h in considered)
     # As the register stood at the end of the period (or now, if sooner); `rows` are those
     # before the period's end already.
-    decided_by = {h.case_id for h in rows if h.trigger in CONSIDERED and h.at <= as_of}
+    decided_by = {h.case_id for h in rows
+                  if decides.get(h.trigger) in CONSIDERED and h.at <= as_of}
     awaiting = sum(1 for h in rows if h.seq == 1 and h.at <= as_of
                    and h.case_id not in decided_by)
     by_source: dict[str, Counter[str]] = defaultdict(Counter)
     for h in considered:
         counts = by_source[items[h.case_id].source]
         counts["considered"] += 1
-        counts[CONSIDERED[h.trigger]] += 1
-    signed = sum(1 for h in rows if h.trigger == "sign_off_action" and period.holds(h.at))
+        counts[decides[h.trigger]] += 1
+    # Their local actions signed off in the period, as the actions record it.
+    kept = {h.case_id for h in rows}
+    signed = sum(1 for a in facts.actions_added_before(tx, period.end)
+                 if a.case_id in kept and period.holds(a.signed_off_at))
 
     audits = [a for a in learning.audits(tx) if period.first <= a.held_on <= period.last]
     findings = Counter({f: 0 for f in FINDINGS})
@@ -252,8 +269,7 @@ def _learning(tx: Tx, period: Period, as_of: datetime, rows: list[Any]) -> dict[
             "considered": len(considered),
             **outcomes,
             "awaiting_consideration": awaiting,
-            "by_source": {source: {k: counts[k] for k in ("considered", "relevant",
-                                                          "not_relevant")}
+            "by_source": {source: {k: counts[k] for k in ("considered", *CONSIDERED)}
                           for source, counts in sorted(by_source.items())},
             "actions_signed_off": signed,
         },
@@ -321,13 +337,13 @@ def markdown(doc: dict[str, Any], board: str) -> str:
     lr, au, tr = doc["learning"], doc["audits"], doc["training"]
     out += ["## Learning from reviews elsewhere", "",
             f"Registered: **{lr['registered']}**; considered by the sub-group: "
-            f"**{lr['considered']}** (relevant and adopted {lr['relevant']}, not relevant "
-            f"{lr['not_relevant']}); awaiting consideration at the end of the period: "
+            f"**{lr['considered']}** (relevant and adopted {lr[RELEVANT]}, not relevant "
+            f"{lr[NOT_RELEVANT]}); awaiting consideration at the end of the period: "
             f"**{lr['awaiting_consideration']}**; local actions signed off: "
             f"**{lr['actions_signed_off']}**", ""]
     if lr["by_source"]:
         table(["source", "considered", "relevant", "not relevant"],
-              [[value_words(k), v["considered"], v["relevant"], v["not_relevant"]]
+              [[value_words(k), v["considered"], v[RELEVANT], v[NOT_RELEVANT]]
                for k, v in lr["by_source"].items()])
     out += ["## Is the learning embedded?", "",
             f"Audits: **{au['run']}**, of the learning of {plural(au['reviews'], 'review')}; "
