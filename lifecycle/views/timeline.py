@@ -59,7 +59,7 @@ def events(tx: Tx, process: Process, case: CaseRecord, *, now: datetime,
             found.append(Event(t.due_at, TIMER, label(definition, t), t.rule,
                                _timer_status(t, now),
                                words.timer_label(definition, t.ladder, t.level, t.key or None)))
-    found += _deadlines(tx, case, now, cal)
+    found += _deadlines(tx, definition, case, now, cal)
     order = {HISTORY: 0, DEADLINE: 1, TIMER: 2}
     return sorted(found, key=lambda e: (e.at, order[e.kind]))
 
@@ -92,7 +92,8 @@ def _history_event(h: Any, definition: ProcessDefinition) -> Event:
                  "late" if late else "done", named, words.state_label(definition, h.dest))
 
 
-def _deadlines(tx: Tx, case: CaseRecord, now: datetime, cal: WorkingDays) -> list[Event]:
+def _deadlines(tx: Tx, definition: ProcessDefinition, case: CaseRecord, now: datetime,
+               cal: WorkingDays) -> list[Event]:
     found = []
     for ask in facts.asks(tx, case.id):
         returned = ask.returned_at
@@ -120,7 +121,8 @@ def _deadlines(tx: Tx, case: CaseRecord, now: datetime, cal: WorkingDays) -> lis
         found.append(Event(cal.start_of(day), DEADLINE, "proceedings expected to conclude",
                            f"criminal {proceedings.criminal}, care {proceedings.care}",
                            "expected", "Proceedings expected to conclude"))
-    if case.meeting_date and case.state == "sub_group":
+    # The meeting a case was put to is planned while it is where that meeting is held.
+    if case.meeting_date and case.state in definition.meets_in:
         found.append(Event(cal.start_of(case.meeting_date), DEADLINE, "sub-group meeting",
                            "the recommendation is due the working day after", "planned",
                            "Sub-group meeting"))

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from scr.states.enums import State
-from tests.board import BM, HEALTH, SUBCHAIR
+from tests.board import BM, HEALTH, POLICE, QUORUM, SUBCHAIR
 from tests.conftest import T0
 from tests.lifecycle.views_cli import InProcess
 
@@ -252,3 +252,23 @@ def test_the_text_timeline_names_events_in_words(board, scr):
     text = scr.ok("--now", (T0 + timedelta(days=3)).isoformat(), "timeline", ref).out
     assert "Information requested from agencies" in text
     assert "request_information" not in text and "returns.reminder" not in text
+
+
+def test_the_planned_meeting_is_shown_while_the_case_is_where_it_is_held(board, scr):
+    """A meeting date given when the case is put to the sub-group is a deadline on the axis
+    while the case is there (where the definition holds its meetings), not after."""
+    ref = returns_case(board)
+    board.fire(ref, "record_return", at=T0 + 3 * H, by=POLICE, agency="police", view="scr",
+               summary="known to us")
+    board.fire(ref, "submit_to_sub_group", at=T0 + 4 * H, meeting_date="2026-12-02")
+    now = (T0 + 5 * H).isoformat()
+    events = scr.ok("--now", now, "timeline", ref, "--json").json()["events"]
+    meeting = [e for e in events if e["title"] == "sub-group meeting"]
+    assert [(m["at"][:10], m["status"]) for m in meeting] == [("2026-12-02", "planned")]
+    board.fire(ref, "record_meeting", at=T0 + 6 * H, by=SUBCHAIR, date="2026-11-23",
+               attendees=QUORUM)
+    board.fire(ref, "recommend", at=T0 + 7 * H, by=SUBCHAIR, reason="as discussed",
+               recommendation="scr")
+    later = (T0 + 8 * H).isoformat()
+    events = scr.ok("--now", later, "timeline", ref, "--json").json()["events"]
+    assert not [e for e in events if e["title"] == "sub-group meeting"]
