@@ -125,7 +125,7 @@ def test_the_clock_check_sees_each_way_of_reading_it(tmp_path):
 # each quotes; the count may only come down. (Names with an underscore: the single words,
 # such as `date` or `agency`, are also ordinary keys.)
 NAMED_ELSEWHERE = {
-    "handlers/render.py": 8, "lifecycle/cli/completion.py": 3,
+    "handlers/render.py": 8,
     "lifecycle/cli/learning.py": 18, "lifecycle/core/effects.py": 30,
     "lifecycle/core/engine.py": 1, "lifecycle/core/notify.py": 1,
     "lifecycle/views/documents.py": 11, "lifecycle/views/report.py": 12,

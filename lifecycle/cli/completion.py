@@ -1,33 +1,45 @@
-"""Tab completion for the shell, read off each command's argparse parser and the process
-definition, so a command another module adds later completes without code here.
+"""What TAB offers for scr's arguments, wherever scr is completed: the bash and zsh scripts
+(`scr completion`, made by shtab from the parser; an argument whose values live in the
+database or the definitions calls back `scr complete`) and the shell (cmd2's argparse
+completion, with `values` as the completer of those arguments).
 
-Positionals complete by their `dest`: `ref` to case references, `trigger` to the triggers
-that apply in that case's state, `params` (KEY=VALUE) to the trigger's parameter names and
-then to their values where the list is closed (choices, agencies, booleans, the case's
-actions, users). Options complete to their choices, a `a|b|c` metavar, or well-known lists
-by `dest` (state, role, agency, status). Nothing here writes; a database that cannot be read
-completes to nothing.
+`source` says how an argument completes: argparse's own choices, a closed list its metavar
+spells (`death|serious_harm|other`), files, or VALUES: case references, the triggers that
+apply in the case's state, a trigger's KEY= names and their values, users, agencies. The
+values are read off the process definitions (a parameter's type, choices, or its naming an
+action of the case) and the database; nothing here writes, and a database that cannot be
+read completes to nothing.
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
-import os
+import contextlib
+import io
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from scr.lifecycle.cli.app import App
-from scr.states.enums import MULTI_AGENCY, USER_ROLES, Role
+from scr.states.enums import MULTI_AGENCY, USER_ROLES
 from scr.states.params import Param, PType
 from scr.states.process import TriggerSpec
-from scr.storage import cases, facts, users
+from scr.states.registry import Registry
+from scr.storage import cases, users
 from scr.storage.db import Tx, reading
 
 LIST_TYPES = (PType.CHOICES, PType.AGENCIES, PType.THEMES)
 OUTBOX_STATUSES = ("pending", "sent", "failed")
+# How an argument completes (`source`), besides a closed list of words.
+VALUES, FILE, DIRECTORY = "values", "file", "directory"
+# Arguments whose values `values` knows, by dest (and every field `refer` takes).
+VALUED = ("ref", "trigger", "params", "actor", "state", "role", "agency", "status", "themes",
+          "theme")
+# A text parameter that names a person, though no role is named after it (an action's
+# owner). The parameter's spec should say so, as names_action does for an action; until
+# states.params.Param has such a property, its name is this one word.
+PERSON = "owner"
 
 
 @dataclass(frozen=True)
@@ -75,13 +87,25 @@ class Lookup:
         fallback = self.app.processes.starting().definition.trigger(name)
         return self._read(read, fallback) if ref else fallback
 
-    def actions(self, ref: str | None) -> list[tuple[int, str, str]]:
-        if not ref:
-            return []
+    def actions(self, ref: str, spec: TriggerSpec, param: Param) -> list[Candidate]:
+        """The case's actions that `param` of `spec` may name: those that, named, fail none
+        of the trigger's guards that hold with the parameter left out (so an action the
+        trigger's guards want open, or completed, is offered only while it is)."""
+        from scr.lifecycle.core.judge import judge
 
-        def read(tx: Tx) -> list[tuple[int, str, str]]:
+        def read(tx: Tx) -> list[Candidate]:
             case = cases.load(tx, ref)
-            return [(a.number, a.agency, a.status) for a in facts.actions(tx, case.id)]
+            process, snapshot, now = self.app.processes.of(case), cases.snapshot(tx, case), \
+                self.app.now()
+
+            def failing(values: Mapping[str, Any]) -> set[str]:
+                verdict = judge(process, snapshot, spec, actor=None, values=values,
+                                reason=None, now=now)
+                return {g.guard for g in verdict.guards if g.judged and g.reason}
+
+            held = failing({})
+            return [Candidate(str(a.number), f"{a.agency}, {a.status}")
+                    for a in snapshot.actions if not failing({param.name: a.number}) - held]
 
         return self._read(read, [])
 
@@ -105,89 +129,55 @@ class Lookup:
         return self.app.settings.process.working_days.local_date(self.app.now()).isoformat()
 
 
-def words_to_cursor(line: str) -> list[str]:
-    """The words of `line` as a command will read them, the last being the one the cursor
-    is in ('' after a space); a quote left open is taken as closed."""
-    for closing in ("", '"', "'"):
-        try:
-            words = shlex.split(line + closing)
-        except ValueError:
-            continue
-        if not closing and (not words or line[-1:].isspace()):
-            words.append("")
-        return words or [""]
-    return [""]
-
-
-def complete(look: Lookup, parser: argparse.ArgumentParser, words: Sequence[str],
-             text: str) -> list[Candidate]:
-    """Candidates for `text`, the word being typed after `words` (the command's own words)."""
-    return [c for c in _complete(look, parser, list(words), text) if c.text.startswith(text)]
-
-
-def _complete(look: Lookup, parser: argparse.ArgumentParser, words: list[str],
-              text: str) -> list[Candidate]:
-    positionals = [a for a in parser._actions if not a.option_strings]
-    options = {s: a for a in parser._actions for s in a.option_strings}
-    seen: dict[str, list[str]] = {}
-    used: set[argparse.Action] = set()
-    index, pending = 0, None
-    for i, word in enumerate(words):
-        if pending is not None:
-            pending = None
-            continue
-        if word.startswith("-") and len(word) > 1:
-            name, eq, _ = word.partition("=")
-            action = options.get(name)
-            if action is not None:
-                used.add(action)
-                if action.nargs != 0 and not eq:
-                    pending = action
-            continue
-        if index >= len(positionals):
-            continue
-        action = positionals[index]
-        if isinstance(action, argparse._SubParsersAction):
-            chosen = action.choices.get(word)
-            return _complete(look, chosen, words[i + 1:], text) if chosen else []
-        seen.setdefault(action.dest, []).append(word)
-        if action.nargs not in ("*", "+", argparse.REMAINDER):
-            index += 1
-    if pending is not None:
-        return _option_values(look, pending, text)
-    if text.startswith("-"):
-        return [Candidate(s, a.help or "") for s, a in options.items()
-                if s.startswith("--") and (a not in used or isinstance(a, argparse._AppendAction))]
-    if index >= len(positionals):
-        return []
-    return _positional_values(look, positionals[index], seen, text)
-
-
-def _positional_values(look: Lookup, action: argparse.Action, seen: dict[str, list[str]],
-                       text: str) -> list[Candidate]:
-    if isinstance(action, argparse._SubParsersAction):
-        return [Candidate(name, p.description or "") for name, p in action.choices.items()]
-    ref = seen["ref"][0] if seen.get("ref") else None
-    if action.dest == "ref":
-        return look.refs()
-    if action.dest == "trigger":
-        return _triggers(look.triggers(ref))
-    if action.dest == "params":
-        spec = look.trigger(ref, (seen.get("trigger") or [""])[0])
-        return _params(look, spec, ref, seen.get("params", []), text) if spec else []
-    if action.choices:
-        return [Candidate(str(c)) for c in action.choices]
+def source(action: argparse.Action, registry: Registry) -> str | tuple[str, ...] | None:
+    """How `action`'s values complete: None for argparse's own choices (or nothing to
+    offer), a closed list of words, FILE, DIRECTORY, or VALUES (`values`, at TAB)."""
+    if action.choices or action.nargs == 0:
+        return None
     metavar = action.metavar if isinstance(action.metavar, str) else ""
-    if metavar and metavar.islower() and metavar.isidentifier():
-        return [Candidate(metavar, action.help or "")]  # a literal word, e.g. 'retry'
-    return []
+    if "|" in metavar:
+        return tuple(metavar.split("|"))
+    if metavar.islower() and metavar.isidentifier():
+        return (metavar,)  # a literal word, e.g. 'retry'
+    field = registry.referral_params().get(action.dest)  # a field `refer` takes
+    if action.dest in VALUED or (field and field.type not in (PType.TEXT, PType.LONG_TEXT)):
+        return VALUES
+    if metavar == "DIR":
+        return DIRECTORY
+    if "FILE" in metavar.upper() or action.dest in ("file", "out", "config"):
+        return FILE
+    return None
 
 
-def _triggers(specs: Sequence[TriggerSpec]) -> list[Candidate]:
-    return [Candidate(t.name, t.label) for t in specs if not t.system_only and t.sources]
+def values(look: Lookup, dest: str, given: Mapping[str, Sequence[str]],
+           word: str) -> list[Candidate]:
+    """The candidates for `word`, a value of the argument `dest`, with the words given so
+    far by dest (`given`, whose last word of `dest` is `word`)."""
+    ref = next(iter(given.get("ref") or ()), None)
+    if dest == "ref":
+        found = look.refs()
+    elif dest == "trigger":
+        found = [Candidate(t.name, t.label) for t in look.triggers(ref)
+                 if not t.system_only and t.sources]
+    elif dest == "params":
+        spec = look.trigger(ref, (given.get("trigger") or [""])[0])
+        found = _params(look, spec, ref, given["params"][:-1], word) if spec else []
+    elif dest == "actor":  # --as NAME
+        found = look.users()
+    else:
+        registry = look.app.registry
+        known: dict[str, Sequence[str]] = {
+            "state": registry.states(referred=True),  # scr list (learning list has choices)
+            "role": USER_ROLES, "agency": look.agencies, "status": OUTBOX_STATUSES,
+            "themes": look.themes, "theme": look.themes,
+        }
+        referral = registry.referral_params()  # the fields `refer` takes
+        found = [Candidate(v) for v in known[dest]] if dest in known else \
+            _param_values(look, referral[dest], None, None) if dest in referral else []
+    return [c for c in found if c.text.startswith(word)]
 
 
-def _params(look: Lookup, spec: TriggerSpec, ref: str | None, given: list[str],
+def _params(look: Lookup, spec: TriggerSpec, ref: str | None, given: Sequence[str],
             text: str) -> list[Candidate]:
     if "=" not in text:
         named = {g.partition("=")[0] for g in given}
@@ -197,13 +187,13 @@ def _params(look: Lookup, spec: TriggerSpec, ref: str | None, given: list[str],
     param = spec.param(key)
     if param is None:
         return []
-    values = _param_values(look, param, spec, ref)
+    found = _param_values(look, param, spec, ref)
     if param.type not in LIST_TYPES:
-        return [Candidate(f"{key}={v.text}", v.meta) for v in values]
+        return [Candidate(f"{key}={v.text}", v.meta) for v in found]
     head, comma, _ = value.rpartition(",")
     chosen = set(head.split(",")) if comma else set()
     prefix = f"{key}={head}{comma}"
-    return [Candidate(prefix + v.text, v.meta, final=False) for v in values
+    return [Candidate(prefix + v.text, v.meta, final=False) for v in found
             if v.text not in chosen]
 
 
@@ -222,48 +212,79 @@ def _param_values(look: Lookup, param: Param, spec: TriggerSpec | None,
     if t is PType.DATE:
         return [Candidate(look.today(), "today")]
     if param.names_action:
-        wanted = {"complete_action": "open", "sign_off_action": "completed"}.get(
-            spec.name if spec else "")
-        return [Candidate(str(n), f"{agency}, {status}") for n, agency, status
-                in look.actions(ref) if wanted is None or status == wanted]
-    if param.name == "lead_reviewer":
-        return look.users(Role.LEAD_REVIEWER)
-    if param.name == "owner":
+        return look.actions(ref, spec, param) if ref and spec else []
+    if t is PType.TEXT and param.name in USER_ROLES:  # named after a role: who holds it
+        return look.users(param.name)
+    if t is PType.TEXT and param.name == PERSON:
         return look.users()
     return []
 
 
-def _option_values(look: Lookup, action: argparse.Action, text: str) -> list[Candidate]:
-    if action.choices:
-        return [Candidate(str(c)) for c in action.choices]
-    dest = action.dest
-    known: dict[str, Sequence[str]] = {
-        "state": look.app.registry.states(referred=True),  # scr list (learning list has its own)
-        "role": USER_ROLES, "agency": look.agencies,
-        "status": OUTBOX_STATUSES, "themes": look.themes, "theme": look.themes,
-    }
-    if dest in known:
-        return [Candidate(v) for v in known[dest]]
-    if dest == "actor":  # --as NAME
-        return look.users()
-    referral = look.app.registry.referral_params()  # the fields `refer` takes
-    if dest in referral:
-        return _param_values(look, referral[dest], None, None)
-    metavar = action.metavar if isinstance(action.metavar, str) else ""
-    if "|" in metavar:
-        return [Candidate(v) for v in metavar.split("|")]
-    if "FILE" in metavar.upper() or dest in ("file", "out", "config"):
-        return _paths(text)
-    return []
+# ------------------------------------------------------ `scr complete`: the line as typed
+def words_to_cursor(line: str) -> list[str]:
+    """The words of `line` as a command will read them, the last being the one the cursor
+    is in ('' after a space); a quote left open is taken as closed."""
+    for closing in ("", '"', "'"):
+        try:
+            words = shlex.split(line + closing)
+        except ValueError:
+            continue
+        if not closing and (not words or line[-1:].isspace()):
+            words.append("")
+        return words or [""]
+    return [""]
 
 
-def _paths(text: str) -> list[Candidate]:
-    """Files and directories that start with what has been typed."""
-    found = []
-    for path in sorted(glob.glob(glob.escape(text) + "*")):
-        is_dir = os.path.isdir(path)
-        found.append(Candidate(path + ("/" if is_dir else ""), final=not is_dir))
-    return found
+def complete(look: Lookup, parser: argparse.ArgumentParser,
+             words: Sequence[str]) -> list[Candidate]:
+    """The candidates for the last of `words` (the words after `scr`), read as argparse
+    reads the line: every argument's `type` is wrapped to see the words it takes, so the
+    argument the last word goes to (and what was given before it) is argparse's answer.
+    An option's name is not offered: the scripts complete those themselves."""
+    typing = _Typing(words[-1])
+    given: dict[str, list[str]] = {}
+    taken: list[argparse.Action] = []
+
+    def watch(action: argparse.Action) -> None:
+        convert = action.type if callable(action.type) else lambda text: text
+
+        def seen(text: str) -> Any:
+            given.setdefault(action.dest, []).append(text)
+            taken.extend([action] if text is typing else [])
+            return convert(text)
+
+        action.type = seen
+
+    for page in parsers(parser):
+        for each in page._actions:
+            watch(each)
+    with contextlib.suppress(Exception), contextlib.redirect_stdout(io.StringIO()):
+        parser.parse_known_args([*words[:-1], typing])  # an unfinished line is an error
+    if not taken:
+        return []
+    action = taken[-1]  # a command's parser reads its words after the command's name does
+    if isinstance(action, argparse._SubParsersAction):
+        found = [Candidate(name, p.description or "") for name, p in action.choices.items()]
+    elif action.choices:
+        found = [Candidate(str(c)) for c in action.choices]
+    elif (how := source(action, look.app.registry)) == VALUES:
+        return values(look, action.dest, given, str(typing))
+    else:
+        found = [Candidate(w) for w in how] if isinstance(how, tuple) else []
+    return [c for c in found if c.text.startswith(typing)]
+
+
+class _Typing(str):
+    """The word being typed: told from an equal word by identity."""
+
+
+def parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """`parser` and every subcommand's parser under it."""
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from parsers(sub)
 
 
 def scan_quotes(line: str) -> tuple[str, int, int]:
@@ -285,4 +306,3 @@ def scan_quotes(line: str) -> tuple[str, int, int]:
             word_start = i + 1
         i += 1
     return quote, opened, word_start
-

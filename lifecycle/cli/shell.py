@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import dataclasses
+import functools
 import json
 import os
 import shlex
@@ -29,16 +30,12 @@ from typing import Any, TextIO
 
 import cmd2
 from cmd2 import CompletionItem, Completions, Statement
+from cmd2.argparse_completer import ArgparseCompleter
 
+from scr.lifecycle.cli import completion
 from scr.lifecycle.cli import main as cli
 from scr.lifecycle.cli.app import App, login_name
-from scr.lifecycle.cli.completion import (
-    Candidate,
-    Lookup,
-    complete,
-    scan_quotes,
-    words_to_cursor,
-)
+from scr.lifecycle.cli.completion import Candidate, Lookup, scan_quotes, words_to_cursor
 from scr.lifecycle.settings import parse_moment
 from scr.lifecycle.views import style
 from scr.states.errors import InvalidInput, LifecycleError, Refused
@@ -104,6 +101,7 @@ class Shell(cmd2.Cmd):
                                  for p in t.params if p.private)
         self.commands = subcommands(self.parser)
         _as_typed_here(self.parser)
+        _completing(self.parser, app)
         self.exclude_from_history = ["_eof"]
         for builtin in ("alias", "macro"):  # their subcommands need them registered
             self.disable_command(builtin, f"{builtin} is not offered in the scr shell")
@@ -120,10 +118,9 @@ class Shell(cmd2.Cmd):
             return False
 
         def complete_command(text: str, line: str, begidx: int, endidx: int) -> Completions:
-            words = words_to_cursor(line[:endidx])
-            word = words[-1]  # the whole word: a quote opened inside it cuts `text` short
-            found = complete(self.look, parser, words[1:-1], word)
-            return _completions(found, cut=len(word) - len(text))
+            tokens, _ = self.tokens_for_completion(line, begidx, endidx)
+            return ArgparseCompleter(parser, self).complete(  # type: ignore[arg-type]
+                text, line, begidx, endidx, tokens[1:])
 
         run.__name__ = f"do_{name}"
         run.__doc__ = parser.description or ""
@@ -371,6 +368,37 @@ def _as_typed_here(parser: argparse.ArgumentParser) -> None:
                 sub.prog = sub.prog.removeprefix(f"{parser.prog} ") \
                     if parser.prog == "scr" else sub.prog.removeprefix("scr ")
                 _as_typed_here(sub)
+
+
+def _completing(parser: argparse.ArgumentParser, app: App) -> None:
+    """cmd2's argparse completion on every command's parser: the argument's own choices,
+    and for the rest what completion.source says (the values from the database or the
+    definitions, a closed list of words, files)."""
+    for page, action in ((p, a) for p in completion.parsers(parser) for a in p._actions):
+        page.completer_class = ArgparseCompleter  # type: ignore[attr-defined]
+        how = completion.source(action, app.registry)
+        if how == completion.VALUES:
+            action.set_completer(functools.partial(_values, dest=action.dest))  # type: ignore[attr-defined]
+        elif isinstance(how, tuple):
+            action.set_choices_provider(functools.partial(_words, how))  # type: ignore[attr-defined]
+        elif how is not None:
+            action.set_completer(functools.partial(  # type: ignore[attr-defined]
+                cmd2.Cmd.path_complete,
+                path_filter=os.path.isdir if how == completion.DIRECTORY else None))
+
+
+def _values(shell: Shell, text: str, line: str, begidx: int, endidx: int,
+            arg_tokens: dict[str, list[str]], *, dest: str) -> Completions:
+    """A completer (cmd2's) of an argument whose values completion.values gives, for the
+    whole word: a quote opened inside it (`owner="Bea M`) cuts `text` short."""
+    word = words_to_cursor(line[:endidx])[-1]
+    given = {**arg_tokens, dest: [*arg_tokens.get(dest, [""])[:-1], word]}
+    found = completion.values(shell.look, dest, given, word)
+    return _completions(found, cut=len(word) - len(text))
+
+
+def _words(words: tuple[str, ...], shell: Shell) -> list[CompletionItem]:
+    return [CompletionItem(w) for w in words]
 
 
 def _quote_open_inside_word(line: str) -> str:

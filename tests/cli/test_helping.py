@@ -1,14 +1,19 @@
 """`scr help`, `scr completion bash|zsh` and `scr complete`, run as the real command: pages
-generated from the parser and the definitions, and a bash completion script that, sourced
-in bash, completes commands, options, case references, triggers and quoted names."""
+generated from the parser and the definitions, and completion scripts (shtab's) that, loaded
+in an interactive bash or zsh, complete commands, options, case references, triggers and
+quoted names at TAB."""
 
 from __future__ import annotations
 
 import os
+import pty
 import re
+import select
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -27,81 +32,136 @@ def board_scr(tmp_path, case_template) -> Scr:
     return Scr.in_dir(tmp_path)
 
 
-def bash_complete(scr: Scr, tmp_path: Path, *words: str) -> list[str]:
-    """COMPREPLY after the generated script is sourced in bash and its function called as
-    bash calls it: COMP_WORDS and COMP_CWORD, and COMP_LINE up to the cursor."""
-    script = tmp_path / "scr.bash"
-    script.write_text(scr.ok("completion", "bash").out)
+def at_the_prompt(shell: str, scr: Scr, tmp_path: Path, lines: list[str]) -> list[str]:
+    """Each line as an interactive bash or zsh shows it after one TAB at its end, the
+    script `scr completion SHELL` prints loaded as deploy/README.md installs it, on a
+    terminal of its own; the script calls back `scr` (this tree's) for dynamic values."""
+    script = scr.ok("completion", shell).out
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     program = bin_dir / "scr"
-    program.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m lifecycle.cli "$@"\n')
+    program.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m scr.lifecycle.cli "$@"\n')
     program.chmod(0o755)
-    line = _line(words)
-    run = subprocess.run(
-        ["bash", "-c", 'source "$1"; COMP_LINE=$2; COMP_POINT=${#2}; shift 2; '
-         'COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); _scr_complete; '
-         'printf "%s\\n" "${COMPREPLY[@]}"', "_", str(script), line, *words],
-        env={**scr.env, "PATH": f"{bin_dir}:{os.environ['PATH']}"}, cwd=scr.cwd,
-        capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    return [w for w in run.stdout.split("\n") if w]
+    if shell == "bash":
+        (tmp_path / "scr.bash").write_text(script)
+        argv = ["bash", "--norc", "--noprofile", "-i"]
+        setup = (f"source {tmp_path / 'scr.bash'}; bind 'set bell-style none'; "
+                 """bind -x '"\\C-t": printf "\\nLINE<<%s>>\\n" "$READLINE_LINE"'""")
+    else:
+        (tmp_path / "zfunc").mkdir()
+        (tmp_path / "zfunc" / "_scr").write_text(script)
+        argv = ["zsh", "-f", "-i"]
+        setup = (f"fpath=({tmp_path / 'zfunc'} $fpath); autoload -U compinit; "
+                 "compinit -u -D; show() { print -r -- $'\\n'\"LINE<<$BUFFER>>\" }; "
+                 "zle -N show; bindkey '^T' show")
+    env = {**scr.env, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PS1": "$ ",
+           "TERM": "dumb", "HOME": str(tmp_path)}
+    pid, fd = pty.fork()
+    if pid == 0:  # the shell, on the terminal's other side
+        os.chdir(scr.cwd)
+        os.execvpe(argv[0], argv, env)
+    try:
+        os.write(fd, f"{setup}; echo READY\n".encode())
+        _read_until(fd, rb"\nREADY")
+        shown = []
+        for line in lines:  # TAB, show the line, then erase it (^U) for the next
+            os.write(fd, f"{line}\t\x14".encode())
+            shown.append(_read_until(fd, rb"LINE<<(.*?)>>\r?\n").decode())
+            os.write(fd, b"\x15")
+        return shown
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(fd)
 
 
-def _line(words: tuple[str, ...]) -> str:
-    """The line bash saw: its words, with `=` joined to what it broke off."""
-    line = ""
-    for word in words:
-        line += word if word == "=" or line.endswith("=") or not line else " " + word
-    return line
+def _read_until(fd: int, pattern: bytes, timeout: float = 120) -> bytes:
+    """Read the terminal until `pattern` shows; its first group (or the whole match)."""
+    out, end = b"", time.monotonic() + timeout
+    while time.monotonic() < end:
+        if select.select([fd], [], [], 1)[0]:
+            out += os.read(fd, 4096)
+            if found := re.search(pattern, out):
+                return found.group(found.lastindex or 0)
+    raise AssertionError(f"no {pattern!r} on the terminal: {out[-500:]!r}")
+
+
+PROMPT_LINES = {  # typed, then as TAB leaves it (the value after KEY= with no space)
+    "scr adv": "scr advance ",
+    "scr --con": "scr --config ",
+    "scr show CR-2026": f"scr show {CASE_REF} ",
+    f"scr advance {CASE_REF} record_r": f"scr advance {CASE_REF} record_return ",
+    f"scr advance {CASE_REF} record_return ag": f"scr advance {CASE_REF} record_return agency=",
+    f"scr advance {CASE_REF} record_return agency=hea":
+        f"scr advance {CASE_REF} record_return agency=health ",
+    'scr --as "Bea M': 'scr --as "Bea Manager" ',
+    "scr --as 'Ivy": "scr --as 'Ivy Chair' ",
+    f"scr --as '{BM}' list --state publication_h":
+        f"scr --as '{BM}' list --state publication_hold ",
+    "scr completion z": "scr completion zsh ",
+    "scr refer --harm s": "scr refer --harm serious_harm ",
+}
 
 
 def test_bash_completes_commands_options_refs_triggers_and_quoted_names(board_scr, tmp_path):
-    """The generated script, sourced in bash: commands and global options at once, and
-    from `scr complete` case references, the triggers that apply, KEY= names, values,
-    and names with spaces, escaped or finishing the quote that was begun."""
-    scr = board_scr
-    assert bash_complete(scr, tmp_path, "scr", "sh") == ["show ", "shell "]
-    assert "--config " in bash_complete(scr, tmp_path, "scr", "--con")
-    assert bash_complete(scr, tmp_path, "scr", "show", "CR-2026") == [f"{CASE_REF} "]
-    assert bash_complete(scr, tmp_path, "scr", "advance", CASE_REF, "record_r") == [
-        "record_return "]
-    assert bash_complete(scr, tmp_path, "scr", "advance", CASE_REF, "record_return",
-                         "ag") == ["agency="]
-    assert bash_complete(scr, tmp_path, "scr", "advance", CASE_REF, "record_return",
-                         "agency", "=", "hea") == ["health "]
-    assert bash_complete(scr, tmp_path, "scr", "--as", "Bea") == ["Bea\\ Manager "]
-    assert bash_complete(scr, tmp_path, "scr", "--as", '"Bea M') == ['"Bea Manager" ']
-    assert bash_complete(scr, tmp_path, "scr", "--as", "'Ivy") == ["'Ivy Chair' "]
-    assert bash_complete(scr, tmp_path, "scr", "--as", f"'{BM}'", "list", "--state", "pub") == [
-        "publication_hold ", "published "]
-    assert bash_complete(scr, tmp_path, "scr", "completion", "") == ["bash ", "zsh "]
+    """The generated script in an interactive bash: commands, options and choices from the
+    script itself; case references, the triggers that apply, KEY= names, values and names
+    with spaces (escaped, or finishing the quote that was begun) from `scr complete`."""
+    assert shutil.which("bash")
+    lines = {**PROMPT_LINES, "scr --as Bea": "scr --as Bea\\ Manager "}
+    assert at_the_prompt("bash", board_scr, tmp_path, list(lines)) == list(lines.values())
 
 
-def test_complete_for_zsh_gives_the_word_and_unquoted_candidates(board_scr):
-    """`scr complete --for zsh` prints the word typed so far, then each candidate
-    unquoted, marked finished (F) or open (O)."""
+def test_zsh_completes_what_bash_does(board_scr, tmp_path):
+    """The zsh script, autoloaded from fpath, completes the same lines the same way."""
+    if shutil.which("zsh") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("zsh is missing under CI=true: .ci/run installs it")
+        pytest.skip("zsh is not installed here")
+    lines = {**PROMPT_LINES, "scr --as Bea": "scr --as Bea\\ Manager "}
+    assert at_the_prompt("zsh", board_scr, tmp_path, list(lines)) == list(lines.values())
+
+
+def test_complete_answers_each_shell_as_it_replaces_the_word(board_scr):
+    """`scr complete` (what the scripts call): for bash what replaces bash's current word,
+    quoted as the word was begun (after a KEY=, bash's word is the value); for zsh the word
+    typed so far, then each candidate unquoted, finished (F) or open (O)."""
+    def bash(line: str, current: str) -> list[str]:
+        return board_scr.ok("complete", "--", line, current).out.splitlines()
+
+    assert bash(f"scr advance {CASE_REF} record_return agency=he", "he") == ["health"]
+    assert {"health", "police"} <= set(bash(f"scr advance {CASE_REF} record_return agency=", ""))
+    assert bash('scr --as "Bea M', '"Bea M') == ['"Bea Manager"']
+    assert bash("scr --as Bea", "Bea") == ["Bea\\ Manager"]
     out = board_scr.ok("complete", "--for", "zsh", "--",
                        f'scr advance {CASE_REF} record_return agency=he').out
     assert out.splitlines() == ["agency=he", "F agency=health"]
+    out = board_scr.ok("complete", "--for", "zsh", "--",
+                       f"scr advance {CASE_REF} record_return ag").out
+    assert out.splitlines() == ["ag", "O agency="]
     out = board_scr.ok("complete", "--for", "zsh", "--", 'scr --as "Bea').out
     assert out.splitlines() == ["Bea", "F Bea Manager"]
 
 
-def test_zsh_script_is_generated_and_well_formed(scr):
-    """The zsh script names its function for compdef, lists the commands, and asks `scr
-    complete --for zsh`; zsh itself checks its syntax when it is installed."""
-    script = scr.ok("completion", "zsh").out
-    assert script.startswith("#compdef scr\n") and script.rstrip().endswith("compdef _scr scr")
-    assert "'advance:fire a trigger on a case'" in script
-    assert "complete --for zsh --" in script and "'complete:" not in script
-    assert script.count("{") == script.count("}")
+def test_scripts_are_shtabs_and_well_formed(scr):
+    """Both scripts are shtab's, made from the parser: every command (not `complete`,
+    which is for the scripts), dynamic values through `scr complete`; zsh and bash check
+    their syntax (zsh when it is installed)."""
+    zsh_script = scr.ok("completion", "zsh").out
+    assert zsh_script.startswith("#compdef scr\n") and "shtab" in zsh_script
+    assert "advance:'fire a trigger on a case'" in zsh_script
+    assert "complete --for zsh --" in zsh_script and "\n    complete:" not in zsh_script
+    bash_script = scr.ok("completion", "bash").out
+    assert "_shtab_scr_advance_pos_0_COMPGEN=_scr_values" in bash_script
+    assert " complete " not in bash_script.split("_shtab_scr_subparsers=(", 1)[1].split(")")[0]
+    check = subprocess.run(["bash", "-n"], input=bash_script, capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
     zsh = shutil.which("zsh")
     if zsh is None:
         if os.environ.get("CI") == "true":
             pytest.fail("zsh is missing under CI=true: .ci/run installs it")
         pytest.skip("zsh is not installed here: the zsh script is checked as text only")
-    check = subprocess.run([zsh, "-n"], input=script, capture_output=True, text=True)
+    check = subprocess.run([zsh, "-n"], input=zsh_script, capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
 
 
