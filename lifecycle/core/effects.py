@@ -220,7 +220,9 @@ def _sign_off_action(f: Firing) -> None:
 
 @effect("consider")
 def _consider(f: Firing) -> None:
-    relevant = f.spec.name == "consider_relevant"
+    # Relevant here: the record goes on (recommendations adopted, actions to follow); not
+    # relevant: it ends where the trigger takes it.
+    relevant = f.spec.dest not in f.definition.finals
     learning.consider(f.tx, f.case.id, relevant=relevant, adopted=f.params.get("adopted"),
                       on=f.params["date"], by=f.actor.name)
     assert f.snapshot.learning is not None, f"{f.case.ref} is not a learning record"
