@@ -10,12 +10,14 @@ replaced, each agency's return and each action's evidence.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from scr.states.case import Actor
+from scr.states.case import Actor, ReferralFacts
 from scr.states.enums import Role
 from scr.states.facts import Fact, FactType
+from scr.states.process import OPENS, TRAINING_PARAMS, ProcessDefinition
 from scr.states.words import timer_label, value_label
 from scr.storage import cases, facts, history, timers
 from scr.storage.cases import CaseRecord
@@ -53,6 +55,29 @@ def iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def plain(value: Any) -> Any:
+    """A stored value as a document holds it: a day or a moment as ISO text, a list as a
+    list."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return list(value)
+    return value
+
+
+def referral_entry(referral: Any) -> dict[str, Any]:
+    """The referral's facts, as the criteria of every definition for referrals judge them
+    (states.case.ReferralFacts: the creating trigger's parameters they read), from its
+    stored row."""
+    return {f.name: plain(getattr(referral, f.name)) for f in fields(ReferralFacts)}
+
+
+def opened_with(definition: ProcessDefinition, record: Any) -> dict[str, Any]:
+    """What a record of `definition` was opened with (states.process.OPENS), from its
+    stored row."""
+    return {name: plain(getattr(record, name)) for name in OPENS[definition.opens]}
+
+
 def case_document(tx: Tx, process: Process, case: CaseRecord, *,
                   reader: Actor | None, whole: facts.Whole | None = None
                   ) -> dict[str, Any]:
@@ -80,19 +105,8 @@ def case_document(tx: Tx, process: Process, case: CaseRecord, *,
         "state_entered_at": iso(case.state_entered_at),
         "opens": definition.opens,
         "criteria": definition.assess(snapshot.referred).as_dict() if referral else None,
-        "referral": {
-            "incident_date": iso(referral.incident_date),
-            "harm": referral.harm,
-            "abuse": referral.abuse,
-            "agency_concern": referral.agency_concern,
-            "grounds": list(referral.grounds),
-            "route": referral.route,
-            "referrer_agency": referral.referrer_agency,
-            "criminal_proceedings": referral.criminal_proceedings,
-            "aware_on": iso(referral.aware_on),
-            "looked_after": referral.looked_after,
-        } if referral else None,
-        "learning": learning_entry(whole.learning, reader)
+        "referral": referral_entry(referral) if referral else None,
+        "learning": learning_entry(definition, whole.learning, reader)
         if not definition.referred else None,
         "timers": [
             {"name": t.name, "due_at": iso(t.due_at), "status": t.status, "rule": t.rule,
@@ -178,13 +192,13 @@ def fact_words(fact: Fact, stored: Any) -> str:
     return str(stored)
 
 
-def learning_entry(item: Any, reader: Actor | None) -> dict[str, Any]:
-    """A review from elsewhere as the learning register holds it; the recommendations
-    adopted (the sub-group's own words) only for a reader who may read a case's free
-    text."""
-    entry = {"title": item.title, "source": item.source, "publisher": item.publisher,
-             "published_on": iso(item.published_on), "themes": list(item.themes),
-             "link": item.link, "relevant": item.relevant,
+def learning_entry(definition: ProcessDefinition, item: Any,
+                   reader: Actor | None) -> dict[str, Any]:
+    """A review from elsewhere as the learning register holds it: what its creating trigger
+    took, and its consideration; the recommendations adopted (the sub-group's own words)
+    only for a reader who may read a case's free text."""
+    entry = {**{p.name: plain(getattr(item, p.name)) for p in definition.create.params},
+             "relevant": item.relevant,
              "considered_on": iso(item.considered_on), "considered_by": item.considered_by}
     if item.adopted is not None and reads_referral(reader):
         entry["adopted"] = item.adopted
@@ -203,10 +217,10 @@ def audit_entry(a: Any, reader: Actor | None) -> dict[str, Any]:
 
 
 def training_entry(t: Any) -> dict[str, Any]:
-    return {"training": t.number, "course": t.course, "audience": t.audience,
-            "starts_on": iso(t.starts_on), "ends_on": iso(t.ends_on), "trained": t.trained,
-            "actions": list(t.actions), "recorded_by": t.recorded_by,
-            "recorded_at": iso(t.recorded_at)}
+    """Training recorded: what the training trigger takes (states.process.TRAINING_PARAMS),
+    and who recorded it when."""
+    return {"training": t.number, **{p.name: plain(getattr(t, p.name)) for p in TRAINING_PARAMS},
+            "recorded_by": t.recorded_by, "recorded_at": iso(t.recorded_at)}
 
 
 def history_document(tx: Tx, case: CaseRecord) -> list[dict[str, Any]]:

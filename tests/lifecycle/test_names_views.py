@@ -5,16 +5,20 @@ documents and printouts made from them are what they were."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import date, timedelta
 
 import pytest
 
 from scr.lifecycle.core.engine import Engine
 from scr.lifecycle.core.process import Processes
-from scr.lifecycle.views import report
+from scr.lifecycle.views import documents, report
+from scr.states.case import ReferralFacts
 from scr.states.config import ProcessConfig
+from scr.states.enums import State
 from scr.states.process import NO_REVIEW, NOT_RELEVANT, RELEVANT, WITHDRAWN
 from scr.states.registry import REGISTRY
+from scr.storage import cases
 from scr.storage.db import reading, transaction
 from tests.board import BM, HEALTH, SUBCHAIR, Board
 from tests.conftest import T0
@@ -117,3 +121,41 @@ def test_the_report_leaves_a_withdrawn_review_out_and_counts_signed_off_actions(
         doc = report.figures(tx, Processes(board.engine.config), later,
                              now=start + timedelta(days=800), config=board.engine.config)
     assert doc["learning"]["actions_signed_off"] == 0
+
+
+# ------------------------------------------------------------------------ the documents
+REFERRAL_KEYS = ["incident_date", "harm", "abuse", "agency_concern", "grounds", "route",
+                 "referrer_agency", "criminal_proceedings", "aware_on", "looked_after"]
+
+
+def test_the_referral_s_facts_are_parameters_of_the_creating_triggers():
+    params = REGISTRY.referral_params()
+    assert [f.name for f in fields(ReferralFacts)] == REFERRAL_KEYS
+    assert set(REFERRAL_KEYS) <= set(params)
+
+
+def test_a_case_s_document_keeps_its_keys_in_their_order(board):
+    """A version 1 referral, which did not ask when the authority became aware, has every
+    key of the contract; a review from elsewhere and a training keep theirs."""
+    ref = board.refer(at=T0)
+    t = board.walk(ref, State.PUBLISHED, at=T0)
+    board.fire(ref, "record_training", at=t + H, by=SUBCHAIR, course="A", audience="GPs",
+               starts_on="2026-12-01", ends_on="2026-12-02", trained=25)
+    review = _register(board, t + H, link="https://example.org/r")
+    with reading(board.db) as tx:
+        case, item = cases.load(tx, ref), cases.load(tx, review)
+        processes = board.engine.processes
+        doc = documents.case_document(tx, processes.of(case), case, reader=None)
+        kept = documents.case_document(tx, processes.of(item), item, reader=None)
+    assert list(doc["referral"]) == REFERRAL_KEYS
+    assert (doc["referral"]["incident_date"], doc["referral"]["aware_on"],
+            doc["referral"]["grounds"]) == ("2026-11-02", None, [])
+    assert doc["training"] == [{
+        "training": 1, "course": "A", "audience": "GPs", "starts_on": "2026-12-01",
+        "ends_on": "2026-12-02", "trained": 25, "actions": [], "recorded_by": SUBCHAIR,
+        "recorded_at": (t + H).isoformat()}]
+    assert kept["referral"] is None
+    assert kept["learning"] == {
+        "title": "A national review", "source": "national_review", "publisher": "The Panel",
+        "published_on": "2021-09-15", "themes": ["neglect"], "link": "https://example.org/r",
+        "relevant": None, "considered_on": None, "considered_by": None}
