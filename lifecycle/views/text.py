@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from scr.lifecycle.views import style
+from scr.states.process import COURSE_ENDS, COURSE_STARTS
 from scr.states.working_days import WorkingDays
 
 GAP = "  "
@@ -153,7 +154,7 @@ def _referral_lines(doc: dict[str, Any], cal: WorkingDays) -> list[str]:
                  f"concern {'yes' if ref['agency_concern'] else 'no'}, route {w(ref['route'])}"
                  + (f", grounds {', '.join(w(g) for g in ref['grounds'])}"
                     if ref["grounds"] else "")
-                 + (f", aware {ref['aware_on']}" if ref.get("aware_on") else "")
+                 + (f", aware {aware}" if (aware := ref.get("aware_on")) else "")
                  + (", looked after" if ref.get("looked_after") else ""))
     crit = doc["criteria"]
     lines.append("  criteria   " + "; ".join(crit["reasons"]))
@@ -204,8 +205,8 @@ def _case_lines(doc: dict[str, Any], cal: WorkingDays) -> list[str]:
         inquest = f", inquest {p['inquest']}" if p["inquest"] != "none" else ""
         lines.append(f"  {'proceedings':<15}criminal {w(p['criminal'])}, care {w(p['care'])}"
                      f"{inquest}"
-                     + (f", expected to conclude {p['expected_conclusion']}"
-                        if p["expected_conclusion"] else ""))
+                     + (f", expected to conclude {expected}"
+                        if (expected := p["expected_conclusion"]) else ""))
     if doc["outputs"]:
         lines.append(f"  {'outputs':<15}" + ", ".join(w(o["output"]) for o in doc["outputs"]))
     if doc["actions"]:
@@ -232,7 +233,8 @@ def _case_lines(doc: dict[str, Any], cal: WorkingDays) -> list[str]:
         lines.append("\nTraining in response")
         lines.append(_indent(table(
             ["#", "course", "audience", "dates", "trained", "actions"],
-            [[t["training"], t["course"], t["audience"], f"{t['starts_on']} to {t['ends_on']}",
+            [[t["training"], t["course"], t["audience"],
+              f"{t[COURSE_STARTS.name]} to {t[COURSE_ENDS.name]}",
               t["trained"], ", ".join(map(str, t["actions"])) or "all"]
              for t in doc["training"]])))
     if doc["timers"]:
