@@ -58,7 +58,7 @@ def _learning(portal: Portal, who: Visitor, state: str | None = None,
     filed under `theme`, from `source`, where given: a value the register does not know is
     no filter), and whether they may register a review."""
     from scr.lifecycle.core.judge import role_refusal
-    from scr.lifecycle.views.documents import iso
+    from scr.lifecycle.views.documents import iso, opened_with
     from scr.states.learning.v1 import SOURCES
     from scr.storage import learning
 
@@ -78,8 +78,7 @@ def _learning(portal: Portal, who: Visitor, state: str | None = None,
                 continue
             definition = portal.app.processes.get(item.definition,
                                                   item.definition_version).definition
-            rows.append({"ref": item.ref, "title": item.title, "source": item.source,
-                         "published_on": iso(item.published_on),
+            rows.append({"ref": item.ref, **opened_with(definition, item),
                          "state_label": definition.state_label(item.state),
                          "considered_on": iso(item.considered_on)})
         # Signed-off actions no audit has tested, of the cases and records this person
