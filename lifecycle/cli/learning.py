@@ -18,6 +18,19 @@ from scr.lifecycle.views.text import case_text, table
 from scr.states.enums import FINDINGS
 from scr.states.errors import InvalidInput
 from scr.states.learning.v1 import SOURCES
+from scr.states.params import Param, PType
+from scr.states.process import (
+    COURSE_ENDS,
+    COURSE_STARTS,
+    NOT_RELEVANT,
+    RECORD_AUDIT,
+    RECORD_TRAINING,
+    RELEVANT,
+    TRAINING_PARAMS,
+    WITHDRAWN,
+    ProcessDefinition,
+    TriggerSpec,
+)
 from scr.states.words import value_label
 from scr.storage import cases
 from scr.storage import learning as register
@@ -27,7 +40,9 @@ if TYPE_CHECKING:
     from scr.lifecycle.cli.main import Commands
 
 PROCESS = "learning"
-CONSIDER = {"relevant": "consider_relevant", "not_relevant": "consider_not_relevant"}
+# What the sub-group may decide on a review (`scr learning consider REF DECISION`): the
+# decisions of the register's triggers (ProcessDefinition.decision_of).
+CONSIDERED = (RELEVANT, NOT_RELEVANT)
 
 
 def _today(app: App) -> str:
@@ -44,39 +59,64 @@ def _fire(app: App, ref: str, trigger: str, params: dict[str, Any],
     return cases_cli.fired(app, ref, trigger, params, reason)
 
 
+def _register(app: App) -> ProcessDefinition:
+    """The learning register's definition, as new records start under it."""
+    return app.processes.starting(PROCESS).definition
+
+
+def _deciding(definition: ProcessDefinition, decision: str) -> TriggerSpec:
+    """The register's trigger that decides `decision`."""
+    return definition.deciding(decision)[0]
+
+
+def _amendment(definition: ProcessDefinition) -> TriggerSpec:
+    found = definition.amendment
+    assert found is not None, f"{definition.title} corrects nothing of a record"
+    return found
+
+
+def _flag(param: Param) -> str:
+    """A parameter as the command line's option: published_on is --published-on."""
+    return "--" + param.name.replace("_", "-")
+
+
+def _names(params: tuple[Param, ...]) -> tuple[str, ...]:
+    return tuple(p.name for p in params)
+
+
 # ------------------------------------------------------------------------ learning
 def add(app: App, args: Namespace) -> Output:
-    params = _given(args, "title", "source", "publisher", "published_on", "themes", "link")
+    params = _given(args, *_names(_register(app).create.params))
     return cases_cli.opened(app, params, PROCESS, "registered")
 
 
 def consider(app: App, args: Namespace) -> Output:
+    spec = _deciding(_register(app), args.decision)
     params = {"date": args.date or _today(app)}
-    if args.decision == "relevant":
-        if args.adopted is not None:
-            params["adopted"] = args.adopted
-    elif args.adopted is not None:
-        raise InvalidInput("--adopted: only a review found relevant adopts recommendations")
-    return _fire(app, args.ref, CONSIDER[args.decision], params, args.reason)
+    if args.adopted is not None:
+        if spec.param("adopted") is None:
+            raise InvalidInput("--adopted: only a review found relevant adopts recommendations")
+        params["adopted"] = args.adopted
+    return _fire(app, args.ref, spec.name, params, args.reason)
 
 
 def amend(app: App, args: Namespace) -> Output:
-    params = _given(args, "title", "source", "publisher", "published_on", "themes", "link")
+    spec = _amendment(_register(app))
+    params = _given(args, *_names(spec.params))
     if not params:
-        raise InvalidInput("give at least one of --title, --source, --publisher, "
-                           "--published-on, --themes, --link")
-    return _fire(app, args.ref, "amend_review", params, args.reason)
+        raise InvalidInput("give at least one of " + ", ".join(map(_flag, spec.params)))
+    return _fire(app, args.ref, spec.name, params, args.reason)
 
 
 def withdraw(app: App, args: Namespace) -> Output:
-    return _fire(app, args.ref, "withdraw_review", {}, args.reason)
+    return _fire(app, args.ref, _deciding(_register(app), WITHDRAWN).name, {}, args.reason)
 
 
 def list_items(app: App, args: Namespace) -> Output:
     with reading(app.db()) as tx:
         app.actor(tx, required=False)
-        rows = [{"ref": r.ref, "title": r.title, "source": r.source, "publisher": r.publisher,
-                 "published_on": r.published_on.isoformat(), "themes": list(r.themes),
+        rows = [{"ref": r.ref, **documents.opened_with(
+                    app.processes.get(r.definition, r.definition_version).definition, r),
                  "state": r.state, "relevant": r.relevant,
                  "considered_on": documents.iso(r.considered_on)}
                 for r in register.register(tx, state=args.state, theme=args.theme,
@@ -102,12 +142,11 @@ def show(app: App, args: Namespace) -> Output:
 # ------------------------------------------------------------------------------ qa
 def audit(app: App, args: Namespace) -> Output:
     params = {"date": args.date or _today(app), **_given(args, "finding", "actions", "note")}
-    return _fire(app, args.ref, "record_audit", params)
+    return _fire(app, args.ref, RECORD_AUDIT, params)
 
 
 def training(app: App, args: Namespace) -> Output:
-    params = _given(args, "course", "audience", "starts_on", "ends_on", "trained", "actions")
-    return _fire(app, args.ref, "record_training", params)
+    return _fire(app, args.ref, RECORD_TRAINING, _given(args, *_names(TRAINING_PARAMS)))
 
 
 def untested(app: App, args: Namespace) -> Output:
@@ -138,7 +177,8 @@ def qa_list(app: App, args: Namespace) -> Output:
           ", ".join(map(str, a["actions"])) or "all"] for a in audits]) if audits else
         "  none") + "\n\nTraining\n" + (table(
             ["ref", "#", "course", "audience", "ends", "trained"],
-            [[t["ref"], t["training"], t["course"], t["audience"], t["ends_on"], t["trained"]]
+            [[t["ref"], t["training"], t["course"], t["audience"], t[COURSE_ENDS.name],
+              t["trained"]]
              for t in trainings]) if trainings else "  none")
     return Output({"audits": audits, "training": trainings}, text)
 
@@ -146,6 +186,21 @@ def qa_list(app: App, args: Namespace) -> Output:
 # ------------------------------------------------------------------------ commands
 def _theme_help() -> str:
     return "comma-separated; the board's [learning] themes (scr learning themes lists them)"
+
+
+def _options(parser: Any, params: tuple[Param, ...]) -> None:
+    """An option for each of a trigger's parameters (--published-on for published_on),
+    required where the parameter is."""
+    for p in params:
+        if p.type is PType.THEMES:
+            parser.add_argument(_flag(p), required=p.required, metavar="A,B",
+                                help=_theme_help())
+        elif p.type is PType.CHOICE:
+            parser.add_argument(_flag(p), required=p.required, choices=p.choices,
+                                help=p.help or None)
+        else:
+            parser.add_argument(_flag(p), required=p.required, help=p.help or None,
+                                metavar="YYYY-MM-DD" if p.type is PType.DATE else None)
 
 
 def themes(app: App, args: Namespace) -> Output:
@@ -158,22 +213,18 @@ def add_commands(command: Commands) -> None:
     untested|list`."""
     from scr.lifecycle.cli.main import add_json_option
 
+    register = command.registry.newest(PROCESS)
     group = command("learning", "the register of reviews from elsewhere (docs/learning.md)")
     sub = group.add_subparsers(dest="learning_command", metavar="ACTION",
                                parser_class=type(group))
     a = sub.add_parser("add", help="register a review published elsewhere")
-    a.add_argument("--title", required=True, help="its title as published")
-    a.add_argument("--source", required=True, choices=SOURCES)
-    a.add_argument("--publisher", required=True,
-                   help="who published it, e.g. the Child Safeguarding Practice Review Panel")
-    a.add_argument("--published-on", dest="published_on", required=True, metavar="YYYY-MM-DD")
-    a.add_argument("--themes", required=True, metavar="A,B", help=_theme_help())
-    a.add_argument("--link", help="where it is published")
+    _options(a, register.create.params)
     a.set_defaults(func=add)
 
     c = sub.add_parser("consider", help="record the sub-group's consideration of a review")
     c.add_argument("ref")
-    c.add_argument("decision", choices=sorted(CONSIDER))
+    c.add_argument("decision", choices=sorted(
+        register.decision_of(t) for t in register.deciding(*CONSIDERED)))
     c.add_argument("--reason", required=True, help="why; kept for good in the record's history "
                    "and sent in e-mail")
     c.add_argument("--adopted", metavar="TEXT", help="the recommendations adopted locally "
@@ -186,12 +237,7 @@ def add_commands(command: Commands) -> None:
     am.add_argument("ref")
     am.add_argument("--reason", required=True, help="why; kept for good in the record's "
                     "history and sent in e-mail")
-    am.add_argument("--title")
-    am.add_argument("--source", choices=SOURCES)
-    am.add_argument("--publisher")
-    am.add_argument("--published-on", dest="published_on", metavar="YYYY-MM-DD")
-    am.add_argument("--themes", metavar="A,B", help=_theme_help())
-    am.add_argument("--link")
+    _options(am, _amendment(register).params)
     am.set_defaults(func=amend)
 
     w = sub.add_parser("withdraw", help="take a review registered in error off the register, "
@@ -234,8 +280,8 @@ def add_commands(command: Commands) -> None:
     tr.add_argument("ref")
     tr.add_argument("--course", required=True)
     tr.add_argument("--audience", required=True, help="who it was for")
-    tr.add_argument("--from", dest="starts_on", required=True, metavar="YYYY-MM-DD")
-    tr.add_argument("--to", dest="ends_on", required=True, metavar="YYYY-MM-DD")
+    tr.add_argument("--from", dest=COURSE_STARTS.name, required=True, metavar="YYYY-MM-DD")
+    tr.add_argument("--to", dest=COURSE_ENDS.name, required=True, metavar="YYYY-MM-DD")
     tr.add_argument("--trained", required=True, metavar="N", help="the number of people "
                     "trained")
     tr.add_argument("--actions", metavar="N,M", help="the actions it answers")

@@ -153,3 +153,36 @@ def test_a_review_registered_twice_is_withdrawn_and_the_other_corrected(scr):
     assert fixed["learning"]["publisher"] == "Anytown Safeguarding Children Partnership"
     nothing = scr("--as", BM, "--now", NOW, "learning", "amend", first, "--reason", "x")
     assert nothing.code == 2 and nothing.err.startswith("error: give at least one of")
+
+
+def test_amend_withdraw_and_training_by_the_register_s_own_words(scr):
+    """`learning amend` takes an option for each parameter the register's correcting trigger
+    takes, `learning withdraw` fires its withdrawal, and `qa training --from/--to` records
+    the course's first and last days."""
+    ref = scr.ok("--as", BM, "--now", NOW, *REVIEW, "--json").json()["ref"]
+    nothing = scr("--as", BM, "--now", NOW, "learning", "amend", ref, "--reason", "x")
+    assert nothing.code == 2 and ("give at least one of --title, --source, --publisher, "
+                                  "--published-on, --themes, --link") in nothing.err
+    scr.ok("--as", BM, "--now", NOW, "learning", "amend", ref, "--reason", "a typo",
+           "--published-on", "2026-06-29")
+    shown = scr.ok("--as", BM, "learning", "show", ref, "--json").json()["learning"]
+    assert shown["published_on"] == "2026-06-29"
+    listed = scr.ok("learning", "list", "--json").json()
+    assert [(r["ref"], r["published_on"], r["themes"]) for r in listed] == [
+        (ref, "2026-06-29", ["neglect", "professional_curiosity"])]
+    assert "2026-06-29" in scr.ok("learning", "list").out
+
+    other = scr.ok("--as", BM, "--now", NOW, *REVIEW, "--json").json()["ref"]
+    gone = scr.ok("--as", BM, "--now", NOW, "learning", "withdraw", other, "--reason",
+                  "registered twice")
+    assert "registered → withdrawn" in gone.out
+
+    scr.ok("--as", SUBCHAIR, "--now", NOW, "learning", "consider", ref, "relevant",
+           "--reason", "Ours too", "--adopted", "Relaunch the protocol")
+    scr.ok("--as", SUBCHAIR, "--now", NOW, "qa", "training", ref, "--course", "Curiosity",
+           "--audience", "GPs", "--from", "2026-11-01", "--to", "2026-11-02", "--trained", "5")
+    training = scr.ok("--as", BM, "learning", "show", ref, "--json").json()["training"]
+    assert [(t["starts_on"], t["ends_on"], t["trained"]) for t in training] == [
+        ("2026-11-01", "2026-11-02", 5)]
+    assert "2026-11-01 to 2026-11-02" in scr.ok("--as", BM, "learning", "show", ref).out
+    assert "2026-11-02" in scr.ok("qa", "list").out
