@@ -231,8 +231,9 @@ def _learning(tx: Tx, processes: Processes, period: Period, as_of: datetime,
     and training of every case."""
     items = learning.items(tx)
     # What each trigger of the register decides (ProcessDefinition.decision_of).
-    decides = {t.name: d.decision_of(t) for d in processes.registry if not d.referred
-               for t in d.deciding(*CONSIDERED, WITHDRAWN)}
+    decides: dict[str, str] = {t.name: str(d.decision_of(t)) for d in processes.registry
+                               if not d.referred
+                               for t in d.deciding(*CONSIDERED, WITHDRAWN)}
     # A review withdrawn (registered in error) counts nowhere.
     withdrawn = {h.case_id for h in rows
                  if decides.get(h.trigger) == WITHDRAWN and h.at <= as_of}
