@@ -17,6 +17,10 @@ from tests.conftest import T0
 from tests.lifecycle.test_properties import menu
 from tests.lifecycle.test_table import case_in
 
+# The module's fixtures (a case in every state) are built once for all its tests: on one xdist
+# worker, not once on each.
+pytestmark = pytest.mark.xdist_group("authorisation")
+
 HOLDER = {roles[0]: name for name, _, roles, _ in USERS}
 CASES = [
     (spec.name, role)

@@ -25,6 +25,10 @@ from tests.board import (
 )
 from tests.lifecycle.views_cli import InProcess
 
+# The module's fixtures (the year's six cases) are built once for all its tests: on one xdist
+# worker, not once on each.
+pytestmark = pytest.mark.xdist_group("report")
+
 YEAR = ("--from", "2027-01-01", "--to", "2027-12-31")
 NOW = "2028-01-15T10:00"
 

@@ -23,6 +23,10 @@ from tests.board import (
 from tests.conftest import T0
 from tests.states.test_definition import TRIGGER_TABLE
 
+# The module's fixtures (its cases in every state) are built once for all its tests: on one xdist
+# worker, not once on each.
+pytestmark = pytest.mark.xdist_group("table")
+
 ALL_TRIGGERS = DEFINITION.all_triggers
 
 S = State
