@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -26,11 +28,12 @@ DROP_GUARDS = ["DROP TRIGGER history_no_update", "DROP TRIGGER history_no_delete
                "DROP TRIGGER user_audit_no_update", "DROP TRIGGER user_audit_no_delete"]
 
 
-@pytest.fixture
-def world(tmp_path, sqlite_url):
-    """Two cases, one published and one waiting for returns with its timers armed, some of
-    them fired by the sweep; the real command on the file."""
-    engine = make_engine(sqlite_url)
+@pytest.fixture(scope="module")
+def world_made(tmp_path_factory) -> tuple[Path, str, str]:
+    """The world's database, built once for the module (at fixed moments, so every copy of
+    it is what building it again would give)."""
+    path = tmp_path_factory.mktemp("seals-world") / "scr.db"
+    engine = make_engine(f"sqlite:///{path}")
     migrate.upgrade(engine)
     board = Board(engine)
     board.seed_users()
@@ -42,7 +45,17 @@ def world(tmp_path, sqlite_url):
     board.walk(second, State.INFORMATION_REQUEST, at=T0)
     report = sweep(engine, board.engine, T0 + timedelta(days=30))
     assert report.of("fired"), "the sweep fired nothing: the fixture does not test timers"
-    engine.dispose()
+    engine.dispose()  # the last connection to close checkpoints the WAL into the file
+    assert not Path(f"{path}-wal").exists()
+    return path, first, second
+
+
+@pytest.fixture
+def world(tmp_path, sqlite_url, world_made):
+    """Two cases, one published and one waiting for returns with its timers armed, some of
+    them fired by the sweep; the real command on this test's own copy of the file."""
+    made, first, second = world_made
+    shutil.copyfile(made, sqlite_url.removeprefix("sqlite:///"))
     scr = Scr.in_dir(tmp_path, database_url=sqlite_url)
     return scr, sqlite_url.removeprefix("sqlite:///"), first, second
 
