@@ -214,12 +214,36 @@ def sqlite_db(sqlite_url, sqlite_template) -> Iterator[DbEngine]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory, sqlite_template) -> Path:
+    """The migrated template with the board's users in it (Board.seed_users, at T0), made
+    once per test process: `board` copies it instead of seeding its users each time."""
+    from scr.storage.db import make_engine
+
+    path = tmp_path_factory.mktemp("seeded") / "scr.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    Board(engine).seed_users()
+    engine.dispose()
+    assert not Path(f"{path}-wal").exists()
+    return path
+
+
 @pytest.fixture
-def board(sqlite_db) -> Board:
-    """A board on SQLite with one user of every role, ready to fire triggers."""
-    b = Board(sqlite_db)
-    b.seed_users()
-    return b
+def board(request, sqlite_url, seeded_template) -> Iterator[Board]:
+    """A board on SQLite with one user of every role, ready to fire triggers: a copy of the
+    seeded template. A test that also takes sqlite_db gets its users seeded on that one."""
+    if "sqlite_db" in request.fixturenames:
+        b = Board(request.getfixturevalue("sqlite_db"))
+        b.seed_users()
+        yield b
+        return
+    from scr.storage.db import make_engine
+
+    shutil.copyfile(seeded_template, sqlite_url.removeprefix("sqlite:///"))
+    engine = make_engine(sqlite_url)
+    yield Board(engine)
+    engine.dispose()
 
 
 @pytest.fixture
