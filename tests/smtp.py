@@ -4,6 +4,7 @@ the fixtures are made available to every test by tests/conftest.py."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 import subprocess
@@ -233,10 +234,14 @@ class SilentServer:
             self._held.append(conn)
 
     def close(self) -> None:
+        # Closing a listening socket does not wake a thread blocked in accept() on it (the
+        # join would wait out its whole timeout); shutting it down does.
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
+        self._thread.join(5)
         for conn in self._held:
             conn.close()
-        self._thread.join(5)
 
 
 @pytest.fixture
