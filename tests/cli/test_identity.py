@@ -13,17 +13,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import _copy_db
 from tests.cli.scr import Scr
 
 LIVE = {"SCR_ALLOW_CLOCK_OVERRIDE": "0"}
 ME = pwd.getpwuid(__import__("os").geteuid()).pw_name  # the login these tests run as
 
 
-@pytest.fixture
-def live(tmp_path) -> Scr:
+@pytest.fixture(scope="module")
+def live_made(tmp_path_factory) -> Path:
     """A live board (no training mode) whose business manager is this test's own login;
-    the chair and the health lead are logins that reach scr through sudo."""
-    scr = Scr.in_dir(tmp_path, **LIVE)
+    the chair and the health lead are logins that reach scr through sudo. Made once for the
+    module through the real command; each test gets a copy of its database."""
+    folder = tmp_path_factory.mktemp("live")
+    scr = Scr.in_dir(folder, **LIVE)
     scr.ok("init")
     scr.ok("users", "add", "Bea Manager", "--email", "bea@board.test", "--role",
            "business_manager", "--login", ME)
@@ -31,7 +34,14 @@ def live(tmp_path) -> Scr:
            "--login", "ivy")
     scr.ok("users", "add", "Hal Health", "--email", "hal@health.test", "--role",
            "agency_lead", "--agency", "health", "--login", "hal")
-    return scr
+    return folder
+
+
+@pytest.fixture
+def live(tmp_path, live_made) -> Scr:
+    """The live board, on this test's own copy of its database."""
+    _copy_db(live_made, tmp_path)
+    return Scr.in_dir(tmp_path, **LIVE)
 
 
 def as_login(login: str) -> dict[str, str]:
