@@ -51,16 +51,39 @@ def pytest_configure(config):
             f"(TESTS_DAYS_AHEAD={ahead} make test)")
 
 
+# The single tests that take longest (5-25 s each), started first under --dist loadgroup:
+# xdist hands the workers the groups first, the larger first, then the single tests in the
+# order collected, so a long test collected late (the README's tour) kept one worker busy
+# while the other had nothing left to run.
+LONGEST_FIRST = (
+    "tests/test_readme.py::test_the_tour_runs_as_written",
+    "tests/cli/test_daemon_pg.py",
+    "tests/cli/test_concurrency_cli.py",
+    "tests/cli/test_daemon.py",
+    "tests/test_package.py",
+    "tests/cli/test_helping.py",
+    "tests/cli/test_bad_input.py",
+    "tests/lifecycle/test_properties.py",
+)
+
+
+def _longest_first(item) -> int:
+    return next((n for n, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)),
+                len(LONGEST_FIRST))
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Make `--dist loadgroup` (make test) group again. pytest-xdist sends the tests of an
-    xdist_group to one worker by a suffix, @name, that each worker adds to their node ids in
-    this hook; it writes the suffix to item._nodeid, which pytest 9 no longer reads (a node's
-    id is item._id), so every group was silently split over the workers like any other
-    tests: the module fixture of test_demo ran on both, and the crash tests beside the
-    browser's. The same suffix, set where pytest 9 reads it, on an xdist worker only."""
+    """Under `--dist loadgroup` (make test), on each xdist worker: the longest tests first,
+    and groups that group again. pytest-xdist sends the tests of an xdist_group to one
+    worker by a suffix, @name, that each worker adds to their node ids in this hook; it
+    writes the suffix to item._nodeid, which pytest 9 no longer reads (a node's id is
+    item._id), so every group was silently split over the workers like any other tests:
+    the module fixture of test_demo ran on both, and the crash tests beside the browser's.
+    The same suffix is set here where pytest 9 reads it."""
     if not getattr(config.option, "loadgroup", False):
         return
+    items.sort(key=_longest_first)  # stable: the rest keep the order they were collected in
     try:
         from _pytest.nodeid import NodeId
     except ImportError:  # a pytest before 9: xdist's own suffix takes
