@@ -90,9 +90,7 @@ def form_token(page: str) -> str:
 
 
 @pytest.fixture
-def site(sqlite_db, sqlite_url, tmp_path) -> Iterator[Site]:
-    board = Board(sqlite_db)
-    board.seed_users()
+def site(board: Board, sqlite_url, tmp_path) -> Iterator[Site]:
     port = free_port()
     mail = tmp_path / "mail"
     settings = load(environ={
