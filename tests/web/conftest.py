@@ -4,6 +4,7 @@ application in a thread of the test process, over a test's own SQLite board."""
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +23,11 @@ from scr.lifecycle.web.app import create_app
 from tests.board import Board
 from tests.cli.scr import scr_v1_config
 from tests.conftest import T0
+
+# An httpx client reads the system's certificates into an SSL context of its own when it is
+# made (some 50 ms); the tests make one for each person signing in, so they share one
+# context, read once. The portal itself is plain HTTP on loopback.
+TLS = ssl.create_default_context()
 
 
 def free_port() -> int:
@@ -53,7 +59,7 @@ class Site:
         return self.portal.settings.now
 
     def client(self) -> httpx.Client:
-        made = httpx.Client(base_url=self.url, follow_redirects=False, timeout=10)
+        made = httpx.Client(base_url=self.url, follow_redirects=False, timeout=10, verify=TLS)
         self.clients.append(made)
         return made
 

@@ -15,6 +15,7 @@ import pytest
 
 from scr.lifecycle.web import oidc
 from scr.lifecycle.web.oidc import OidcError, OidcSettings
+from tests.web.conftest import TLS
 from tests.web.oidc_provider import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, OidcProvider, serve
 
 KEY = b"k" * 32
@@ -34,7 +35,7 @@ def idp(running: OidcProvider) -> OidcProvider:
 
 @pytest.fixture
 def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=5, follow_redirects=False) as client:
+    with httpx.Client(timeout=5, follow_redirects=False, verify=TLS) as client:
         yield client
 
 
@@ -86,7 +87,7 @@ def test_the_happy_path_gives_the_verified_address_lower_cased(idp):
     assert asked["redirect_uri"] == REDIRECT_URI and asked["scope"] == "openid email profile"
     assert asked["code_challenge_method"] == "S256" and len(asked["code_challenge"]) == 43
     assert asked["state"] and asked["nonce"] and asked["state"] != asked["nonce"]
-    with httpx.Client(follow_redirects=False) as browser:
+    with httpx.Client(follow_redirects=False, verify=TLS) as browser:
         query = dict(parse_qsl(urlsplit(browser.get(started.url).headers["location"]).query))
     assert query["state"] == asked["state"] and query["code"]
     email = oidc.finish(provider, settings, query=query, cookie=started.cookie,
