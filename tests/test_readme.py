@@ -5,13 +5,13 @@ claims of them holds."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.cli.scr import Scr
 from tests.clock import DAYS_AHEAD, days_ahead, pythonpath
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,16 +68,17 @@ def test_the_tour_runs_as_written(tmp_path):
     board = tmp_path / "tour"
     # What the text says of the run: the board of its own, the first tick's reminder, the
     # second's escalation and automatic submission flagged incomplete, the e-mail delivered.
-    scr = [sys.executable, "-m", "scr.lifecycle.cli"]
-    env.update(SCR_DATABASE_URL="sqlite:///scr.db", SCR_ALLOW_CLOCK_OVERRIDE="1",
-               SCR_NOW="2026-12-08T09:00")
-    case = json.loads(subprocess.run([*scr, "show", "CR-2026-0001", "--json"], cwd=board,
-                                     env=env, capture_output=True, text=True,
-                                     check=True).stdout)
+    # Read through the command line's own entry point in this process, at the tour's last
+    # moment (SCR_NOW): only the tour itself needs the moved wall clock.
+    reading = {k: v for k, v in env.items() if k != DAYS_AHEAD}
+    if DAYS_AHEAD in os.environ:
+        reading[DAYS_AHEAD] = os.environ[DAYS_AHEAD]  # this process's clock
+    reading.update(SCR_DATABASE_URL="sqlite:///scr.db", SCR_ALLOW_CLOCK_OVERRIDE="1",
+                   SCR_NOW="2026-12-08T09:00")
+    scr = Scr(board, reading)
+    case = scr.ok("show", "CR-2026-0001", "--json").json()
     assert case["process"] == "cspr" and "incomplete_returns" in case["flags"]
-    history = json.loads(subprocess.run([*scr, "history", "CR-2026-0001", "--json"],
-                                        cwd=board, env=env, capture_output=True, text=True,
-                                        check=True).stdout)
+    history = scr.ok("history", "CR-2026-0001", "--json").json()
     moments = [h["at"] for h in history]
     assert moments == sorted(moments), "history in the order things happened"
     timers = [(h["params"].get("timer"), h["params"].get("level")) for h in history
