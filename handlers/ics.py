@@ -17,7 +17,7 @@ from email.utils import parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, vCalAddress
+from icalendar import Calendar, Event, vCalAddress, vText
 
 PRODID = "-//scr//Case review lifecycle orchestrator//EN"
 METHODS = ("REQUEST", "CANCEL")
@@ -101,8 +101,8 @@ def to_ics(entry: CalendarEntry) -> str:
         event.add("dtstart", entry.start.astimezone(UTC))
         event.add("dtend", (entry.start + timedelta(minutes=entry.duration_minutes))
                   .astimezone(UTC))
-    event.add("summary", _text(entry.summary))
-    event.add("description", _text(entry.description))
+    event.add("summary", _Text(_text(entry.summary)))
+    event.add("description", _Text(_text(entry.description)))
     if entry.organizer:
         event.add("organizer", _address(entry.organizer))
     for attendee in entry.attendees:
@@ -117,6 +117,17 @@ def _text(value: str) -> str:
     """A TEXT value holds no control character but the tab and line breaks (RFC 5545
     3.3.11, which icalendar escapes); any other is dropped."""
     return "".join(c for c in value if c >= " " or c in "\t\r\n").replace("\x7f", "")
+
+
+class _Text(vText):
+    """A TEXT value escaped as RFC 5545 3.3.11 asks. icalendar's escaping (7.3) first reads
+    a backslash followed by N in the text as a line break, so a text quoting `\\N` would
+    lose its backslash: the backslashes stand aside (as NUL, which a TEXT value never holds:
+    `_text` drops it) while icalendar escapes the rest, and come back escaped."""
+
+    def to_ical(self) -> bytes:
+        escaped = vText(str(self).replace("\\", "\x00")).to_ical().decode("utf-8")
+        return escaped.replace("\x00", "\\\\").encode("utf-8")
 
 
 def _address(address: str, **params: str) -> vCalAddress:
