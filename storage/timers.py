@@ -143,9 +143,12 @@ def pending_of(tx: Tx, case_ids: Sequence[int]) -> dict[int, list[TimerRecord]]:
     """The pending timers of many cases, by case id, in one statement."""
     found: dict[int, list[TimerRecord]] = {i: [] for i in case_ids}
     if case_ids:
-        for row in tx.execute(select(*_COLUMNS).where(_T.c.case_id.in_(list(case_ids)),
-                                                       _T.c.status == PENDING)):
-            found[row.case_id].append(_record(row))
+        # By the cases' own timers (the case_id index), the status tested here: asked for
+        # in SQL, SQLite's planner takes the (status, due_at) index and walks every pending
+        # timer stored (80 ms among 100,000 cases, against well under 1 ms).
+        for row in tx.execute(select(*_COLUMNS).where(_T.c.case_id.in_(list(case_ids)))):
+            if row.status == PENDING:
+                found[row.case_id].append(_record(row))
     return found
 
 

@@ -258,7 +258,7 @@ def _inbox(portal: Portal, who: Visitor) -> list[dict[str, Any]]:
         pending = timers.pending_of(tx, list(snapshots))
         # A deadline the daemon has chased is still overdue (its next reminder is pending,
         # the deadline is not met): the same test as the list of cases.
-        passed = cases.overdue(tx, now=now, levels=DEADLINE_LEVELS)
+        passed = cases.overdue_among(tx, list(snapshots), now=now, levels=DEADLINE_LEVELS)
         for case, due in urgent:
             process = processes.of(case)
             snapshot = snapshots[case.id]
