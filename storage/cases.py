@@ -45,8 +45,9 @@ from scr.storage.tables import (
 )
 
 __all__ = ["CaseRecord", "LockedCase", "every", "insert", "listing", "load", "load_by_id",
-           "lock", "most_urgent", "new", "next_ref", "overdue", "overdue_among", "own_facts",
-           "refs", "save", "set_head", "snapshot", "snapshot_of", "snapshots"]
+           "load_with_snapshot", "lock", "most_urgent", "new", "next_ref", "overdue",
+           "overdue_among", "own_facts", "refs", "save", "set_head", "snapshot", "snapshot_of",
+           "snapshots"]
 
 _C = CASES
 _KEPT = tuple(n for n in CASES_FIELDS if n not in ("id", "version"))
@@ -217,6 +218,23 @@ _SNAP_PRESENT = (
 )
 _SNAP_REFERRAL = Prepared(_head(_one).add_columns(
     *(present.label(f"has_{i}") for i, present in enumerate(_SNAP_PRESENT))))
+# The case's row with the same head, for a trigger: the case and its facts in one
+# statement (the flags read against the row's own id and stay). On PostgreSQL only the
+# case's row is locked (`FOR UPDATE OF cases`: the joined rows may be absent).
+_ROW_PRESENT = (
+    select(_A.c.case_id).where(_A.c.case_id == _C.c.id).exists(),
+    select(_M.c.case_id).where(_M.c.case_id == _C.c.id,
+                               _M.c.recorded_at >= _C.c.state_entered_at).exists(),
+    select(_O.c.case_id).where(_O.c.case_id == _C.c.id).exists(),
+    select(_X.c.case_id).where(_X.c.case_id == _C.c.id).exists(),
+)
+_ROW_WITH_HEAD = select(*_COLUMNS).add_columns(
+    *_head(lambda column: column == _C.c.id).selected_columns,
+    *(present.label(f"has_{i}") for i, present in enumerate(_ROW_PRESENT)),
+).select_from(_C).outerjoin(_P, _P.c.case_id == _C.c.id) \
+    .outerjoin(_R, _R.c.case_id == _C.c.id).outerjoin(_L, _L.c.case_id == _C.c.id) \
+    .where(_C.c.ref == bindparam("ref"))
+_LOAD_WITH_SNAPSHOT = Prepared(_ROW_WITH_HEAD.with_for_update(of=_C))
 _SNAP_AGENCIES = Prepared(_agencies(_one))
 _SNAP_MEETINGS = Prepared(_meetings(_one, _M.c.recorded_at >= _SINCE))
 _SNAP_OUTPUTS = Prepared(_outputs(_one))
@@ -251,6 +269,26 @@ def snapshot(tx: Tx, case: CaseRecord) -> CaseSnapshot:
                      _SNAP_MEETINGS.all(tx, since) if has_meetings else (),
                      _SNAP_OUTPUTS.all(tx, ids) if has_outputs else (),
                      _SNAP_ACTIONS.all(tx, ids) if has_actions else ())
+
+
+def load_with_snapshot(tx: Tx, ref: str) -> tuple[CaseRecord, CaseSnapshot]:
+    """The case `ref`, locked for a trigger (as `load(..., for_update=True)`), with its
+    snapshot (as `snapshot` reads it): its row and the snapshot's head in one statement.
+    NotFound if there is no such case."""
+    row = _LOAD_WITH_SNAPSHOT.one(tx, {"ref": ref})
+    if row is None:
+        raise NotFound(f"unknown case {ref!r}")
+    width = len(_COLUMNS)
+    case = CaseRecord(*row[:width])
+    head = row[width:]
+    has_agencies, has_meetings, has_outputs, has_actions = head[_HEAD_WIDTH:]
+    ids = {"case_id": case.id}
+    since = {"case_id": case.id, "entered": case.state_entered_at}
+    return case, _snapshot(case, head if head[0] is not None else None,
+                           _SNAP_AGENCIES.all(tx, ids) if has_agencies else (),
+                           _SNAP_MEETINGS.all(tx, since) if has_meetings else (),
+                           _SNAP_OUTPUTS.all(tx, ids) if has_outputs else (),
+                           _SNAP_ACTIONS.all(tx, ids) if has_actions else ())
 
 
 _NOBODY: list[str | None] = [None]  # a meeting nobody attended: one row, with no agency

@@ -184,7 +184,7 @@ class Engine:
         on any of them nothing has been written. `due_at` and `announce` are for the timer
         sweep: the moment the firing was due, and the e-mail that announces it.
         """
-        case = cases.load(tx, ref, for_update=True)
+        case, snapshot = cases.load_with_snapshot(tx, ref)
         process = self.processes.of(case)
         spec = self._spec(process, trigger)
         # A stale version is a conflict before anything is judged: the person acted on a
@@ -193,7 +193,6 @@ class Engine:
             raise Conflict(f"{ref} changed since it was read (version {case.version}, "
                            f"expected {expect_version}); look again and retry",
                            version=case.version)
-        snapshot = cases.snapshot(tx, case)
         if not process.machine.applies(snapshot.state, trigger):
             raise Refused(f"{trigger} does not apply to {ref} in state {snapshot.state}")
         values = self._parse(process, spec, params or {}, now, snapshot)

@@ -57,7 +57,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -138,6 +138,9 @@ class Daemon:
         self._unreachable = False  # the mail lane's last run could not reach the server
         # The wall-clock moment each lane's last run found next due (None: nothing ahead).
         self._ahead: dict[str, datetime | None] = {TIMERS: None, MAIL: None}
+        # The daemon's-clock moment each lane's last run judged at (its sweep, its last
+        # delivery batch); None until it has.
+        self._looked: dict[str, datetime | None] = {TIMERS: None, MAIL: None}
 
     # ------------------------------------------------------------------------ running
     def run(self) -> Totals:
@@ -155,8 +158,10 @@ class Daemon:
         log.get(pid=os.getpid()).info("daemon.stopped", **self.totals.as_dict())
         return self.totals
 
-    def start(self) -> None:
-        """Start the scheduler with the two lanes' jobs, both due at once."""
+    def start(self, *, listeners: Sequence[tuple[Callable[[Any], None], int]] = ()) -> None:
+        """Start the scheduler with the two lanes' jobs, both due at once. `listeners`
+        (callback, event mask) are told of the scheduler's events from its start, beside
+        the daemon's own (whoever watches the lanes: the tests of its clock)."""
         from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.jobstores.memory import MemoryJobStore
@@ -178,6 +183,8 @@ class Daemon:
                 name=lane, executor=lane, next_run_time=start, misfire_grace_time=None,
                 coalesce=True, max_instances=1)
         self._scheduler.add_listener(self._ran, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+        for callback, mask in listeners:
+            self._scheduler.add_listener(callback, mask)
         self._scheduler.start()
 
     def _finish(self) -> None:
@@ -211,6 +218,7 @@ class Daemon:
         """One wake of the timers: fire what is due, then read the next due moment. Mail
         the timers queued is the mail lane's, which is told of it."""
         fired = 0
+        self._looked[TIMERS] = None
         with self._sweeping:
             if self.stopping.is_set():
                 return
@@ -221,7 +229,7 @@ class Daemon:
                 log.get().error("daemon.wake_failed", error=exc.__class__.__name__,
                                 detail=log.redact_text(str(exc))[:200])
             finally:
-                self._ahead[TIMERS] = self._next(TIMERS, next_due)
+                self._ahead[TIMERS] = self._next(TIMERS, next_due, self._looked[TIMERS])
         if fired:
             self._kick_mail()
 
@@ -234,6 +242,7 @@ class Daemon:
                 return
             self._mail_waiting.clear()
             self._unreachable = False
+            self._looked[MAIL] = None
             try:
                 self._unreachable = self._deliver_due()
             except Exception as exc:
@@ -241,11 +250,12 @@ class Daemon:
                 log.get().error("daemon.delivery_failed", error=exc.__class__.__name__,
                                 detail=log.redact_text(str(exc))[:200])
             finally:
-                self._ahead[MAIL] = self._next(MAIL, next_delivery)
+                self._ahead[MAIL] = self._next(MAIL, next_delivery, self._looked[MAIL])
 
     def _sweep(self) -> int:
         self.totals.wakes += 1
-        report = sweep(self.db, self.engine, self.clock.now(), stop=self.stopping.is_set)
+        self._looked[TIMERS] = now = self.clock.now()
+        report = sweep(self.db, self.engine, now, stop=self.stopping.is_set)
         fired = len(report.of("fired", "blocked"))
         self.totals.fired += fired
         self.totals.stale += len(report.of("stale"))
@@ -256,7 +266,8 @@ class Daemon:
     def _deliver_due(self) -> bool:
         """Deliver batches while any is due; True if the mail server was unreachable."""
         while not self.stopping.is_set():
-            done = deliver_outbox(self.db, self.settings, self.clock.now(), batches=1,
+            self._looked[MAIL] = now = self.clock.now()
+            done = deliver_outbox(self.db, self.settings, now, batches=1,
                                   processes=self.engine.processes)
             self.totals.delivered += done
             if done.unreachable:
@@ -265,12 +276,17 @@ class Daemon:
                 break
         return False
 
-    def _next(self, lane: str, when: Callable[[Database], datetime | None]) -> datetime | None:
-        """The wall-clock moment to run the lane for its earliest due moment still ahead (a
-        pending timer, or an outbox retry); None if there is none, or none ahead.
+    def _next(self, lane: str, when: Callable[[Database], datetime | None],
+              looked: datetime | None) -> datetime | None:
+        """The wall-clock moment to run the lane for its earliest due moment (a pending
+        timer, or an outbox retry) that was not yet due when the run looked (`looked`, the
+        moment its last sweep or batch judged at; None if it failed first); None if there
+        is none.
 
-        Anything already due and still pending after a run is another daemon's (a locked
-        case) or failing; the heartbeat comes back to it, so the daemon never spins.
+        Anything that was due when the run looked and is still pending after it is another
+        daemon's (a locked case) or failing; the heartbeat comes back to it, so the daemon
+        never spins. Something that fell due while the run went on (a slow wake, a busy
+        machine) has the lane run again at once, not at the heartbeat.
         """
         try:
             moment = when(self.db)
@@ -278,7 +294,7 @@ class Daemon:
             log.get().warning("daemon.next_due_unknown", lane=lane,
                               error=exc.__class__.__name__)
             return None
-        if moment is None or moment <= self.clock.now():
+        if moment is None or moment <= (looked or self.clock.now()):
             return None
         return self.clock.real(moment + WAKE_SLACK)
 
