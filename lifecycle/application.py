@@ -7,7 +7,10 @@ four things a person does with a case, each in one transaction and with a typed 
   before and after, the pending timers; the case's document when asked for);
 - `explain`: why a trigger may or may not be fired now, every check -> a `why` document;
 - `read`: a case as one person may see it -> CaseRead (its document, its snapshot, and
-  what that person may do next, judged on the same read).
+  what that person may do next, judged on the same read);
+
+and one thing a business manager does with many: `migrate`, moving running cases to a new
+version of their process (lifecycle/core/migrating.py) -> Migrated.
 
 Who acts is the front end's to say, as a function of the transaction (`ActorOf`): the
 command line's login is looked up in the same transaction as the trigger, the portal's
@@ -23,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from scr.lifecycle.settings import Settings
 from scr.states.case import Actor, CaseSnapshot
-from scr.states.errors import InvalidInput, NotFound
+from scr.states.enums import Role
+from scr.states.errors import InvalidInput, LifecycleError, NotFound, Refused
+from scr.states.migration import Migration
 from scr.states.registry import REGISTRY, Registry
 from scr.storage.db import (
     SCHEMA_HEAD,
@@ -40,6 +45,7 @@ from scr.storage.db import (
 if TYPE_CHECKING:
     from scr.lifecycle.core.engine import Engine, Fired
     from scr.lifecycle.core.judge import Judgement
+    from scr.lifecycle.core.migrating import Migrator, Move, Stuck
     from scr.lifecycle.core.process import Process, Processes
     from scr.storage.cases import CaseRecord
 
@@ -71,6 +77,17 @@ class CaseRead:
     verdicts: list[Judgement]  # when asked for: every trigger, judged for the reader now
 
 
+@dataclass(frozen=True)
+class Migrated:
+    """What a migration did (or, dry, would do): the cases moved and those that could not
+    be, each with why, in the order asked."""
+
+    migration: Migration
+    moved: list[Move]
+    stuck: list[Stuck]
+    dry_run: bool
+
+
 @dataclass
 class Application:
     settings: Settings
@@ -78,6 +95,9 @@ class Application:
     # composes the application gives others (a test's throwaway definitions). Everything
     # below reads them from here.
     registry: Registry = field(default=REGISTRY)
+    # The migrations between versions of them (states/migration.py): None, the shipped
+    # processes' own.
+    migrations: tuple[Migration, ...] | None = None
     _db: Database | None = field(default=None, init=False)
     _engine: Engine | None = field(default=None, init=False)
     _processes: Processes | None = field(default=None, init=False)
@@ -185,6 +205,62 @@ class Application:
             entries = documents.history_document(tx, case) if history else []
         verdicts = judge_all(process, snapshot, actor=who, now=self.now()) if judged else []
         return CaseRead(case, process, snapshot, doc, entries, verdicts)
+
+    def migrator(self, name: str, from_version: str, to_version: str) -> Migrator:
+        """The declared migration of `name` between the two versions, with both processes
+        and the board's configuration; bad input (exit 2) when either version is unknown or
+        no migration is declared between them."""
+        from scr.lifecycle.core.migrating import Migrator
+        from scr.states import migration
+
+        declared = migration.shipped() if self.migrations is None else self.migrations
+        found, old, new = migration.find(declared, self.registry, name, from_version,
+                                         to_version)
+        return Migrator(found, self.processes.get(old.name, old.version),
+                        self.processes.get(new.name, new.version))
+
+    def migrate(self, name: str, from_version: str, to_version: str, refs: list[str], *,
+                actor: ActorOf, dry_run: bool = False) -> Migrated:
+        """Move cases `refs` (none: every case of the old version not in a final state) from
+        `from_version` of process `name` to `to_version`, each in its own transaction; with
+        `dry_run`, judge them and write nothing. A business manager's alone (refused, exit
+        3). A reference unknown, or of another version, is bad input (exit 2) before any
+        case moves."""
+        from scr.lifecycle.core.migrating import Move, Stuck
+        from scr.storage import cases
+
+        migrator = self.migrator(name, from_version, to_version)
+        now = self.now()
+        old = migrator.old.definition
+        with reading(self.db()) as tx:
+            who = _required(actor(tx))
+            if Role.BUSINESS_MANAGER not in who.roles:
+                raise Refused(f"{who.name} may not move cases to another version of their "
+                              "process: it needs business_manager")
+            for ref in refs:
+                case = cases.load(tx, ref)
+                if (case.definition, case.definition_version) != old.key:
+                    raise InvalidInput(f"{ref} runs under {case.definition} version "
+                                       f"{case.definition_version}, not {old.name} version "
+                                       f"{old.version}")
+            chosen = list(dict.fromkeys(refs)) or migrator.candidates(tx)
+            judged = [migrator.judge(tx, ref, now=now) for ref in chosen] if dry_run else []
+        if not dry_run:
+            judged = [self._move_one(migrator, ref, who, now) for ref in chosen]
+        return Migrated(migrator.migration, [j for j in judged if isinstance(j, Move)],
+                        [j for j in judged if isinstance(j, Stuck)], dry_run)
+
+    def _move_one(self, migrator: Migrator, ref: str, who: Actor,
+                  now: datetime) -> Move | Stuck:
+        """One case moved in its own transaction; one that changed underneath (or fails as
+        a person's input would) is rolled back and listed as stuck."""
+        from scr.lifecycle.core.migrating import Stuck
+
+        try:
+            with transaction(self.db()) as tx:
+                return migrator.move(tx, ref, actor=who, now=now)
+        except LifecycleError as exc:
+            return Stuck(ref, "", "", (str(exc),))
 
     def close(self) -> None:
         if self._db is not None:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from scr.states.enums import Kind, Role
 from scr.states.facts import FactType
+from scr.states.migration import MIGRATE_TRIGGER
 from scr.states.planning import ANCHORS
 from scr.states.process import (
     ENTER,
@@ -77,6 +78,9 @@ def problems(definition: ProcessDefinition) -> list[str]:
     names = [t.name for t in triggers]
     if len(set(names)) != len(names):
         found.append("a trigger name is used twice")
+    if MIGRATE_TRIGGER in names:
+        found.append(f"{MIGRATE_TRIGGER}: the name is reserved for the history row of a case "
+                     "moved to another version (states/migration.py)")
     if d.create.dest != d.initial or d.create.sources:
         found.append(f"{d.create.name}: the creating trigger must lead from nowhere to "
                      f"{d.initial}")

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from scr.states.migration import MIGRATE_LABEL, MIGRATE_TRIGGER
+
 if TYPE_CHECKING:
     from scr.states.process import ProcessDefinition
 
@@ -185,7 +187,11 @@ def state_label(definition: ProcessDefinition | None, state: str) -> str:
 
 
 def trigger_label(definition: ProcessDefinition | None, trigger: str) -> str:
+    """A trigger's label in the definition; the history row of a case moved to another
+    version (states.migration) by its own words; else the name as words."""
     spec = definition.trigger(trigger) if definition is not None else None
+    if spec is None and trigger == MIGRATE_TRIGGER:
+        return MIGRATE_LABEL
     return spec.label if spec is not None else as_words(trigger)
 
 

@@ -1,4 +1,5 @@
-"""The commands on cases: refer, advance, show, history, triggers, list.
+"""The commands on cases: refer, advance, show, history, triggers, list, and `cases
+migrate` (moving running cases to a new version of their process).
 
 Each takes the App and the parsed arguments and returns an Output; each write runs in one
 transaction, so an error leaves nothing written.
@@ -141,6 +142,7 @@ def history(app: App, args: Namespace) -> Output:
     --json keeps the identifiers."""
     from scr.lifecycle.views.text import shorten
     from scr.states import words
+    from scr.states.migration import MIGRATE_TRIGGER
     from scr.states.process import TIMER_TRIGGER
     from scr.states.registry import UnknownDefinition
 
@@ -156,6 +158,9 @@ def history(app: App, args: Namespace) -> Output:
 
     def what(e: dict[str, Any]) -> str:
         params = e["params"] or {}
+        if e["trigger"] == MIGRATE_TRIGGER:
+            return (f"Moved from version {params.get('from_version')} to version "
+                    f"{params.get('to_version')}")
         if e["trigger"] == TIMER_TRIGGER and params.get("timer"):
             return words.timer_label(definition, str(params["timer"]),
                                      params.get("level"), params.get("key"))
@@ -227,6 +232,53 @@ def list_cases(app: App, args: Namespace) -> Output:
     return Output(rows, text if rows else "no cases")
 
 
+def migrate(app: App, args: Namespace) -> Output:
+    """`scr cases migrate`: move running cases to another version of their process, each
+    with its history row (lifecycle/core/migrating.py says exactly how their timers are
+    planned again); `--dry-run` says what would move and writes nothing. Cases are named
+    by reference and pseudonym only."""
+    name, old = _process_version(args.source, "--from")
+    target, new = _process_version(args.target, "--to")
+    if target != name:
+        raise InvalidInput(f"--from {name} and --to {target}: a case moves to another "
+                           "version of its own process")
+    done = app.migrate(name, old, new, list(args.refs), actor=app.actor, dry_run=args.dry_run)
+    cal = app.settings.process.working_days
+    data: dict[str, Any] = {
+        "process": name, "from_version": old, "to_version": new, "dry_run": done.dry_run,
+        "moved": [{"ref": m.ref, "pseudonym": m.pseudonym, "from_state": m.source,
+                   "to_state": m.dest,
+                   "timers": [{"name": t.name, "due_at": t.due_at.isoformat(), "rule": t.rule}
+                              for t in sorted(m.timers, key=lambda t: (t.due_at, t.rank))],
+                   "left_out": [{"timer": n, "why": why} for n, why in m.left_out]}
+                  for m in done.moved],
+        "stuck": [{"ref": s.ref, "pseudonym": s.pseudonym, "state": s.state,
+                   "reasons": list(s.reasons)} for s in done.stuck],
+    }
+    verb = "would move" if done.dry_run else "moved"
+    lines = [("dry run, nothing written: " if done.dry_run else "")
+             + f"{name} version {old} -> version {new}: {len(done.moved)} "
+             f"{'case' if len(done.moved) == 1 else 'cases'} {verb}, {len(done.stuck)} "
+             "cannot move"]
+    for m in data["moved"]:
+        lines.append(f"  {m['ref']} ({m['pseudonym']}): {m['from_state']} -> {m['to_state']}")
+        lines += [f"      {t['name']} due {when(t['due_at'], cal)}" for t in m["timers"]]
+        lines += [f"      {o['timer']} not armed: {o['why']}" for o in m["left_out"]]
+    for s in done.stuck:
+        lines.append(f"  {s.ref} ({s.pseudonym}): cannot move from {s.state}")
+        lines += [f"      because {r}" for r in s.reasons]
+    return Output(data, "\n".join(lines))
+
+
+def _process_version(value: str, option: str) -> tuple[str, str]:
+    """NAME:VERSION into its two parts."""
+    name, sep, version = value.partition(":")
+    if not sep or not name or not version:
+        raise InvalidInput(f"{option}: expected NAME:VERSION (e.g. cspr:1), got "
+                           f"{value[:40]!r}")
+    return name, version
+
+
 def _option_metavar(p: Param) -> str | None:
     if p.type in (PType.CHOICE,):
         return "|".join(p.choices)
@@ -241,6 +293,8 @@ def _option_metavar(p: Param) -> str | None:
 
 def add_commands(command: Commands) -> None:
     """The commands on cases."""
+    from scr.lifecycle.cli.main import add_json_option
+
     registry = command.registry
     ref = command("refer", "record a referral (creates the case)")
     ref.add_argument("--file", metavar="FILE", help="a JSON object of referral fields "
@@ -282,6 +336,22 @@ def add_commands(command: Commands) -> None:
         p = command(name, helptext)
         p.add_argument("ref")
         p.set_defaults(func=func)
+
+    group = command("cases", "work on many cases at once: migrate")
+    sub = group.add_subparsers(dest="cases_command", metavar="ACTION",
+                               parser_class=type(group))
+    mig = sub.add_parser("migrate", help="move running cases to another version of their "
+                         "process, on the record (business manager)")
+    mig.add_argument("--from", dest="source", required=True, metavar="NAME:VERSION",
+                     help="the version the cases run under now, e.g. cspr:1")
+    mig.add_argument("--to", dest="target", required=True, metavar="NAME:VERSION",
+                     help="the version they move to, e.g. cspr:2 (it declares the mapping)")
+    mig.add_argument("--dry-run", dest="dry_run", action="store_true",
+                     help="say what would move and what cannot, and write nothing")
+    mig.add_argument("refs", nargs="*", metavar="REF",
+                     help="the cases (none: every case of the --from version not finished)")
+    add_json_option(mig)
+    mig.set_defaults(func=migrate)
 
     lc = command("list", "list cases")
     lc.add_argument("--state", help="only cases in this state")

@@ -16,6 +16,7 @@ from importlib import import_module
 from typing import Any, NoReturn
 
 from scr.states.errors import Conflict, InvalidInput, LifecycleError, Refused
+from scr.states.migration import Migration
 from scr.states.registry import REGISTRY, Registry
 
 EXIT_INTERNAL = 1
@@ -33,7 +34,7 @@ COMMAND_HOMES = {
     **dict.fromkeys(("init", "backup", "restore"), "scr.lifecycle.cli.records"),
     "audit": "scr.lifecycle.cli.audit",
     "users": "scr.lifecycle.cli.users",
-    **dict.fromkeys(("refer", "advance", "show", "history", "triggers", "list"),
+    **dict.fromkeys(("refer", "advance", "show", "history", "triggers", "list", "cases"),
                     "scr.lifecycle.cli.cases"),
     **dict.fromkeys(("learning", "qa"), "scr.lifecycle.cli.learning"),
     "outbox": "scr.lifecycle.cli.outbox",
@@ -87,7 +88,7 @@ def build_parser(command_word: str | None = None,
     """The parser of every command, or of the group `command_word` belongs to alone, for
     the definitions in `registry` (the shipped ones, unless a caller composes others)."""
     parser = _Parser(prog="scr", description="Case review lifecycle orchestrator for "
-                     "Local Safeguarding Children Boards.")
+                     "safeguarding children partnerships.")
     parser.add_argument("--as", dest="actor", metavar="NAME",
                         help="the acting user (or SCR_ACTOR)")
     parser.add_argument("--now", metavar="ISO", help="run as of this moment (or SCR_NOW); "
@@ -145,20 +146,23 @@ def command_word(argv: Sequence[str]) -> str | None:
     return None
 
 
-def run(argv: Sequence[str]) -> int:
-    """Parse and run one command; returns the exit status. Errors are printed here."""
+def run(argv: Sequence[str], *, registry: Registry = REGISTRY,
+        migrations: tuple[Migration, ...] | None = None) -> int:
+    """Parse and run one command; returns the exit status. Errors are printed here. The
+    process definitions and the migrations between their versions are the shipped ones
+    unless a caller composes others (a test's throwaway version)."""
     from scr.lifecycle.cli.app import App
     from scr.lifecycle.settings import load
 
     app = None
     try:
         _require_utf8(argv)
-        args = build_parser(command_word(argv)).parse_args(list(argv))
+        args = build_parser(command_word(argv), registry).parse_args(list(argv))
         if args.command is None:
             raise InvalidInput("a command is needed (scr --help lists them)")
         _configure_logging()
         settings = load(config_file=args.config, actor=args.actor, now=args.now)
-        app = App(settings)
+        app = App(settings, registry, migrations)
         if getattr(args, "func", None) is None:
             raise InvalidInput(f"{args.command} needs an action (scr {args.command} --help)")
         output = args.func(app, args)
