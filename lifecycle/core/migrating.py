@@ -105,9 +105,9 @@ class Migrator:
                 and row.state not in old.finals]
 
     def judge(self, tx: Tx, ref: str, *, now: datetime) -> Move | Stuck:
-        """What moving case `ref` now would do, read only (a dry run)."""
-        case, snapshot = cases.load_with_snapshot(tx, ref)
-        return self._judge(tx, case, snapshot, now)
+        """What moving case `ref` now would do, read only and locking nothing (a dry run)."""
+        case = cases.load(tx, ref)
+        return self._judge(tx, case, cases.snapshot(tx, case), now)
 
     def move(self, tx: Tx, ref: str, *, actor: Actor, now: datetime) -> Move | Stuck:
         """Move case `ref` now in `tx`, its history row naming `actor`; a Stuck case is left
