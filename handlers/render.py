@@ -32,38 +32,15 @@ from scr.handlers.catalogue import (
     TEMPLATE_NAMES,
     TIMER_PREFIX,
     TRIGGER_TEMPLATES,
-    shared_of,
     template_files,
 )
 from scr.handlers.commands import Means, UnknownCommand, aside
 from scr.handlers.notices import CommandLine, Notice, Rendered, subject
 
 __all__ = ["REGIME_TEMPLATES", "ROLE_LABELS", "SHARED_TEMPLATES", "SYSTEM_TEMPLATES",
-           "TEMPLATE_NAMES", "TIMER_LEVELS", "TRIGGER_TEMPLATES", "UnknownCommand",
+           "TEMPLATE_NAMES", "TRIGGER_TEMPLATES", "UnknownCommand",
            "UnknownTemplate", "duration", "environment", "local_time", "render",
            "role_label", "state_name", "subject", "template_files"]
-
-# Each timer ladder and the levels it may fire at (template "timer.<ladder>").
-TIMER_LEVELS: Mapping[str, tuple[str, ...]] = {
-    "triage": ("reminder", "escalation"),
-    "returns": ("reminder", "overdue"),
-    "recommendation": ("escalation", "chair"),
-    "decision": ("reminder", "due"),
-    "panel": ("reminder", "due"),
-    "completion": ("reminder", "due", "overdue"),
-    "proceedings_check": ("check",),
-    "long_hold": ("escalation",),
-    "publication": ("blocked",),
-    "action": ("reminder", "overdue"),
-    "notification": ("reminder", "due"),
-    "panel_case_review": ("reminder", "due"),
-    "panel_not_published": ("reminder", "due"),
-    "rapid_review": ("reminder", "due"),
-    "panel_response": ("reminder",),
-    "publication_due": ("reminder", "due", "overdue"),
-    "consideration": ("reminder", "due"),
-}
-
 
 # The roles in the shared words, for a notice that carries none of its regime's (one queued
 # before notices did). handlers/ imports nothing of the project, so this mirrors
@@ -114,14 +91,11 @@ def _check(notice: Notice) -> None:
             f"no notification template named {notice.template!r}; "
             f"known: {', '.join(TEMPLATE_NAMES)}"
         )
-    base = shared_of(notice.template)
-    if base.startswith(TIMER_PREFIX):
-        levels = TIMER_LEVELS[base.removeprefix(TIMER_PREFIX)]
-        if notice.level not in levels:
-            raise UnknownTemplate(
-                f"template {notice.template!r} has no level {notice.level!r}; "
-                f"known: {', '.join(levels)}"
-            )
+    # Which levels a ladder announces is its definition's business (TimerSpec.announced,
+    # checked where the notice is made); a timer's notice without one is a defect.
+    if notice.template.rpartition("/")[2].startswith(TIMER_PREFIX) and notice.level is None:
+        raise UnknownTemplate(f"template {notice.template!r} is a timer's: it has no level "
+                              "without one")
     if notice.recipient_role not in ROLE_LABELS:
         raise ValueError(f"unknown recipient role {notice.recipient_role!r}")
     try:

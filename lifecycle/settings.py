@@ -76,7 +76,7 @@ TABLE: tuple[Setting, ...] = (
     Setting(None, TEXT, None, "where scr shell keeps its history (empty: nowhere; default "
             "$XDG_DATA_HOME/scr/shell_history)", env="SCR_SHELL_HISTORY"),
     # [board]
-    Setting("board.name", Line(200), "Local Safeguarding Children Board",
+    Setting("board.name", Line(200), "Safeguarding Children Partnership",
             "the board's name, in every e-mail and page"),
     Setting("board.mail_from", _MAIL_FROM, "scr@localhost", "the sender of every e-mail; a "
             "board that sets only its name sends as that name at the portal's host"),

@@ -165,3 +165,65 @@ def assess_cspr(referral: ReferralFacts) -> Assessment:
     reasons.append("a judgement for the safeguarding partners, not a rule: a decision either "
                    "way is recorded with its reason")
     return Assessment(towards, tuple(reasons), binding=False, label="CSPR considerations")
+
+
+def serious_incident(referral: ReferralFacts) -> bool:
+    """A serious child safeguarding incident (Children Act 2004, s. 16C(1)): abuse or neglect
+    known or suspected, and the child died or was seriously harmed. Only such an incident
+    has a rapid review and may have a local review (s. 16F)."""
+    abuse = referral.abuse in (Abuse.KNOWN, Abuse.SUSPECTED)
+    harmed = referral.harm in (Harm.DEATH, Harm.SERIOUS_HARM) \
+        or Ground.LIFE_THREATENING_INJURY in referral.grounds
+    return abuse and harmed
+
+
+def assess_cspr_v2(referral: ReferralFacts) -> Assessment:
+    """The considerations for a local child safeguarding practice review (CSPR version 2).
+
+    As `assess_cspr`, but the death of a looked-after child where abuse or neglect is not
+    known or suspected is what the law makes it: an event the local authority notifies to
+    the Secretary of State and Ofsted (Care Planning, Placement and Case Review (England)
+    Regulations 2010, reg. 40), not a serious child safeguarding case, so nothing points
+    towards a rapid review or a local review (Children Act 2004, ss. 16C and 16F; the Child
+    Safeguarding Practice Review Panel's guidance for safeguarding partners).
+    """
+    reasons: list[str] = []
+    serious = serious_incident(referral)
+    if serious:
+        harmed = "has died" if referral.harm == Harm.DEATH else "was seriously harmed"
+        reasons.append(f"a serious child safeguarding incident: abuse or neglect is "
+                       f"{referral.abuse.replace('_', ' ')} and the child {harmed}; it is "
+                       "notified to the Panel and Ofsted, and a rapid review follows")
+    elif looked_after_death(referral):
+        reasons.append("the death of a looked-after child where abuse or neglect is not known "
+                       "or suspected: the Secretary of State and Ofsted are told, but it is "
+                       "not a serious child safeguarding case (no rapid review, no local "
+                       "review)")
+    else:
+        reasons.append("not a serious child safeguarding case as the Act defines it (abuse or "
+                       "neglect known or suspected, and death or serious harm): no rapid "
+                       "review, no local review")
+    # The considerations as assess_cspr words them, written out again: assess_cspr is
+    # frozen with version 1 (its source is part of that version's fingerprint).
+    concerns = []
+    if referral.agency_concern:
+        concerns.append("it may highlight concerns about two or more organisations working "
+                        "together")
+    grounds = [text for ground, text in _CONSIDER.items() if ground in referral.grounds]
+    if Ground.DEATH_IN_CUSTODY in referral.grounds:
+        grounds.append("a death in custody, in a secure setting or detained under the Mental "
+                       "Health Act")
+    if grounds:
+        concerns.append("it may highlight improvements needed or recurrent themes ("
+                        + "; ".join(grounds) + ")")
+    if serious:
+        reasons += concerns or ["nothing in the referral yet points to improvements, "
+                                "recurrent themes or concerns about agencies working "
+                                "together; the rapid review weighs them"]
+    towards = serious and bool(concerns)
+    reasons.insert(0, "CSPR considerations point towards a local review" if towards
+                   else "CSPR considerations do not point towards a local review")
+    if serious:
+        reasons.append("a judgement for the safeguarding partners, not a rule: a decision "
+                       "either way is recorded with its reason")
+    return Assessment(towards, tuple(reasons), binding=False, label="CSPR considerations")

@@ -33,6 +33,7 @@ class FactType(StrEnum):
     DAY = "day"  # a calendar day (stored as ISO text)
     TEXT = "text"
     CHOICE = "choice"  # one of the fact's choices
+    FLAG = "flag"  # yes or no (stored as JSON true or false)
     # Views kept by key: {key: {<the parameter's name>: value, "at": ISO moment, "by": who}},
     # e.g. each safeguarding partner's view of the decision.
     VIEWS = "views"
@@ -59,7 +60,8 @@ class Fact:
 
     def of(self, case: CaseSnapshot) -> Any:
         """The fact's value on `case`, typed (a day as a date, views with their moments as
-        datetimes); None (a fact kept by key: {}) when it has not been recorded."""
+        datetimes); None (a fact kept by key: {}; a flag: False) when it has not been
+        recorded."""
         return self.typed(case.facts.get(self.name))
 
     def typed(self, stored: Any) -> Any:
@@ -67,7 +69,7 @@ class Fact:
             return {key: {**view, "at": datetime.fromisoformat(view["at"])}
                     for key, view in (stored or {}).items()}
         if stored is None:
-            return None
+            return False if self.type == FactType.FLAG else None
         if self.type == FactType.DAY:
             return date.fromisoformat(stored)
         return stored
@@ -80,6 +82,8 @@ class Fact:
                     and isinstance(v.get("by"), str) for k, v in stored.items()):
                 return "views by key, each with its moment (at) and who gave it (by)"
             return None
+        if self.type == FactType.FLAG:
+            return None if isinstance(stored, bool) else "yes or no (true or false)"
         if not isinstance(stored, str):
             return f"a {self.type.value} in its stored form (text)"
         if self.type == FactType.DAY:
@@ -162,3 +166,27 @@ PANEL_RESPONSES = ("local_review", "national_review", "no_review")
 PANEL_RESPONSE = Fact("panel_response", FactType.CHOICE, "panel response",
                       choices=PANEL_RESPONSES)
 PANEL_RESPONSE_ON = Fact("panel_response_on", FactType.DAY, "panel responded")
+
+# CSPR version 2 (states/cspr/v2.py): what the referral says beyond the referrals table, the
+# notifications beside the Panel's, the rapid review's own record and the Panel's answer.
+CARE_LEAVER = Fact("care_leaver", FactType.FLAG, "care leaver")
+OUTSIDE_ENGLAND = Fact("outside_england", FactType.FLAG, "outside England")
+LIVES_IN_AREA = Fact("lives_in_area", FactType.TEXT, "lives in", max_length=100)
+OTHER_AREA_TOLD_ON = Fact("other_area_told_on", FactType.DAY, "other area told")
+WITHDRAWAL_TOLD_ON = Fact("withdrawal_told_on", FactType.DAY, "panel told of withdrawal")
+NATIONAL_REVIEW_SUPPORT_ON = Fact("national_review_support_on", FactType.DAY,
+                                  "national review supported")
+# The rapid review's content, the safeguarding partners' private record (Working Together
+# 2023, chapter 5; the Panel's guidance): free text about the child and family, read only
+# by the partners, the business manager and the independent scrutineer.
+RAPID_REVIEW_READERS = frozenset({"safeguarding_partner", "business_manager", "scrutineer"})
+RAPID_REVIEW_RECORD = tuple(
+    Fact(name, FactType.TEXT, label, max_length=20000, free_text=True,
+         readers=RAPID_REVIEW_READERS)
+    for name, label in (
+        ("rapid_review_agencies", "agencies' involvement"),
+        ("rapid_review_practice", "key practice episodes"),
+        ("rapid_review_safety", "immediate actions for safety"),
+        ("rapid_review_learning", "learning identified"),
+        ("rapid_review_context", "the child's and family's lives"),
+    ))

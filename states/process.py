@@ -165,6 +165,14 @@ class TimerSpec:
     def states(self) -> tuple[str, ...]:
         return (self.state, *self.also_in)
 
+    @property
+    def announced(self) -> tuple[Level, ...]:
+        """The levels announced by the ladder's own notice (template `timer.<ladder>`):
+        every level, or for a timed transition only its refusal level (the others fire the
+        trigger, whose notice is the trigger's)."""
+        own = () if self.fires else self.levels
+        return (*own, *((self.refused,) if self.refused else ()))
+
     def level(self, name: str) -> Level | None:
         """The level called `name`, the refusal level included; None if there is none."""
         found = next((lv for lv in self.levels if lv.name == name), None)

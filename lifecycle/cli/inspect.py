@@ -126,11 +126,14 @@ def _definition(app: App, args: Namespace) -> ProcessDefinition:
 def definitions(app: App, args: Namespace) -> Output:
     """The process definitions this scr knows, and which one new cases start under."""
     starting = app.processes.starting().definition
-    entries = [d.describe(starts_new=d is starting) for d in app.processes.registry]
+    registry = app.processes.registry
+    entries = [{**d.describe(starts_new=d is starting), "draft": registry.is_draft(d)}
+               for d in registry]
     text = table(["name", "version", "label", "new cases"],
                  [[e["name"], e["version"], e["label"],
                    "start here" if e["starts_new_cases"] else
-                   f"scr {e['name']} add" if e["opens"] != "referral" else ""]
+                   f"scr {e['name']} add" if e["opens"] != "referral" else
+                   "draft: where [process] version names it" if e["draft"] else ""]
                   for e in entries])
     return Output(entries, text)
 

@@ -146,6 +146,14 @@ def _no_review(f: Firing) -> None:
     f.case.closed_at = f.now
 
 
+@effect("reopen")
+def _reopen(f: Firing) -> None:
+    """A case closed on a decision not to review goes back to the decision (the Panel asked
+    for a local review): undecided and open again; the decision it had stays in history."""
+    f.case.decided_at = None
+    f.case.closed_at = None
+
+
 @effect("close")
 def _close(f: Firing) -> None:
     f.case.closed_at = f.now

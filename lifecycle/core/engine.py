@@ -31,6 +31,7 @@ from scr.states.config import ProcessConfig
 from scr.states.enums import Proceedings, Role
 from scr.states.errors import Conflict, InvalidInput, NotFound, Refused
 from scr.states.facts import check as check_facts
+from scr.states.facts import recorded
 from scr.states.params import PType, clean_text, parse_each
 from scr.states.process import TIMER_TRIGGER, TriggerSpec
 from scr.states.registry import REGISTRY, Registry
@@ -66,9 +67,10 @@ def timer_announcement(process: Process, ladder: str, level: str, key: str | Non
                        reasons: tuple[str, ...] = ()) -> Announcement:
     """The e-mail of a timer level: its template, label and recipients."""
     spec = process.definition.timer(ladder)
-    found = spec.level(level) if spec else None
+    found = next((lv for lv in spec.announced if lv.name == level), None) if spec else None
     if spec is None or found is None:
-        raise InvalidInput(f"unknown timer {ladder}.{level}")
+        raise InvalidInput(f"unknown timer {ladder}.{level}, or one announced by the "
+                           "trigger it fires")
     label = f"{spec.label}: {level_label(level)}" + (f" (action {key})" if key else "")
     return Announcement(f"timer.{ladder}", label, found.notify, level, key or "", reasons)
 
@@ -146,9 +148,16 @@ class Engine:
         case = cases.new(ref=ref, pseudonym=name, definition=definition.name,
                          definition_version=definition.version, state=definition.initial,
                          now=now)
+        # What the referral says that its definition keeps among its own facts (its
+        # creating trigger's `records`, e.g. a care leaver): in the facts document, not the
+        # referrals table.
+        kept = {name for r in spec.records for name in (r.param, r.key) if name}
+        if spec.records:
+            case.facts = recorded({}, spec.records, values, at=now, actor=actor)
+            check_facts(definition.facts, case.facts)
         # A new case is at version 1: one version per history row.
         if definition.referred:
-            referral = {k: v for k, v in values.items() if k != "pseudonym"}
+            referral = {k: v for k, v in values.items() if k != "pseudonym" and k not in kept}
             criminal = Proceedings.PENDING if values["criminal_proceedings"] \
                 else Proceedings.NONE
             cases.insert(tx, case, referral=referral, criminal=criminal)

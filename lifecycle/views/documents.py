@@ -189,6 +189,8 @@ def fact_words(fact: Fact, stored: Any) -> str:
             for key, view in stored.items())
     if fact.type == FactType.CHOICE:
         return value_label(stored)
+    if fact.type == FactType.FLAG:
+        return "yes" if stored else "no"
     return str(stored)
 
 

@@ -19,8 +19,8 @@ def test_version(scr):
     assert doc["distribution"] == "scr-case-reviews" and doc["scr"] in plain.out
     assert doc["schema"] == {"code": SCHEMA_HEAD, "database": SCHEMA_HEAD}
     defs = {(d["name"], d["version"]): d["new_cases"] for d in doc["definitions"]}
-    assert defs == {("cspr", "1"): False, ("learning", "1"): False, ("scr", "1"): True,
-                    ("scr", "2"): False}
+    assert defs == {("cspr", "1"): False, ("cspr", "2"): False, ("learning", "1"): False,
+                    ("scr", "1"): True, ("scr", "2"): False}
 
 
 def test_version_reads_no_database_into_being(tmp_path):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from scr.handlers.catalogue import SYSTEM_TEMPLATES, TIMER_PREFIX, shared_of, template_for
 from scr.handlers.notices import CommandLine, Deadline, Notice, Rendered
-from scr.handlers.render import TIMER_LEVELS, render
+from scr.handlers.render import render
 from scr.lifecycle.core.notify import command_line
 from scr.states.process import ProcessDefinition
 from scr.states.registry import REGISTRY
@@ -43,7 +43,7 @@ def mailed_by(definition: ProcessDefinition) -> set[str]:
     own aside), each timer ladder's that announces a level by e-mail, and the system's."""
     names = {spec.name for spec in (definition.create, *definition.all_triggers)
              if spec is not definition.timer_trigger}
-    names |= {f"{TIMER_PREFIX}{t.ladder}" for t in definition.timers if t.ladder in TIMER_LEVELS}
+    names |= {f"{TIMER_PREFIX}{t.ladder}" for t in definition.timers if t.announced}
     return {template_for(definition.templates, name) for name in names | set(SYSTEM_TEMPLATES)}
 
 
@@ -55,8 +55,11 @@ def definitions_of(template: str) -> list[ProcessDefinition]:
 def levels_of(template: str) -> tuple[str | None, ...]:
     """The levels a template fires at; (None,) for a trigger's or the system's."""
     base = shared_of(template)
-    return (TIMER_LEVELS[base.removeprefix(TIMER_PREFIX)] if base.startswith(TIMER_PREFIX)
-            else (None,))
+    if not base.startswith(TIMER_PREFIX):
+        return (None,)
+    ladder = base.removeprefix(TIMER_PREFIX)
+    return tuple(dict.fromkeys(level.name for d in REGISTRY for t in d.timers
+                               if t.ladder == ladder for level in t.announced))
 
 
 def commands_for(template: str) -> CommandLine:

@@ -103,7 +103,10 @@ def test_environment_offers_no_globals() -> None:
 # and the text that may hold case detail (an audit's note, the recommendations adopted from
 # a review elsewhere, kept in their own tables).
 NOT_MAILED = {"pseudonym", "summary", "evidence", "milestone", "location", "description",
-              "note", "adopted"}
+              "note", "adopted",
+              # CSPR version 2: the area the child lives in, and the rapid review's record
+              "lives_in_area", "involvement", "practice_episodes", "safety_actions",
+              "learning", "context"}
 PLANTED = "Jaydon Wolfenden-Pryce"
 
 
@@ -165,10 +168,10 @@ def test_template_prose_names_no_identifier(name):
     import html
     import re
 
-    from scr.handlers.render import ROLE_LABELS, TIMER_LEVELS
+    from scr.handlers.render import ROLE_LABELS
+    from tests.handlers.samples import levels_of
 
-    base = name.rpartition("/")[2]
-    levels = TIMER_LEVELS[base.removeprefix("timer.")] if base.startswith("timer.") else (None,)
+    levels = levels_of(name)
     for level in levels:
         for role in ROLE_LABELS:
             done = render(make_notice(name, level=level, recipient_role=role))

@@ -146,7 +146,14 @@ def test_mail_the_timers_queue_moves_the_mail_lane_to_now(board, tmp_path, start
         wait_for(lambda: d.next_run(MAIL) and not moved(d, MAIL), timeout=WAIT,
                  what="the mail lane's first run")
         first = d.next_run(MAIL)
-        wait_for(lambda: server.handler.received, timeout=WAIT, what="the reminder's e-mail")
+        try:
+            wait_for(lambda: server.handler.received, timeout=WAIT,
+                     what="the reminder's e-mail")
+        except AssertionError as exc:  # what the lanes did, for a failure seen only on load
+            raise AssertionError(f"{exc}: totals {d.totals.as_dict()}, mail lane next at "
+                                 f"{d.next_run(MAIL)}, mail runs {runs}, bookings "
+                                 f"{lanes.booked}, kick waiting "
+                                 f"{d._mail_waiting.is_set()}") from None
         fired_at = d.clock.real(due)
         kicked = wait_for(lambda: [at for at in runs if at >= fired_at], timeout=WAIT,
                           what="the end of the run that sent it")

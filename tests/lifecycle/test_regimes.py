@@ -253,10 +253,12 @@ def decide(board: Board, ref: str, decision: str, *, at: datetime,
                    reason="the learning is single-agency and in hand")
 
 
-def cspr_at_decision(board: Board, *, at: datetime) -> str:
-    """A CSPR case notified and through its rapid review meeting, awaiting the partners."""
+def cspr_at_decision(board: Board, *, at: datetime, **referral: Any) -> str:
+    """A CSPR case notified and through its rapid review meeting, awaiting the partners
+    (its referral CSPR_REFERRAL with `referral`)."""
     aware = local_day(at).isoformat()
-    ref = board.refer({**CSPR_REFERRAL, "incident_date": aware, "aware_on": aware}, at=at)
+    ref = board.refer({**CSPR_REFERRAL, "incident_date": aware, "aware_on": aware,
+                       **referral}, at=at)
     board.fire(ref, "record_notification", at=at + H, date=aware)
     board.fire(ref, "request_information", at=at + 2 * H,
                agencies="childrens_social_care,health,police")

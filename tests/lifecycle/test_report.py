@@ -190,7 +190,7 @@ def test_a_shorter_period_counts_only_its_own_events(scr):
 def test_markdown_and_csv_carry_the_same_figures(scr):
     """The default Markdown and the CSV state the figures the JSON holds."""
     md = scr.ok("--now", NOW, "report", *YEAR).out
-    assert md.startswith("# Local Safeguarding Children Board: case reviews, 2027-01-01 to "
+    assert md.startswith("# Safeguarding Children Partnership: case reviews, 2027-01-01 to "
                          "2027-12-31\n")
     assert "Referrals received: **4**" in md
     assert "| Withdrawn | 1 |" in md

@@ -116,12 +116,8 @@ def test_a_trigger_s_e_mail_reads_as_words(definition, spec, pick):
 def timer_cases() -> list[Any]:
     """Every level that is announced by e-mail (a timed transition's level fires its
     trigger, whose e-mail is the trigger's)."""
-    from scr.handlers.render import TIMER_LEVELS
-
     return [pytest.param(d, t.ladder, lv.name, id=f"{d.name}-v{d.version}-{t.ladder}.{lv.name}")
-            for d in REGISTRY for t in d.timers
-            for lv in (*t.levels, *((t.refused,) if t.refused else ()))
-            if lv.name in TIMER_LEVELS.get(t.ladder, ())]
+            for d in REGISTRY for t in d.timers for lv in t.announced]
 
 
 @pytest.mark.parametrize(("definition", "ladder", "level"), timer_cases())

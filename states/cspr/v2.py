@@ -1,0 +1,257 @@
+"""The Child Safeguarding Practice Review process, version 2 (`cspr`, "2"): version 1 with
+the rules it had wrong and some it left out, against Working Together to Safeguard Children
+2023 (as revised in December 2023 and 2025), the Child Safeguarding Practice Review and
+Relevant Agency (England) Regulations 2018, the Child Safeguarding Practice Review Panel's
+guidance for safeguarding partners (re-issued June 2025) and GOV.UK's "Report a serious
+child safeguarding incident". docs/regimes.md gives the source of each rule. Cases begun
+under version 1 keep its rules (`scr cases migrate` moves them, on the record).
+
+What changes from version 1:
+
+- no rapid review without a notification: asking agencies, the rapid review meeting, its
+  recommendation, the partners' views and their decision are refused until the serious
+  incident notification is recorded ("A rapid review cannot be undertaken without the
+  prior submission of a Serious Incident Notification", the Panel's guidance);
+- only a serious child safeguarding case (abuse or neglect known or suspected, and death or
+  serious harm: Children Act 2004, s. 16C) has a rapid review and may have a local review.
+  The death of a looked-after child, and of a care leaver up to and including the age of 24,
+  is notified to the Secretary of State and Ofsted whatever its cause, but opens a rapid
+  review only where abuse or neglect is known or suspected;
+- a referral may say the child is a care leaver, was harmed outside England though normally
+  resident here (s. 16C(1)(b)), or lives in another area, whose safeguarding partners are
+  then to be told within 5 working days;
+- withdrawing a notified serious incident needs the day the Panel was told that it does not
+  meet the criteria, and the partners and the scrutineer hear of it;
+- the rapid review's clock (15 working days from the notification) runs until the rapid
+  review is sent to the Panel, past the partners' decision, with a repeat every 5 working
+  days after it is due; the rapid review's content is the partners' private record;
+- the Panel's answer: where it asks for the local review the partners decided against, the
+  case goes back from `closed` to their decision, with the Panel's reasons; where it takes a
+  national review, the local case records its support instead of running its own clock;
+- during a local review, progress is checked monthly (the board may change it) and the
+  review has its completion deadline (6 months from the decision) even while criminal
+  proceedings or an inquest are pending; only publication waits for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import MappingProxyType
+
+from scr.states.criteria import assess_cspr_v2
+from scr.states.cspr import rules, v1
+from scr.states.enums import Role, State
+from scr.states.facts import (
+    CARE_LEAVER,
+    LIVES_IN_AREA,
+    NATIONAL_REVIEW_SUPPORT_ON,
+    OTHER_AREA_TOLD_ON,
+    OUTSIDE_ENGLAND,
+    RAPID_REVIEW_RECORD,
+    WITHDRAWAL_TOLD_ON,
+    Record,
+)
+from scr.states.params import Param, PType
+from scr.states.process import ENTER, Level, RoleRule, TimerSpec, TriggerSpec
+
+S = State
+R = Role
+BM = RoleRule(R.BUSINESS_MANAGER)
+PARTNER = RoleRule(R.SAFEGUARDING_PARTNER)
+P = v1.P
+PRE_DECISION = v1.PRE_DECISION
+# What may be done only in a notified serious child safeguarding case.
+RAPID_REVIEW_GUARD = "rapid_review_may_begin"
+GUARDED = ("request_information", "submit_to_sub_group", "record_meeting", "recommend",
+           "record_partner_view", "commission_practice_review", "decide_no_review")
+
+CARE_LEAVER_PARAM = Param(
+    CARE_LEAVER.name, PType.BOOL, required=False, default=False,
+    help="the young person was a care leaver (up to and including the age of 24): their "
+    "death is notified to the Secretary of State and Ofsted")
+OUTSIDE_ENGLAND_PARAM = Param(
+    OUTSIDE_ENGLAND.name, PType.BOOL, required=False, default=False,
+    help="the child, normally resident here, died or was seriously harmed outside England")
+LIVES_IN_AREA_PARAM = Param(
+    LIVES_IN_AREA.name, PType.TEXT, required=False, max_length=100, mailed=False,
+    help="the local authority area the child lives in, where it is not this one: its "
+    "safeguarding partners are told within 5 working days")
+REFERRAL_PARAMS = (*v1.REFER.params, CARE_LEAVER_PARAM, OUTSIDE_ENGLAND_PARAM,
+                   LIVES_IN_AREA_PARAM)
+REFER = replace(v1.REFER, params=REFERRAL_PARAMS, records=tuple(
+    Record(p.name, p.name) for p in (CARE_LEAVER_PARAM, OUTSIDE_ENGLAND_PARAM,
+                                     LIVES_IN_AREA_PARAM)))
+
+DAY = Param("date", PType.DATE, not_future=True)
+PANEL_TOLD_ON = Param(
+    "panel_told_on", PType.DATE, required=False, not_future=True,
+    help="the day the Panel was told the case does not meet the criteria for a "
+    "notification (needed once one was submitted)")
+
+# The rapid review's parts, each a parameter of record_rapid_review kept in its own fact.
+RAPID_REVIEW_PARTS = tuple(
+    (Param(name, PType.LONG_TEXT, required=False, max_length=fact.max_length, free_text=True,
+           mailed=False, in_history=False, help=fact.label), fact)
+    for name, fact in zip(("involvement", "practice_episodes", "safety_actions", "learning",
+                           "context"), RAPID_REVIEW_RECORD, strict=True))
+
+NEW = {
+    "record_rapid_review": TriggerSpec(
+        "record_rapid_review", "The rapid review's record written",
+        (S.SUB_GROUP, S.CHAIR_DECISION, S.REVIEW, S.CLOSED), None, (BM, PARTNER),
+        params=tuple(param for param, _ in RAPID_REVIEW_PARTS),
+        guards=("rapid_review_part_given",), notify=(P,), effect=None,
+        records=tuple(Record(fact.name, param.name) for param, fact in RAPID_REVIEW_PARTS),
+        help="Record what the rapid review found, as the partners' private record: the "
+        "agencies' involvement, the key practice episodes, the immediate actions taken to "
+        "keep children safe, the learning, and the context of the child's and family's "
+        "lives, including how racism and other inequalities may have shaped what happened. "
+        "Each part may be written or rewritten on its own."),
+    "reopen_for_local_review": TriggerSpec(
+        "reopen_for_local_review", "The Panel asked for a local review: back to the partners",
+        (S.CLOSED,), S.CHAIR_DECISION, (BM, PARTNER),
+        guards=("panel_asked_for_local_review", "reason_given"), effect="reopen",
+        notify=(P, "scrutineer", "subgroup_chair"),
+        help="The Panel disagreed with the decision not to hold a local review: take the case "
+        "back to the safeguarding partners' decision, with the Panel's reasons."),
+    "record_national_review_support": TriggerSpec(
+        "record_national_review_support", "Support to the Panel's national review recorded",
+        (S.REVIEW, S.CLOSED), None, (BM, PARTNER), params=(DAY,),
+        guards=("panel_took_national_review",), notify=(P, "scrutineer", "lead_reviewer"),
+        effect=None, records=(Record(NATIONAL_REVIEW_SUPPORT_ON.name, "date"),),
+        help="Record that the partners gave the Panel's national review what it asked for; "
+        "the local case runs no clock of its own while the Panel reviews."),
+    "record_other_area_told": TriggerSpec(
+        "record_other_area_told", "The other area's safeguarding partners told",
+        (*PRE_DECISION, S.REVIEW, S.CLOSED), None, (BM,), params=(DAY,),
+        guards=("other_area_to_tell",), notify=(P,), effect=None,
+        records=(Record(OTHER_AREA_TOLD_ON.name, "date"),),
+        help="Record the day the safeguarding partners of the area the child lives in were "
+        "told of the incident (due within 5 working days of awareness)."),
+}
+
+
+def _changed(spec: TriggerSpec) -> TriggerSpec:
+    if spec.name in GUARDED:
+        spec = replace(spec, guards=(RAPID_REVIEW_GUARD, *spec.guards))
+    if spec.name == "submit_to_sub_group":
+        spec = replace(spec, help="Put the agencies' information before the rapid review "
+                       "meeting; automatic 2 working days after the returns deadline, "
+                       "flagged incomplete_returns.")
+    if spec.name == "withdraw":
+        spec = replace(
+            spec, params=(PANEL_TOLD_ON,), guards=(*spec.guards, "panel_told_if_notified"),
+            notify=(P, "scrutineer", *spec.notify),
+            records=(Record(WITHDRAWAL_TOLD_ON.name, PANEL_TOLD_ON.name),),
+            help="Withdraw the referral, with a reason. Once a serious incident was "
+            "notified, only where it turns out not to meet the criteria for a "
+            "notification, with the day the Panel was told.")
+    if spec.name == "record_notification":
+        spec = replace(
+            spec, label="Notification recorded",
+            help="Record the day the notification was made: a serious incident to the Child "
+            "Safeguarding Practice Review Panel and Ofsted (the rapid review is due 15 "
+            "working days from it); the death of a looked-after child or a care leaver to "
+            "the Secretary of State and Ofsted.")
+    return spec
+
+
+def _triggers() -> tuple[TriggerSpec, ...]:
+    found: list[TriggerSpec] = []
+    for spec in v1.TRIGGERS:
+        found.append(_changed(spec))
+        if spec.name == "record_notification":
+            found.append(NEW["record_other_area_told"])
+        if spec.name == "send_rapid_review":
+            found.insert(len(found) - 1, NEW["record_rapid_review"])
+        if spec.name == "record_panel_response":
+            found += [NEW["reopen_for_local_review"], NEW["record_national_review_support"]]
+    return tuple(found)
+
+
+TRIGGERS = _triggers()
+
+NOTIFICATION = replace(v1.NOTIFICATION, label="Notification due", when="notification_due")
+RAPID_REVIEW = TimerSpec(
+    "rapid_review", "Rapid review to the Panel due", S.REFERRAL, (ENTER, "record_notification"),
+    (Level("reminder", "notified", ("business_manager", "subgroup_chair")),
+     Level("due", "notified", (P, "business_manager"), recurring=True)),
+    also_in=(*PRE_DECISION[1:], S.REVIEW, S.CLOSED), disarm_on=("send_rapid_review",),
+    when="rapid_review_outstanding", invite="due",
+)
+# Armed again by the Panel's response, which may stop the local clock.
+_PANEL = "record_panel_response"
+REVIEW_DUE = TimerSpec(
+    "review_due", "Local review due (6 months from the decision to review)", S.REVIEW,
+    (ENTER, _PANEL),
+    (Level("reminder", "decided", ("business_manager", "lead_reviewer", P)),
+     Level("due", "decided", (P, "business_manager", "scrutineer")),
+     Level("overdue", "decided", (P, "business_manager"), recurring=True)),
+    disarm_on=(_PANEL,), when="local_clock_runs", invite="due",
+)
+PROGRESS_CHECK = TimerSpec(
+    "progress_check", "The review's progress checked", S.REVIEW, (ENTER, _PANEL),
+    (Level("check", "commissioned", ("business_manager", P, "lead_reviewer"),
+           recurring=True),),
+    disarm_on=(_PANEL,), when="local_clock_runs",
+)
+PUBLICATION_DUE = replace(v1.PUBLICATION_DUE, state=S.PUBLICATION_HOLD, also_in=())
+OTHER_AREA = TimerSpec(
+    "other_area", "The other area's safeguarding partners to be told", S.REFERRAL, (ENTER,),
+    (Level("reminder", "aware", ("business_manager",)),
+     Level("due", "aware", ("business_manager", P), recurring=True)),
+    also_in=PRE_DECISION[1:], disarm_on=("record_other_area_told",),
+    when="other_area_untold", invite="due",
+)
+
+
+def _timers() -> tuple[TimerSpec, ...]:
+    found: list[TimerSpec] = []
+    for spec in v1.TIMERS:
+        if spec.ladder == "notification":
+            found += [NOTIFICATION, OTHER_AREA]
+        elif spec.ladder == "rapid_review":
+            found.append(RAPID_REVIEW)
+        elif spec.ladder == "publication_due":
+            found += [REVIEW_DUE, PROGRESS_CHECK, PUBLICATION_DUE]
+        else:
+            found.append(spec)
+    return tuple(found)
+
+
+TIMERS = _timers()
+
+DEFAULT_OFFSETS = MappingProxyType({
+    **v1.DEFAULT_OFFSETS,
+    "other_area.reminder": "3wd",
+    "other_area.due": "5wd",
+    "other_area.due.every": "5wd",
+    "rapid_review.due.every": "5wd",
+    "review_due.reminder": "5m",
+    "review_due.due": "6m",
+    "review_due.overdue": "7m",
+    "review_due.overdue.every": "1m",
+    "progress_check.check": "1m",
+    "progress_check.check.every": "1m",
+})
+
+DEFINITION = replace(
+    v1.DEFINITION,
+    version="2",
+    source="Children Act 2004, ss. 16C-16F (Children and Social Work Act 2017); Child "
+    "Safeguarding Practice Review and Relevant Agency (England) Regulations 2018; Working "
+    "Together to Safeguard Children 2023 (as revised in December 2023 and 2025), chapter 5; "
+    "Child Safeguarding Practice Review Panel, guidance for safeguarding partners (June "
+    "2025); Care Planning, Placement and Case Review (England) Regulations 2010, reg. 40",
+    create=REFER,
+    triggers=TRIGGERS,
+    timers=TIMERS,
+    default_offsets=DEFAULT_OFFSETS,
+    guards=rules.GUARDS,
+    input_guards=rules.INPUT_GUARDS,
+    conditions=rules.CONDITIONS,
+    criteria=assess_cspr_v2,
+    facts=(*v1.DEFINITION.facts, CARE_LEAVER, OUTSIDE_ENGLAND, LIVES_IN_AREA,
+           OTHER_AREA_TOLD_ON, WITHDRAWAL_TOLD_ON, NATIONAL_REVIEW_SUPPORT_ON,
+           *RAPID_REVIEW_RECORD),
+)

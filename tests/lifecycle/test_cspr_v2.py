@@ -1,0 +1,309 @@
+"""CSPR version 2 (states/cspr/v2.py): the rules version 1 had wrong, as refusals with their
+reasons, and the clocks it adds, as date tables across Christmas 2026 and Easter 2027
+(worked out by hand from England's bank holidays: Friday 25 and Monday 28 December 2026,
+Friday 1 January 2027, Good Friday 26 March and Easter Monday 29 March 2027; in 2027 Monday
+27 and Tuesday 28 December)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from scr.lifecycle.core.engine import Engine
+from scr.states.case import ReferralFacts
+from scr.states.config import ProcessConfig
+from scr.states.cspr import V2
+from scr.states.enums import State
+from scr.states.errors import Refused
+from scr.states.facts import CARE_LEAVER
+from scr.states.registry import REGISTRY
+from scr.states.working_days import WorkingDays
+from tests import records
+from tests.board import CONSTABLE, ICB, LA, REVIEWER, SCRUTINEER, USERS, Board
+from tests.conftest import T0
+from tests.lifecycle.sweeping import by_name, firings, history, sweep_at, timers
+from tests.lifecycle.test_regimes import CSPR_REFERRAL, cspr_at_decision, decide
+
+H = timedelta(hours=1)
+DAYS = WorkingDays()
+MAIL = {name: email for name, email, _, _ in USERS}
+PARTNERS_MAIL = {MAIL[LA], MAIL[ICB], MAIL[CONSTABLE]}
+# The death of a looked-after child where abuse or neglect is not suspected.
+LOOKED_AFTER_DEATH = {**CSPR_REFERRAL, "pseudonym": "Child L", "abuse": "not_suspected",
+                      "looked_after": True}
+CARE_LEAVER_DEATH = {**CSPR_REFERRAL, "pseudonym": "Young person C",
+                     "abuse": "not_suspected", "care_leaver": True}
+
+
+@pytest.fixture
+def cspr2(sqlite_db) -> Board:
+    b = Board(sqlite_db, Engine(ProcessConfig(start=("cspr", "2")), check_snapshots=True))
+    b.seed_users()
+    return b
+
+
+def pending(board: Board, ref: str) -> dict[str, Any]:
+    return by_name(timers(board, ref, "pending"))
+
+
+def local_day(moment: datetime) -> date:
+    return DAYS.local_date(moment)
+
+
+def at_nine(day: date) -> datetime:
+    return DAYS.start_of(day)
+
+
+def facts(board: Board, ref: str) -> dict[str, Any]:
+    return board.case(ref).facts or {}
+
+
+# ------------------------------------------------------------------- the definition
+def test_version_2_is_a_draft_new_cases_start_under_only_where_named():
+    """Until the rest of its rules are in, new CSPRs start under version 1 unless the board
+    names version 2."""
+    assert REGISTRY.is_draft(V2)
+    assert REGISTRY.newest("cspr").version == "1"
+    assert REGISTRY.resolve("cspr", "2") is V2
+
+
+def test_the_automatic_submission_s_help_says_the_delay_its_timer_uses():
+    """Version 1 said "deadline + 5 working days" where its timer used 2."""
+    spec = V2.trigger("submit_to_sub_group")
+    assert spec is not None and "2 working days after the returns deadline" in spec.help
+    assert V2.default_offsets["returns_auto_submit.transition"] == "2wd"
+
+
+# ----------------------------------------------------- no rapid review without notification
+@pytest.mark.parametrize("trigger", ["request_information"])
+def test_a_rapid_review_cannot_begin_before_the_notification(cspr2, trigger):
+    ref = cspr2.refer(CSPR_REFERRAL, at=T0)
+    with pytest.raises(Refused, match="without the prior serious incident notification"):
+        cspr2.fire(ref, trigger, at=T0 + H, agencies="health")
+    assert cspr2.state(ref) == State.REFERRAL
+    cspr2.fire(ref, "record_notification", at=T0 + 2 * H, date="2026-11-23")
+    cspr2.fire(ref, trigger, at=T0 + 3 * H, agencies="health")
+    assert cspr2.state(ref) == State.INFORMATION_REQUEST
+
+
+def test_every_step_of_the_rapid_review_and_the_decision_asks_for_the_notification():
+    """The Panel: "A rapid review cannot be undertaken without the prior submission of a
+    Serious Incident Notification"; version 1 let every one of these run without one."""
+    guarded = {t.name for t in V2.all_triggers if "rapid_review_may_begin" in t.guards}
+    assert guarded == {"request_information", "submit_to_sub_group", "record_meeting",
+                       "recommend", "record_partner_view", "commission_practice_review",
+                       "decide_no_review"}
+
+
+# ------------------------------------------------- a looked-after child's or care leaver's death
+def test_a_looked_after_child_s_death_is_notified_but_has_no_rapid_review(cspr2):
+    """Notified to the Secretary of State and Ofsted whatever its cause, but without known
+    or suspected abuse or neglect not a serious child safeguarding case: version 1 armed
+    the rapid review for it and let its assessment point towards a local review."""
+    ref = cspr2.refer({**LOOKED_AFTER_DEATH, "agency_concern": True}, at=T0)
+    clock = pending(cspr2, ref)
+    assert local_day(clock["notification.due"].due_at) == date(2026, 11, 30)
+    cspr2.fire(ref, "record_notification", at=T0 + H, date="2026-11-23")
+    assert not [n for n in pending(cspr2, ref) if n.startswith("rapid_review")]
+    with pytest.raises(Refused, match=r"looked-after child .* not a serious child "
+                                      r"safeguarding case"):
+        cspr2.fire(ref, "request_information", at=T0 + 2 * H, agencies="health")
+    assert cspr2.state(ref) == State.REFERRAL
+    found = V2.assess(ReferralFacts(
+        incident_date=date(2026, 11, 2), harm="death", abuse="not_suspected",
+        agency_concern=True, grounds=(), route="child_death_review", referrer_agency=None,
+        criminal_proceedings=False, aware_on=date(2026, 11, 23), looked_after=True))
+    assert not found.met  # version 1's assessment pointed towards a local review
+    assert "Secretary of State and Ofsted" in found.reasons[1]
+    assert "not a serious child safeguarding case" in found.reasons[1]
+    # Closed without a rapid review: no Panel to tell, as no serious incident was notified.
+    cspr2.fire(ref, "withdraw", at=T0 + 3 * H, reason="notified; no abuse or neglect")
+    assert cspr2.state(ref) == State.CLOSED
+
+
+def test_a_care_leaver_s_death_is_notified_and_has_a_rapid_review_only_with_abuse(cspr2):
+    ref = cspr2.refer(CARE_LEAVER_DEATH, at=T0)
+    assert facts(cspr2, ref)[CARE_LEAVER.name] is True
+    assert "notification.due" in pending(cspr2, ref)
+    cspr2.fire(ref, "record_notification", at=T0 + H, date="2026-11-23")
+    with pytest.raises(Refused, match="care leaver"):
+        cspr2.fire(ref, "request_information", at=T0 + 2 * H, agencies="health")
+    # With abuse or neglect suspected, a serious incident like any other.
+    other = cspr2.refer({**CARE_LEAVER_DEATH, "abuse": "suspected"}, at=T0)
+    cspr2.fire(other, "record_notification", at=T0 + H, date="2026-11-23")
+    assert "rapid_review.due" in pending(cspr2, other)
+    cspr2.fire(other, "request_information", at=T0 + 2 * H, agencies="health")
+
+
+def test_a_care_leaver_s_death_alone_is_not_notifiable_in_version_1_terms(cspr2):
+    """Without the care leaver's flag, the same referral (no abuse, not looked after) is
+    notified to nobody: the flag is what arms the notification."""
+    ref = cspr2.refer({**CARE_LEAVER_DEATH, "care_leaver": False}, at=T0)
+    assert "notification.due" not in pending(cspr2, ref)
+
+
+# ----------------------------------------------------------- withdrawing a notified incident
+def test_withdrawing_a_notified_incident_needs_the_day_the_panel_was_told(cspr2):
+    ref = cspr2.refer(CSPR_REFERRAL, at=T0)
+    cspr2.fire(ref, "record_notification", at=T0 + H, date="2026-11-23")
+    with pytest.raises(Refused, match="panel_told_on"):
+        cspr2.fire(ref, "withdraw", at=T0 + 2 * H, reason="no abuse after all")
+    assert cspr2.state(ref) == State.REFERRAL
+    cspr2.fire(ref, "withdraw", at=T0 + 3 * H, reason="no abuse after all",
+               panel_told_on="2026-11-23")
+    assert cspr2.state(ref) == State.CLOSED
+    assert facts(cspr2, ref)["withdrawal_told_on"] == "2026-11-23"
+    [withdrawn] = firings(cspr2, ref, "withdraw")
+    assert PARTNERS_MAIL | {MAIL[SCRUTINEER]} <= withdrawn.recipients
+    # Withdrawn: the rapid review is not chased.
+    assert not [n for n in pending(cspr2, ref) if n.startswith("rapid_review")]
+
+
+# ------------------------------------------------------ the rapid review's clock runs to the Panel
+@pytest.mark.parametrize(("notified", "due", "again"), [
+    ("2026-12-18", date(2027, 1, 13), date(2027, 1, 20)),  # Fri; Christmas and New Year
+    ("2027-03-19", date(2027, 4, 13), date(2027, 4, 20)),  # Fri; across Easter
+    ("2026-11-23", date(2026, 12, 14), date(2026, 12, 21)),  # three ordinary weeks
+])
+def test_the_rapid_review_is_due_15_working_days_after_the_notification_then_every_5(
+        cspr2, notified, due, again):
+    day = date.fromisoformat(notified)
+    ref = cspr2.refer({**CSPR_REFERRAL, "aware_on": notified}, at=at_nine(day) + H)
+    cspr2.fire(ref, "record_notification", at=at_nine(day) + 2 * H, date=notified)
+    rapid = pending(cspr2, ref)["rapid_review.due"]
+    assert local_day(rapid.due_at) == due
+    sweep_at(cspr2, rapid.due_at)
+    assert local_day(pending(cspr2, ref)["rapid_review.due"].due_at) == again
+
+
+def test_the_rapid_review_s_clock_runs_past_the_decision_until_it_is_sent(cspr2):
+    """Version 1's clock stopped at the partners' decision, and nothing chased the rapid
+    review to the Panel."""
+    start = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    ref = cspr_at_decision(cspr2, at=start)
+    decide(cspr2, ref, "local_review", at=start + 10 * H)
+    assert cspr2.state(ref) == State.REVIEW
+    rapid = pending(cspr2, ref)["rapid_review.due"]
+    assert rapid.state == State.REVIEW
+    assert local_day(rapid.due_at) == date(2026, 12, 14)
+    cspr2.fire(ref, "send_rapid_review", at=start + 11 * H, date="2026-11-23")
+    assert not [n for n in pending(cspr2, ref) if n.startswith("rapid_review")]
+
+
+def test_after_a_decision_against_a_review_the_rapid_review_is_still_chased(cspr2):
+    start = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    ref = cspr_at_decision(cspr2, at=start)
+    decide(cspr2, ref, "no_review", at=start + 10 * H)
+    assert cspr2.state(ref) == State.CLOSED
+    assert pending(cspr2, ref)["rapid_review.due"].state == State.CLOSED
+
+
+# --------------------------------------------------------------------- the Panel's answer
+def test_the_panel_asking_for_a_local_review_takes_the_case_back_to_the_partners(cspr2):
+    start = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    ref = cspr_at_decision(cspr2, at=start)
+    decide(cspr2, ref, "no_review", at=start + 10 * H)
+    cspr2.fire(ref, "send_rapid_review", at=start + 11 * H, date="2026-11-23")
+    with pytest.raises(Refused, match="response=local_review"):
+        cspr2.fire(ref, "reopen_for_local_review", at=start + 12 * H,
+                   reason="the Panel disagreed")
+    cspr2.fire(ref, "record_panel_response", at=start + 13 * H, response="local_review",
+               date="2026-11-23")
+    with pytest.raises(Refused, match="a reason must be given"):
+        cspr2.fire(ref, "reopen_for_local_review", at=start + 14 * H)
+    case = cspr2.fire(ref, "reopen_for_local_review", at=start + 15 * H,
+                      reason="the Panel sees learning about information sharing")
+    assert (case.state, case.closed_at, case.decided_at) == (State.CHAIR_DECISION, None, None)
+    decide(cspr2, ref, "local_review", at=start + 20 * H)
+    assert (cspr2.state(ref), cspr2.case(ref).kind) == (State.REVIEW, "cspr")
+    trail = [h.trigger for h in history(cspr2, ref)]
+    assert trail.index("decide_no_review") < trail.index("reopen_for_local_review") \
+        < trail.index("commission_practice_review")
+
+
+def test_a_national_review_stops_the_local_clock_and_the_support_is_recorded(cspr2):
+    start = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    ref = cspr_at_decision(cspr2, at=start)
+    decide(cspr2, ref, "local_review", at=start + 10 * H)
+    clock = pending(cspr2, ref)
+    assert {"review_due.due", "progress_check.check"} <= set(clock)
+    with pytest.raises(Refused, match="response=national_review"):
+        cspr2.fire(ref, "record_national_review_support", at=start + 11 * H,
+                   date="2026-11-23")
+    cspr2.fire(ref, "send_rapid_review", at=start + 12 * H, date="2026-11-23")
+    cspr2.fire(ref, "record_panel_response", at=start + 13 * H, response="national_review",
+               date="2026-11-23")
+    left = pending(cspr2, ref)
+    assert not [n for n in left if n.startswith(("review_due", "progress_check"))]
+    cspr2.fire(ref, "record_national_review_support", at=start + 14 * H, date="2026-11-23")
+    assert facts(cspr2, ref)["national_review_support_on"] == "2026-11-23"
+
+
+# ----------------------------------------------------- the review's own deadline and progress
+@pytest.mark.parametrize(("decided", "reminder", "due", "check"), [
+    # Due Sat 25 Dec 2027, then the holidays of Mon 27 and Tue 28 December.
+    (datetime(2027, 6, 25, 10, 0, tzinfo=UTC), date(2027, 11, 25), date(2027, 12, 29),
+     date(2027, 7, 26)),
+    # The reminder on Sun 28 Feb 2027 (no 29th), the due date on Easter Monday.
+    (datetime(2026, 9, 29, 10, 0, tzinfo=UTC), date(2027, 3, 1), date(2027, 3, 30),
+     date(2026, 10, 29)),
+    # An ordinary Tuesday: the check a month on is Christmas Eve, a working day.
+    (datetime(2026, 11, 24, 10, 0, tzinfo=UTC), date(2027, 4, 26), date(2027, 5, 24),
+     date(2026, 12, 24)),
+])
+def test_the_review_is_due_6_months_from_the_decision_even_with_proceedings_pending(
+        cspr2, decided, reminder, due, check):
+    """Version 1 armed no clock at all for a review whose criminal proceedings were
+    pending; version 2 defers only publication. Progress is checked monthly."""
+    ref = cspr_at_decision(cspr2, at=decided - 10 * H, criminal_proceedings=True)
+    moved = decided + H
+    decide(cspr2, ref, "local_review", at=decided)
+    clock = pending(cspr2, ref)
+    assert local_day(clock["review_due.reminder"].due_at) == reminder
+    assert local_day(clock["review_due.due"].due_at) == due
+    assert local_day(clock["progress_check.check"].due_at) == check
+    assert "publication_due.due" not in clock
+    # On publication hold with the proceedings pending: publication waits, and the
+    # review's own clock has ended with the review.
+    cspr2.fire(ref, "complete_review", by=REVIEWER, at=moved + H, report="Final report")
+    held = pending(cspr2, ref)
+    assert not [n for n in held if n.startswith(("review_due", "publication_due"))]
+
+
+# ------------------------------------------------------------------- another area's partners
+@pytest.mark.parametrize(("aware", "due"), [
+    ("2026-12-21", date(2026, 12, 30)),  # Mon; 25, 28 Dec are bank holidays
+    ("2027-03-24", date(2027, 4, 2)),  # Wed; Good Friday and Easter Monday
+])
+def test_another_area_s_partners_are_to_be_told_within_5_working_days(cspr2, aware, due):
+    moment = at_nine(date.fromisoformat(aware)) + H
+    ref = cspr2.refer({**CSPR_REFERRAL, "aware_on": aware, "lives_in_area": "Otherborough"},
+                      at=moment)
+    assert local_day(pending(cspr2, ref)["other_area.due"].due_at) == due
+    cspr2.fire(ref, "record_other_area_told", at=moment + H, date=aware)
+    assert not [n for n in pending(cspr2, ref) if n.startswith("other_area")]
+    with pytest.raises(Refused, match="told already"):
+        cspr2.fire(ref, "record_other_area_told", at=moment + 2 * H, date=aware)
+    here = cspr2.refer({**CSPR_REFERRAL, "aware_on": aware}, at=moment)
+    assert not [n for n in pending(cspr2, here) if n.startswith("other_area")]
+
+
+# ------------------------------------------------------------- the rapid review's own record
+def test_the_rapid_review_s_record_stays_out_of_history_and_e_mail(cspr2):
+    start = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    ref = cspr_at_decision(cspr2, at=start)
+    secret = "Mother's partner known to police in Otherborough"
+    with pytest.raises(Refused, match="at least one part"):
+        cspr2.fire(ref, "record_rapid_review", at=start + 7 * H)
+    cspr2.fire(ref, "record_rapid_review", by=LA, at=start + 8 * H, practice_episodes=secret,
+               context="housing insecurity")
+    stored = facts(cspr2, ref)
+    assert stored["rapid_review_practice"] == secret
+    assert stored["rapid_review_context"] == "housing insecurity"
+    [row] = [h for h in history(cspr2, ref) if h.trigger == "record_rapid_review"]
+    assert secret not in str(row.params)
+    mail = records.mail(cspr2.db, ref)
+    assert mail and not [m for m in mail if secret in m.body_text or secret in m.body_html]
+    assert {m.recipient for m in mail if m.history_seq == row.seq} >= PARTNERS_MAIL
