@@ -21,7 +21,7 @@ parameters (the process and both versions).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from scr.states.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from scr.states.case import CaseSnapshot
     from scr.states.process import ProcessDefinition
     from scr.states.registry import Registry
 
@@ -47,6 +48,9 @@ class Migration:
     from_version: str
     to_version: str
     states: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Why a case, as it stands, cannot move (a rule of the new version it does not meet
+    # where it is: CSPR version 2 runs no rapid review without a notification), or None.
+    refuses: Callable[[CaseSnapshot], str | None] | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -134,6 +134,9 @@ class Migrator:
             reasons.append(f"its state {case.state} has no counterpart in version "
                            f"{new.version}, and the migration maps it to none")
         reasons += fact_problems(self.new, case.facts)
+        refusal = self.migration.refuses(snapshot) if self.migration.refuses else None
+        if refusal:
+            reasons.append(refusal)
         if reasons:
             return self._stuck(case, *reasons)
         after = dataclasses.replace(snapshot, state=dest)

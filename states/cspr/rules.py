@@ -58,6 +58,11 @@ def rapid_review_may_begin(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     """A rapid review, and everything after it, only for a serious child safeguarding case
     already notified: "A rapid review cannot be undertaken without the prior submission of
     a Serious Incident Notification" (the Panel's guidance for safeguarding partners)."""
+    return rapid_review_refusal(case)
+
+
+def rapid_review_refusal(case: CaseSnapshot) -> str | None:
+    """Why `case` may have no rapid review (yet), or None (rapid_review_may_begin)."""
     referral = case.referred
     if not serious_incident(referral):
         if looked_after_death(referral) or care_leaver_death(case):

@@ -38,6 +38,7 @@ from __future__ import annotations
 from dataclasses import replace
 from types import MappingProxyType
 
+from scr.states.case import CaseSnapshot
 from scr.states.criteria import assess_cspr_v2
 from scr.states.cspr import rules, v1
 from scr.states.enums import Role, State
@@ -51,6 +52,7 @@ from scr.states.facts import (
     WITHDRAWAL_TOLD_ON,
     Record,
 )
+from scr.states.migration import Migration
 from scr.states.params import Param, PType
 from scr.states.process import ENTER, Level, RoleRule, TimerSpec, TriggerSpec
 
@@ -255,3 +257,24 @@ DEFINITION = replace(
            OTHER_AREA_TOLD_ON, WITHDRAWAL_TOLD_ON, NATIONAL_REVIEW_SUPPORT_ON,
            *RAPID_REVIEW_RECORD),
 )
+
+
+# Moving version 1's running cases here (`scr cases migrate --from cspr:1 --to cspr:2`): every
+# state keeps its name. A case in the rapid review's states that version 2 would not have
+# let in (no notification recorded, or no serious child safeguarding case) stays where it
+# is, with the reason: the business manager records the notification under version 1 first,
+# or finishes the case under it.
+RAPID_REVIEW_STATES = frozenset({S.INFORMATION_REQUEST, S.SUB_GROUP, S.CHAIR_DECISION})
+
+
+def _refuses(case: CaseSnapshot) -> str | None:
+    if case.state not in RAPID_REVIEW_STATES:
+        return None
+    refusal = rules.rapid_review_refusal(case)
+    if refusal is None:
+        return None
+    return (f"version 2 would not have let it into the rapid review: {refusal}; record the "
+            "notification under version 1 first, or finish the case under it")
+
+
+MIGRATION = Migration("cspr", "1", "2", refuses=_refuses)
