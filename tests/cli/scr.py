@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +149,17 @@ def dump(folder: Path) -> str:
         return "\n".join(conn.iterdump())
     finally:
         conn.close()
+
+
+def in_process(monkeypatch: Any, folder: Path, *, now: datetime) -> None:
+    """The environment for `scr` run in this process on the database in `folder` at `now`,
+    its mail to a maildir there, new cases under SCR version 1, and nothing of the caller's
+    own environment (views checked, an acting user, an audit key, a log file) let in."""
+    for name, value in {"SCR_DATABASE_URL": f"sqlite:///{folder / 'scr.db'}",
+                        "SCR_MAIL_DIR": str(folder / "mail"),
+                        "SCR_CONFIG": str(scr_v1_config()), "SCR_ALLOW_CLOCK_OVERRIDE": "1",
+                        "SCR_NOW": now.isoformat()}.items():
+        monkeypatch.setenv(name, value)
+    for name in ("SCR_CHECK_VIEWS", "SCR_ACTOR", "SCR_AUDIT_KEY", "SCR_AUDIT_KEY_FILE",
+                 "SCR_LOG_FILE"):
+        monkeypatch.delenv(name, raising=False)

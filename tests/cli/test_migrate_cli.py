@@ -19,7 +19,7 @@ from scr.states.config import ProcessConfig
 from scr.storage.db import make_engine
 from tests.board import BM, CHAIR, Board
 from tests.cli.conftest import _copy_db
-from tests.cli.scr import dump, scr_v1_config
+from tests.cli.scr import dump, in_process
 from tests.lifecycle.test_migrate import MIGRATION, MOVED_AT, REGISTRY_99, a_board_of_cases
 
 FROM, TO = ["--from", "cspr:1"], ["--to", "cspr:99"]
@@ -37,13 +37,7 @@ def board(tmp_path, board_template, monkeypatch) -> tuple[Path, dict[str, str]]:
                                                  registry=REGISTRY_99)))
     finally:
         db.dispose()
-    for name, value in {"SCR_DATABASE_URL": url, "SCR_MAIL_DIR": str(tmp_path / "mail"),
-                        "SCR_CONFIG": str(scr_v1_config()), "SCR_ALLOW_CLOCK_OVERRIDE": "1",
-                        "SCR_NOW": MOVED_AT.isoformat()}.items():
-        monkeypatch.setenv(name, value)
-    for name in ("SCR_CHECK_VIEWS", "SCR_ACTOR", "SCR_AUDIT_KEY", "SCR_AUDIT_KEY_FILE",
-                 "SCR_LOG_FILE"):
-        monkeypatch.delenv(name, raising=False)
+    in_process(monkeypatch, tmp_path, now=MOVED_AT)
     return tmp_path, refs
 
 

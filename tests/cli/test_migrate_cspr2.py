@@ -19,7 +19,7 @@ from scr.states.working_days import WorkingDays
 from scr.storage.db import make_engine
 from tests.board import BM, CONSTABLE, REVIEWER, Board
 from tests.cli.conftest import _copy_db
-from tests.cli.scr import dump, scr_v1_config
+from tests.cli.scr import dump, in_process
 from tests.conftest import T0
 from tests.lifecycle.test_regimes import (
     CSPR_REFERRAL,
@@ -72,13 +72,7 @@ def board(tmp_path, board_template, monkeypatch) -> tuple[Path, dict[str, str]]:
             Board(db, Engine(ProcessConfig(start=("cspr", "1")), check_snapshots=True)))
     finally:
         db.dispose()
-    for name, value in {"SCR_DATABASE_URL": url, "SCR_MAIL_DIR": str(tmp_path / "mail"),
-                        "SCR_CONFIG": str(scr_v1_config()), "SCR_ALLOW_CLOCK_OVERRIDE": "1",
-                        "SCR_NOW": MOVED_AT.isoformat()}.items():
-        monkeypatch.setenv(name, value)
-    for name in ("SCR_CHECK_VIEWS", "SCR_ACTOR", "SCR_AUDIT_KEY", "SCR_AUDIT_KEY_FILE",
-                 "SCR_LOG_FILE"):
-        monkeypatch.delenv(name, raising=False)
+    in_process(monkeypatch, tmp_path, now=MOVED_AT)
     return tmp_path, refs
 
 
