@@ -56,6 +56,8 @@ ROLE_LABELS: Mapping[str, str] = {
     "action_owner": "action owner",
     "safeguarding_partner": "safeguarding partner",
     "scrutineer": "independent scrutineer",
+    "lead_safeguarding_partner": "lead safeguarding partner",
+    "partnership_chair": "partnership chair",
 }
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

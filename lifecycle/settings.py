@@ -33,6 +33,7 @@ from scr.lifecycle.config.kinds import (
     SmtpUrl,
     Table,
     Version,
+    YesNo,
     Zone,
 )
 from scr.lifecycle.config.table import Setting, read, read_file
@@ -140,6 +141,12 @@ TABLE: tuple[Setting, ...] = (
     Setting("process.lead_partner", OneOf(PARTNERS), None, "the safeguarding partner who fires "
             "the partners' decision, the others' agreement recorded (unset: any, once all "
             "three agree)"),
+    Setting("process.education_partner", YesNo(), False, "education is a safeguarding "
+            "partner (the Children's Wellbeing and Schools Act 2026, once commenced): a CSPR "
+            "version 2 decision then needs its view too"),
+    Setting("process.nspcc_repository", YesNo(), False, "remind the business manager to "
+            "deposit each published CSPR (version 2) with the NSPCC national case review "
+            "repository"),
     # [learning]
     Setting("learning.themes", Slugs(empty=False), DEFAULT_THEMES, "the themes a review from "
             "elsewhere may be filed under (scr learning themes)"),
@@ -255,7 +262,9 @@ def load(
     process = ProcessConfig(agencies=tuple(dict.fromkeys((*CORE_AGENCIES, *v["board.agencies"]))),
                             working_days=calendar,
                             start=_start(v["process.default"], v["process.version"]),
-                            lead_partner=v["process.lead_partner"], themes=v["learning.themes"])
+                            lead_partner=v["process.lead_partner"], themes=v["learning.themes"],
+                            education_partner=v["process.education_partner"],
+                            nspcc_repository=v["process.nspcc_repository"])
     try:
         process = process.with_offsets(v["timers"])
     except ValueError as exc:

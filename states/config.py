@@ -22,7 +22,8 @@ _NONE: Mapping[str, Offset] = MappingProxyType({})
 # something that has happened (a referral, entering a state, the previous level, a
 # recurrence), and is at least one of its unit: zero or less would fall due at once, and a
 # recurrence that does not move on would never end.
-DATED_ANCHORS = frozenset({"returns_due", "meeting", "publication_date", "action_due"})
+DATED_ANCHORS = frozenset({"returns_due", "meeting", "publication_date", "action_due",
+                           "public_until"})
 
 
 def _none() -> Mapping[str, Offset]:
@@ -47,6 +48,13 @@ class ProcessConfig:
     lead_partner: str | None = None
     # The themes a review from elsewhere may be filed under (`[learning] themes`).
     themes: tuple[str, ...] = DEFAULT_THEMES
+    # Education is a safeguarding partner beside the three (`[process] education_partner`;
+    # the Children's Wellbeing and Schools Act 2026 makes it one once commenced): CSPR
+    # version 2's decisions then need its view too.
+    education_partner: bool = False
+    # The board deposits its published reviews with the NSPCC's national case review
+    # repository, and wants reminding (`[process] nspcc_repository`; CSPR version 2).
+    nspcc_repository: bool = False
 
     def bind(self, definition: Any) -> ProcessConfig:
         """This configuration for the cases of `definition` (a ProcessDefinition)."""

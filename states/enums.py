@@ -30,6 +30,14 @@ class Role(StrEnum):
     # and the independent scrutineer, who may read everything and is told of decisions.
     SAFEGUARDING_PARTNER = "safeguarding_partner"
     SCRUTINEER = "scrutineer"
+    # Working Together 2023 (chapter 2): the lead safeguarding partners (the chief executives
+    # of the local authority and the integrated care board, and the chief officer of
+    # police: the user's agency says which), who answer for the arrangements and may
+    # delegate their decisions to the delegated safeguarding partners (the role
+    # safeguarding_partner, so named in CSPR version 2's words); and the partnership chair
+    # they agree. CSPR version 2 tells them of decisions and lets a lead partner act.
+    LEAD_SAFEGUARDING_PARTNER = "lead_safeguarding_partner"
+    PARTNERSHIP_CHAIR = "partnership_chair"
     # The daemon's own role: fires timed transitions and timer notices; no user may hold it.
     SYSTEM = "system"
 

@@ -190,3 +190,10 @@ RAPID_REVIEW_RECORD = tuple(
         ("rapid_review_learning", "learning identified"),
         ("rapid_review_context", "the child's and family's lives"),
     ))
+# Publication (CSPR version 2): what the partners publish, how long it stays public, and its
+# deposit with the NSPCC's national case review repository.
+PUBLISHES = Fact("publishes", FactType.CHOICE, "publishes",
+                 choices=("report", "improvements"))
+PUBLIC_UNTIL = Fact("public_until", FactType.DAY, "public until")
+REPOSITORY_DEPOSITED_ON = Fact("repository_deposited_on", FactType.DAY,
+                               "deposited with the NSPCC")

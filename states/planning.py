@@ -16,7 +16,7 @@ from datetime import datetime
 from scr.states.case import ActionFacts, CaseSnapshot
 from scr.states.criteria import notifiable
 from scr.states.enums import Proceedings
-from scr.states.facts import NOTIFIED_ON, RAPID_REVIEW_SENT_ON
+from scr.states.facts import NOTIFIED_ON, PUBLIC_UNTIL, RAPID_REVIEW_SENT_ON
 from scr.states.process import TimerSpec
 from scr.states.working_days import Offset
 
@@ -34,6 +34,7 @@ ANCHORS = {
     "aware": "the day the authority became aware of the incident",
     "notified": "the serious incident notification (or the day of awareness before it)",
     "rapid_review_sent": "the day the rapid review was sent to the national panel",
+    "public_until": "the day the published review may come down (a year on)",
 }
 
 
@@ -68,6 +69,15 @@ CONDITIONS: dict[str, Callable[[CaseSnapshot], bool]] = {
 }
 
 
+def holds(condition: Callable[..., bool], case: CaseSnapshot, config: object) -> bool:
+    """Whether a ladder's condition holds for `case`. A condition is a function of the case,
+    or of the case and the board's configuration (a states.config.ProcessConfig), for a
+    clock the board opts into (CSPR version 2's NSPCC repository reminder)."""
+    if condition.__code__.co_argcount == 2:
+        return bool(condition(case, config))
+    return bool(condition(case))
+
+
 @dataclass(frozen=True)
 class PlannedTimer:
     ladder: str
@@ -98,7 +108,7 @@ def plan(
     or an anchor it needs is unknown. `config` is a states.config.ProcessConfig bound to the
     case's definition.
     """
-    if spec.when and not conditions[spec.when](case):
+    if spec.when and not holds(conditions[spec.when], case, config):
         return []
     cal = config.working_days  # type: ignore[attr-defined]
     planned: list[PlannedTimer] = []
@@ -177,6 +187,9 @@ def _anchor(
                                                          True)
     if name == "rapid_review_sent":
         day = RAPID_REVIEW_SENT_ON.of(case)
+        return (start_of(day), label, True) if day else None
+    if name == "public_until":
+        day = PUBLIC_UNTIL.of(case)
         return (start_of(day), label, True) if day else None
     if name == "action_due":
         return (start_of(action.due), label, True) if action else None

@@ -130,6 +130,8 @@ ROLE_LABELS: Mapping[str, str] = {
     "action_owner": "action owner",
     "safeguarding_partner": "safeguarding partner",
     "scrutineer": "independent scrutineer",
+    "lead_safeguarding_partner": "lead safeguarding partner",
+    "partnership_chair": "partnership chair",
     "system": "scr (automatic)",
 }
 

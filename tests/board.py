@@ -37,9 +37,13 @@ USERS = (
     ("Ira Board", "icb@board.test", ("safeguarding_partner",), "integrated_care_board"),
     ("Pat Constable", "constable@board.test", ("safeguarding_partner",), "police"),
     ("Sky Scrutineer", "scrutineer@board.test", ("scrutineer",), None),
+    # Working Together 2023's lead safeguarding partner (here the chief officer of police)
+    # and the partnership chair (CSPR version 2).
+    ("Quinn Chief", "chief@board.test", ("lead_safeguarding_partner",), "police"),
+    ("Wren Chair", "pchair@board.test", ("partnership_chair",), None),
 )
 (BM, CHAIR, SUBCHAIR, MEMBER, CSC, HEALTH, POLICE, REVIEWER, AUDITOR, LA, ICB, CONSTABLE,
- SCRUTINEER) = (u[0] for u in USERS)
+ SCRUTINEER, LEAD_POLICE, PARTNERSHIP_CHAIR) = (u[0] for u in USERS)
 PARTNER_USERS = (LA, ICB, CONSTABLE)
 QUORUM = "childrens_social_care,health,police"
 

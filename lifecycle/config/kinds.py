@@ -191,6 +191,15 @@ class Flag(Kind):
         return bool(value == "1")
 
 
+class YesNo(Kind):
+    about = "true or false"
+
+    def read(self, value: Any, where: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.refuse(where)
+        return value
+
+
 class SmtpUrl(Kind):
     """Checked when it is read: a URL scr cannot send through is an error at start (the
     message shows it with any password hidden), not a failure of every send."""

@@ -20,7 +20,7 @@ from typing import Any
 from scr.lifecycle.core.firing import Firing
 from scr.states.case import ActionFacts, AgencyAsk, MeetingFacts
 from scr.states.enums import ActionStatus, Flag, Kind, Proceedings
-from scr.states.facts import recorded
+from scr.states.facts import PUBLIC_UNTIL, recorded
 from scr.storage import facts, learning
 from scr.storage.cases import CaseRecord
 
@@ -200,6 +200,17 @@ def _schedule(f: Firing) -> None:
 @effect("publish")
 def _publish(f: Firing) -> None:
     f.case.published_at = f.now
+
+
+@effect("publish_for_a_year")
+def _publish_for_a_year(f: Firing) -> None:
+    """Published, and kept publicly available for at least a year: the day it may come down
+    is recorded in the definition's fact `public_until` (CSPR version 2)."""
+    _publish(f)
+    day = f.config.working_days.local_date(f.now)
+    until = day.replace(year=day.year + 1) if (day.month, day.day) != (2, 29) \
+        else day.replace(year=day.year + 1, day=28)
+    f.case.facts = {**f.case.facts, PUBLIC_UNTIL.name: until.isoformat()}
 
 
 @effect("add_action")

@@ -19,6 +19,7 @@ from scr.lifecycle.views.documents import iso
 from scr.lifecycle.views.text import table, when
 from scr.states.case import CaseSnapshot
 from scr.states.enums import ActionStatus
+from scr.states.planning import holds
 from scr.states.process import DEADLINE_LEVELS, TimerSpec
 from scr.states.working_days import Offset, WorkingDays
 from scr.storage import cases, history, timers
@@ -61,7 +62,8 @@ def overdue(tx: Tx, processes: Processes, *, now: datetime, within: int,
 
 def _standing(tx: Tx, process: Process, timer: Any, spec: TimerSpec,
               snapshot: CaseSnapshot) -> bool:
-    if spec.when and not process.definition.conditions[spec.when](snapshot):
+    if spec.when and not holds(process.definition.conditions[spec.when], snapshot,
+                               process.config):
         return False
     if spec.per_action:
         action = snapshot.action(int(timer.key)) if timer.key else None

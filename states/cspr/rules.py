@@ -7,20 +7,23 @@ the shared ones and these (states/cspr/v2.py); docs/regimes.md gives the source 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from scr.states import guards as shared_guards
 from scr.states.case import CaseSnapshot, GuardContext
 from scr.states.criteria import looked_after_death, notifiable, serious_incident
-from scr.states.enums import Harm, State
+from scr.states.enums import PARTNERS, Harm, Role, State
 from scr.states.facts import (
     CARE_LEAVER,
     LIVES_IN_AREA,
     NOTIFIED_ON,
     OTHER_AREA_TOLD_ON,
     PANEL_RESPONSE,
+    PARTNER_VIEWS,
+    PUBLISHES,
     RAPID_REVIEW_SENT_ON,
+    REPOSITORY_DEPOSITED_ON,
     WITHDRAWAL_TOLD_ON,
 )
 from scr.states.planning import CONDITIONS as SHARED_CONDITIONS
@@ -130,6 +133,77 @@ def other_area_to_tell(case: CaseSnapshot, ctx: GuardContext) -> str | None:
     return None
 
 
+# ------------------------------------------------------------- the partners deciding
+EDUCATION = "education"
+
+
+def partners(ctx: GuardContext) -> tuple[str, ...]:
+    """The safeguarding partners who decide together: the three, and education where the
+    board says it is one (`[process] education_partner`)."""
+    return (*PARTNERS, EDUCATION) if getattr(ctx.config, "education_partner", False) \
+        else PARTNERS
+
+
+def _partners_agree(decision: str, case: CaseSnapshot, ctx: GuardContext) -> str | None:
+    """Every partner holds `decision`: each recorded it (record_partner_view) since the
+    case reached the decision, the partner firing it counting as agreeing, whether a
+    delegated safeguarding partner or the lead safeguarding partner they act for."""
+    deciding = partners(ctx)
+    agreed = {partner for partner, view in PARTNER_VIEWS.of(case).items()
+              if view["decision"] == decision and view["at"] >= case.state_entered_at}
+    if ctx.actor.roles & {Role.SAFEGUARDING_PARTNER, Role.LEAD_SAFEGUARDING_PARTNER} \
+            and ctx.actor.agency in deciding:
+        agreed.add(ctx.actor.agency)
+    missing = [p for p in deciding if p not in agreed]
+    if not missing:
+        return None
+    return (f"the safeguarding partners decide together: no view of {decision} is recorded "
+            f"from {', '.join(missing)} (record_partner_view)")
+
+
+@_guard()
+def partners_agree_on_local_review(case: CaseSnapshot, ctx: GuardContext) -> str | None:
+    return _partners_agree("local_review", case, ctx)
+
+
+@_guard()
+def partners_agree_on_no_review(case: CaseSnapshot, ctx: GuardContext) -> str | None:
+    return _partners_agree("no_review", case, ctx)
+
+
+@_guard(reads_input=True)
+def partner_takes_part(case: CaseSnapshot, ctx: GuardContext) -> str | None:
+    partner = ctx.params.get("partner")
+    if partner is not None and partner not in partners(ctx):
+        return (f"{partner} is not one of this partnership's safeguarding partners (the "
+                "board names education one with [process] education_partner)")
+    return None
+
+
+# ------------------------------------------------------------------------ publication
+IMPROVEMENT_INFORMATION = "improvement_information"  # an output: what is published instead
+
+
+@_guard()
+def outputs_for_what_is_published(case: CaseSnapshot, ctx: GuardContext) -> str | None:
+    """The report, or where the partners publish information about the improvements to be
+    made instead (decide_what_to_publish), that information."""
+    needed = (IMPROVEMENT_INFORMATION,) if PUBLISHES.of(case) == "improvements" \
+        else shared_guards.required_outputs(case.kind)
+    missing = [o for o in needed if o not in case.outputs]
+    if missing:
+        return f"outputs not yet recorded: {', '.join(missing)}"
+    return None
+
+
+@_guard()
+def not_yet_deposited(case: CaseSnapshot, ctx: GuardContext) -> str | None:
+    deposited = REPOSITORY_DEPOSITED_ON.of(case)
+    if deposited is not None:
+        return f"the review was deposited with the NSPCC repository already ({deposited})"
+    return None
+
+
 GUARDS = MappingProxyType({**shared_guards.GUARDS, **_GUARDS})
 INPUT_GUARDS = frozenset(shared_guards.INPUT_GUARDS | _INPUT)
 
@@ -161,10 +235,17 @@ def _other_area_untold(case: CaseSnapshot) -> bool:
     return bool(LIVES_IN_AREA.of(case)) and OTHER_AREA_TOLD_ON.of(case) is None
 
 
-CONDITIONS = MappingProxyType({
+def _repository_reminder(case: CaseSnapshot, config: object) -> bool:
+    """The board deposits its reviews with the NSPCC repository, and this one is not yet."""
+    return bool(getattr(config, "nspcc_repository", False)) \
+        and REPOSITORY_DEPOSITED_ON.of(case) is None
+
+
+CONDITIONS: Mapping[str, Callable[..., bool]] = MappingProxyType({
     **SHARED_CONDITIONS,
     "notification_due": _notification_due,
     "rapid_review_outstanding": _rapid_review_outstanding,
     "local_clock_runs": _local_clock_runs,
     "other_area_untold": _other_area_untold,
+    "repository_reminder": _repository_reminder,
 })

@@ -41,14 +41,17 @@ from types import MappingProxyType
 from scr.states.case import CaseSnapshot
 from scr.states.criteria import assess_cspr_v2
 from scr.states.cspr import rules, v1
-from scr.states.enums import Role, State
+from scr.states.enums import PARTNERS, Role, State
 from scr.states.facts import (
     CARE_LEAVER,
     LIVES_IN_AREA,
     NATIONAL_REVIEW_SUPPORT_ON,
     OTHER_AREA_TOLD_ON,
     OUTSIDE_ENGLAND,
+    PUBLIC_UNTIL,
+    PUBLISHES,
     RAPID_REVIEW_RECORD,
+    REPOSITORY_DEPOSITED_ON,
     WITHDRAWAL_TOLD_ON,
     Record,
 )
@@ -123,6 +126,24 @@ NEW = {
         effect=None, records=(Record(NATIONAL_REVIEW_SUPPORT_ON.name, "date"),),
         help="Record that the partners gave the Panel's national review what it asked for; "
         "the local case runs no clock of its own while the Panel reviews."),
+    "decide_what_to_publish": TriggerSpec(
+        "decide_what_to_publish", "The partners' decision on what is published",
+        (S.PUBLICATION_HOLD,), None, (PARTNER,),
+        params=(Param("what", PType.CHOICE, choices=PUBLISHES.choices,
+                      help="report: the review's report; improvements: information about "
+                      "the improvements to be made, where the report is unsuitable"),),
+        guards=("reason_given",), notify=(P, "scrutineer", "lead_reviewer"), effect=None,
+        records=(Record(PUBLISHES.name, "what"),),
+        help="The safeguarding partners decide, with their reasons, whether the report is "
+        "published or, where they consider it unsuitable, information about the "
+        "improvements that should be made."),
+    "record_repository_deposit": TriggerSpec(
+        "record_repository_deposit", "Deposited with the NSPCC national case review repository",
+        (S.PUBLISHED, S.ACTIONS_SIGNED_OFF), None, (BM,), params=(DAY,),
+        guards=("not_yet_deposited",), effect=None,
+        records=(Record(REPOSITORY_DEPOSITED_ON.name, "date"),),
+        help="Record the day the published review was deposited with the NSPCC national "
+        "case review repository."),
     "record_other_area_told": TriggerSpec(
         "record_other_area_told", "The other area's safeguarding partners told",
         (*PRE_DECISION, S.REVIEW, S.CLOSED), None, (BM,), params=(DAY,),
@@ -133,7 +154,40 @@ NEW = {
 }
 
 
+# Working Together 2023, chapter 2: the lead safeguarding partners may act themselves where
+# their delegated partners do, and are told, with the partnership chair, of the decisions.
+LEAD = R.LEAD_SAFEGUARDING_PARTNER
+TOLD_OF_DECISIONS = (LEAD.value, R.PARTNERSHIP_CHAIR.value)
+DECISIONS_TOLD = ("commission_practice_review", "decide_no_review", "reopen_for_local_review",
+                  "record_panel_response", "withdraw", "decide_what_to_publish")
+# Version 1's partners' guards count three partners; version 2's count the partnership's
+# (education too, where the board says so) and a lead partner acting for their own.
+OWN_PARTNER_GUARDS = {"partners_agree_local_review": "partners_agree_on_local_review",
+                      "partners_agree_no_review": "partners_agree_on_no_review"}
+PARTNER_CHOICES = (*PARTNERS, rules.EDUCATION)
+
+
+def _with_leads(spec: TriggerSpec) -> TriggerSpec:
+    """`spec` with a lead safeguarding partner allowed wherever a delegated one is (in the
+    same scope), the partners' guards version 2's, and the lead partners and the
+    partnership chair told of the decisions."""
+    roles = [*spec.roles]
+    for rule in spec.roles:
+        if rule.role == R.SAFEGUARDING_PARTNER:
+            roles.insert(roles.index(rule) + 1, RoleRule(LEAD, rule.scope))
+    guards = tuple(OWN_PARTNER_GUARDS.get(g, g) for g in spec.guards)
+    notify = (*spec.notify, *TOLD_OF_DECISIONS) if spec.name in DECISIONS_TOLD \
+        else spec.notify
+    params = spec.params
+    if spec.name == "record_partner_view":
+        params = tuple(replace(p, choices=PARTNER_CHOICES) if p.name == "partner" else p
+                       for p in spec.params)
+        guards = ("partner_takes_part", *guards)
+    return replace(spec, roles=tuple(roles), guards=guards, notify=notify, params=params)
+
+
 def _changed(spec: TriggerSpec) -> TriggerSpec:
+    spec = _with_leads(spec)
     if spec.name in GUARDED:
         spec = replace(spec, guards=(RAPID_REVIEW_GUARD, *spec.guards))
     if spec.name == "submit_to_sub_group":
@@ -148,6 +202,18 @@ def _changed(spec: TriggerSpec) -> TriggerSpec:
             help="Withdraw the referral, with a reason. Once a serious incident was "
             "notified, only where it turns out not to meet the criteria for a "
             "notification, with the day the Panel was told.")
+    if spec.name == "record_output":
+        spec = replace(spec, params=tuple(
+            replace(p, choices=(*p.choices, rules.IMPROVEMENT_INFORMATION))
+            if p.name == "output" else p for p in spec.params))
+    if spec.name == "publish":
+        spec = replace(
+            spec, guards=tuple("outputs_for_what_is_published" if g == "outputs_recorded"
+                               else g for g in spec.guards),
+            effect="publish_for_a_year",
+            help="Publish the report, or the information about improvements the partners "
+            "decided on; deferred while criminal proceedings or an inquest are pending. It "
+            "stays publicly available for at least a year.")
     if spec.name == "record_notification":
         spec = replace(
             spec, label="Notification recorded",
@@ -163,11 +229,16 @@ def _triggers() -> tuple[TriggerSpec, ...]:
     for spec in v1.TRIGGERS:
         found.append(_changed(spec))
         if spec.name == "record_notification":
-            found.append(NEW["record_other_area_told"])
+            found.append(_with_leads(NEW["record_other_area_told"]))
         if spec.name == "send_rapid_review":
-            found.insert(len(found) - 1, NEW["record_rapid_review"])
+            found.insert(len(found) - 1, _with_leads(NEW["record_rapid_review"]))
         if spec.name == "record_panel_response":
-            found += [NEW["reopen_for_local_review"], NEW["record_national_review_support"]]
+            found += [_with_leads(NEW["reopen_for_local_review"]),
+                      _with_leads(NEW["record_national_review_support"])]
+        if spec.name == "send_prepublication_notice":
+            found.insert(len(found) - 1, _with_leads(NEW["decide_what_to_publish"]))
+        if spec.name == "publish":
+            found.append(NEW["record_repository_deposit"])
     return tuple(found)
 
 
@@ -187,8 +258,9 @@ REVIEW_DUE = TimerSpec(
     "review_due", "Local review due (6 months from the decision to review)", S.REVIEW,
     (ENTER, _PANEL),
     (Level("reminder", "decided", ("business_manager", "lead_reviewer", P)),
-     Level("due", "decided", (P, "business_manager", "scrutineer")),
-     Level("overdue", "decided", (P, "business_manager"), recurring=True)),
+     Level("due", "decided", (P, "business_manager", "scrutineer", *TOLD_OF_DECISIONS)),
+     Level("overdue", "decided", (P, "business_manager", *TOLD_OF_DECISIONS),
+           recurring=True)),
     disarm_on=(_PANEL,), when="local_clock_runs", invite="due",
 )
 PROGRESS_CHECK = TimerSpec(
@@ -207,6 +279,20 @@ OTHER_AREA = TimerSpec(
 )
 
 
+# Kept publicly available for at least a year (Working Together 2023, chapter 5): a reminder
+# before the day it may come down, so that nobody takes it down early.
+KEPT_PUBLIC = TimerSpec(
+    "kept_public", "Publicly available for a year", S.PUBLISHED, (ENTER,),
+    (Level("reminder", "public_until", ("business_manager", P)),),
+    also_in=(S.ACTIONS_SIGNED_OFF,),
+)
+REPOSITORY = TimerSpec(
+    "repository", "Deposit with the NSPCC national case review repository", S.PUBLISHED,
+    (ENTER,), (Level("reminder", "entered", ("business_manager",)),),
+    disarm_on=("record_repository_deposit",), when="repository_reminder",
+)
+
+
 def _timers() -> tuple[TimerSpec, ...]:
     found: list[TimerSpec] = []
     for spec in v1.TIMERS:
@@ -216,6 +302,8 @@ def _timers() -> tuple[TimerSpec, ...]:
             found.append(RAPID_REVIEW)
         elif spec.ladder == "publication_due":
             found += [REVIEW_DUE, PROGRESS_CHECK, PUBLICATION_DUE]
+        elif spec.ladder == "publication":
+            found += [spec, KEPT_PUBLIC, REPOSITORY]
         else:
             found.append(spec)
     return tuple(found)
@@ -235,6 +323,8 @@ DEFAULT_OFFSETS = MappingProxyType({
     "review_due.overdue.every": "1m",
     "progress_check.check": "1m",
     "progress_check.check.every": "1m",
+    "kept_public.reminder": "-10wd",
+    "repository.reminder": "10wd",
 })
 
 DEFINITION = replace(
@@ -251,11 +341,22 @@ DEFINITION = replace(
     default_offsets=DEFAULT_OFFSETS,
     guards=rules.GUARDS,
     input_guards=rules.INPUT_GUARDS,
+    recipients=MappingProxyType({
+        **v1.DEFINITION.recipients,
+        LEAD.value: "every lead safeguarding partner",
+        R.PARTNERSHIP_CHAIR.value: "the partnership chair",
+    }),
+    words=MappingProxyType({
+        **v1.DEFINITION.words,
+        # The partners who decide are the delegated safeguarding partners (Working
+        # Together 2023, chapter 2), or the lead partners themselves.
+        "role:safeguarding_partner": "delegated safeguarding partner",
+    }),
     conditions=rules.CONDITIONS,
     criteria=assess_cspr_v2,
     facts=(*v1.DEFINITION.facts, CARE_LEAVER, OUTSIDE_ENGLAND, LIVES_IN_AREA,
            OTHER_AREA_TOLD_ON, WITHDRAWAL_TOLD_ON, NATIONAL_REVIEW_SUPPORT_ON,
-           *RAPID_REVIEW_RECORD),
+           *RAPID_REVIEW_RECORD, PUBLISHES, PUBLIC_UNTIL, REPOSITORY_DEPOSITED_ON),
 )
 
 

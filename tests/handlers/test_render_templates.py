@@ -477,6 +477,10 @@ CSPR_ONLY = (
     "timer.other_area",
     "timer.review_due",
     "timer.progress_check",
+    "decide_what_to_publish",
+    "record_repository_deposit",
+    "timer.kept_public",
+    "timer.repository",
 )
 SCR_WORDS = (
     "independent chair",

@@ -21,10 +21,25 @@ from scr.states.facts import CARE_LEAVER
 from scr.states.registry import REGISTRY
 from scr.states.working_days import WorkingDays
 from tests import records
-from tests.board import CONSTABLE, ICB, LA, REVIEWER, SCRUTINEER, USERS, Board
+from tests.board import (
+    CONSTABLE,
+    ICB,
+    LA,
+    LEAD_POLICE,
+    PARTNERSHIP_CHAIR,
+    REVIEWER,
+    SCRUTINEER,
+    USERS,
+    Board,
+)
 from tests.conftest import T0
 from tests.lifecycle.sweeping import by_name, firings, history, sweep_at, timers
-from tests.lifecycle.test_regimes import CSPR_REFERRAL, cspr_at_decision, decide
+from tests.lifecycle.test_regimes import (
+    CSPR_REFERRAL,
+    cspr_at_decision,
+    cspr_published_ready,
+    decide,
+)
 
 H = timedelta(hours=1)
 DAYS = WorkingDays()
@@ -307,3 +322,124 @@ def test_the_rapid_review_s_record_stays_out_of_history_and_e_mail(cspr2):
     mail = records.mail(cspr2.db, ref)
     assert mail and not [m for m in mail if secret in m.body_text or secret in m.body_html]
     assert {m.recipient for m in mail if m.history_seq == row.seq} >= PARTNERS_MAIL
+
+
+# ------------------------------------------------------------------------ the partners
+EDUCATION_PARTNER = ("Eda Schools", "eda@board.test", ("safeguarding_partner",), "education")
+
+
+def add_users(board: Board, *people: tuple[str, str, tuple[str, ...], str | None]) -> None:
+    from scr.storage import users
+    from scr.storage.db import transaction
+
+    with transaction(board.db) as tx:
+        for name, email, roles, agency in people:
+            users.add(tx, name=name, email=email, agency=agency, roles=roles, by="test",
+                      now=T0)
+
+
+def test_a_lead_safeguarding_partner_may_decide_for_their_partner(cspr2):
+    """Working Together 2023: the delegated partners decide on the lead partners' behalf,
+    and a lead partner may act themselves; the lead partners and the partnership chair are
+    told of the decision."""
+    start = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    ref = cspr_at_decision(cspr2, at=start)
+    for user, partner in ((LA, "local_authority"), (ICB, "integrated_care_board")):
+        cspr2.fire(ref, "record_partner_view", by=user, at=start + 7 * H, partner=partner,
+                   decision="local_review")
+    cspr2.fire(ref, "commission_practice_review", by=LEAD_POLICE, at=start + 8 * H,
+               reason="improvements in multi-agency working are likely",
+               methodology="scie_systems", lead_reviewer=REVIEWER)
+    assert cspr2.state(ref) == State.REVIEW
+    [decided] = firings(cspr2, ref, "commission_practice_review")
+    assert {MAIL[LEAD_POLICE], MAIL[PARTNERSHIP_CHAIR]} <= decided.recipients
+    assert V2.words["role:safeguarding_partner"] == "delegated safeguarding partner"
+
+
+def test_where_education_is_a_partner_its_view_is_needed_too(sqlite_db):
+    """The Children's Wellbeing and Schools Act 2026 makes education a safeguarding partner
+    once commenced: the board says when ([process] education_partner)."""
+    board = Board(sqlite_db, Engine(ProcessConfig(start=("cspr", "2"), education_partner=True),
+                                    check_snapshots=True))
+    board.seed_users()
+    add_users(board, EDUCATION_PARTNER)
+    start = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    ref = cspr_at_decision(board, at=start)
+    with pytest.raises(Refused, match="no view of local_review is recorded from education"):
+        decide(board, ref, "local_review", at=start + 10 * H)
+    board.fire(ref, "record_partner_view", by=EDUCATION_PARTNER[0], at=start + 11 * H,
+               partner="education", decision="local_review")
+    board.fire(ref, "commission_practice_review", by=CONSTABLE, at=start + 12 * H,
+               reason="improvements are likely", methodology="scie_systems",
+               lead_reviewer=REVIEWER)
+    assert board.state(ref) == State.REVIEW
+
+
+def test_without_the_board_s_word_education_is_not_a_partner(cspr2):
+    add_users(cspr2, EDUCATION_PARTNER)
+    start = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    ref = cspr_at_decision(cspr2, at=start)
+    with pytest.raises(Refused, match="education is not one of this partnership's"):
+        cspr2.fire(ref, "record_partner_view", by=EDUCATION_PARTNER[0], at=start + 7 * H,
+                   partner="education", decision="local_review")
+    decide(cspr2, ref, "local_review", at=start + 10 * H)  # the three decide
+    assert cspr2.state(ref) == State.REVIEW
+
+
+# ------------------------------------------------------------------------- publication
+NOTICE_SENT = datetime(2026, 12, 14, 10, 0, tzinfo=UTC)  # a Monday
+PUBLISHED_AT = datetime(2026, 12, 29, 10, 0, tzinfo=UTC)  # after Christmas, notice served
+
+
+def test_the_partners_may_publish_information_about_improvements_instead(cspr2):
+    """Where the partners consider the report unsuitable, they publish information about
+    the improvements that should be made, with their reasons: that is what publication
+    then needs, not the report."""
+    ref = cspr_published_ready(cspr2, before=NOTICE_SENT)  # its report recorded
+    with pytest.raises(Refused, match="a reason must be given"):
+        cspr2.fire(ref, "decide_what_to_publish", by=LA, at=NOTICE_SENT - H,
+                   what="improvements")
+    cspr2.fire(ref, "decide_what_to_publish", by=LA, at=NOTICE_SENT - H, what="improvements",
+               reason="the report would identify the siblings")
+    cspr2.fire(ref, "send_prepublication_notice", at=NOTICE_SENT)
+    with pytest.raises(Refused, match="outputs not yet recorded: improvement_information"):
+        cspr2.fire(ref, "publish", at=PUBLISHED_AT)
+    cspr2.fire(ref, "record_output", at=PUBLISHED_AT - H, output="improvement_information",
+               location="https://partnership.example/improvements")
+    cspr2.fire(ref, "publish", at=PUBLISHED_AT)
+    assert cspr2.state(ref) == State.PUBLISHED
+
+
+@pytest.mark.parametrize(("published", "until", "reminder"), [
+    # Tuesday 29 December 2026; a year on, 10 working days back past the 2027 holidays of
+    # Monday 27 and Tuesday 28 December.
+    (PUBLISHED_AT, date(2027, 12, 29), date(2027, 12, 13)),
+    # Thursday 7 January 2027: 10 working days back from Friday 7 January 2028 past New
+    # Year's Day (Saturday; Monday 3 January 2028 the holiday).
+    (datetime(2027, 1, 7, 10, 0, tzinfo=UTC), date(2028, 1, 7), date(2027, 12, 21)),
+])
+def test_a_published_review_stays_public_a_year_with_a_reminder_before(cspr2, published,
+                                                                       until, reminder):
+    ref = cspr_published_ready(cspr2, before=NOTICE_SENT)
+    cspr2.fire(ref, "send_prepublication_notice", at=NOTICE_SENT)
+    cspr2.fire(ref, "publish", at=published)
+    assert facts(cspr2, ref)["public_until"] == until.isoformat()
+    kept = pending(cspr2, ref)["kept_public.reminder"]
+    assert local_day(kept.due_at) == reminder
+    assert "repository.reminder" not in pending(cspr2, ref)  # the board has not opted in
+
+
+def test_a_board_that_deposits_with_the_nspcc_is_reminded_to(sqlite_db):
+    board = Board(sqlite_db, Engine(ProcessConfig(start=("cspr", "2"), nspcc_repository=True),
+                                    check_snapshots=True))
+    board.seed_users()
+    ref = cspr_published_ready(board, before=NOTICE_SENT)
+    board.fire(ref, "send_prepublication_notice", at=NOTICE_SENT)
+    board.fire(ref, "publish", at=PUBLISHED_AT)
+    # 10 working days from Tuesday 29 December 2026, past New Year's Day.
+    assert local_day(pending(board, ref)["repository.reminder"].due_at) == date(2027, 1, 13)
+    board.fire(ref, "record_repository_deposit", at=PUBLISHED_AT + H, date="2026-12-29")
+    assert "repository.reminder" not in pending(board, ref)
+    with pytest.raises(Refused, match="deposited with the NSPCC repository already"):
+        board.fire(ref, "record_repository_deposit", at=PUBLISHED_AT + 2 * H,
+                   date="2026-12-29")
