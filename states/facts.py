@@ -197,3 +197,6 @@ PUBLISHES = Fact("publishes", FactType.CHOICE, "publishes",
 PUBLIC_UNTIL = Fact("public_until", FactType.DAY, "public until")
 REPOSITORY_DEPOSITED_ON = Fact("repository_deposited_on", FactType.DAY,
                                "deposited with the NSPCC")
+# Several children of one incident (a sibling group): each has their own case, pseudonym and
+# clocks, linked by the reference of the incident's first case.
+INCIDENT = Fact("incident", FactType.TEXT, "same incident as", max_length=30)

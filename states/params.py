@@ -19,6 +19,8 @@ from scr.states.enums import DEFAULT_THEMES, MULTI_AGENCY
 from scr.states.errors import InvalidInput
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# A case reference as the board gives them: its prefix, the year, a number (CR-2026-0001).
+_CASE_REF = re.compile(r"[A-Za-z][A-Za-z0-9]{0,9}-\d{4}-\d{4,9}")
 _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0", "off"}
 
@@ -35,6 +37,7 @@ class PType(StrEnum):
     AGENCIES = "agencies"
     NUMBERS = "numbers"  # a list of whole numbers from 1 (action numbers)
     THEMES = "themes"  # a list from the board's learning themes (`[learning] themes`)
+    CASE = "case"  # another case's reference: the engine checks that the board has it
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class Param:
             PType.AGENCIES: "comma-separated agencies",
             PType.NUMBERS: "comma-separated numbers",
             PType.THEMES: "comma-separated themes",
+            PType.CASE: "a case reference, e.g. CR-2026-0001",
         }[self.type]
         need = "" if self.required else ", optional"
         return f"{self.name} ({kind}{need})"
@@ -188,6 +192,10 @@ def _convert(spec: Param, value: Any, agencies: tuple[str, ...], today: date,
         return text
     if t is PType.NUMBERS:
         return _to_numbers(value, bad)
+    if t is PType.CASE:
+        if not isinstance(value, str) or not _CASE_REF.fullmatch(value.strip()):
+            raise bad("not a case reference")
+        return value.strip()
     allowed = {PType.CHOICES: spec.choices, PType.THEMES: themes}.get(t, agencies)
     items = _to_list(value, bad)
     unknown_items = [i for i in items if i not in allowed]

@@ -44,10 +44,10 @@ from scr.storage.tables import (
     CaseRecord,
 )
 
-__all__ = ["CaseRecord", "LockedCase", "every", "insert", "listing", "load", "load_by_id",
-           "load_with_snapshot", "lock", "most_urgent", "new", "next_ref", "overdue",
-           "overdue_among", "own_facts", "refs", "save", "set_head", "snapshot", "snapshot_of",
-           "snapshots"]
+__all__ = ["CaseRecord", "LockedCase", "every", "exists", "insert", "listing", "load",
+           "load_by_id", "load_with_snapshot", "lock", "most_urgent", "new", "next_ref",
+           "overdue", "overdue_among", "own_facts", "refs", "save", "set_head", "snapshot",
+           "snapshot_of", "snapshots"]
 
 _C = CASES
 _KEPT = tuple(n for n in CASES_FIELDS if n not in ("id", "version"))
@@ -135,6 +135,14 @@ def load(tx: Tx, ref: str, *, for_update: bool = False) -> CaseRecord:
     if row is None:
         raise NotFound(f"unknown case {ref!r}")
     return CaseRecord(*row)
+
+
+_EXISTS = Prepared(select(_C.c.id).where(_C.c.ref == bindparam("ref")))
+
+
+def exists(tx: Tx, ref: str) -> bool:
+    """Whether the board has a case `ref`."""
+    return _EXISTS.one(tx, {"ref": ref}) is not None
 
 
 def load_by_id(tx: Tx, case_id: int) -> CaseRecord:

@@ -211,6 +211,8 @@ def _param_values(look: Lookup, param: Param, spec: TriggerSpec | None,
         return [Candidate("true"), Candidate("false")]
     if t is PType.DATE:
         return [Candidate(look.today(), "today")]
+    if t is PType.CASE:  # another case of the board's
+        return [c for c in look.refs() if c.text != ref]
     if param.names_action:
         return look.actions(ref, spec, param) if ref and spec else []
     if t is PType.TEXT and param.name in USER_ROLES:  # named after a role: who holds it

@@ -135,6 +135,7 @@ class Engine:
         definition = process.definition
         spec = definition.create
         values = self._parse(process, spec, params, now)
+        _cases_named(tx, spec, values, None)
         name = values["pseudonym"] if definition.referred else short_title(values["title"])
         if not name:
             raise InvalidInput("pseudonym: must not be empty" if definition.referred
@@ -205,6 +206,7 @@ class Engine:
         if not process.machine.applies(snapshot.state, trigger):
             raise Refused(f"{trigger} does not apply to {ref} in state {snapshot.state}")
         values = self._parse(process, spec, params or {}, now, snapshot)
+        _cases_named(tx, spec, values, ref)
         reason = self._reason(reason)
         verdict = judge(process, snapshot, spec, actor=actor, values=values, reason=reason,
                         now=now)
@@ -370,6 +372,22 @@ class Engine:
             "transition", source=source, dest=case.state, seq=seq,
             late_s=late.total_seconds() if late else None)
         return changes.pending
+
+
+def _cases_named(tx: Tx, spec: TriggerSpec, values: Mapping[str, Any], own: str | None) -> None:
+    """Each parameter that names another case (PType.CASE) names one this board has, and
+    not the case itself; InvalidInput otherwise (before anything is judged or written)."""
+    problems = {}
+    for param in spec.params:
+        named = values.get(param.name)
+        if param.type is not PType.CASE or not named:
+            continue
+        if named == own:
+            problems[param.name] = f"{param.name}: names this case itself"
+        elif not cases.exists(tx, named):
+            problems[param.name] = f"{param.name}: no case {named} on this board"
+    if problems:
+        raise InvalidInput(next(iter(problems.values())), fields=problems)
 
 
 def actor_label(actor: Actor) -> str:

@@ -44,6 +44,7 @@ from scr.states.cspr import rules, v1
 from scr.states.enums import PARTNERS, Role, State
 from scr.states.facts import (
     CARE_LEAVER,
+    INCIDENT,
     LIVES_IN_AREA,
     NATIONAL_REVIEW_SUPPORT_ON,
     OTHER_AREA_TOLD_ON,
@@ -81,11 +82,16 @@ LIVES_IN_AREA_PARAM = Param(
     LIVES_IN_AREA.name, PType.TEXT, required=False, max_length=100, mailed=False,
     help="the local authority area the child lives in, where it is not this one: its "
     "safeguarding partners are told within 5 working days")
+INCIDENT_PARAM = Param(
+    INCIDENT.name, PType.CASE, required=False,
+    help="the case of another child of the same incident (a sibling group): each child has "
+    "their own case, pseudonym and clocks. A death is notified for each child; serious harm "
+    "to a sibling group is one notification, recorded on each child's case")
 REFERRAL_PARAMS = (*v1.REFER.params, CARE_LEAVER_PARAM, OUTSIDE_ENGLAND_PARAM,
-                   LIVES_IN_AREA_PARAM)
+                   LIVES_IN_AREA_PARAM, INCIDENT_PARAM)
 REFER = replace(v1.REFER, params=REFERRAL_PARAMS, records=tuple(
     Record(p.name, p.name) for p in (CARE_LEAVER_PARAM, OUTSIDE_ENGLAND_PARAM,
-                                     LIVES_IN_AREA_PARAM)))
+                                     LIVES_IN_AREA_PARAM, INCIDENT_PARAM)))
 
 DAY = Param("date", PType.DATE, not_future=True)
 PANEL_TOLD_ON = Param(
@@ -144,6 +150,13 @@ NEW = {
         records=(Record(REPOSITORY_DEPOSITED_ON.name, "date"),),
         help="Record the day the published review was deposited with the NSPCC national "
         "case review repository."),
+    "link_incident": TriggerSpec(
+        "link_incident", "Linked with another child of the same incident",
+        (*PRE_DECISION, S.REVIEW, S.PUBLICATION_HOLD, S.PUBLISHED), None, (BM,),
+        params=(replace(INCIDENT_PARAM, required=True),), notify=(P,), effect=None,
+        records=(Record(INCIDENT.name, INCIDENT.name),),
+        help="Link the case with the case of another child of the same incident (a sibling "
+        "group), named by its reference."),
     "record_other_area_told": TriggerSpec(
         "record_other_area_told", "The other area's safeguarding partners told",
         (*PRE_DECISION, S.REVIEW, S.CLOSED), None, (BM,), params=(DAY,),
@@ -229,7 +242,7 @@ def _triggers() -> tuple[TriggerSpec, ...]:
     for spec in v1.TRIGGERS:
         found.append(_changed(spec))
         if spec.name == "record_notification":
-            found.append(_with_leads(NEW["record_other_area_told"]))
+            found += [_with_leads(NEW["record_other_area_told"]), NEW["link_incident"]]
         if spec.name == "send_rapid_review":
             found.insert(len(found) - 1, _with_leads(NEW["record_rapid_review"]))
         if spec.name == "record_panel_response":
@@ -356,7 +369,7 @@ DEFINITION = replace(
     criteria=assess_cspr_v2,
     facts=(*v1.DEFINITION.facts, CARE_LEAVER, OUTSIDE_ENGLAND, LIVES_IN_AREA,
            OTHER_AREA_TOLD_ON, WITHDRAWAL_TOLD_ON, NATIONAL_REVIEW_SUPPORT_ON,
-           *RAPID_REVIEW_RECORD, PUBLISHES, PUBLIC_UNTIL, REPOSITORY_DEPOSITED_ON),
+           *RAPID_REVIEW_RECORD, PUBLISHES, PUBLIC_UNTIL, REPOSITORY_DEPOSITED_ON, INCIDENT),
 )
 
 

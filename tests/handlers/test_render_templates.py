@@ -481,6 +481,7 @@ CSPR_ONLY = (
     "record_repository_deposit",
     "timer.kept_public",
     "timer.repository",
+    "link_incident",
 )
 SCR_WORDS = (
     "independent chair",

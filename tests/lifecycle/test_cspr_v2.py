@@ -443,3 +443,33 @@ def test_a_board_that_deposits_with_the_nspcc_is_reminded_to(sqlite_db):
     with pytest.raises(Refused, match="deposited with the NSPCC repository already"):
         board.fire(ref, "record_repository_deposit", at=PUBLISHED_AT + 2 * H,
                    date="2026-12-29")
+
+
+# ------------------------------------------------------------ several children, one incident
+def test_the_children_of_one_incident_have_a_case_each_linked(cspr2):
+    """A sibling group: each child a case of their own, with their own pseudonym and clocks,
+    linked by the reference of the incident's first case, which must be a case of the
+    board and not the case itself."""
+    from scr.states.errors import InvalidInput
+
+    first = cspr2.refer({**CSPR_REFERRAL, "pseudonym": "Child S1",
+                         "harm": "serious_harm"}, at=T0)
+    second = cspr2.refer({**CSPR_REFERRAL, "pseudonym": "Child S2", "harm": "serious_harm",
+                          "incident": first}, at=T0 + H)
+    assert facts(cspr2, second)["incident"] == first
+    assert "notification.due" in pending(cspr2, first)
+    assert "notification.due" in pending(cspr2, second)
+    with pytest.raises(InvalidInput, match="incident: no case CR-2026-9999 on this board"):
+        cspr2.refer({**CSPR_REFERRAL, "pseudonym": "Child S3", "incident": "CR-2026-9999"},
+                    at=T0 + 2 * H)
+    with pytest.raises(InvalidInput, match="not a case reference"):
+        cspr2.fire(first, "link_incident", at=T0 + 3 * H, incident="Child S2")
+    with pytest.raises(InvalidInput, match="names this case itself"):
+        cspr2.fire(first, "link_incident", at=T0 + 3 * H, incident=first)
+    third = cspr2.refer({**CSPR_REFERRAL, "pseudonym": "Child S3"}, at=T0 + 4 * H)
+    cspr2.fire(third, "link_incident", at=T0 + 5 * H, incident=first)
+    assert facts(cspr2, third)["incident"] == first
+    # Serious harm to the group is one notification, recorded on each child's case.
+    for ref in (first, second, third):
+        cspr2.fire(ref, "record_notification", at=T0 + 6 * H, date="2026-11-23")
+        assert "rapid_review.due" in pending(cspr2, ref)
