@@ -132,6 +132,17 @@ NEW = {
         effect=None, records=(Record(NATIONAL_REVIEW_SUPPORT_ON.name, "date"),),
         help="Record that the partners gave the Panel's national review what it asked for; "
         "the local case runs no clock of its own while the Panel reviews."),
+    "request_from_reviewer": TriggerSpec(
+        "request_from_reviewer", "A written request to the lead reviewer",
+        (S.REVIEW,), None, (BM, PARTNER),
+        params=(Param("what", PType.CHOICE, choices=("information", "draft"),
+                      help="information, or a draft of the report"),
+                Param("wanted_by", PType.DATE, required=False,
+                      help="the day it is wanted by")),
+        notify=("lead_reviewer", P), effect=None,
+        help="Record a written request to the lead reviewer for information or a draft "
+        "(the partners' monitoring of the review, regulation 14); the request itself goes "
+        "to the reviewer in writing as well."),
     "decide_what_to_publish": TriggerSpec(
         "decide_what_to_publish", "The partners' decision on what is published",
         (S.PUBLICATION_HOLD,), None, (PARTNER,),
@@ -248,6 +259,8 @@ def _triggers() -> tuple[TriggerSpec, ...]:
         if spec.name == "record_panel_response":
             found += [_with_leads(NEW["reopen_for_local_review"]),
                       _with_leads(NEW["record_national_review_support"])]
+        if spec.name == "record_milestone":
+            found.append(_with_leads(NEW["request_from_reviewer"]))
         if spec.name == "send_prepublication_notice":
             found.insert(len(found) - 1, _with_leads(NEW["decide_what_to_publish"]))
         if spec.name == "publish":

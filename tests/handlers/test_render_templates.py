@@ -482,6 +482,8 @@ CSPR_ONLY = (
     "timer.kept_public",
     "timer.repository",
     "link_incident",
+    "request_from_reviewer",
+    "request_from_reviewer",
 )
 SCR_WORDS = (
     "independent chair",

@@ -473,3 +473,17 @@ def test_the_children_of_one_incident_have_a_case_each_linked(cspr2):
     for ref in (first, second, third):
         cspr2.fire(ref, "record_notification", at=T0 + 6 * H, date="2026-11-23")
         assert "rapid_review.due" in pending(cspr2, ref)
+
+
+def test_a_written_request_to_the_reviewer_is_recorded_and_sent_to_them(cspr2):
+    """Regulation 14: the partners monitor the review's time and quality, and may ask the
+    reviewer in writing for information or a draft."""
+    start = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    ref = cspr_at_decision(cspr2, at=start)
+    decide(cspr2, ref, "local_review", at=start + 10 * H)
+    cspr2.fire(ref, "request_from_reviewer", by=LA, at=start + 11 * H, what="draft",
+               wanted_by="2027-01-15")
+    [asked] = firings(cspr2, ref, "request_from_reviewer")
+    assert asked.row.params == {"what": "draft", "wanted_by": "2027-01-15"}
+    assert MAIL[REVIEWER] in asked.recipients
+    assert cspr2.state(ref) == State.REVIEW
