@@ -109,9 +109,7 @@ def shipped() -> Registry:
     """The definitions this code ships with."""
     from scr.states import cspr, learning, scr
 
-    # CSPR version 2 is a draft until the rest of its rules are in (docs/regimes.md).
-    return Registry(scr.V1, scr.V2, cspr.V1, cspr.V2, learning.V1,
-                    drafts=((cspr.V2.name, cspr.V2.version),))
+    return Registry(scr.V1, scr.V2, cspr.V1, cspr.V2, learning.V1)
 
 
 REGISTRY = shipped()

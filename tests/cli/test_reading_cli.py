@@ -139,16 +139,15 @@ def test_definitions_lists_each_process_and_where_new_cases_start(scr, tmp_path)
     the board's [process] setting must name a definition this scr has."""
     listed = scr.ok("definitions", "--json").json()  # this board is pinned to scr 1
     assert [(d["name"], d["version"], d["starts_new_cases"], d["draft"]) for d in listed] == \
-        [("cspr", "1", False, False), ("cspr", "2", False, True), ("learning", "1", False, False),
-         ("scr", "1", True, False), ("scr", "2", False, False)]
+        [("cspr", "1", False, False), ("cspr", "2", False, False),
+         ("learning", "1", False, False), ("scr", "1", True, False), ("scr", "2", False, False)]
     assert [d["label"] for d in listed] == ["Child Safeguarding Practice Review",
                                             "Child Safeguarding Practice Review",
                                             "Learning from reviews elsewhere",
                                             "Serious Case Review", "Serious Case Review"]
     assert [d["opens"] for d in listed] == ["referral", "referral", "learning", "referral",
                                             "referral"]
-    shown = scr.ok("definitions").out
-    assert "start here" in shown and "draft: where [process] version names it" in shown
+    assert "start here" in scr.ok("definitions").out
     bad = tmp_path / "bad.toml"
     bad.write_text('[process]\ndefault = "lscb"\n', encoding="utf-8")
     result = scr("--config", str(bad), "definitions")
@@ -159,12 +158,12 @@ def test_definitions_lists_each_process_and_where_new_cases_start(scr, tmp_path)
     empty.write_text("", encoding="utf-8")
     starts = {(d["name"], d["version"]) for d in scr.ok(
         "--config", str(empty), "definitions", "--json").json() if d["starts_new_cases"]}
-    assert starts == {("cspr", "1")}  # not the draft, version 2
+    assert starts == {("cspr", "2")}  # the newest
     pinned = tmp_path / "pinned.toml"
-    pinned.write_text('[process]\ndefault = "cspr"\nversion = "2"\n', encoding="utf-8")
+    pinned.write_text('[process]\ndefault = "cspr"\nversion = "1"\n', encoding="utf-8")
     starts = {(d["name"], d["version"]) for d in scr.ok(
         "--config", str(pinned), "definitions", "--json").json() if d["starts_new_cases"]}
-    assert starts == {("cspr", "2")}
+    assert starts == {("cspr", "1")}
     scr_default = tmp_path / "scr.toml"
     scr_default.write_text('[process]\ndefault = "scr"\n', encoding="utf-8")
     starts = {(d["name"], d["version"]) for d in scr.ok(

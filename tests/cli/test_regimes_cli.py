@@ -19,11 +19,11 @@ def test_refer_process_starts_one_case_under_another_regime(scr, referral_file, 
                   referral_file(pseudonym="Child P"), "--aware-on", "2026-11-23",
                   "--no-looked-after", "--json").json()
     assert (cspr["process"], cspr["process_version"], cspr["state_label"]) == \
-        ("cspr", "1", "Serious incident notification")
+        ("cspr", "2", "Serious incident notification")
     assert cspr["criteria"]["binding"] is False
     assert "notification.due" in {t["name"] for t in cspr["timers"]}
     shown = scr.ok("show", cspr["ref"]).out
-    assert "process    cspr version 1 (Child Safeguarding Practice Review)" in shown
+    assert "process    cspr version 2 (Child Safeguarding Practice Review)" in shown
     # This board's own process is scr version 1: `--process scr` is that, which takes no
     # awareness or looked-after fields.
     own = scr("--as", BM, "--now", NOW, "refer", "--process", "scr", "--file",
@@ -35,7 +35,7 @@ def test_refer_process_starts_one_case_under_another_regime(scr, referral_file, 
     assert unknown.code == 2 and unknown.err.startswith("error:")
     listed = scr.ok("list", "--json").json()
     assert [(c["process"], c["process_version"]) for c in listed] == [("scr", "1"),
-                                                                      ("cspr", "1")]
+                                                                      ("cspr", "2")]
 
 
 def test_a_board_without_a_process_setting_starts_cspr_cases(tmp_path, referral_file):
@@ -48,7 +48,7 @@ def test_a_board_without_a_process_setting_starts_cspr_cases(tmp_path, referral_
     scr.ok("users", "add", BM, "--email", "bm@board.test", "--role", "business_manager")
     case = scr.ok("--as", BM, "--now", NOW, "refer", "--file", referral_file(),
                   "--aware-on", "2026-11-23", "--no-looked-after", "--json").json()
-    assert (case["process"], case["process_version"]) == ("cspr", "1")
+    assert (case["process"], case["process_version"]) == ("cspr", "2")
     missing = scr("--as", BM, "--now", NOW, "refer", "--process", "scr", "--file",
                   referral_file(pseudonym="Child Q"), "--looked-after")
     assert missing.code == 2 and missing.err.count("\n") == 1

@@ -76,12 +76,20 @@ def facts(board: Board, ref: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------- the definition
-def test_version_2_is_a_draft_new_cases_start_under_only_where_named():
-    """Until the rest of its rules are in, new CSPRs start under version 1 unless the board
-    names version 2."""
-    assert REGISTRY.is_draft(V2)
-    assert REGISTRY.newest("cspr").version == "1"
-    assert REGISTRY.resolve("cspr", "2") is V2
+def test_new_cases_start_under_version_2_and_version_1_s_run_on():
+    assert REGISTRY.newest("cspr") is V2
+    assert not REGISTRY.is_draft(V2)
+    assert REGISTRY.resolve("cspr", "1").version == "1"
+
+
+def test_a_draft_version_is_started_only_where_a_board_names_it():
+    """A version still being written is registered as a draft: never the newest."""
+    from scr.states.cspr import V1
+    from scr.states.registry import Registry
+
+    drafting = Registry(V1, V2, drafts=(V2.key,))
+    assert drafting.is_draft(V2) and drafting.newest("cspr") is V1
+    assert drafting.resolve("cspr", "2") is V2
 
 
 def test_the_automatic_submission_s_help_says_the_delay_its_timer_uses():

@@ -130,12 +130,16 @@ def test_diagram_command_prints_mermaid_and_json(scr):
                                             "record_training"]
     # The board's default, a Child Safeguarding Practice Review, in its own words.
     cspr = scr.ok("diagram", "--json").json()
-    assert (cspr["definition"], cspr["version"]) == ("cspr", "1")
+    assert (cspr["definition"], cspr["version"]) == ("cspr", "2")
     assert {"trigger": "commission_practice_review", "source": "chair_decision",
-            "dest": "review", "guards": ["methodology_and_reviewer_given",
-                                         "partners_agree_local_review",
+            "dest": "review", "guards": ["rapid_review_may_begin",
+                                         "methodology_and_reviewer_given",
+                                         "partners_agree_on_local_review",
                                          "lead_partner_decides", "reason_given"]} \
         in cspr["transitions"]
+    assert {"trigger": "reopen_for_local_review", "source": "closed",
+            "dest": "chair_decision", "guards": ["panel_asked_for_local_review",
+                                                 "reason_given"]} in cspr["transitions"]
     assert "Safeguarding partners' decision" in scr.ok("diagram").out
     bad = scr("diagram", "--format", "png")
     assert bad.code == 2 and bad.err.startswith("error: argument --format")

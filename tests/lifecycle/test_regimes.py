@@ -57,7 +57,9 @@ def board_for(db: Any, name: str, version: str | None = None) -> Board:
 
 @pytest.fixture
 def cspr(sqlite_db) -> Board:
-    b = board_for(sqlite_db, "cspr")
+    """A board whose new cases start under CSPR version 1 (frozen: its cases run on; version
+    2's own suite is tests/lifecycle/test_cspr_v2.py)."""
+    b = board_for(sqlite_db, "cspr", "1")
     b.seed_users()
     return b
 
