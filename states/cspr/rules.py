@@ -12,7 +12,7 @@ from types import MappingProxyType
 
 from scr.states import guards as shared_guards
 from scr.states.case import CaseSnapshot, GuardContext
-from scr.states.criteria import looked_after_death, notifiable, serious_incident
+from scr.states.criteria import looked_after_death, serious_incident
 from scr.states.enums import PARTNERS, Harm, Role, State
 from scr.states.facts import (
     CARE_LEAVER,
@@ -209,12 +209,22 @@ INPUT_GUARDS = frozenset(shared_guards.INPUT_GUARDS | _INPUT)
 
 
 # --------------------------------------------------------------------------- conditions
-def _notification_due(case: CaseSnapshot) -> bool:
-    """Not yet notified, and either a serious incident or the death of a looked-after child
-    (both: s. 16C and reg. 40) or of a care leaver."""
+def _incident_notification_due(case: CaseSnapshot) -> bool:
+    """A serious child safeguarding incident not yet notified to the Panel and Ofsted
+    (Children Act 2004, s. 16C)."""
+    return NOTIFIED_ON.of(case) is None and case.referred.aware_on is not None \
+        and serious_incident(case.referred)
+
+
+def _death_notification_due(case: CaseSnapshot) -> bool:
+    """The death of a looked-after child (Care Planning, Placement and Case Review (England)
+    Regulations 2010, reg. 40) or of a care leaver, without known or suspected abuse or
+    neglect, not yet notified to the Secretary of State and Ofsted: a notification of its
+    own, which opens no rapid review."""
     referral = case.referred
-    return NOTIFIED_ON.of(case) is None and referral.aware_on is not None and (
-        notifiable(referral) or care_leaver_death(case))
+    return NOTIFIED_ON.of(case) is None and referral.aware_on is not None \
+        and not serious_incident(referral) \
+        and (looked_after_death(referral) or care_leaver_death(case))
 
 
 def _rapid_review_outstanding(case: CaseSnapshot) -> bool:
@@ -243,7 +253,8 @@ def _repository_reminder(case: CaseSnapshot, config: object) -> bool:
 
 CONDITIONS: Mapping[str, Callable[..., bool]] = MappingProxyType({
     **SHARED_CONDITIONS,
-    "notification_due": _notification_due,
+    "incident_notification_due": _incident_notification_due,
+    "death_notification_due": _death_notification_due,
     "rapid_review_outstanding": _rapid_review_outstanding,
     "local_clock_runs": _local_clock_runs,
     "other_area_untold": _other_area_untold,

@@ -270,7 +270,15 @@ def _triggers() -> tuple[TriggerSpec, ...]:
 
 TRIGGERS = _triggers()
 
-NOTIFICATION = replace(v1.NOTIFICATION, label="Notification due", when="notification_due")
+# Two notifications of their own: the serious incident's to the Panel and Ofsted, and the
+# death of a looked-after child or care leaver (without known or suspected abuse or
+# neglect) to the Secretary of State and Ofsted, which opens no rapid review.
+NOTIFICATION = replace(v1.NOTIFICATION, label="Serious incident notification due",
+                       when="incident_notification_due")
+DEATH_NOTIFICATION = replace(
+    v1.NOTIFICATION, ladder="death_notification",
+    label="Notification of the death to the Secretary of State and Ofsted due",
+    when="death_notification_due")
 RAPID_REVIEW = TimerSpec(
     "rapid_review", "Rapid review to the Panel due", S.REFERRAL, (ENTER, "record_notification"),
     (Level("reminder", "notified", ("business_manager", "subgroup_chair")),
@@ -323,7 +331,7 @@ def _timers() -> tuple[TimerSpec, ...]:
     found: list[TimerSpec] = []
     for spec in v1.TIMERS:
         if spec.ladder == "notification":
-            found += [NOTIFICATION, OTHER_AREA]
+            found += [NOTIFICATION, DEATH_NOTIFICATION, OTHER_AREA]
         elif spec.ladder == "rapid_review":
             found.append(RAPID_REVIEW)
         elif spec.ladder == "publication_due":
@@ -339,6 +347,11 @@ TIMERS = _timers()
 
 DEFAULT_OFFSETS = MappingProxyType({
     **v1.DEFAULT_OFFSETS,
+    # Regulation 40 says "as soon as reasonably practicable": the board's default is the
+    # serious incident's 5 working days.
+    "death_notification.reminder": "3wd",
+    "death_notification.due": "5wd",
+    "death_notification.due.every": "5wd",
     "other_area.reminder": "3wd",
     "other_area.due": "5wd",
     "other_area.due.every": "5wd",

@@ -483,6 +483,7 @@ CSPR_ONLY = (
     "timer.repository",
     "link_incident",
     "request_from_reviewer",
+    "timer.death_notification",
     "request_from_reviewer",
 )
 SCR_WORDS = (

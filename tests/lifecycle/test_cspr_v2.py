@@ -127,7 +127,10 @@ def test_a_looked_after_child_s_death_is_notified_but_has_no_rapid_review(cspr2)
     the rapid review for it and let its assessment point towards a local review."""
     ref = cspr2.refer({**LOOKED_AFTER_DEATH, "agency_concern": True}, at=T0)
     clock = pending(cspr2, ref)
-    assert local_day(clock["notification.due"].due_at) == date(2026, 11, 30)
+    # A notification of its own, to the Secretary of State and Ofsted: not the serious
+    # incident notification to the Panel.
+    assert local_day(clock["death_notification.due"].due_at) == date(2026, 11, 30)
+    assert "notification.due" not in clock
     cspr2.fire(ref, "record_notification", at=T0 + H, date="2026-11-23")
     assert not [n for n in pending(cspr2, ref) if n.startswith("rapid_review")]
     with pytest.raises(Refused, match=r"looked-after child .* not a serious child "
@@ -149,12 +152,14 @@ def test_a_looked_after_child_s_death_is_notified_but_has_no_rapid_review(cspr2)
 def test_a_care_leaver_s_death_is_notified_and_has_a_rapid_review_only_with_abuse(cspr2):
     ref = cspr2.refer(CARE_LEAVER_DEATH, at=T0)
     assert facts(cspr2, ref)[CARE_LEAVER.name] is True
-    assert "notification.due" in pending(cspr2, ref)
+    assert "death_notification.due" in pending(cspr2, ref)
     cspr2.fire(ref, "record_notification", at=T0 + H, date="2026-11-23")
     with pytest.raises(Refused, match="care leaver"):
         cspr2.fire(ref, "request_information", at=T0 + 2 * H, agencies="health")
     # With abuse or neglect suspected, a serious incident like any other.
     other = cspr2.refer({**CARE_LEAVER_DEATH, "abuse": "suspected"}, at=T0)
+    assert "notification.due" in pending(cspr2, other)  # the serious incident's
+    assert "death_notification.due" not in pending(cspr2, other)
     cspr2.fire(other, "record_notification", at=T0 + H, date="2026-11-23")
     assert "rapid_review.due" in pending(cspr2, other)
     cspr2.fire(other, "request_information", at=T0 + 2 * H, agencies="health")
@@ -164,7 +169,7 @@ def test_a_care_leaver_s_death_alone_is_not_notifiable_in_version_1_terms(cspr2)
     """Without the care leaver's flag, the same referral (no abuse, not looked after) is
     notified to nobody: the flag is what arms the notification."""
     ref = cspr2.refer({**CARE_LEAVER_DEATH, "care_leaver": False}, at=T0)
-    assert "notification.due" not in pending(cspr2, ref)
+    assert not [n for n in pending(cspr2, ref) if "notification" in n]
 
 
 # ----------------------------------------------------------- withdrawing a notified incident
