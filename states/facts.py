@@ -200,3 +200,6 @@ REPOSITORY_DEPOSITED_ON = Fact("repository_deposited_on", FactType.DAY,
 # Several children of one incident (a sibling group): each has their own case, pseudonym and
 # clocks, linked by the reference of the incident's first case.
 INCIDENT = Fact("incident", FactType.TEXT, "same incident as", max_length=30)
+# The safeguarding partners agree which incidents are notified (CSPR version 2): whether
+# they had, when the notification was recorded.
+NOTIFICATION_AGREED = Fact("notification_agreed", FactType.FLAG, "partners agreed to notify")

@@ -47,6 +47,7 @@ from scr.states.facts import (
     INCIDENT,
     LIVES_IN_AREA,
     NATIONAL_REVIEW_SUPPORT_ON,
+    NOTIFICATION_AGREED,
     OTHER_AREA_TOLD_ON,
     OUTSIDE_ENGLAND,
     PUBLIC_UNTIL,
@@ -241,6 +242,12 @@ def _changed(spec: TriggerSpec) -> TriggerSpec:
     if spec.name == "record_notification":
         spec = replace(
             spec, label="Notification recorded",
+            params=(*spec.params, Param(
+                NOTIFICATION_AGREED.name, PType.BOOL, required=False, default=False,
+                help="the safeguarding partners agreed that the incident is notified (the "
+                "local authority notifies within the time whether or not they have)")),
+            records=(*spec.records, Record(NOTIFICATION_AGREED.name,
+                                           NOTIFICATION_AGREED.name)),
             help="Record the day the notification was made: a serious incident to the Child "
             "Safeguarding Practice Review Panel and Ofsted (the rapid review is due 15 "
             "working days from it); the death of a looked-after child or a care leaver to "
@@ -395,7 +402,8 @@ DEFINITION = replace(
     criteria=assess_cspr_v2,
     facts=(*v1.DEFINITION.facts, CARE_LEAVER, OUTSIDE_ENGLAND, LIVES_IN_AREA,
            OTHER_AREA_TOLD_ON, WITHDRAWAL_TOLD_ON, NATIONAL_REVIEW_SUPPORT_ON,
-           *RAPID_REVIEW_RECORD, PUBLISHES, PUBLIC_UNTIL, REPOSITORY_DEPOSITED_ON, INCIDENT),
+           *RAPID_REVIEW_RECORD, PUBLISHES, PUBLIC_UNTIL, REPOSITORY_DEPOSITED_ON, INCIDENT,
+           NOTIFICATION_AGREED),
 )
 
 

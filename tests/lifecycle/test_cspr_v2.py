@@ -500,3 +500,43 @@ def test_a_written_request_to_the_reviewer_is_recorded_and_sent_to_them(cspr2):
     assert asked.row.params == {"what": "draft", "wanted_by": "2027-01-15"}
     assert MAIL[REVIEWER] in asked.recipients
     assert cspr2.state(ref) == State.REVIEW
+
+
+# ------------------------------------------------------- the notifications' own date tables
+@pytest.mark.parametrize(("aware", "due"), [
+    ("2026-12-21", date(2026, 12, 30)),  # Mon; 25, 28 Dec are bank holidays
+    ("2026-12-24", date(2027, 1, 5)),  # Thu; 25, 28 Dec and 1 Jan
+    ("2027-03-24", date(2027, 4, 2)),  # Wed; Good Friday 26 Mar and Easter Monday 29 Mar
+])
+def test_a_looked_after_child_s_death_is_notified_within_5_working_days(cspr2, aware, due):
+    moment = at_nine(date.fromisoformat(aware)) + H
+    ref = cspr2.refer({**LOOKED_AFTER_DEATH, "aware_on": aware}, at=moment)
+    clock = pending(cspr2, ref)
+    assert local_day(clock["death_notification.due"].due_at) == due
+    cspr2.fire(ref, "record_notification", at=moment + H, date=aware)
+    assert not [n for n in pending(cspr2, ref) if "notification" in n]
+
+
+def test_a_year_public_that_ends_on_a_saturday_is_reminded_of_10_working_days_before(cspr2):
+    """Published on Thursday 1 April 2027, after Easter: public until Saturday 1 April 2028;
+    the reminder 10 working days before, counted back from the weekend (Easter 2028 falls
+    later), on Monday 20 March 2028."""
+    ref = cspr_published_ready(cspr2, before=datetime(2027, 3, 15, 10, 0, tzinfo=UTC))
+    cspr2.fire(ref, "send_prepublication_notice", at=datetime(2027, 3, 15, 10, tzinfo=UTC))
+    cspr2.fire(ref, "publish", at=datetime(2027, 4, 1, 10, 0, tzinfo=UTC))
+    assert facts(cspr2, ref)["public_until"] == "2028-04-01"
+    assert local_day(pending(cspr2, ref)["kept_public.reminder"].due_at) == date(2028, 3, 20)
+
+
+def test_whether_the_partners_agreed_to_notify_is_recorded(cspr2):
+    """The partners agree which incidents are notified; the local authority notifies within
+    the time whether or not they have, and the record says which."""
+    ref = cspr2.refer(CSPR_REFERRAL, at=T0)
+    cspr2.fire(ref, "record_notification", at=T0 + H, date="2026-11-23",
+               notification_agreed="true")
+    assert facts(cspr2, ref)["notification_agreed"] is True
+    other = cspr2.refer(CSPR_REFERRAL, at=T0)
+    cspr2.fire(other, "record_notification", at=T0 + H, date="2026-11-23")
+    assert facts(cspr2, other)["notification_agreed"] is False
+    [told] = firings(cspr2, other, "record_notification")
+    assert told.recipients >= PARTNERS_MAIL
