@@ -217,7 +217,7 @@ class Application:
         found, old, new = migration.find(declared, self.registry, name, from_version,
                                          to_version)
         return Migrator(found, self.processes.get(old.name, old.version),
-                        self.processes.get(new.name, new.version))
+                        self.processes.get(new.name, new.version), board=self.settings.board)
 
     def migrate(self, name: str, from_version: str, to_version: str, refs: list[str], *,
                 actor: ActorOf, dry_run: bool = False) -> Migrated:

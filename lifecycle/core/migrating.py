@@ -36,10 +36,11 @@ timers as the same arming, not a new one. Of each ladder's levels:
   past reminder, and a past level below the highest, is not armed: nothing is e-mailed for
   it.
 
-Nothing is e-mailed by a move itself. The history row names the reserved trigger
-`migrate` with the process and both versions, the state left and the state entered, and
-who moved it; it seals the record and is chained as the engine's rows are (storage.seal,
-storage.history), so `scr audit verify` stays clean.
+A move sends no notice of its own; whoever holds a deadline it adds, moves or withdraws
+gets the calendar update (lifecycle/core/invitations.py), as after a trigger. The history
+row names the reserved trigger `migrate` with the process and both versions, the state
+left and the state entered, and who moved it; it seals the record and is chained as the
+engine's rows are (storage.seal, storage.history), so `scr audit verify` stays clean.
 """
 
 from __future__ import annotations
@@ -51,7 +52,11 @@ from datetime import datetime
 from typing import Any
 
 from scr.lifecycle import log
+from scr.lifecycle.core import invitations, notify
+from scr.lifecycle.core.arming import TimerChanges
+from scr.lifecycle.core.engine import actor_label
 from scr.lifecycle.core.process import Process
+from scr.lifecycle.settings import Board
 from scr.states.case import Actor, CaseSnapshot
 from scr.states.errors import LifecycleError
 from scr.states.facts import FactError
@@ -59,7 +64,7 @@ from scr.states.facts import check as check_facts
 from scr.states.migration import MIGRATE_TRIGGER, Migration
 from scr.states.planning import PlannedTimer, next_occurrence, plan, recurrence_rule
 from scr.states.process import DEADLINE_LEVELS, ENTER, TimerSpec
-from scr.storage import cases, history, seal, timers
+from scr.storage import cases, history, outbox, seal, timers
 from scr.storage.cases import CaseRecord
 from scr.storage.db import Tx, conflicts
 from scr.storage.timers import FIRED, PENDING, SKIPPED, TimerRecord
@@ -96,6 +101,9 @@ class Migrator:
     migration: Migration
     old: Process
     new: Process
+    # The board (its name and address, for e-mail): with it, whoever holds a deadline the
+    # move adds, moves or withdraws gets the calendar update, as after a trigger.
+    board: Board | None = None
 
     def candidates(self, tx: Tx) -> list[str]:
         """The references of every case of the old version that is not in a final state."""
@@ -115,7 +123,8 @@ class Migrator:
         case, snapshot = cases.load_with_snapshot(tx, ref)
         found = self._judge(tx, case, snapshot, now)
         if isinstance(found, Move):
-            self._write(tx, case, found, actor=actor, now=now)
+            self._write(tx, case, found, dataclasses.replace(snapshot, state=found.dest),
+                        actor=actor, now=now)
         return found
 
     # ---------------------------------------------------------------------- judging
@@ -174,9 +183,10 @@ class Migrator:
         return armed, left_out
 
     # ---------------------------------------------------------------------- writing
-    def _write(self, tx: Tx, case: CaseRecord, move: Move, *, actor: Actor,
-               now: datetime) -> None:
-        """Carry the move out: the case's row, its timers, its sealed history row."""
+    def _write(self, tx: Tx, case: CaseRecord, move: Move, after: CaseSnapshot, *,
+               actor: Actor, now: datetime) -> None:
+        """Carry the move out: the case's row, its timers, the calendar updates of the
+        deadlines it moves, its sealed history row."""
         old, new = self.old.definition, self.new.definition
         with conflicts(case.ref):
             seq = case.version + 1  # one version per history row
@@ -184,8 +194,18 @@ class Migrator:
             case.state = move.dest
             case.updated_at = now
             check_facts(new.facts, case.facts)
-            timers.disarm(tx, timers.pending(tx, case.id))
+            held = timers.pending(tx, case.id)
+            timers.disarm(tx, held)
             timers.arm(tx, case.id, move.timers)
+            if self.board is not None:
+                days = self.new.config.working_days
+                changes = invitations.changes_for(
+                    new, case, after, TimerChanges(armed=list(move.timers), disarmed=held),
+                    meeting=None, cal_start=days.start_of)
+                outbox.queue(tx, invitations.queue(
+                    new, case, after, changes, people=notify.directory(tx), board=self.board,
+                    timezone=days.timezone, now=now, history_seq=seq,
+                    actor=actor_label(actor)))
             entry = history.chain(
                 case, seq=seq, trigger=MIGRATE_TRIGGER, source=move.source, actor=actor.name,
                 reason=None, params={"process": new.name, "from_version": old.version,

@@ -17,6 +17,7 @@ from scr.lifecycle.runtime.sweep import sweep
 from scr.states.config import ProcessConfig
 from scr.states.working_days import WorkingDays
 from scr.storage.db import make_engine
+from tests import records
 from tests.board import BM, CONSTABLE, REVIEWER, Board
 from tests.cli.conftest import _copy_db
 from tests.cli.scr import dump, in_process
@@ -85,6 +86,8 @@ def scr(capsys, *args: str) -> tuple[int, str, str]:
 
 def test_a_board_s_cspr_1_cases_move_to_version_2_after_a_dry_run(board, capsys):
     folder, refs = board
+    db = make_engine(f"sqlite:///{folder / 'scr.db'}")
+    mailed = len(records.mail(db))
     before = dump(folder)
     status, out, err = scr(capsys, "--as", BM, "--json", "cases", "migrate", *FROM_TO,
                            "--dry-run")
@@ -118,6 +121,16 @@ def test_a_board_s_cspr_1_cases_move_to_version_2_after_a_dry_run(board, capsys)
     assert review["review_due.reminder"] == date(2027, 4, 26)
     assert review["progress_check.check"] == date(2026, 12, 24)
     assert review["rapid_review.due"] == date(2026, 12, 15)
+    # The move sends no notice; the calendars of whoever holds a deadline it added, moved or
+    # withdrew are updated, as after a trigger: the review's new deadline reaches the
+    # partners, the business manager and the scrutineer.
+    sent = records.mail(db)[mailed:]
+    db.dispose()
+    assert sent and {m.template for m in sent} == {"calendar_update"}
+    due = {m.recipient for m in sent if m.case_ref == refs["review"]
+           and "Local review due" in m.subject}
+    assert due == {"la@board.test", "icb@board.test", "constable@board.test", "bm@board.test",
+                   "scrutineer@board.test", "chief@board.test", "pchair@board.test"}
     assert moved[refs["deciding"]]["to_state"] == "chair_decision"
 
     status, out, err = scr(capsys, "audit", "verify")
