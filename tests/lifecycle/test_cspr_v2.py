@@ -540,3 +540,20 @@ def test_whether_the_partners_agreed_to_notify_is_recorded(cspr2):
     assert facts(cspr2, other)["notification_agreed"] is False
     [told] = firings(cspr2, other, "record_notification")
     assert told.recipients >= PARTNERS_MAIL
+
+
+@pytest.mark.parametrize(("decided", "check", "then"), [
+    # A month on is Christmas Day 2026, then the Boxing Day holiday of Monday 28 December;
+    # the next a month after that check.
+    (datetime(2026, 11, 25, 10, 0, tzinfo=UTC), date(2026, 12, 29), date(2027, 1, 29)),
+    # A month on is Good Friday 2027, then Easter Monday.
+    (datetime(2027, 2, 26, 10, 0, tzinfo=UTC), date(2027, 3, 30), date(2027, 4, 30)),
+])
+def test_the_review_s_progress_is_checked_a_month_on_on_a_working_day(cspr2, decided, check,
+                                                                      then):
+    ref = cspr_at_decision(cspr2, at=decided - 10 * H)
+    decide(cspr2, ref, "local_review", at=decided)
+    first = pending(cspr2, ref)["progress_check.check"]
+    assert local_day(first.due_at) == check
+    sweep_at(cspr2, first.due_at)  # checked: the next one a month after
+    assert local_day(pending(cspr2, ref)["progress_check.check"].due_at) == then
