@@ -28,7 +28,7 @@ from scr.lifecycle.core.process import Process, Processes
 from scr.lifecycle.settings import Board
 from scr.states.case import SYSTEM_ACTOR, Actor, CaseSnapshot
 from scr.states.config import ProcessConfig
-from scr.states.enums import Proceedings, Role
+from scr.states.enums import USER_ROLES, Proceedings, Role
 from scr.states.errors import Conflict, InvalidInput, NotFound, Refused
 from scr.states.facts import check as check_facts
 from scr.states.facts import recorded
@@ -36,7 +36,7 @@ from scr.states.params import PType, clean_text, parse_each
 from scr.states.process import TIMER_TRIGGER, TriggerSpec
 from scr.states.registry import REGISTRY, Registry
 from scr.states.words import level_label
-from scr.storage import cases, history, outbox, seal
+from scr.storage import cases, history, outbox, seal, users
 from scr.storage.cases import CaseRecord
 from scr.storage.db import Tx, conflicts
 from scr.storage.timers import TimerRecord
@@ -207,6 +207,7 @@ class Engine:
             raise Refused(f"{trigger} does not apply to {ref} in state {snapshot.state}")
         values = self._parse(process, spec, params or {}, now, snapshot)
         _cases_named(tx, spec, values, ref)
+        _people_named(tx, spec, values)
         reason = self._reason(reason)
         verdict = judge(process, snapshot, spec, actor=actor, values=values, reason=reason,
                         now=now)
@@ -372,6 +373,26 @@ class Engine:
             "transition", source=source, dest=case.state, seq=seq,
             late_s=late.total_seconds() if late else None)
         return changes.pending
+
+
+def _people_named(tx: Tx, spec: TriggerSpec, values: Mapping[str, Any]) -> None:
+    """Each parameter named after a role (`lead_reviewer`) names an active user who holds
+    that role: a misspelt name would leave the real person neither e-mailed nor able to see
+    the case. InvalidInput otherwise, before anything is judged or written."""
+    problems = {}
+    for param in spec.params:
+        named = values.get(param.name)
+        if param.type is not PType.TEXT or param.name not in USER_ROLES or not named:
+            continue
+        try:
+            user = users.named(tx, named)
+        except NotFound:
+            user = None
+        if user is None or not user.active or param.name not in user.roles:
+            problems[param.name] = (f"{param.name}: no active user called {named!r} holds the "
+                                    f"role {param.name} (scr users list)")
+    if problems:
+        raise InvalidInput(next(iter(problems.values())), fields=problems)
 
 
 def _cases_named(tx: Tx, spec: TriggerSpec, values: Mapping[str, Any], own: str | None) -> None:
