@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from scr.lifecycle.web import access, auth, forms
+from scr.lifecycle.web import access, auth, forms, referral
 from scr.lifecycle.web.identity import Visitor
 from scr.lifecycle.web.portal import Portal, checked_form
 from scr.states.errors import Conflict, InvalidInput, NotFound, Refused
@@ -39,7 +39,7 @@ async def case_list(request: Request) -> Response:
     overdue = request.query_params.get("overdue") == "1"
     rows = await run_in_threadpool(_cases, portal, who, state, overdue)
     return portal.page(request, "cases.html", who, title="Cases", rows=rows, state=state,
-                       overdue=overdue)
+                       overdue=overdue, may_refer=referral.may_refer(portal, who))
 
 
 @auth.signed_in
