@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from scr.states.errors import NotFound
 from scr.storage import ledger
 from scr.storage.db import Tx
 from scr.storage.prepared import Prepared
-from scr.storage.tables import USER_AUDIT, USER_ROLES, USERS
+from scr.storage.tables import ACTIONS, CASES, USER_AUDIT, USER_ROLES, USERS
 
 _U, _UR = USERS, USER_ROLES
 
@@ -88,9 +88,9 @@ def active_roles(tx: Tx) -> list[tuple[str, str, str | None, str]]:
 
 
 def add(tx: Tx, *, name: str, email: str, agency: str | None, roles: Sequence[str],
-        by: str, now: datetime, login: str | None = None) -> UserRecord:
+        by: str, now: datetime, login: str | None = None, action: str = "add") -> UserRecord:
     """A new active user with `roles` (acting on the command line as `login`), and its line
-    in the audit trail."""
+    in the audit trail (`action`: add, or rescue when the database's owner added them)."""
     user_id = tx.execute(insert(_U).values(name=name, email=email, agency=agency, active=True,
                                            created_at=now, login=login)
                          .returning(_U.c.id)).scalar_one()
@@ -98,7 +98,7 @@ def add(tx: Tx, *, name: str, email: str, agency: str | None, roles: Sequence[st
     details: dict[str, Any] = {"email": email, "roles": list(roles), "agency": agency}
     if login is not None:
         details["login"] = login
-    ledger.append(tx, at=now, actor=by, action="add", user_name=name, details=details)
+    ledger.append(tx, at=now, actor=by, action=action, user_name=name, details=details)
     return UserRecord(user_id, name, email, agency, True, tuple(roles), login)
 
 
@@ -119,6 +119,29 @@ def by_id(tx: Tx, user_id: int) -> UserRecord | None:
     return _one(tx, _U.c.id == bindparam("user_id"), {"user_id": user_id})
 
 
+_COLUMNS = ("name", "email", "agency", "login", "active")
+
+
+def change(tx: Tx, user: UserRecord, *, by: str, now: datetime, action: str,
+           values: dict[str, Any], roles: Sequence[str] | None = None,
+           details: dict[str, Any]) -> UserRecord:
+    """Set the user's columns in `values` (name, email, agency, login, active) and, when
+    given, their roles; then a line in the audit trail naming `by`, `action` and `details`
+    (what changed, old and new), under the user's name as it now is. The user as written."""
+    unknown = set(values) - set(_COLUMNS)
+    assert not unknown, unknown
+    if values:
+        tx.execute(update(_U).where(_U.c.id == user.id).values(**values))
+    if roles is not None:
+        tx.execute(delete(_UR).where(_UR.c.user_id == user.id))
+        tx.execute(insert(_UR), [{"user_id": user.id, "role": role} for role in roles])
+    ledger.append(tx, at=now, actor=by, action=action,
+                  user_name=values.get("name", user.name), details=details)
+    found = by_id(tx, user.id)
+    assert found is not None
+    return found
+
+
 def record(tx: Tx, *, at: datetime, actor: str, action: str, user_name: str,
            details: dict[str, Any]) -> None:
     """A line in the users' audit trail: a sign-in, a failed one, a sign-out."""
@@ -128,3 +151,21 @@ def record(tx: Tx, *, at: datetime, actor: str, action: str, user_name: str,
 def audit(tx: Tx) -> Sequence[Any]:
     """The audit trail of changes to users, oldest first."""
     return tx.execute(select(USER_AUDIT).order_by(USER_AUDIT.c.id)).all()
+
+
+def named_on_cases(tx: Tx, name: str) -> tuple[Sequence[Any], Sequence[Any]]:
+    """Where cases name `name`: the cases whose lead reviewer they are (id, ref, pseudonym,
+    state, definition, definition_version), and the actions they own that are not signed
+    off (ref, state, definition, definition_version, number, agency, due, status); each by
+    reference. Whether a case is still open is the caller's to say (its process's final
+    states)."""
+    _C, _A = CASES, ACTIONS
+    led = tx.execute(select(_C.c.id, _C.c.ref, _C.c.pseudonym, _C.c.state, _C.c.definition,
+                            _C.c.definition_version)
+                     .where(_C.c.lead_reviewer == name).order_by(_C.c.ref)).all()
+    owned = tx.execute(select(_C.c.ref, _C.c.state, _C.c.definition, _C.c.definition_version,
+                              _A.c.number, _A.c.agency, _A.c.due, _A.c.status)
+                       .join(_C, _C.c.id == _A.c.case_id)
+                       .where(_A.c.owner == name, _A.c.status != "signed_off")
+                       .order_by(_C.c.ref, _A.c.number)).all()
+    return led, owned

@@ -100,3 +100,13 @@ def touch(tx: Tx, session_id: int, now: datetime) -> None:
 def end_session(tx: Tx, session_id: int, now: datetime) -> None:
     tx.execute(update(_S).where(_S.c.id == session_id, _S.c.ended_at.is_(None))
                .values(ended_at=now))
+
+
+def end_sessions_of(tx: Tx, user_id: int, now: datetime) -> int:
+    """End every live session of the user, and make their unused sign-in links expire:
+    how many sessions were ended."""
+    tx.execute(update(_L).where(_L.c.user_id == user_id, _L.c.used_at.is_(None),
+                                _L.c.expires_at > now).values(expires_at=now))
+    done = tx.execute(update(_S).where(_S.c.user_id == user_id, _S.c.ended_at.is_(None))
+                      .values(ended_at=now))
+    return int(done.rowcount)

@@ -250,7 +250,8 @@ def test_completion_of_refs_triggers_params_and_values(board, shell):
     assert completions(shell, f"advance {ref} amend_referral harm=") == [
         "harm=death", "harm=other", "harm=serious_harm"]
     assert completions(shell, "list --state pub") == ["publication_hold", "published"]
-    assert completions(shell, "users ") == ["add", "list"]
+    assert completions(shell, "users ") == ["add", "change", "deactivate", "list",
+                                            "reactivate", "rescue"]
     assert "subgroup_chair" in completions(shell, "users add X --role ")
     assert completions(shell, "refer --harm s") == ["serious_harm"]
     assert completions(shell, "report --format ") == ["csv", "json", "md"]
