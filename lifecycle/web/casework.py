@@ -174,8 +174,12 @@ def _trigger_form(portal: Portal, who: Visitor, ref: str, trigger: str,
         case, process, spec = _trigger_of(tx, portal, who, ref, trigger)
         verdict = judge(process, cases.snapshot(tx, case), spec, actor=who.actor, values={},
                         reason=None, now=portal.now(), with_input=False, judge_scope=False)
+        values = shown.get("values")
+        if values is None:  # the amendment form shows the referral as it stands
+            current = _as_it_stands(tx, process, case, spec)
+            values = forms.shown_values(spec, current) if current else None
     form = forms.build(spec, process.config.agencies, process.config.themes,
-                       values=shown.get("values"), errors=shown.get("errors"),
+                       values=values, errors=shown.get("errors"),
                        reason=shown.get("reason", ""))
     return {"title": f"{spec.label}: {ref}", "ref": ref, "pseudonym": case.pseudonym,
             "spec": spec, "form": form, "verdict": verdict, "version": case.version,
@@ -191,8 +195,11 @@ def _fire(portal: Portal, who: Visitor, ref: str, trigger: str,
     input: a problem with the fields comes back with every field's problem at once
     (InvalidInput.fields)."""
     with reading(portal.app.db()) as tx:
-        _, _, spec = _trigger_of(tx, portal, who, ref, trigger)
+        case, process, spec = _trigger_of(tx, portal, who, ref, trigger)
+        current = _as_it_stands(tx, process, case, spec)
     raw = forms.submitted(spec, posted)
+    if current:  # an amendment changes only what the person changed in the filled-in form
+        raw = {k: v for k, v in raw.items() if _same(current.get(k)) != _same(v)}
     reason = forms.posted_reason(posted)
     again = {"values": forms.shown_values(spec, raw), "reason": reason or ""}
     try:
@@ -214,6 +221,37 @@ def _fire(portal: Portal, who: Visitor, ref: str, trigger: str,
                                   summary_errors=forms.at_the_top([str(exc)]))
         return {**shown, "status": 400}
     return {"done": True}
+
+
+def _as_it_stands(tx: Tx, process: Any, case: Any, spec: Any) -> dict[str, str] | None:
+    """Where `spec` is the definition's amendment (ProcessDefinition.amendment), the
+    referral as it stands, each field as a person would type it; else None."""
+    from scr.storage import facts
+
+    if spec is not process.definition.amendment:
+        return None
+    referral = facts.whole(tx, case.id).referral
+    if referral is None:
+        return None
+    found: dict[str, str] = {}
+    for param in spec.params:
+        value = getattr(referral, param.name, None)
+        if value is None or value == [] or value == "":
+            continue
+        if isinstance(value, bool):
+            found[param.name] = "true" if value else "false"
+        elif isinstance(value, list | tuple):
+            found[param.name] = ",".join(map(str, value))
+        elif hasattr(value, "isoformat"):
+            found[param.name] = value.isoformat()
+        else:
+            found[param.name] = str(value)
+    return found
+
+
+def _same(value: str | None) -> str:
+    """A field's value compared as typed: line endings and the ends' spaces aside."""
+    return (value or "").replace("\r\n", "\n").strip()
 
 
 def _refusal(exc: Refused) -> dict[str, Any]:

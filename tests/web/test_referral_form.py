@@ -64,3 +64,28 @@ def test_who_may_not_refer_is_told_so_and_nothing_is_written(site: Site):
     assert form.status_code == 200 and "This cannot be done now" in form.text
     refused = lead.post("/cases/new", data={**POSTED, "csrf_token": form_token(form.text)})
     assert refused.status_code == 422 and referred(site) == []
+
+
+def test_the_amend_form_shows_the_referral_as_it_stands_and_changes_only_what_changed(
+        site: Site):
+    from scr.storage import facts
+
+    ref = site.board.refer(at=site.now)  # tests.board.SCR_REFERRAL
+    c = sign_in(site, BM_MAIL)
+    form = c.get(f"/cases/{ref}/amend_referral").text
+    assert 'value="2026-11-02"' in form  # the incident date as it stands
+    assert 'value="death" checked' in form and 'value="suspected" checked' in form
+    # The summary is private text: never shown again in a form; left empty, it stands.
+    assert "free text" not in form
+    posted = {"incident_date": "2026-11-02", "harm": "serious_harm", "abuse": "suspected",
+              "route": "child_death_review", "reason": "harm misrecorded",
+              "csrf_token": form_token(form)}
+    done = c.post(f"/cases/{ref}/amend_referral", data=posted)
+    assert done.status_code == 303
+    amended = records.case_history(site.board.db, ref)[-1]
+    assert amended.trigger == "amend_referral"
+    # Only what changed: as `scr advance REF amend_referral harm=serious_harm` records it.
+    assert {k: v for k, v in amended.params.items() if v is not None} == {
+        "harm": "serious_harm"}
+    with reading(site.board.db) as tx:
+        assert not facts.whole(tx, cases.load(tx, ref).id).has_earlier_summaries
