@@ -78,7 +78,7 @@ def _field(p: Param, agencies: Sequence[str], themes: Sequence[str], value: Any,
         return Field(kind="textarea", **common)
     if p.type is PType.DATE:
         return Field(kind="date", **{**common, "hint": (hint + ". " if hint else "")
-                                     + "For example, 2026-11-23"})
+                                     + "For example, 23 11 2026"})
     if p.type is PType.INT:
         return Field(kind="number", **common)
     if p.type is PType.BOOL:
@@ -121,7 +121,23 @@ def submitted(spec: TriggerSpec, form: Mapping[str, Any]) -> dict[str, str]:
         given = [v for v in given if v]
         if given:
             raw[p.name] = ",".join(given)
+        elif p.type is PType.DATE:
+            day = _date_parts(form, p.name)
+            if day:
+                raw[p.name] = day
     return raw
+
+
+def _date_parts(form: Mapping[str, Any], name: str) -> str | None:
+    """A GOV.UK date input's day, month and year (NAME-day, NAME-month, NAME-year) as the
+    parser takes a day, YYYY-MM-DD; a part left out stays out, so that the parser says the
+    date is not one. None when none was given."""
+    year, month, day = (str(form.get(f"{name}-{part}") or "").strip()
+                        for part in ("year", "month", "day"))
+    if not (year or month or day):
+        return None
+    return "-".join((year, month.zfill(2) if month.isdigit() else month,
+                     day.zfill(2) if day.isdigit() else day))
 
 
 def shown_values(spec: TriggerSpec, raw: Mapping[str, str]) -> dict[str, Any]:
