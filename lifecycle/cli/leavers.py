@@ -32,8 +32,9 @@ _BY_AGENCY = (Role.AGENCY_LEAD, Role.SAFEGUARDING_PARTNER, Role.LEAD_SAFEGUARDIN
 
 
 def open_work(app: App, tx: Tx, user: users.UserRecord) -> dict[str, Any]:
-    """`lead_reviewer` (ref, pseudonym, state, deadlines), `actions` (ref, number, agency,
-    due, status) and `sole_roles` of `user` on the board's open cases."""
+    """What the board's open cases ask of `user`: `leading`, the cases whose lead reviewer
+    they are (ref, pseudonym, state, deadlines); `actions`, those they own (ref, number,
+    agency, due, status); `sole_roles`, the roles nobody else active holds."""
 
     def finished(definition: str, version: str, state: str) -> bool:
         return state in app.processes.get(definition, version).definition.finals
@@ -50,7 +51,7 @@ def open_work(app: App, tx: Tx, user: users.UserRecord) -> dict[str, Any]:
                for a in owned if not finished(a.definition, a.definition_version, a.state)]
     anything_open = any(not finished(c.definition, c.definition_version, c.state)
                         for c in cases.listing(tx))
-    return {"lead_reviewer": leading, "actions": actions,
+    return {"leading": leading, "actions": actions,
             "sole_roles": _sole_roles(tx, user) if anything_open else []}
 
 
@@ -67,7 +68,7 @@ def _sole_roles(tx: Tx, user: users.UserRecord) -> list[str]:
 def describe(work: dict[str, Any], name: str) -> str:
     """The open work as lines for people."""
     lines = []
-    for case in work["lead_reviewer"]:
+    for case in work["leading"]:
         due = ", ".join(f"{d['timer']} {d['level']} {d['due'][:16]}" for d in case["deadlines"])
         lines.append(f"  lead reviewer of {case['ref']} ({case['pseudonym']}, {case['state']})"
                      + (f": {due}" if due else ""))

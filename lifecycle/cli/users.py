@@ -230,7 +230,7 @@ def _named_on_open_cases(app: App, tx: Tx, user: users.UserRecord, *, renamed: b
     if not (renamed or loses_review):
         return
     work = leavers.open_work(app, tx, user)
-    leading = [c["ref"] for c in work["lead_reviewer"]]
+    leading = [c["ref"] for c in work["leading"]]
     owning = sorted({a["ref"] for a in work["actions"]})
     if renamed and (leading or owning):
         where = "; ".join(part for part in (

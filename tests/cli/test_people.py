@@ -185,7 +185,7 @@ def test_deactivating_lists_what_open_cases_still_ask_of_them(board):
     assert result.code == 0, result.err
     doc = result.json()
     assert doc["active"] is False and doc["reason"] == "left the board"
-    led = doc["open"]["lead_reviewer"]
+    led = doc["open"]["leading"]
     assert [(c["ref"], c["state"]) for c in led] == [(review, "review"),
                                                      (published, "published")]
     assert led[0]["deadlines"] and all(d["due"] for d in led[0]["deadlines"])
@@ -264,7 +264,7 @@ def test_a_deactivated_user_cannot_sign_in_and_their_sessions_end(board):
         result = as_bm(board, "deactivate", CHAIR, "--reason", "left", "--json")
         assert result.code == 0 and result.json()["sessions_ended"] == 1
         # The only chair, but no case is open: nothing waits on them.
-        assert result.json()["open"] == {"lead_reviewer": [], "actions": [], "sole_roles": []}
+        assert result.json()["open"] == {"leading": [], "actions": [], "sole_roles": []}
 
         assert identity.visitor(db, settings, started.cookie, AT) is None
         with reading(db) as tx:
