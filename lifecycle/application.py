@@ -43,6 +43,7 @@ from scr.storage.db import (
 )
 
 if TYPE_CHECKING:
+    from scr.lifecycle.core.correcting import Corrected
     from scr.lifecycle.core.engine import Engine, Fired
     from scr.lifecycle.core.judge import Judgement
     from scr.lifecycle.core.migrating import Migrator, Move, Stuck
@@ -218,6 +219,19 @@ class Application:
                                          to_version)
         return Migrator(found, self.processes.get(old.name, old.version),
                         self.processes.get(new.name, new.version), board=self.settings.board)
+
+    def correct(self, ref: str, field: str, value: str, *, actor: ActorOf,
+                reason: str | None) -> Corrected:
+        """Correct what case `ref` records as `field` to `value`, with `reason`, on the
+        record (lifecycle/core/correcting.py); a business manager's alone."""
+        from scr.lifecycle.core.correcting import correct
+        from scr.storage import cases
+
+        with transaction(self.db()) as tx:
+            who = _required(actor(tx))
+            case = cases.load(tx, ref)
+            return correct(tx, self.processes.of(case), ref, field, value, actor=who,
+                           reason=reason, now=self.now(), board=self.settings.board)
 
     def migrate(self, name: str, from_version: str, to_version: str, refs: list[str], *,
                 actor: ActorOf, dry_run: bool = False) -> Migrated:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from scr.states.corrections import CORRECT_TRIGGER
 from scr.states.enums import Kind, Role
 from scr.states.facts import FactType
 from scr.states.migration import MIGRATE_TRIGGER
@@ -81,6 +82,9 @@ def problems(definition: ProcessDefinition) -> list[str]:
     if MIGRATE_TRIGGER in names:
         found.append(f"{MIGRATE_TRIGGER}: the name is reserved for the history row of a case "
                      "moved to another version (states/migration.py)")
+    if CORRECT_TRIGGER in names:
+        found.append(f"{CORRECT_TRIGGER}: the name is reserved for the history row of a "
+                     "correction (states/corrections.py)")
     if d.create.dest != d.initial or d.create.sources:
         found.append(f"{d.create.name}: the creating trigger must lead from nowhere to "
                      f"{d.initial}")

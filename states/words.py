@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from scr.states.corrections import CORRECT_LABEL, CORRECT_TRIGGER
 from scr.states.migration import MIGRATE_LABEL, MIGRATE_TRIGGER
 
 if TYPE_CHECKING:
@@ -194,6 +195,8 @@ def trigger_label(definition: ProcessDefinition | None, trigger: str) -> str:
     spec = definition.trigger(trigger) if definition is not None else None
     if spec is None and trigger == MIGRATE_TRIGGER:
         return MIGRATE_LABEL
+    if spec is None and trigger == CORRECT_TRIGGER:
+        return CORRECT_LABEL
     return spec.label if spec is not None else as_words(trigger)
 
 

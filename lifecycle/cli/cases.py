@@ -142,6 +142,7 @@ def history(app: App, args: Namespace) -> Output:
     --json keeps the identifiers."""
     from scr.lifecycle.views.text import shorten
     from scr.states import words
+    from scr.states.corrections import CORRECT_TRIGGER
     from scr.states.migration import MIGRATE_TRIGGER
     from scr.states.process import TIMER_TRIGGER
     from scr.states.registry import UnknownDefinition
@@ -161,6 +162,9 @@ def history(app: App, args: Namespace) -> Output:
         if e["trigger"] == MIGRATE_TRIGGER:
             return (f"Moved from version {params.get('from_version')} to version "
                     f"{params.get('to_version')}")
+        if e["trigger"] == CORRECT_TRIGGER:
+            return (f"Corrected {words.as_words(str(params.get('field')))}: "
+                    f"{params.get('from')} → {params.get('to')}")
         if e["trigger"] == TIMER_TRIGGER and params.get("timer"):
             return words.timer_label(definition, str(params["timer"]),
                                      params.get("level"), params.get("key"))
@@ -270,6 +274,22 @@ def migrate(app: App, args: Namespace) -> Output:
     return Output(data, "\n".join(lines))
 
 
+def correct(app: App, args: Namespace) -> Output:
+    """`scr cases correct REF FIELD=VALUE --reason TEXT`: correct a recorded day or value of
+    a case, on the record (lifecycle/core/correcting.py); the clocks that count from it are
+    planned again."""
+    field, sep, value = args.change.partition("=")
+    if not sep or not field:
+        raise InvalidInput(f"expected FIELD=VALUE, e.g. notified_on=2026-11-24 (got "
+                           f"{args.change[:40]!r})")
+    done = app.correct(args.ref, field.strip(), value, actor=app.actor, reason=args.reason)
+    cal = app.settings.process.working_days
+    lines = [f"{done.ref} ({done.pseudonym}): {done.field} corrected from {done.was} to "
+             f"{done.now}"]
+    lines += [f"    {t.name} due {when(t.due_at.isoformat(), cal)}" for t in done.timers]
+    return Output(done.as_dict(), "\n".join(lines))
+
+
 def _process_version(value: str, option: str) -> tuple[str, str]:
     """NAME:VERSION into its two parts."""
     name, sep, version = value.partition(":")
@@ -337,7 +357,7 @@ def add_commands(command: Commands) -> None:
         p.add_argument("ref")
         p.set_defaults(func=func)
 
-    group = command("cases", "work on many cases at once: migrate")
+    group = command("cases", "work on cases on the record: migrate, correct")
     sub = group.add_subparsers(dest="cases_command", metavar="ACTION",
                                parser_class=type(group))
     mig = sub.add_parser("migrate", help="move running cases to another version of their "
@@ -352,6 +372,15 @@ def add_commands(command: Commands) -> None:
                      help="the cases (none: every case of the --from version not finished)")
     add_json_option(mig)
     mig.set_defaults(func=migrate)
+    fix = sub.add_parser("correct", help="correct a recorded day or value of a case, with a "
+                         "reason, on the record (business manager)")
+    fix.add_argument("ref", metavar="REF")
+    fix.add_argument("change", metavar="FIELD=VALUE",
+                     help="e.g. notified_on=2026-11-24 or lead_reviewer=NAME (scr show REF "
+                     "lists what the case records)")
+    fix.add_argument("--reason", required=True, help="why it is corrected (kept in history)")
+    add_json_option(fix)
+    fix.set_defaults(func=correct)
 
     lc = command("list", "list cases")
     lc.add_argument("--state", help="only cases in this state")

@@ -162,25 +162,7 @@ class Migrator:
     def _replan(self, tx: Tx, case: CaseRecord, after: CaseSnapshot,
                 now: datetime) -> tuple[list[TimerRecord], list[tuple[str, str]]]:
         """The timers the case will have under the new version, and the levels left out."""
-        rows = list(timers.of_case(tx, case.id))
-        entered_by = _entered_by(history.of_case(tx, case.id), case)
-        sequences: dict[str, int] = {}
-        for row in rows:
-            sequences[row.name] = max(sequences.get(row.name, -1), row.sequence)
-        armed: list[TimerRecord] = []
-        left_out: list[tuple[str, str]] = []
-        for spec in self.new.definition.timers:
-            if after.state not in spec.states:
-                continue
-            for key in _keys(spec, rows, case, entered_by):
-                ladder = Ladder(self.new, spec, key, case, after, rows, now)
-                for record, why in ladder.levels():
-                    if why is not None:
-                        left_out.append((record.name, why))
-                        continue
-                    sequences[record.name] = sequences.get(record.name, -1) + 1
-                    armed.append(dataclasses.replace(record, sequence=sequences[record.name]))
-        return armed, left_out
+        return replan(tx, self.new, case, after, now)
 
     # ---------------------------------------------------------------------- writing
     def _write(self, tx: Tx, case: CaseRecord, move: Move, after: CaseSnapshot, *,
@@ -239,6 +221,33 @@ def fact_problems(process: Process, facts: dict[str, Any]) -> list[str]:
         except FactError:
             found.append(f"its facts are not valid under version {process.version}")
     return found
+
+
+def replan(tx: Tx, process: Process, case: CaseRecord, after: CaseSnapshot,
+           now: datetime) -> tuple[list[TimerRecord], list[tuple[str, str]]]:
+    """The timers `case` will have under `process` as `after` shows it, planned again from
+    the dates it has (the rules of the module's docstring), and the levels left out with
+    why: for a case moved to a new version, and for one whose recorded date was corrected
+    (lifecycle/core/correcting.py)."""
+    rows = list(timers.of_case(tx, case.id))
+    entered_by = _entered_by(history.of_case(tx, case.id), case)
+    sequences: dict[str, int] = {}
+    for row in rows:
+        sequences[row.name] = max(sequences.get(row.name, -1), row.sequence)
+    armed: list[TimerRecord] = []
+    left_out: list[tuple[str, str]] = []
+    for spec in process.definition.timers:
+        if after.state not in spec.states:
+            continue
+        for key in _keys(spec, rows, case, entered_by):
+            ladder = Ladder(process, spec, key, case, after, rows, now)
+            for record, why in ladder.levels():
+                if why is not None:
+                    left_out.append((record.name, why))
+                    continue
+                sequences[record.name] = sequences.get(record.name, -1) + 1
+                armed.append(dataclasses.replace(record, sequence=sequences[record.name]))
+    return armed, left_out
 
 
 def _entered_by(rows: Sequence[Any], case: CaseRecord) -> str | None:
