@@ -58,6 +58,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -82,6 +83,9 @@ from scr.storage.db import Database, reading, redact, sqlite_file
 WAKE_SLACK = timedelta(milliseconds=2)
 # How long a stop waits for the wake in progress (one claim, or one delivery batch).
 STOP_GRACE = 8.0
+# When a lane cannot read its next due moment (the database briefly out of reach), it looks
+# again this much later rather than at its heartbeat: soon, and still never a spin.
+RETRY_NEXT = timedelta(seconds=5)
 
 
 class Clock:
@@ -108,6 +112,8 @@ class Totals:
     stale: int = 0
     skipped: int = 0
     errors: int = 0
+    # Runs after which the lane could not read its next due moment (RETRY_NEXT).
+    next_unknown: int = 0
     delivered: DeliveryReport = field(default_factory=DeliveryReport)
 
     def as_dict(self) -> dict[str, Any]:
@@ -132,6 +138,7 @@ class Daemon:
         self.stopping = threading.Event()
         self.totals = Totals()
         self._scheduler: Any = None
+        self._mover: futures.ThreadPoolExecutor | None = None  # moves lanes' next runs (_ran)
         self._sweeping = threading.Lock()  # held by the timers' wake in progress
         self._delivering = threading.Lock()  # held by the mail's wake in progress
         self._mail_waiting = threading.Event()  # new mail queued since delivery last looked
@@ -185,6 +192,8 @@ class Daemon:
         self._scheduler.add_listener(self._ran, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         for callback, mask in listeners:
             self._scheduler.add_listener(callback, mask)
+        self._mover = futures.ThreadPoolExecutor(max_workers=1,
+                                                 thread_name_prefix="scr-lane-mover")
         self._scheduler.start()
 
     def _finish(self) -> None:
@@ -202,6 +211,8 @@ class Daemon:
             os._exit(0)  # the worker thread is stuck in a socket read: do not join it
         try:
             self._scheduler.shutdown(wait=False)
+            if self._mover is not None:
+                self._mover.shutdown(wait=False)
         finally:
             self._delivering.release()
             self._sweeping.release()
@@ -225,6 +236,7 @@ class Daemon:
             try:
                 fired = self._sweep()
             except Exception as exc:  # the daemon outlives a bad wake (the database away)
+                self._looked[TIMERS] = None  # it failed: wait for the heartbeat
                 self.totals.errors += 1
                 log.get().error("daemon.wake_failed", error=exc.__class__.__name__,
                                 detail=log.redact_text(str(exc))[:200])
@@ -246,6 +258,7 @@ class Daemon:
             try:
                 self._unreachable = self._deliver_due()
             except Exception as exc:
+                self._looked[MAIL] = None  # it failed: wait for the heartbeat
                 self.totals.errors += 1
                 log.get().error("daemon.delivery_failed", error=exc.__class__.__name__,
                                 detail=log.redact_text(str(exc))[:200])
@@ -286,14 +299,19 @@ class Daemon:
         Anything that was due when the run looked and is still pending after it is another
         daemon's (a locked case) or failing; the heartbeat comes back to it, so the daemon
         never spins. Something that fell due while the run went on (a slow wake, a busy
-        machine) has the lane run again at once, not at the heartbeat.
+        machine) has the lane run again at once, not at the heartbeat. A due moment that
+        cannot be read after a run that worked is read again RETRY_NEXT later.
         """
         try:
             moment = when(self.db)
         except Exception as exc:
+            self.totals.next_unknown += 1
             log.get().warning("daemon.next_due_unknown", lane=lane,
-                              error=exc.__class__.__name__)
-            return None
+                              error=exc.__class__.__name__,
+                              detail=log.redact_text(str(exc))[:200])
+            # A run that failed before it looked waits for its heartbeat (no spinning on a
+            # database that is gone); one that worked looks again soon.
+            return None if looked is None else datetime.now(UTC) + RETRY_NEXT
         if moment is None or moment <= (looked or self.clock.now()):
             return None
         return self.clock.real(moment + WAKE_SLACK)
@@ -306,10 +324,17 @@ class Daemon:
         lane = event.job_id
         if lane not in self._ahead or self.stopping.is_set():
             return
+        moment: datetime | None = self._ahead[lane]
         if lane == MAIL and self._mail_waiting.is_set() and not self._unreachable:
-            self._move(MAIL, datetime.now(UTC))
-        else:
-            self._move(lane, self._ahead[lane])
+            moment = datetime.now(UTC)
+        # Not here but on the mover's thread: APScheduler may call this listener on its own
+        # thread, inside the run's submission, before it sets the job's next run to the
+        # heartbeat (a run that ends before the pool adds its done-callback calls it at
+        # once), and a move made there is overwritten. The mover waits for the scheduler's
+        # lock on its job stores, so it moves the next run the scheduler has set. (Seen on a
+        # busy machine: the reminder, or the mail it queued, waited for the heartbeat.)
+        if self._mover is not None:
+            self._mover.submit(self._move, lane, moment)
 
     def _kick_mail(self) -> None:
         """Have the mail lane look at the outbox now: its next run moved to now if it is

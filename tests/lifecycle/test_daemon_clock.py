@@ -117,7 +117,14 @@ def test_after_a_wake_the_timers_lane_is_due_at_the_next_timer_then_at_its_heart
     due = earliest_pending(board)
     lanes = Lanes()
     with running(board, settings_for(tmp_path, server.port), due - LEAD, lanes) as d:
-        wait_for(lambda: d.totals.fired, timeout=WAIT, what="the reminder")
+        try:
+            wait_for(lambda: d.totals.fired, timeout=WAIT, what="the reminder")
+        except AssertionError as exc:  # what the lanes did, for a failure seen only on load
+            raise AssertionError(f"{exc}: totals {d.totals.as_dict()}, next unknown "
+                                 f"{d.totals.next_unknown}, due {due}, clock now "
+                                 f"{d.clock.now()}, looked {d._looked}, ahead {d._ahead}, "
+                                 f"timers lane next at {d.next_run(TIMERS)}, bookings "
+                                 f"{lanes.booked}") from None
         assert len(lanes.booked[TIMERS]) == 1
         booked = lanes.booked[TIMERS][0]
         assert abs(booked - d.clock.real(due + WAKE_SLACK)) < CLOSE
@@ -150,9 +157,10 @@ def test_mail_the_timers_queue_moves_the_mail_lane_to_now(board, tmp_path, start
             wait_for(lambda: server.handler.received, timeout=WAIT,
                      what="the reminder's e-mail")
         except AssertionError as exc:  # what the lanes did, for a failure seen only on load
-            raise AssertionError(f"{exc}: totals {d.totals.as_dict()}, mail lane next at "
-                                 f"{d.next_run(MAIL)}, mail runs {runs}, bookings "
-                                 f"{lanes.booked}, kick waiting "
+            raise AssertionError(f"{exc}: totals {d.totals.as_dict()}, next unknown "
+                                 f"{d.totals.next_unknown}, due {due}, looked {d._looked}, "
+                                 f"ahead {d._ahead}, mail lane next at {d.next_run(MAIL)}, "
+                                 f"mail runs {runs}, bookings {lanes.booked}, kick waiting "
                                  f"{d._mail_waiting.is_set()}") from None
         fired_at = d.clock.real(due)
         kicked = wait_for(lambda: [at for at in runs if at >= fired_at], timeout=WAIT,
@@ -236,3 +244,23 @@ def test_a_timer_that_fell_due_while_the_wake_ran_has_the_lane_run_again_at_once
     assert booked < datetime.now(UTC)
     assert d._next(TIMERS, next_due, due) is None
     assert d._next(TIMERS, next_due, None) is None  # a wake that failed before it looked
+
+
+def test_a_due_moment_that_cannot_be_read_is_read_again_soon_after_a_run_that_worked(
+        board, tmp_path, unused_port):
+    """The run looked and worked, but the next due moment could not be read (the database
+    briefly out of reach): the lane looks again RETRY_NEXT later, not at its heartbeat ten
+    minutes on; after a run that failed before it looked, the heartbeat, so no spinning."""
+    from scr.lifecycle.runtime.daemon import RETRY_NEXT
+
+    d = Daemon(board.db, board.engine, settings_for(tmp_path, unused_port),
+               clock=Clock(T0), interval=HEARTBEAT)
+
+    def out_of_reach(db: object) -> datetime:
+        raise RuntimeError("database is locked")
+
+    before = datetime.now(UTC)
+    again = d._next(TIMERS, out_of_reach, T0)
+    assert again is not None and before + RETRY_NEXT <= again <= datetime.now(UTC) + RETRY_NEXT
+    assert d._next(TIMERS, out_of_reach, None) is None
+    assert d.totals.next_unknown == 2
