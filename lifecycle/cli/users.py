@@ -8,16 +8,16 @@ from argparse import Namespace
 from collections.abc import Callable
 from typing import Any
 
+from scr.lifecycle import board_people
 from scr.lifecycle.cli import leavers
 from scr.lifecycle.cli.app import App, Output, login_name
 from scr.lifecycle.core import people
 from scr.lifecycle.views.documents import user_entry
 from scr.lifecycle.views.text import table
-from scr.states.case import Actor
 from scr.states.enums import PARTNERS, USER_ROLES, Role
 from scr.states.errors import InvalidInput, NotFound, Refused
 from scr.states.params import clean_text
-from scr.storage import users, web
+from scr.storage import users
 from scr.storage.db import Tx, reading, transaction
 
 _EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
@@ -127,23 +127,14 @@ def _user_admin(app: App, tx: Tx) -> str:
                                        "business manager can act, the database's owner adds "
                                        "one with scr users rescue)"))
         return f"{people.RESERVED_PREFIX}{login_name()}"
-    return _manager_name(actor)
-
-
-def _manager_name(actor: Actor) -> str:
-    if actor.recorded_by is not None:
-        raise Refused("users are changed by a business manager in their own name, not on "
-                      "someone's behalf (--as)")
-    if Role.BUSINESS_MANAGER not in actor.roles:
-        raise Refused(f"{actor.name} may not change users: it needs business_manager")
-    return actor.name
+    return board_people.manager_name(actor)
 
 
 def _manager(app: App, tx: Tx) -> str:
     """The business manager changing a user (they must be one, in their own name)."""
     actor = app.actor(tx)
     assert actor is not None
-    return _manager_name(actor)
+    return board_people.manager_name(actor)
 
 
 def _last_manager(tx: Tx, user: users.UserRecord) -> bool:
@@ -246,41 +237,26 @@ def _named_on_open_cases(app: App, tx: Tx, user: users.UserRecord, *, renamed: b
 
 def users_deactivate(app: App, args: Namespace) -> Output:
     """A leaver: they may no longer act or sign in, their portal sessions end, and what
-    open cases still ask of them is listed for the business manager to reassign."""
-    reason = clean_text(args.reason, "--reason", 500)
-    if not reason:
+    open cases still ask of them is listed for the business manager to reassign
+    (lifecycle/board_people.py)."""
+    if not clean_text(args.reason, "--reason", 500):
         raise InvalidInput("--reason: say why (a leaver, a long absence)")
-    now = app.now()
     with transaction(app.db()) as tx:
         by = _manager(app, tx)
-        user = users.named(tx, args.name)
-        if not user.active:
-            raise Refused(f"{user.name} is deactivated already")
-        if _last_manager(tx, user):
-            raise Refused(f"{user.name} is the only active business manager: add or "
-                          "reactivate another first")
-        ended = web.end_sessions_of(tx, user.id, now)
-        work = leavers.open_work(app, tx, user)
-        changed = users.change(tx, user, by=by, now=now, action="deactivate",
-                               values={"active": False},
-                               details={"reason": reason, "sessions_ended": ended})
-    doc = {**user_entry(changed), "reason": reason, "sessions_ended": ended, "open": work}
-    return Output(doc, f"deactivated {user.name}: they can no longer act or sign in"
+        changed, ended, work = board_people.deactivate(tx, app.processes, args.name, by=by,
+                                                 reason=args.reason, now=app.now())
+    doc = {**user_entry(changed), "reason": clean_text(args.reason, "--reason", 500),
+           "sessions_ended": ended, "open": work}
+    return Output(doc, f"deactivated {changed.name}: they can no longer act or sign in"
                   f"{f' ({ended} portal session(s) ended)' if ended else ''}\n"
-                  + leavers.describe(work, user.name))
+                  + leavers.describe(work, changed.name))
 
 
 def users_reactivate(app: App, args: Namespace) -> Output:
     with transaction(app.db()) as tx:
-        by = _manager(app, tx)
-        user = users.named(tx, args.name)
-        if user.active:
-            raise Refused(f"{user.name} is active already")
-        _unique(tx, own_id=user.id, email=user.email)
-        changed = users.change(tx, user, by=by, now=app.now(), action="reactivate",
-                               values={"active": True}, details={})
-    return Output(user_entry(changed), f"reactivated {user.name}: they may act and sign in "
-                  "again")
+        changed = board_people.reactivate(tx, args.name, by=_manager(app, tx), now=app.now())
+    return Output(user_entry(changed), f"reactivated {changed.name}: they may act and sign "
+                  "in again")
 
 
 def users_rescue(app: App, args: Namespace) -> Output:

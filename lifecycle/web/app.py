@@ -35,7 +35,7 @@ from starlette.staticfiles import StaticFiles
 
 from scr.lifecycle import log
 from scr.lifecycle.settings import Settings
-from scr.lifecycle.web import board, casework, learning, referral, signin
+from scr.lifecycle.web import board, casework, learning, people_page, referral, signin
 from scr.lifecycle.web.portal import STATIC, Portal, secure
 
 FORM_COOKIE = "scr_form"  # the double-submit token of the forms shown before sign-in
@@ -57,7 +57,7 @@ def create_app(settings: Settings) -> Starlette:
 def routes() -> list[BaseRoute]:
     """Every page module's routes, and the GOV.UK assets."""
     return [*signin.routes, *referral.routes, *casework.routes, *learning.routes,
-            *board.routes,
+            *board.routes, *people_page.routes,
             Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
 
 

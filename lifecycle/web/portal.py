@@ -24,6 +24,7 @@ from scr.lifecycle.application import Application
 from scr.lifecycle.settings import Settings
 from scr.lifecycle.web import forms, identity
 from scr.lifecycle.web.identity import Visitor
+from scr.states.enums import Role
 
 STATIC = Path(__file__).parent / "static"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -32,6 +33,8 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 # The header's navigation for a person signed in: (address, words).
 NAVIGATION = (("/", "My inbox"), ("/cases", "Cases"), ("/learning", "Learning register"),
               ("/overdue", "Overdue"), ("/report", "Report"), ("/lifecycle", "The lifecycle"))
+# And for a business manager: the board's people (lifecycle/web/people_page.py).
+MANAGING = (("/people", "People"),)
 
 
 def environment() -> Environment:
@@ -111,9 +114,11 @@ class Portal:
              status: int = 200, **context: Any) -> Response:
         csrf = who.csrf_token if who else request.state.form_token
         path = request.url.path
+        shown = [*NAVIGATION, *(MANAGING if who is not None
+                                and Role.BUSINESS_MANAGER in who.user.roles else ())]
         nav = [] if who is None else [
             {"href": href, "text": text, "active": path == href or
-             (href != "/" and path.startswith(href))} for href, text in NAVIGATION]
+             (href != "/" and path.startswith(href))} for href, text in shown]
         html = self.env.get_template(template).render(
             board_name=self.settings.board.name, user=who.user if who else None,
             csrf_token=csrf, navigation=nav, **context)

@@ -212,6 +212,12 @@ def test_no_kind_of_page_has_a_wcag_22_a_or_aa_violation(axe_page: Page, site: S
     page.goto("/learning")
     check("the learning register")
 
+    page.goto("/people")  # the business manager's list, with a form on each row
+    check("the People page")
+    page.get_by_role("button", name="Deactivate Hal Health").click()  # no reason given
+    expect(main(page)).to_contain_text("There is a problem")
+    check("the People page with an error")
+
     page.goto("/cases/new")  # the referral form: radios, a textarea, the free-text warning
     check("the referral form")
     page.get_by_role("button", name="Refer the case").click()  # nothing filled in
