@@ -37,8 +37,10 @@ class DaemonProcess:
     started: float
 
     def events(self) -> list[dict[str, Any]]:
-        """Every JSON event the daemon has logged so far (each line must be JSON)."""
-        lines = self.log.read_text(encoding="utf-8").splitlines()
+        """Every JSON event the daemon has logged so far (each line must be JSON); a last
+        line still being written (no newline yet) is left for the next read."""
+        text = self.log.read_text(encoding="utf-8")
+        lines = text[:text.rfind("\n") + 1].splitlines()
         return [json.loads(line) for line in lines if line.strip()]
 
     def named(self, event: str) -> list[dict[str, Any]]:
