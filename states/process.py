@@ -111,6 +111,9 @@ NOT_RELEVANT = "not_relevant"
 # declares none: the sub-group's consideration, and a record closed.
 CONSIDER_EFFECT = "consider"
 CLOSE_EFFECT = "close"
+# The effect that records a recommendation to the decision makers (the sub-group's, or the
+# rapid review meeting's): the case's page shows the newest (ProcessDefinition.recommending).
+RECOMMEND_EFFECT = "recommend"
 
 
 # The levels of a ladder that are deadlines rather than early reminders: once one is due
@@ -411,6 +414,13 @@ class ProcessDefinition:
         complete a review lead."""
         return frozenset(t.dest for t in self.all_triggers
                          if t.dest is not None and self.completes_review(t))
+
+    @property
+    def recommending(self) -> frozenset[str]:
+        """Its triggers that record a recommendation to the decision makers (their effect
+        RECOMMEND_EFFECT)."""
+        return frozenset(t.name for t in self.all_triggers
+                         if t.effect_name == RECOMMEND_EFFECT)
 
     @property
     def meets_in(self) -> frozenset[str]:

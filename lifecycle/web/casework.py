@@ -125,7 +125,8 @@ def _case(portal: Portal, who: Visitor, ref: str) -> dict[str, Any]:
     except NotFound:
         raise HTTPException(404) from None
     actions = [v for v in read.verdicts if v.role.ok]
-    recommended = next((h for h in reversed(read.history) if h["trigger"] == "recommend"),
+    recommending = read.process.definition.recommending
+    recommended = next((h for h in reversed(read.history) if h["trigger"] in recommending),
                        None)
     return {"doc": access.trimmed(who, read.document), "history": read.history,
             "actions": actions, "definition": read.process.definition,

@@ -35,6 +35,15 @@ def test_a_declared_decision_is_the_decision(definition):
             assert definition.decision_of(spec) == spec.decision
 
 
+def test_the_recommendation_is_recorded_by_the_triggers_whose_effect_records_it():
+    """The case page shows the newest recommendation: which trigger made it is what the
+    definition's effects say, not a name the portal knows."""
+    found = {d.key: d.recommending for d in REGISTRY}
+    assert found == {("cspr", "1"): {"recommend"}, ("cspr", "2"): {"recommend"},
+                     ("learning", "1"): frozenset(), ("scr", "1"): {"recommend"},
+                     ("scr", "2"): {"recommend"}}
+
+
 def test_the_learning_register_s_decisions_are_read_from_what_its_triggers_do():
     learning = REGISTRY.get("learning", "1")
     assert {t.name: learning.decision_of(t) for t in learning.deciding(
